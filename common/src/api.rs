@@ -1,0 +1,326 @@
+//! The platform's wire types for the resources anchorage serves, and the checked values they
+//! turn into.
+//!
+//! Request types are lenient serde structs (unknown and read-only fields are tolerated, as the
+//! platform's own UI sends `fingerprint` back on update); their `check` methods produce the
+//! checked values or a message for the user. Response types serialize exactly the platform's
+//! field names.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::cert::{self, CertificateInfo, Rejection};
+
+/// Media type of every error body.
+pub const ERROR_MEDIA_TYPE: &str = "application/vnd.com.nsn.cumulocity.error+json";
+/// The `info` link the platform puts in every error body.
+pub const ERROR_INFO: &str = "https://cumulocity.com/guides/reference/rest-implementation/#error_reporting";
+/// Largest `pageSize` the platform serves.
+pub const MAX_PAGE_SIZE: u32 = 2000;
+/// Default `pageSize` when none is given.
+pub const DEFAULT_PAGE_SIZE: u32 = 5;
+/// Longest certificate name accepted, in characters.
+pub const MAX_NAME_CHARS: usize = 255;
+/// Most certificates accepted in one bulk request.
+pub const MAX_BULK_CERTIFICATES: usize = 500;
+
+/// The platform's error envelope: `{"error": "<resource>/<Reason>", "message", "info"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: String,
+    pub message: String,
+    #[serde(default)]
+    pub info: String,
+}
+
+/// Paging statistics of a collection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PageStatistics {
+    pub current_page: u32,
+    pub page_size: u32,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub total_pages: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub total_elements: Option<u64>,
+}
+
+/// `status` of a trusted certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CertificateStatus {
+    Enabled,
+    Disabled,
+}
+
+impl CertificateStatus {
+    /// The wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CertificateStatus::Enabled => "ENABLED",
+            CertificateStatus::Disabled => "DISABLED",
+        }
+    }
+
+    /// Parses the wire spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "ENABLED" => Some(CertificateStatus::Enabled),
+            "DISABLED" => Some(CertificateStatus::Disabled),
+            _ => None,
+        }
+    }
+
+    fn from_json(v: &Value) -> Result<Self, String> {
+        v.as_str()
+            .and_then(Self::parse)
+            .ok_or_else(|| format!("status must be \"ENABLED\" or \"DISABLED\", not {v}"))
+    }
+}
+
+/// A trusted certificate as the platform returns it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrustedCertificate {
+    pub name: String,
+    pub cert_in_pem_format: String,
+    pub fingerprint: String,
+    pub status: CertificateStatus,
+    pub auto_registration_enabled: bool,
+    pub serial_number: String,
+    pub version: u32,
+    pub algorithm_name: String,
+    pub subject: String,
+    pub issuer: String,
+    pub not_before: String,
+    pub not_after: String,
+    #[serde(rename = "self", default)]
+    pub self_url: String,
+    #[serde(default)]
+    pub proof_of_possession_valid: bool,
+    #[serde(default)]
+    pub tenant_certificate_authority: bool,
+}
+
+/// A page of trusted certificates (`GET …/trusted-certificates`), also the body of a bulk
+/// create's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrustedCertificateCollection {
+    pub certificates: Vec<TrustedCertificate>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub statistics: Option<PageStatistics>,
+    #[serde(rename = "self", skip_serializing_if = "Option::is_none", default)]
+    pub self_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub next: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub prev: Option<String>,
+}
+
+/// Body of `POST …/trusted-certificates` (and each entry of `…/bulk`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewTrustedCertificate {
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub name: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub cert_in_pem_format: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub status: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub auto_registration_enabled: Option<Value>,
+}
+
+/// Body of `POST …/trusted-certificates/bulk`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BulkNewTrustedCertificates {
+    pub certificates: Vec<NewTrustedCertificate>,
+}
+
+/// A checked upload: what the server stores.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateUpload {
+    pub name: String,
+    pub status: CertificateStatus,
+    pub auto_registration_enabled: bool,
+    pub info: CertificateInfo,
+}
+
+/// Why a create request is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UploadError {
+    /// A request field is missing or malformed.
+    #[error("{0}")]
+    Field(String),
+    /// The certificate itself is refused.
+    #[error(transparent)]
+    Certificate(#[from] Rejection),
+}
+
+impl NewTrustedCertificate {
+    /// Checks the request and the certificate it carries at `now`.
+    pub fn check(&self, now: OffsetDateTime) -> Result<CertificateUpload, UploadError> {
+        let pem = match &self.cert_in_pem_format {
+            Some(Value::String(s)) => s,
+            Some(_) => return Err(UploadError::Field("certInPemFormat must be a string".into())),
+            None => return Err(UploadError::Field("certInPemFormat is required".into())),
+        };
+        let status = match &self.status {
+            Some(v) => CertificateStatus::from_json(v).map_err(UploadError::Field)?,
+            None => return Err(UploadError::Field("status is required: \"ENABLED\" or \"DISABLED\"".into())),
+        };
+        let auto_registration_enabled = match &self.auto_registration_enabled {
+            Some(v) => json_bool("autoRegistrationEnabled", v).map_err(UploadError::Field)?,
+            None => false,
+        };
+        let name = match &self.name {
+            Some(v) if !v.is_null() => Some(check_name(v).map_err(UploadError::Field)?),
+            _ => None,
+        };
+        let info = cert::accept_one(pem, now)?;
+        let name = name.unwrap_or_else(|| default_name(&info));
+        Ok(CertificateUpload { name, status, auto_registration_enabled, info })
+    }
+}
+
+/// The name used when a request gives none: the subject's common name, else the subject.
+pub fn default_name(info: &CertificateInfo) -> String {
+    let n = info.common_name.clone().unwrap_or_else(|| info.subject.clone());
+    n.chars().take(MAX_NAME_CHARS).collect()
+}
+
+/// Checks a certificate name: a string, not blank, at most [`MAX_NAME_CHARS`] characters, no
+/// control characters. Returns it trimmed.
+pub fn check_name(v: &Value) -> Result<String, String> {
+    let s = v.as_str().ok_or_else(|| "name must be a string".to_string())?.trim();
+    if s.is_empty() {
+        return Err("name must not be empty".into());
+    }
+    if s.chars().count() > MAX_NAME_CHARS {
+        return Err(format!("name must be at most {MAX_NAME_CHARS} characters"));
+    }
+    if s.chars().any(char::is_control) {
+        return Err("name must not contain control characters".into());
+    }
+    Ok(s.to_string())
+}
+
+/// A boolean field that the platform's docs also send as the strings `"true"`/`"false"`.
+pub fn json_bool(field: &str, v: &Value) -> Result<bool, String> {
+    match v {
+        Value::Bool(b) => Ok(*b),
+        Value::String(s) if s.eq_ignore_ascii_case("true") => Ok(true),
+        Value::String(s) if s.eq_ignore_ascii_case("false") => Ok(false),
+        other => Err(format!("{field} must be true or false, not {other}")),
+    }
+}
+
+/// Body of `PUT …/trusted-certificates/{fingerprint}`: a partial update. Read-only fields
+/// (`fingerprint`, `certInPemFormat`, `subject`, …) are tolerated and ignored.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateTrustedCertificate {
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub name: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub status: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub auto_registration_enabled: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub fingerprint: Option<String>,
+}
+
+/// A checked partial update.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CertificateChanges {
+    pub name: Option<String>,
+    pub status: Option<CertificateStatus>,
+    pub auto_registration_enabled: Option<bool>,
+}
+
+impl UpdateTrustedCertificate {
+    /// Checks the fields present; a `null` counts as absent.
+    pub fn check(&self) -> Result<CertificateChanges, String> {
+        let present = |v: &Option<Value>| v.clone().filter(|v| !v.is_null());
+        Ok(CertificateChanges {
+            name: present(&self.name).map(|v| check_name(&v)).transpose()?,
+            status: present(&self.status).map(|v| CertificateStatus::from_json(&v)).transpose()?,
+            auto_registration_enabled: present(&self.auto_registration_enabled)
+                .map(|v| json_bool("autoRegistrationEnabled", &v))
+                .transpose()?,
+        })
+    }
+}
+
+/// `GET /tenant/currentTenant`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CurrentTenant {
+    pub name: String,
+    pub domain_name: String,
+    #[serde(rename = "self", default)]
+    pub self_url: String,
+    #[serde(default)]
+    pub allow_create_tenants: bool,
+}
+
+/// `GET /user/currentUser` (the subset anchorage serves).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CurrentUser {
+    pub id: String,
+    pub user_name: String,
+    #[serde(rename = "self", default)]
+    pub self_url: String,
+    #[serde(default)]
+    pub effective_roles: Vec<Role>,
+}
+
+/// A role reference as the platform lists it in `effectiveRoles`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Role {
+    pub id: String,
+    pub name: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn update_accepts_what_the_platform_ui_and_docs_send() {
+        let u: UpdateTrustedCertificate =
+            serde_json::from_value(json!({"fingerprint": "ab", "autoRegistrationEnabled": "true", "subject": "x"})).unwrap();
+        assert_eq!(u.check().unwrap(), CertificateChanges { auto_registration_enabled: Some(true), ..Default::default() });
+        let u: UpdateTrustedCertificate = serde_json::from_value(json!({"status": "ENABLED", "name": " CA "})).unwrap();
+        let c = u.check().unwrap();
+        assert_eq!((c.status, c.name.as_deref()), (Some(CertificateStatus::Enabled), Some("CA")));
+    }
+
+    #[test]
+    fn update_refuses_bad_values_with_a_reason() {
+        for (body, want) in [
+            (json!({"status": "ON"}), "status must be"),
+            (json!({"autoRegistrationEnabled": "yes"}), "autoRegistrationEnabled must be true or false"),
+            (json!({"name": ""}), "name must not be empty"),
+            (json!({"name": "x".repeat(MAX_NAME_CHARS + 1)}), "at most"),
+            (json!({"name": 7}), "must be a string"),
+            (json!({"name": "a\u{7}b"}), "control"),
+        ] {
+            let u: UpdateTrustedCertificate = serde_json::from_value(body).unwrap();
+            let err = u.check().unwrap_err();
+            assert!(err.contains(want), "{err} should contain {want}");
+        }
+    }
+
+    #[test]
+    fn create_requires_certificate_and_status() {
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let missing = NewTrustedCertificate::default().check(now).unwrap_err();
+        assert_eq!(missing, UploadError::Field("certInPemFormat is required".into()));
+        let no_status = NewTrustedCertificate { cert_in_pem_format: Some(json!("MAMCAQE=")), ..Default::default() };
+        assert!(no_status.check(now).unwrap_err().to_string().starts_with("status is required"));
+    }
+}

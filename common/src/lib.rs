@@ -1,0 +1,17 @@
+//! `anchorage-common`: what the browser and the server must agree on.
+//!
+//! This crate is compiled twice: natively for the server and to wasm for the console. It owns
+//! the platform's wire types ([`api`]), the decoding of certificate input ([`pem`]), the
+//! inspection of certificates and the rules that make a CA certificate acceptable ([`cert`]),
+//! and Java's rendering of distinguished names ([`dn`]). A rule exists here once; the console
+//! calls it to explain a problem before anything is sent, the server calls it as the authority.
+//!
+//! It never depends on axum, leptos, sqlx or tokio.
+
+pub mod api;
+pub mod cert;
+pub mod dn;
+pub mod pem;
+pub mod timefmt;
+
+pub use cert::{CertificateInfo, CheckOutcome, Inspection, Rule};

@@ -1,0 +1,129 @@
+//! Decoding certificate input: PEM (one or a bundle) or bare base64 DER.
+//!
+//! Whitespace inside a PEM block may be line breaks or spaces, so the same decoder reads a
+//! pasted file, a `certInPemFormat` field and the platform's `X-Ssl-Cert-Chain` header (PEM
+//! with line breaks replaced by spaces).
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+
+/// Largest certificate input accepted, in bytes (a bundle of a few dozen certificates).
+pub const MAX_INPUT_BYTES: usize = 512 * 1024;
+
+/// Why input holds no usable certificate. Messages are written for the person who supplied it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("no certificate found in the input")]
+    Empty,
+    #[error("the input is larger than {} KiB", MAX_INPUT_BYTES / 1024)]
+    TooLarge,
+    #[error("found a PEM block of type \"{0}\"; expected CERTIFICATE")]
+    WrongLabel(String),
+    #[error("a PEM block \"-----BEGIN {0}-----\" has no matching END line")]
+    Unterminated(String),
+    #[error("the base64 content is invalid ({0})")]
+    Base64(String),
+}
+
+const BEGIN: &str = "-----BEGIN ";
+const DASHES: &str = "-----";
+
+/// Decodes every certificate in `input`: PEM blocks in order of appearance, or, when the
+/// input has no PEM header at all, one bare base64 DER certificate.
+pub fn decode_certificates(input: &str) -> Result<Vec<Vec<u8>>, DecodeError> {
+    if input.len() > MAX_INPUT_BYTES {
+        return Err(DecodeError::TooLarge);
+    }
+    let input = input.trim_start_matches('\u{feff}');
+    if !input.contains(BEGIN) {
+        let compact: String = input.chars().filter(|c| !c.is_whitespace()).collect();
+        if compact.is_empty() {
+            return Err(DecodeError::Empty);
+        }
+        return decode_base64(&compact).map(|der| vec![der]);
+    }
+    let mut out = Vec::new();
+    let mut rest = input;
+    while let Some(start) = rest.find(BEGIN) {
+        let after = &rest[start + BEGIN.len()..];
+        let label_end = after.find(DASHES).ok_or_else(|| DecodeError::Unterminated(String::new()))?;
+        let label = after[..label_end].trim().to_string();
+        if label != "CERTIFICATE" && label != "X509 CERTIFICATE" && label != "TRUSTED CERTIFICATE" {
+            return Err(DecodeError::WrongLabel(label));
+        }
+        let body_start = &after[label_end + DASHES.len()..];
+        let end_marker = format!("-----END {label}-----");
+        let body_end = body_start
+            .find(&end_marker)
+            .ok_or_else(|| DecodeError::Unterminated(label.clone()))?;
+        let body: String = body_start[..body_end].chars().filter(|c| !c.is_whitespace()).collect();
+        out.push(decode_base64(&body)?);
+        rest = &body_start[body_end + end_marker.len()..];
+    }
+    if out.is_empty() { Err(DecodeError::Empty) } else { Ok(out) }
+}
+
+fn decode_base64(s: &str) -> Result<Vec<u8>, DecodeError> {
+    let der = STANDARD.decode(s).or_else(|first| {
+        // Some tools drop the padding; accept that, report the original error otherwise.
+        base64::engine::general_purpose::STANDARD_NO_PAD
+            .decode(s.trim_end_matches('='))
+            .map_err(|_| DecodeError::Base64(first.to_string()))
+    })?;
+    if der.is_empty() { Err(DecodeError::Empty) } else { Ok(der) }
+}
+
+/// The platform's output form of a certificate: base64 of the DER on one line, no header.
+pub fn to_single_line_base64(der: &[u8]) -> String {
+    STANDARD.encode(der)
+}
+
+/// A PEM block with 64-character lines, for downloads and display.
+pub fn to_pem(der: &[u8]) -> String {
+    let b64 = STANDARD.encode(der);
+    let mut pem = String::with_capacity(b64.len() + b64.len() / 64 + 60);
+    pem.push_str("-----BEGIN CERTIFICATE-----\n");
+    for chunk in b64.as_bytes().chunks(64) {
+        // base64 output is ASCII, so every 64-byte chunk is valid UTF-8.
+        pem.push_str(std::str::from_utf8(chunk).unwrap_or_default());
+        pem.push('\n');
+    }
+    pem.push_str("-----END CERTIFICATE-----\n");
+    pem
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DER: &[u8] = b"\x30\x03\x02\x01\x01";
+
+    #[test]
+    fn reads_pem_bundle_and_space_separated_header_form() {
+        let one = to_pem(DER);
+        let two = format!("junk before\n{one}\n{one}");
+        assert_eq!(decode_certificates(&two).unwrap(), vec![DER.to_vec(), DER.to_vec()]);
+        let header_form = one.replace('\n', " ");
+        assert_eq!(decode_certificates(&header_form).unwrap(), vec![DER.to_vec()]);
+        let crlf = one.replace('\n', "\r\n");
+        assert_eq!(decode_certificates(&crlf).unwrap(), vec![DER.to_vec()]);
+    }
+
+    #[test]
+    fn reads_bare_base64_with_or_without_padding() {
+        let b64 = to_single_line_base64(DER);
+        assert_eq!(decode_certificates(&b64).unwrap(), vec![DER.to_vec()]);
+        assert_eq!(decode_certificates(b64.trim_end_matches('=')).unwrap(), vec![DER.to_vec()]);
+    }
+
+    #[test]
+    fn refuses_keys_garbage_and_empty_input() {
+        let key = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
+        assert_eq!(decode_certificates(key), Err(DecodeError::WrongLabel("PRIVATE KEY".into())));
+        assert!(matches!(decode_certificates("not base64 !!"), Err(DecodeError::Base64(_))));
+        assert_eq!(decode_certificates("  \n"), Err(DecodeError::Empty));
+        let open = "-----BEGIN CERTIFICATE-----\nMAMCAQE=\n";
+        assert_eq!(decode_certificates(open), Err(DecodeError::Unterminated("CERTIFICATE".into())));
+        assert_eq!(decode_certificates(&"A".repeat(MAX_INPUT_BYTES + 1)), Err(DecodeError::TooLarge));
+    }
+}
