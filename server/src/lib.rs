@@ -1,1 +1,165 @@
+//! anchorage's server: the platform-compatible REST API, persistence, and the console's files.
+//!
+//! [`app`] builds the whole `Router` from an [`AppState`]; [`start`] opens the database,
+//! applies migrations, makes sure the tenant and its first admin exist, and serves. `main.rs`
+//! only parses configuration and sets up logging.
 
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod extract;
+pub mod routes;
+pub mod state;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderValue, Method, header};
+use axum::middleware;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use tokio::net::TcpListener;
+use tower::ServiceExt as _;
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::error::AppError;
+pub use crate::state::AppState;
+
+/// The whole application: the authenticated API, JSON 404s under API paths, and the console
+/// (static files with `index.html` as the fallback for client-side routes).
+pub fn app(state: AppState) -> Router {
+    let api = routes::api()
+        .route_layer(middleware::from_fn_with_state(state.clone(), auth::require_user))
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed });
+    Router::new()
+        .merge(api)
+        .fallback(fallback)
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(
+            TraceLayer::new_for_http()
+                // Path only: query strings may carry ids a log reader need not see.
+                .make_span_with(|req: &Request| tracing::info_span!("http", method = %req.method(), path = %req.uri().path())),
+        )
+        .with_state(state)
+}
+
+/// Unknown API paths → the platform's JSON 404; anything else → the console.
+async fn fallback(State(state): State<AppState>, req: Request) -> Response {
+    let path = req.uri().path();
+    if routes::is_api_path(path) {
+        return AppError::not_found("general", format!("Resource not found: {path}")).into_response();
+    }
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        return AppError::MethodNotAllowed.into_response();
+    }
+    let dir = &state.config.assets_dir;
+    let index = ServeFile::new(dir.join("index.html")).precompressed_gzip().precompressed_br();
+    let files = ServeDir::new(dir).precompressed_gzip().precompressed_br().fallback(index);
+    let mut res = match files.oneshot(req).await {
+        Ok(res) => res.into_response(),
+        Err(e) => return AppError::internal(anyhow::anyhow!("serving console files: {e}")).into_response(),
+    };
+    // File names are not content-hashed, so the browser revalidates each load.
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    res
+}
+
+/// A running server.
+pub struct Running {
+    /// The address the console and API listen on (useful with port 0).
+    pub addr: SocketAddr,
+    /// What start-up did about the first admin user.
+    pub admin: AdminBootstrap,
+    shutdown: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// Stops accepting, lets in-flight requests finish, and waits.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.shutdown.send(());
+        self.task.await.context("server task")?.context("server")?;
+        Ok(())
+    }
+
+    /// Waits until the server stops by itself (it does not, short of an error).
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.task.await.context("server task")?.context("server")
+    }
+
+    /// Stops when `signal` resolves.
+    pub async fn stop_on(self, signal: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+        signal.await;
+        self.stop().await
+    }
+}
+
+/// Opens the database, bootstraps the tenant and its admin, binds, and serves in the
+/// background.
+pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Running> {
+    let db = db::open(&config.database_path()).await?;
+    let now = anchorage_common::timefmt::platform(clock.now());
+    db::ensure_tenant(&db, &config.tenant, &now).await?;
+    let admin = bootstrap_admin(&db, &config, &now).await?;
+    if !config.assets_dir.join("index.html").is_file() {
+        tracing::warn!(dir = %config.assets_dir.display(), "console not built: run scripts/build-app.sh; the API works without it");
+    }
+    let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let state = AppState::new(db, config, clock);
+    let (shutdown, rx) = tokio::sync::oneshot::channel::<()>();
+    let app = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app).with_graceful_shutdown(async { let _ = rx.await; }).await
+    });
+    Ok(Running { addr, admin, shutdown, task })
+}
+
+/// What start-up did about the tenant's first admin user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdminBootstrap {
+    /// The tenant already had users; nothing was changed.
+    Existing,
+    /// Created with the password from `ANCHORAGE_ADMIN_PASSWORD`.
+    CreatedFromEnvironment,
+    /// Created with this generated password, to be shown once.
+    CreatedWithGenerated(String),
+}
+
+/// Creates the first admin of the tenant when it has no user yet.
+async fn bootstrap_admin(db: &db::Db, config: &Config, now: &str) -> anyhow::Result<AdminBootstrap> {
+    if db::users::count(db, &config.tenant).await? > 0 {
+        return Ok(AdminBootstrap::Existing);
+    }
+    let (password, generated) = match &config.admin_password {
+        Some(p) => (p.0.clone(), false),
+        None => (auth::generate_password(), true),
+    };
+    anyhow::ensure!(
+        password.chars().count() >= auth::MIN_PASSWORD_CHARS,
+        "ANCHORAGE_ADMIN_PASSWORD must have at least {} characters",
+        auth::MIN_PASSWORD_CHARS
+    );
+    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password).map(|h| (h, password))).await??;
+    let row = db::users::UserRow {
+        tenant_id: config.tenant.clone(),
+        user_name: config.admin_user.clone(),
+        password_hash: hash.0,
+        role: "admin".into(),
+    };
+    db::users::insert(db, &row, now).await?;
+    tracing::info!(tenant = %config.tenant, user = %config.admin_user, "created the first admin user");
+    Ok(if generated { AdminBootstrap::CreatedWithGenerated(hash.1) } else { AdminBootstrap::CreatedFromEnvironment })
+}

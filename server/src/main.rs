@@ -1,1 +1,37 @@
-fn main(){}
+//! The `anchorage` binary: configuration, logging, then [`anchorage_server::start`].
+
+use std::sync::Arc;
+
+use anchorage_server::AdminBootstrap;
+use anchorage_server::clock::SystemClock;
+use anchorage_server::config::Config;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = Config::from_env_and_args();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let (tenant, user) = (config.tenant.clone(), config.admin_user.clone());
+    let running = anchorage_server::start(config, Arc::new(SystemClock)).await?;
+    let url = format!("http://{}/", running.addr);
+    println!();
+    println!("  anchorage is running: console and API at {url}");
+    match &running.admin {
+        AdminBootstrap::CreatedWithGenerated(p) => {
+            println!("  log in as '{user}' (tenant '{tenant}') with this generated password, shown only once:");
+            println!("      {p}");
+            println!("  (only its argon2 hash is stored; set ANCHORAGE_ADMIN_PASSWORD on a fresh data dir to choose one)");
+        }
+        AdminBootstrap::CreatedFromEnvironment => {
+            println!("  log in as '{user}' (tenant '{tenant}') with the password from ANCHORAGE_ADMIN_PASSWORD")
+        }
+        AdminBootstrap::Existing => println!("  log in as '{user}' (tenant '{tenant}') with the password set when this data directory was created"),
+    }
+    println!("  curl: curl -u '{tenant}/{user}:<password>' {url}tenant/tenants/{tenant}/trusted-certificates");
+    println!();
+    running.stop_on(async { let _ = tokio::signal::ctrl_c().await; }).await
+}

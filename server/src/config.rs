@@ -1,0 +1,100 @@
+//! Command-line flags and their environment variables: everything an operator can set.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// anchorage: a console and service for X.509 device authentication that speaks the
+/// Cumulocity IoT REST API.
+///
+/// Every flag has a matching environment variable (shown in brackets).
+#[derive(Clone, clap::Parser)]
+#[command(
+    name = "anchorage",
+    version,
+    about,
+    long_about = None,
+    after_help = "Environment only:\n  ANCHORAGE_ADMIN_PASSWORD  password of the admin user created at first start (at least 8 characters;\n                            generated and printed once when unset; ignored once the tenant has users)\n  RUST_LOG                  log filter (default: info)"
+)]
+pub struct Config {
+    /// Address and port of the console and the REST API.
+    #[arg(long, env = "ANCHORAGE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Directory holding the database (`anchorage.db`); created on first start.
+    #[arg(long, env = "ANCHORAGE_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// The tenant id, as clients send it in `<tenant>/<user>` and in
+    /// `/tenant/tenants/{tenantId}/…` paths.
+    #[arg(long, env = "ANCHORAGE_TENANT", default_value = "t100", value_parser = parse_tenant_id)]
+    pub tenant: String,
+
+    /// Name of the admin user created at first start.
+    #[arg(long, env = "ANCHORAGE_ADMIN_USER", default_value = "admin")]
+    pub admin_user: String,
+
+    /// Password of the admin user created at first start. When unset, a password is
+    /// generated and printed once. Only its argon2 hash is stored; it is read from the
+    /// environment only, never from a flag (flags show up in process listings).
+    #[arg(skip)]
+    pub admin_password: Option<Secret>,
+
+    /// Directory of the built console (`scripts/build-app.sh` writes `target/site`).
+    #[arg(long, env = "ANCHORAGE_ASSETS_DIR", default_value = "target/site")]
+    pub assets_dir: PathBuf,
+
+    /// Public base URL used in `self`/`next`/`prev` links (default: `http://` plus the
+    /// request's Host header).
+    #[arg(long, env = "ANCHORAGE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Largest request body accepted on the API, in bytes (larger → 413).
+    #[arg(long, env = "ANCHORAGE_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    pub max_body_bytes: usize,
+}
+
+impl Config {
+    /// Reads the flags, then the secrets that come only from the environment.
+    pub fn from_env_and_args() -> Self {
+        let mut c = <Self as clap::Parser>::parse();
+        c.admin_password = std::env::var("ANCHORAGE_ADMIN_PASSWORD").ok().filter(|p| !p.is_empty()).map(Secret);
+        c
+    }
+
+    /// The SQLite database file.
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("anchorage.db")
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("tenant", &self.tenant)
+            .field("admin_user", &self.admin_user)
+            .field("admin_password", &self.admin_password)
+            .field("assets_dir", &self.assets_dir)
+            .field("public_url", &self.public_url)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .finish()
+    }
+}
+
+/// A secret string whose `Debug` never shows it.
+#[derive(Clone)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Tenant ids: 1–64 ASCII letters, digits, `-` or `_` (they appear in paths and in
+/// `<tenant>/<user>` credentials, so `/` and `:` are out).
+fn parse_tenant_id(s: &str) -> Result<String, String> {
+    let ok = !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok { Ok(s.to_string()) } else { Err("a tenant id is 1-64 letters, digits, '-' or '_'".into()) }
+}

@@ -1,0 +1,119 @@
+//! Queries for trusted certificates.
+
+use anchorage_common::api::{CertificateChanges, CertificateStatus, CertificateUpload};
+
+use super::Db;
+
+/// A stored trusted certificate, with the fields the platform computes.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CertificateRow {
+    pub fingerprint: String,
+    pub name: String,
+    pub status: String,
+    pub auto_registration_enabled: bool,
+    pub der: Vec<u8>,
+    pub serial_number: String,
+    pub version: i64,
+    pub algorithm_name: String,
+    pub subject: String,
+    pub issuer: String,
+    pub not_before: String,
+    pub not_after: String,
+}
+
+const COLUMNS: &str = "fingerprint, name, status, auto_registration_enabled, der, serial_number, version, \
+                       algorithm_name, subject, issuer, not_before, not_after";
+
+/// One page of `tenant`'s certificates in upload order.
+pub async fn page(db: &Db, tenant: &str, limit: u32, offset: u64) -> sqlx::Result<Vec<CertificateRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM trusted_certificates WHERE tenant_id = ? ORDER BY id LIMIT ? OFFSET ?"
+    ))
+    .bind(tenant)
+    .bind(i64::from(limit))
+    .bind(i64::try_from(offset).unwrap_or(i64::MAX))
+    .fetch_all(db)
+    .await
+}
+
+/// How many certificates `tenant` has.
+pub async fn count(db: &Db, tenant: &str) -> sqlx::Result<u64> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM trusted_certificates WHERE tenant_id = ?")
+        .bind(tenant)
+        .fetch_one(db)
+        .await?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// The certificate with `fingerprint` in `tenant`.
+pub async fn find<'e, E>(executor: E, tenant: &str, fingerprint: &str) -> sqlx::Result<Option<CertificateRow>>
+where
+    E: sqlx::SqliteExecutor<'e>,
+{
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM trusted_certificates WHERE tenant_id = ? AND fingerprint = ?"))
+        .bind(tenant)
+        .bind(fingerprint)
+        .fetch_optional(executor)
+        .await
+}
+
+/// Inserts a checked upload. A fingerprint that exists anywhere fails with a unique violation.
+pub async fn insert<'e, E>(executor: E, tenant: &str, up: &CertificateUpload, now: &str) -> sqlx::Result<()>
+where
+    E: sqlx::SqliteExecutor<'e>,
+{
+    let i = &up.info;
+    sqlx::query(
+        "INSERT INTO trusted_certificates (tenant_id, fingerprint, name, status, auto_registration_enabled, der, \
+         serial_number, version, algorithm_name, subject, issuer, not_before, not_after, subject_der, \
+         subject_key_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(tenant)
+    .bind(&i.fingerprint)
+    .bind(&up.name)
+    .bind(up.status.as_str())
+    .bind(up.auto_registration_enabled)
+    .bind(&i.der)
+    .bind(&i.serial_number)
+    .bind(i64::from(i.version))
+    .bind(&i.algorithm_name)
+    .bind(&i.subject)
+    .bind(&i.issuer)
+    .bind(i.not_before_text())
+    .bind(i.not_after_text())
+    .bind(&i.subject_der)
+    .bind(&i.subject_key_id)
+    .bind(now)
+    .bind(now)
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+/// Applies a partial update in one statement; returns whether the certificate exists.
+pub async fn update(db: &Db, tenant: &str, fingerprint: &str, c: &CertificateChanges, now: &str) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE trusted_certificates SET name = COALESCE(?, name), status = COALESCE(?, status), \
+         auto_registration_enabled = COALESCE(?, auto_registration_enabled), updated_at = ? \
+         WHERE tenant_id = ? AND fingerprint = ?",
+    )
+    .bind(c.name.as_deref())
+    .bind(c.status.map(CertificateStatus::as_str))
+    .bind(c.auto_registration_enabled)
+    .bind(now)
+    .bind(tenant)
+    .bind(fingerprint)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Deletes a certificate; returns whether it existed.
+pub async fn delete(db: &Db, tenant: &str, fingerprint: &str) -> sqlx::Result<bool> {
+    let done = sqlx::query("DELETE FROM trusted_certificates WHERE tenant_id = ? AND fingerprint = ?")
+        .bind(tenant)
+        .bind(fingerprint)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}

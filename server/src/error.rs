@@ -1,0 +1,114 @@
+//! One error type for every handler, rendered in the platform's error envelope.
+//!
+//! 4xx messages are written for the user; a 5xx body is generic and its cause is logged
+//! once, here.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use anchorage_common::api::{ERROR_INFO, ERROR_MEDIA_TYPE, ErrorBody};
+
+/// Everything a handler can answer besides success.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{message}")]
+    BadRequest { resource: &'static str, message: String },
+    #[error("{message}")]
+    Unauthorized { message: String, xbasic: bool },
+    #[error("{message}")]
+    Forbidden { message: String },
+    #[error("{message}")]
+    NotFound { resource: &'static str, message: String },
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("{message}")]
+    Conflict { resource: &'static str, message: String },
+    #[error("request body too large")]
+    PayloadTooLarge { limit: usize },
+    #[error("{message}")]
+    UnsupportedMediaType { message: String },
+    #[error("{message}")]
+    Unprocessable { resource: &'static str, message: String },
+    #[error("internal error: {0:#}")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl AppError {
+    pub fn bad_request(resource: &'static str, message: impl Into<String>) -> Self {
+        Self::BadRequest { resource, message: message.into() }
+    }
+    pub fn not_found(resource: &'static str, message: impl Into<String>) -> Self {
+        Self::NotFound { resource, message: message.into() }
+    }
+    pub fn conflict(resource: &'static str, message: impl Into<String>) -> Self {
+        Self::Conflict { resource, message: message.into() }
+    }
+    pub fn unprocessable(resource: &'static str, message: impl Into<String>) -> Self {
+        Self::Unprocessable { resource, message: message.into() }
+    }
+    pub fn internal(e: impl Into<anyhow::Error>) -> Self {
+        Self::Internal(e.into())
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            Self::Forbidden { .. } => StatusCode::FORBIDDEN,
+            Self::NotFound { .. } => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn body(&self) -> ErrorBody {
+        let status = self.status();
+        let reason = status.canonical_reason().unwrap_or("Error");
+        let (resource, message) = match self {
+            Self::BadRequest { resource, message }
+            | Self::NotFound { resource, message }
+            | Self::Conflict { resource, message }
+            | Self::Unprocessable { resource, message } => (*resource, message.clone()),
+            Self::Unauthorized { message, .. } => ("security", message.clone()),
+            Self::Forbidden { message } => ("security", message.clone()),
+            Self::MethodNotAllowed => ("general", "This method is not allowed on this resource.".into()),
+            Self::PayloadTooLarge { limit } => {
+                ("general", format!("The request body is larger than the limit of {} bytes.", limit))
+            }
+            Self::UnsupportedMediaType { message } => ("general", message.clone()),
+            Self::Internal(_) => ("general", "Internal error; the cause is in the server log.".into()),
+        };
+        ErrorBody { error: format!("{resource}/{reason}"), message, info: ERROR_INFO.to_string() }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        if let Self::Internal(e) = &self {
+            tracing::error!(error = format!("{e:#}"), "request failed");
+        }
+        let status = self.status();
+        let body = serde_json::to_vec(&self.body()).unwrap_or_default();
+        let mut res = (status, body).into_response();
+        res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(ERROR_MEDIA_TYPE));
+        if let Self::Unauthorized { xbasic, .. } = self {
+            let scheme = if xbasic { "XBasic realm=\"anchorage\"" } else { "Basic realm=\"anchorage\"" };
+            res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(scheme));
+        }
+        res
+    }
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+/// Whether a database error is a unique-constraint violation (the one place that knows).
+pub fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}

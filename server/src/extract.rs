@@ -1,0 +1,145 @@
+//! Request extractors whose rejections speak the platform's error envelope: JSON bodies,
+//! paging parameters, and the base URL for `self` links.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+use anchorage_common::api::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageStatistics};
+
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// A JSON body; malformed JSON → 400, wrong shape → 422, too large → 413, not JSON → 415.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, AppError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(ApiJson(v)),
+            Err(JsonRejection::JsonDataError(e)) => Err(AppError::unprocessable("general", format!("Invalid request body: {}", e.body_text()))),
+            Err(JsonRejection::JsonSyntaxError(e)) => Err(AppError::bad_request("general", format!("Malformed JSON: {}", e.body_text()))),
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(AppError::UnsupportedMediaType {
+                message: "Send the body as JSON (Content-Type: application/json).".into(),
+            }),
+            Err(JsonRejection::BytesRejection(e)) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(AppError::PayloadTooLarge { limit: state.config.max_body_bytes })
+            }
+            Err(e) => Err(AppError::bad_request("general", e.body_text())),
+        }
+    }
+}
+
+/// Paging query parameters as the platform takes them.
+#[derive(Debug, Clone)]
+pub struct Paging {
+    pub current_page: u32,
+    pub page_size: u32,
+    pub with_total_pages: bool,
+    pub with_total_elements: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawPaging {
+    current_page: Option<String>,
+    page_size: Option<String>,
+    with_total_pages: Option<String>,
+    with_total_elements: Option<String>,
+}
+
+impl Paging {
+    /// Rows to skip.
+    pub fn offset(&self) -> u64 {
+        u64::from(self.current_page - 1) * u64::from(self.page_size)
+    }
+
+    /// The `statistics` object, given the total when it was counted.
+    pub fn statistics(&self, total: Option<u64>) -> PageStatistics {
+        PageStatistics {
+            current_page: self.current_page,
+            page_size: self.page_size,
+            total_pages: if self.with_total_pages { total.map(|t| t.div_ceil(u64::from(self.page_size))) } else { None },
+            total_elements: if self.with_total_elements { total } else { None },
+        }
+    }
+
+    /// Whether the total must be counted.
+    pub fn needs_total(&self) -> bool {
+        self.with_total_pages || self.with_total_elements
+    }
+
+    /// The query string for page `page` (what `self`, `next` and `prev` carry).
+    pub fn query_for(&self, page: u32) -> String {
+        let mut q = format!("pageSize={}&currentPage={page}", self.page_size);
+        if self.with_total_pages {
+            q.push_str("&withTotalPages=true");
+        }
+        if self.with_total_elements {
+            q.push_str("&withTotalElements=true");
+        }
+        q
+    }
+}
+
+fn positive(name: &str, v: Option<&str>, default: u32) -> Result<u32, AppError> {
+    match v {
+        None | Some("") => Ok(default),
+        Some(s) => s
+            .parse::<u32>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| AppError::unprocessable("general", format!("{name} must be a whole number of at least 1, not '{s}'"))),
+    }
+}
+
+fn flag(name: &str, v: Option<&str>) -> Result<bool, AppError> {
+    match v {
+        None | Some("") | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(s) => Err(AppError::unprocessable("general", format!("{name} must be true or false, not '{s}'"))),
+    }
+}
+
+impl FromRequestParts<AppState> for Paging {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let Query(raw) = Query::<RawPaging>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| AppError::unprocessable("general", e.body_text()))?;
+        Ok(Paging {
+            current_page: positive("currentPage", raw.current_page.as_deref(), 1)?,
+            // Above the platform's maximum the maximum is served, as the platform does.
+            page_size: positive("pageSize", raw.page_size.as_deref(), DEFAULT_PAGE_SIZE)?.min(MAX_PAGE_SIZE),
+            with_total_pages: flag("withTotalPages", raw.with_total_pages.as_deref())?,
+            with_total_elements: flag("withTotalElements", raw.with_total_elements.as_deref())?,
+        })
+    }
+}
+
+/// The public base URL (`http://host:port`) for links in responses.
+pub struct BaseUrl(pub String);
+
+impl FromRequestParts<AppState> for BaseUrl {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if let Some(url) = &state.config.public_url {
+            return Ok(BaseUrl(url.trim_end_matches('/').to_string()));
+        }
+        let host = parts
+            .headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .filter(|h| h.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b)))
+            .map(str::to_string)
+            .unwrap_or_else(|| state.config.listen.to_string());
+        Ok(BaseUrl(format!("http://{host}")))
+    }
+}

@@ -1,0 +1,25 @@
+//! `GET /tenant/currentTenant`: how clients such as `@c8y/client` discover the tenant id.
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+
+use anchorage_common::api::CurrentTenant;
+
+use crate::extract::BaseUrl;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/tenant/currentTenant", get(current_tenant))
+}
+
+async fn current_tenant(State(state): State<AppState>, BaseUrl(base): BaseUrl) -> Json<CurrentTenant> {
+    let host = base.split("://").nth(1).unwrap_or(&base);
+    let domain = host.rsplit_once(':').filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit())).map_or(host, |(h, _)| h);
+    Json(CurrentTenant {
+        name: state.config.tenant.clone(),
+        domain_name: domain.to_string(),
+        self_url: format!("{base}/tenant/currentTenant"),
+        allow_create_tenants: false,
+    })
+}

@@ -1,0 +1,232 @@
+//! Trusted certificates, as the platform serves them under
+//! `/tenant/tenants/{tenantId}/trusted-certificates`: list, create, bulk create, get, update,
+//! delete. Every certificate is checked by the rules in `anchorage_common::cert`.
+
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+
+use anchorage_common::api::{
+    BulkNewTrustedCertificates, CertificateStatus, CertificateUpload, MAX_BULK_CERTIFICATES, NewTrustedCertificate,
+    TrustedCertificate, TrustedCertificateCollection, UpdateTrustedCertificate, UploadError,
+};
+use anchorage_common::pem;
+
+use crate::auth::AuthUser;
+use crate::db::trusted_certificates::{self as queries, CertificateRow};
+use crate::error::{AppError, is_unique_violation};
+use crate::extract::{ApiJson, BaseUrl, Paging};
+use crate::state::AppState;
+
+const RESOURCE: &str = "tenant";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/tenant/tenants/{tenant_id}/trusted-certificates", get(list_certificates).post(create_certificate))
+        .route("/tenant/tenants/{tenant_id}/trusted-certificates/bulk", post(create_certificates_bulk))
+        .route(
+            "/tenant/tenants/{tenant_id}/trusted-certificates/{fingerprint}",
+            get(get_certificate).put(update_certificate).delete(delete_certificate),
+        )
+}
+
+/// The caller may only address its own tenant; any other id is "not found".
+fn own_tenant(user: &AuthUser, tenant_id: &str) -> Result<(), AppError> {
+    if user.tenant == tenant_id {
+        Ok(())
+    } else {
+        Err(AppError::not_found(RESOURCE, format!("Tenant with id {tenant_id} not found.")))
+    }
+}
+
+fn collection_url(base: &str, tenant: &str) -> String {
+    format!("{base}/tenant/tenants/{tenant}/trusted-certificates")
+}
+
+fn to_wire(row: CertificateRow, base: &str, tenant: &str) -> TrustedCertificate {
+    TrustedCertificate {
+        self_url: format!("{}/{}", collection_url(base, tenant), row.fingerprint),
+        name: row.name,
+        cert_in_pem_format: pem::to_single_line_base64(&row.der),
+        fingerprint: row.fingerprint,
+        status: CertificateStatus::parse(&row.status).unwrap_or(CertificateStatus::Disabled),
+        auto_registration_enabled: row.auto_registration_enabled,
+        serial_number: row.serial_number,
+        version: u32::try_from(row.version).unwrap_or_default(),
+        algorithm_name: row.algorithm_name,
+        subject: row.subject,
+        issuer: row.issuer,
+        not_before: row.not_before,
+        not_after: row.not_after,
+        proof_of_possession_valid: false,
+        tenant_certificate_authority: false,
+    }
+}
+
+fn not_found(fingerprint: &str) -> AppError {
+    AppError::not_found(RESOURCE, format!("Cannot find certificate with fingerprint {fingerprint}."))
+}
+
+fn duplicate(fingerprint: &str) -> AppError {
+    AppError::conflict(
+        RESOURCE,
+        format!(
+            "Cannot add certificate - certificate with {fingerprint} fingerprint already exists. : \
+             Certificate with {fingerprint} fingerprint already exists."
+        ),
+    )
+}
+
+fn upload_error(e: UploadError) -> AppError {
+    AppError::unprocessable(RESOURCE, e.to_string())
+}
+
+/// Fingerprints in paths are compared in lowercase, as the platform prints them.
+fn normalize(fingerprint: &str) -> String {
+    fingerprint.trim().to_ascii_lowercase()
+}
+
+async fn list_certificates(
+    State(state): State<AppState>,
+    Extension(user): Extension<AuthUser>,
+    Path(tenant_id): Path<String>,
+    BaseUrl(base): BaseUrl,
+    paging: Paging,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Result<Json<TrustedCertificateCollection>, AppError> {
+    own_tenant(&user, &tenant_id)?;
+    // `certificateAuthority=true` asks for the tenant's own CA, which anchorage does not have.
+    let only_tenant_ca = query.as_deref().is_some_and(|q| q.split('&').any(|kv| kv == "certificateAuthority=true"));
+    let rows = if only_tenant_ca {
+        Vec::new()
+    } else {
+        queries::page(&state.db, &tenant_id, paging.page_size, paging.offset()).await?
+    };
+    let total = match (paging.needs_total(), only_tenant_ca) {
+        (false, _) => None,
+        (true, true) => Some(0),
+        (true, false) => Some(queries::count(&state.db, &tenant_id).await?),
+    };
+    let url = collection_url(&base, &tenant_id);
+    let more = match total {
+        Some(t) => paging.offset() + (rows.len() as u64) < t,
+        None => rows.len() == paging.page_size as usize,
+    };
+    Ok(Json(TrustedCertificateCollection {
+        statistics: Some(paging.statistics(total)),
+        self_url: Some(format!("{url}?{}", paging.query_for(paging.current_page))),
+        next: more.then(|| format!("{url}?{}", paging.query_for(paging.current_page + 1))),
+        prev: (paging.current_page > 1).then(|| format!("{url}?{}", paging.query_for(paging.current_page - 1))),
+        certificates: rows.into_iter().map(|r| to_wire(r, &base, &tenant_id)).collect(),
+    }))
+}
+
+async fn create_certificate(
+    State(state): State<AppState>,
+    Extension(user): Extension<AuthUser>,
+    Path(tenant_id): Path<String>,
+    BaseUrl(base): BaseUrl,
+    ApiJson(body): ApiJson<NewTrustedCertificate>,
+) -> Result<Response, AppError> {
+    own_tenant(&user, &tenant_id)?;
+    let upload = body.check(state.clock.now()).map_err(upload_error)?;
+    match queries::insert(&state.db, &tenant_id, &upload, &state.now_text()).await {
+        Ok(()) => {}
+        Err(e) if is_unique_violation(&e) => return Err(duplicate(&upload.info.fingerprint)),
+        Err(e) => return Err(e.into()),
+    }
+    tracing::info!(tenant = %tenant_id, user = %user.user_name, fingerprint = %upload.info.fingerprint, "trusted certificate added");
+    let row = queries::find(&state.db, &tenant_id, &upload.info.fingerprint).await?.ok_or_else(|| not_found(&upload.info.fingerprint))?;
+    let cert = to_wire(row, &base, &tenant_id);
+    Ok((StatusCode::CREATED, [(header::LOCATION, cert.self_url.clone())], Json(cert)).into_response())
+}
+
+async fn create_certificates_bulk(
+    State(state): State<AppState>,
+    Extension(user): Extension<AuthUser>,
+    Path(tenant_id): Path<String>,
+    BaseUrl(base): BaseUrl,
+    ApiJson(body): ApiJson<BulkNewTrustedCertificates>,
+) -> Result<(StatusCode, Json<TrustedCertificateCollection>), AppError> {
+    own_tenant(&user, &tenant_id)?;
+    if body.certificates.is_empty() {
+        return Err(AppError::unprocessable(RESOURCE, "certificates must hold at least one certificate"));
+    }
+    if body.certificates.len() > MAX_BULK_CERTIFICATES {
+        return Err(AppError::unprocessable(RESOURCE, format!("at most {MAX_BULK_CERTIFICATES} certificates per request")));
+    }
+    let now = state.clock.now();
+    let uploads: Vec<CertificateUpload> = body
+        .certificates
+        .iter()
+        .enumerate()
+        .map(|(i, c)| c.check(now).map_err(|e| AppError::unprocessable(RESOURCE, format!("Certificate {} of {}: {e}", i + 1, body.certificates.len()))))
+        .collect::<Result<_, _>>()?;
+    // All or nothing: one transaction; the first duplicate (in the request or stored) aborts it.
+    let stamp = state.now_text();
+    let mut tx = state.db.begin().await?;
+    for up in &uploads {
+        match queries::insert(&mut *tx, &tenant_id, up, &stamp).await {
+            Ok(()) => {}
+            Err(e) if is_unique_violation(&e) => return Err(duplicate(&up.info.fingerprint)),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let mut created = Vec::with_capacity(uploads.len());
+    for up in &uploads {
+        let row = queries::find(&mut *tx, &tenant_id, &up.info.fingerprint).await?.ok_or_else(|| not_found(&up.info.fingerprint))?;
+        created.push(to_wire(row, &base, &tenant_id));
+    }
+    tx.commit().await?;
+    tracing::info!(tenant = %tenant_id, user = %user.user_name, count = created.len(), "trusted certificates added in bulk");
+    Ok((
+        StatusCode::CREATED,
+        Json(TrustedCertificateCollection { certificates: created, statistics: None, self_url: None, next: None, prev: None }),
+    ))
+}
+
+async fn get_certificate(
+    State(state): State<AppState>,
+    Extension(user): Extension<AuthUser>,
+    Path((tenant_id, fingerprint)): Path<(String, String)>,
+    BaseUrl(base): BaseUrl,
+) -> Result<Json<TrustedCertificate>, AppError> {
+    own_tenant(&user, &tenant_id)?;
+    let fingerprint = normalize(&fingerprint);
+    let row = queries::find(&state.db, &tenant_id, &fingerprint).await?.ok_or_else(|| not_found(&fingerprint))?;
+    Ok(Json(to_wire(row, &base, &tenant_id)))
+}
+
+async fn update_certificate(
+    State(state): State<AppState>,
+    Extension(user): Extension<AuthUser>,
+    Path((tenant_id, fingerprint)): Path<(String, String)>,
+    BaseUrl(base): BaseUrl,
+    ApiJson(body): ApiJson<UpdateTrustedCertificate>,
+) -> Result<Json<TrustedCertificate>, AppError> {
+    own_tenant(&user, &tenant_id)?;
+    let fingerprint = normalize(&fingerprint);
+    let changes = body.check().map_err(|m| AppError::unprocessable(RESOURCE, m))?;
+    if !queries::update(&state.db, &tenant_id, &fingerprint, &changes, &state.now_text()).await? {
+        return Err(not_found(&fingerprint));
+    }
+    tracing::info!(tenant = %tenant_id, user = %user.user_name, fingerprint = %fingerprint, ?changes, "trusted certificate updated");
+    let row = queries::find(&state.db, &tenant_id, &fingerprint).await?.ok_or_else(|| not_found(&fingerprint))?;
+    Ok(Json(to_wire(row, &base, &tenant_id)))
+}
+
+async fn delete_certificate(
+    State(state): State<AppState>,
+    Extension(user): Extension<AuthUser>,
+    Path((tenant_id, fingerprint)): Path<(String, String)>,
+) -> Result<StatusCode, AppError> {
+    own_tenant(&user, &tenant_id)?;
+    let fingerprint = normalize(&fingerprint);
+    if !queries::delete(&state.db, &tenant_id, &fingerprint).await? {
+        return Err(not_found(&fingerprint));
+    }
+    tracing::info!(tenant = %tenant_id, user = %user.user_name, fingerprint = %fingerprint, "trusted certificate deleted");
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,39 @@
+//! Shared state of the server: built once at start-up, cloned into every handler.
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use crate::auth::Authenticator;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::db::Db;
+
+/// Everything a handler needs. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+/// The contents of [`AppState`].
+pub struct Inner {
+    pub db: Db,
+    pub config: Config,
+    pub clock: Arc<dyn Clock>,
+    pub auth: Authenticator,
+}
+
+impl AppState {
+    pub fn new(db: Db, config: Config, clock: Arc<dyn Clock>) -> Self {
+        Self(Arc::new(Inner { auth: Authenticator::new(db.clone()), db, config, clock }))
+    }
+
+    /// "Now" in the platform's text format, for timestamps stored in rows.
+    pub fn now_text(&self) -> String {
+        anchorage_common::timefmt::platform(self.clock.now())
+    }
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
