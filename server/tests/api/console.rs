@@ -1,0 +1,30 @@
+//! The console's files: the SPA fallback, precompressed assets, and JSON 404s under API paths.
+
+use reqwest::Method;
+
+use crate::support::*;
+
+#[tokio::test]
+async fn console_routes_get_index_html_and_api_paths_get_json_404() {
+    let app = TestApp::spawn().await;
+    std::fs::write(app.assets().join("index.html"), "<!doctype html><title>anchorage</title>").expect("write");
+    std::fs::create_dir_all(app.assets().join("pkg")).expect("dir");
+    std::fs::write(app.assets().join("pkg/app.js"), "console.log('plain')").expect("write");
+    std::fs::write(app.assets().join("pkg/app.js.gz"), b"gzipped-bytes").expect("write");
+
+    for path in ["/", "/trusted-certificates", "/login"] {
+        let res = app.client.get(app.url(path)).send().await.expect("get");
+        assert_eq!(res.status(), 200, "{path}");
+        assert!(res.text().await.expect("text").contains("<title>anchorage</title>"), "{path}");
+    }
+    // Precompressed files are served as such to clients that accept them.
+    let res = app.client.get(app.url("/pkg/app.js")).header("accept-encoding", "gzip").send().await.expect("get");
+    assert_eq!(res.headers().get("content-encoding").and_then(|v| v.to_str().ok()), Some("gzip"));
+
+    for path in ["/tenant/nothing-here", "/inventory/managedObjects", "/user/x/y"] {
+        let res = app.admin(Method::GET, &app.url(path)).send().await.expect("get");
+        assert_error(res, 404, "general/Not Found", "Resource not found").await;
+    }
+    let res = app.admin(Method::PATCH, &app.certs_url()).send().await.expect("patch");
+    assert_error(res, 405, "general/Method Not Allowed", "This method is not allowed").await;
+}

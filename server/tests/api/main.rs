@@ -1,0 +1,7 @@
+//! API integration tests: the real server on a loopback port, a real SQLite file in a temp
+//! directory, real HTTP through reqwest, certificates generated at test time.
+
+mod auth;
+mod console;
+mod support;
+mod trusted_certificates;
