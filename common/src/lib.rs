@@ -10,7 +10,9 @@
 
 pub mod api;
 pub mod cert;
+pub mod device;
 pub mod dn;
+pub mod options;
 pub mod pem;
 pub mod timefmt;
 

@@ -36,7 +36,10 @@ pub const MIN_PASSWORD_CHARS: usize = 8;
 pub struct AuthUser {
     pub tenant: String,
     pub user_name: String,
+    /// `admin` or `reader` for console users, `device` for a device token.
     pub role: String,
+    /// The `jti` of the bearer token used, if any.
+    pub token_id: Option<String>,
 }
 
 /// Verifies credentials against the users table.
@@ -71,7 +74,7 @@ impl Authenticator {
             .await
             .map_err(AppError::internal)?;
         let Some(row) = row.filter(|_| ok) else { return Ok(None) };
-        let user = AuthUser { tenant: row.tenant_id, user_name: row.user_name, role: row.role };
+        let user = AuthUser { tenant: row.tenant_id, user_name: row.user_name, role: row.role, token_id: None };
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         if cache.len() >= CACHE_MAX {
             cache.clear();
@@ -143,11 +146,37 @@ fn wants_xbasic(headers: &HeaderMap) -> bool {
     headers.contains_key("usexbasic")
 }
 
-/// Middleware: every API call needs valid credentials; the caller is put in the request's
-/// extensions as [`AuthUser`].
+/// A bearer token from the `Authorization` header.
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// Checks a device token: signature, issuer, audience, validity at the server's clock, and
+/// that it was not revoked (logout) or dropped.
+async fn verify_bearer(state: &AppState, token: &str) -> Result<Result<AuthUser, String>, AppError> {
+    let claims = match state.tokens.verify(token, state.clock.now().unix_timestamp()) {
+        Ok(c) => c,
+        Err(e) => return Ok(Err(format!("Invalid token: {e}."))),
+    };
+    match db::devices::token(&state.db, &claims.jti).await? {
+        Some(row) if !row.revoked => {}
+        _ => return Ok(Err("Invalid token: it was revoked.".into())),
+    }
+    Ok(Ok(AuthUser { tenant: claims.ten, user_name: claims.sub, role: "device".into(), token_id: Some(claims.jti) }))
+}
+
+/// Middleware: every API call needs valid credentials (Basic, or a device's Bearer token); the
+/// caller is put in the request's extensions as [`AuthUser`].
 pub async fn require_user(State(state): State<AppState>, mut req: Request, next: Next) -> Result<Response, AppError> {
     let xbasic = wants_xbasic(req.headers());
     let unauthorized = |message: &str| AppError::Unauthorized { message: message.to_string(), xbasic };
+    if let Some(token) = bearer_token(req.headers()) {
+        let user = verify_bearer(&state, token).await?.map_err(|m| unauthorized(&m))?;
+        req.extensions_mut().insert(user);
+        return Ok(next.run(req).await);
+    }
     let Some((tenant, user, password)) = basic_credentials(req.headers()) else {
         return Err(unauthorized("Authentication required: send Authorization: Basic with <tenant>/<user>:<password>."));
     };
@@ -198,5 +227,14 @@ mod tests {
         assert!(verify_password("correct horse", &a));
         assert!(!verify_password("wrong", &a));
         assert!(!verify_password("x", "not a phc string"));
+    }
+}
+
+/// Middleware (after [`require_user`]): administration is for console users; a device token
+/// gets 403.
+pub async fn require_console_user(req: Request, next: Next) -> Result<Response, AppError> {
+    match req.extensions().get::<AuthUser>() {
+        Some(u) if u.role != "device" => Ok(next.run(req).await),
+        _ => Err(AppError::Forbidden { message: "Access is denied: device credentials cannot use this resource.".into() }),
     }
 }

@@ -48,6 +48,19 @@ pub struct Config {
     #[arg(long, env = "ANCHORAGE_PUBLIC_URL")]
     pub public_url: Option<String>,
 
+    /// Address and port of the mutual-TLS listener for devices (the platform's port is 8443).
+    #[arg(long, env = "ANCHORAGE_DEVICE_LISTEN", default_value = "127.0.0.1:8443")]
+    pub device_listen: SocketAddr,
+
+    /// PEM certificate chain of the device listener. Without it (and --tls-key), anchorage
+    /// makes a local CA at `<data-dir>/tls/ca.pem` and a certificate for localhost signed by it.
+    #[arg(long, env = "ANCHORAGE_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key of the device listener's certificate.
+    #[arg(long, env = "ANCHORAGE_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
     /// Largest request body accepted on the API, in bytes (larger → 413).
     #[arg(long, env = "ANCHORAGE_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
@@ -77,6 +90,9 @@ impl std::fmt::Debug for Config {
             .field("admin_password", &self.admin_password)
             .field("assets_dir", &self.assets_dir)
             .field("public_url", &self.public_url)
+            .field("device_listen", &self.device_listen)
+            .field("tls_cert", &self.tls_cert)
+            .field("tls_key", &self.tls_key)
             .field("max_body_bytes", &self.max_body_bytes)
             .finish()
     }

@@ -123,7 +123,8 @@ impl FromRequestParts<AppState> for Paging {
     }
 }
 
-/// The public base URL (`http://host:port`) for links in responses.
+/// The public base URL (`http://host:port`, `https://` on the device listener) for links in
+/// responses.
 pub struct BaseUrl(pub String);
 
 impl FromRequestParts<AppState> for BaseUrl {
@@ -133,13 +134,17 @@ impl FromRequestParts<AppState> for BaseUrl {
         if let Some(url) = &state.config.public_url {
             return Ok(BaseUrl(url.trim_end_matches('/').to_string()));
         }
+        // HTTP/1.1 sends Host; HTTP/2 sends the authority in the URI.
         let host = parts
             .headers
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())
+            .or_else(|| parts.uri.authority().map(|a| a.as_str()))
             .filter(|h| h.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b)))
             .map(str::to_string)
             .unwrap_or_else(|| state.config.listen.to_string());
-        Ok(BaseUrl(format!("http://{host}")))
+        // Requests on the device listener arrived over TLS.
+        let scheme = if parts.extensions.get::<crate::tls::PeerCertificates>().is_some() { "https" } else { "http" };
+        Ok(BaseUrl(format!("{scheme}://{host}")))
     }
 }

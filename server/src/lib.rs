@@ -8,10 +8,13 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod device_trust;
 pub mod error;
 pub mod extract;
 pub mod routes;
 pub mod state;
+pub mod tls;
+pub mod tokens;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -19,7 +22,6 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderValue, Method, header};
-use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use tokio::net::TcpListener;
@@ -36,8 +38,8 @@ pub use crate::state::AppState;
 /// The whole application: the authenticated API, JSON 404s under API paths, and the console
 /// (static files with `index.html` as the fallback for client-side routes).
 pub fn app(state: AppState) -> Router {
-    let api = routes::api()
-        .route_layer(middleware::from_fn_with_state(state.clone(), auth::require_user))
+    let api = routes::authenticated(&state)
+        .merge(routes::public())
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed });
     Router::new()
@@ -80,16 +82,22 @@ async fn fallback(State(state): State<AppState>, req: Request) -> Response {
 pub struct Running {
     /// The address the console and API listen on (useful with port 0).
     pub addr: SocketAddr,
+    /// The address of the device (mutual TLS) listener.
+    pub device_addr: SocketAddr,
+    /// The local CA that signed the device listener's certificate, when anchorage made it.
+    pub local_ca: Option<std::path::PathBuf>,
     /// What start-up did about the first admin user.
     pub admin: AdminBootstrap,
-    shutdown: tokio::sync::oneshot::Sender<()>,
+    shutdown: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    device_task: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
     /// Stops accepting, lets in-flight requests finish, and waits.
     pub async fn stop(self) -> anyhow::Result<()> {
-        let _ = self.shutdown.send(());
+        let _ = self.shutdown.send(true);
+        self.device_task.await.context("device listener task")?;
         self.task.await.context("server task")?.context("server")?;
         Ok(())
     }
@@ -116,15 +124,21 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     if !config.assets_dir.join("index.html").is_file() {
         tracing::warn!(dir = %config.assets_dir.display(), "console not built: run scripts/build-app.sh; the API works without it");
     }
+    let tokens = tokens::TokenService::load_or_create(&db, &config.tenant, &now).await?;
+    let device_tls = tls::load_or_create(&config, clock.now())?;
     let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
-    let addr = listener.local_addr()?;
-    let state = AppState::new(db, config, clock);
-    let (shutdown, rx) = tokio::sync::oneshot::channel::<()>();
-    let app = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    let device_listener =
+        TcpListener::bind(config.device_listen).await.with_context(|| format!("binding the device listener {}", config.device_listen))?;
+    let (addr, device_addr) = (listener.local_addr()?, device_listener.local_addr()?);
+    let router = app(AppState::new(db, config, clock, tokens));
+    let (shutdown, rx) = tokio::sync::watch::channel(false);
+    let device_task = tokio::spawn(tls::serve(device_listener, device_tls.server_config, router.clone(), rx.clone()));
+    let service = router.into_make_service_with_connect_info::<SocketAddr>();
+    let mut stop = rx;
     let task = tokio::spawn(async move {
-        axum::serve(listener, app).with_graceful_shutdown(async { let _ = rx.await; }).await
+        axum::serve(listener, service).with_graceful_shutdown(async move { let _ = stop.changed().await; }).await
     });
-    Ok(Running { addr, admin, shutdown, task })
+    Ok(Running { addr, device_addr, local_ca: device_tls.local_ca, admin, shutdown, task, device_task })
 }
 
 /// What start-up did about the tenant's first admin user.

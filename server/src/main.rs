@@ -32,6 +32,10 @@ async fn main() -> anyhow::Result<()> {
         AdminBootstrap::Existing => println!("  log in as '{user}' (tenant '{tenant}') with the password set when this data directory was created"),
     }
     println!("  curl: curl -u '{tenant}/{user}:<password>' {url}tenant/tenants/{tenant}/trusted-certificates");
+    println!("  devices: POST https://{}/devicecontrol/deviceAccessToken over mutual TLS", running.device_addr);
+    if let Some(ca) = &running.local_ca {
+        println!("  the device listener's certificate is signed by the local CA {} (give it to devices and curl as --cacert)", ca.display());
+    }
     println!();
     running.stop_on(async { let _ = tokio::signal::ctrl_c().await; }).await
 }

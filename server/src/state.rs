@@ -7,6 +7,7 @@ use crate::auth::Authenticator;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::Db;
+use crate::tokens::TokenService;
 
 /// Everything a handler needs. Cheap to clone.
 #[derive(Clone)]
@@ -18,11 +19,12 @@ pub struct Inner {
     pub config: Config,
     pub clock: Arc<dyn Clock>,
     pub auth: Authenticator,
+    pub tokens: TokenService,
 }
 
 impl AppState {
-    pub fn new(db: Db, config: Config, clock: Arc<dyn Clock>) -> Self {
-        Self(Arc::new(Inner { auth: Authenticator::new(db.clone()), db, config, clock }))
+    pub fn new(db: Db, config: Config, clock: Arc<dyn Clock>, tokens: TokenService) -> Self {
+        Self(Arc::new(Inner { auth: Authenticator::new(db.clone()), db, config, clock, tokens }))
     }
 
     /// "Now" in the platform's text format, for timestamps stored in rows.

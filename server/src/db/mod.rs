@@ -2,6 +2,9 @@
 //!
 //! Backend differences belong here alone; handlers call typed functions.
 
+pub mod devices;
+pub mod options;
+pub mod signing_keys;
 pub mod trusted_certificates;
 pub mod users;
 

@@ -1,16 +1,35 @@
 //! The REST API: one module per resource, each exposing `router()`.
 
+pub mod device_access_token;
+pub mod jwks;
 pub mod tenant;
+pub mod tenant_options;
 pub mod trusted_certificates;
 pub mod user;
 
 use axum::Router;
+use axum::middleware;
 
+use crate::auth;
 use crate::state::AppState;
 
-/// Every API route (all of them need authentication; the caller adds that layer).
-pub fn api() -> Router<AppState> {
-    Router::new().merge(tenant::router()).merge(user::router()).merge(trusted_certificates::router())
+/// Every API route that needs credentials: administration (console users only; a device
+/// token gets 403) and what any authenticated caller, devices included, may use.
+pub fn authenticated(state: &AppState) -> Router<AppState> {
+    let admin = Router::new()
+        .merge(trusted_certificates::router())
+        .merge(tenant_options::router())
+        .route_layer(middleware::from_fn(auth::require_console_user));
+    Router::new()
+        .merge(admin)
+        .merge(tenant::router())
+        .merge(user::router())
+        .route_layer(middleware::from_fn_with_state(state.clone(), auth::require_user))
+}
+
+/// Routes that authenticate by other means (the device's TLS certificate) or not at all.
+pub fn public() -> Router<AppState> {
+    Router::new().merge(device_access_token::router()).merge(jwks::router())
 }
 
 /// Path prefixes that belong to the API: unknown paths under them get a JSON 404, never the

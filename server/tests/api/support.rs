@@ -36,6 +36,9 @@ pub fn config(data_dir: &Path, assets: &Path, password: Option<&str>) -> Config 
         admin_password: password.map(|p| Secret(p.into())),
         assets_dir: assets.to_path_buf(),
         public_url: None,
+        device_listen: "127.0.0.1:0".parse().expect("addr"),
+        tls_cert: None,
+        tls_key: None,
         max_body_bytes: 1024 * 1024,
     }
 }

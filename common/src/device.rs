@@ -1,0 +1,42 @@
+//! Devices: external ids and the name of the user a device authenticates as.
+
+/// Prefix of every device user, as on the platform (`device_<external id>`).
+pub const DEVICE_USER_PREFIX: &str = "device_";
+/// Longest external id accepted.
+pub const MAX_DEVICE_ID_CHARS: usize = 128;
+
+/// Checks a device's external id (the `ID` of bulk registration, the CN of its certificate):
+/// not empty, no whitespace and none of `/ + $ :` (the platform's rule; `:` would also break
+/// the MQTT client id `d:<id>`).
+pub fn check_device_id(id: &str) -> Result<(), String> {
+    if id.is_empty() {
+        return Err("the device id is empty".into());
+    }
+    if id.chars().count() > MAX_DEVICE_ID_CHARS {
+        return Err(format!("the device id is longer than {MAX_DEVICE_ID_CHARS} characters"));
+    }
+    if let Some(c) = id.chars().find(|c| c.is_whitespace() || c.is_control() || "/+$:".contains(*c)) {
+        let shown = if c.is_whitespace() { "whitespace".to_string() } else { format!("'{c}'") };
+        return Err(format!("the device id '{id}' contains {shown}, which is not allowed (no whitespace, '/', '+', '$' or ':')"));
+    }
+    Ok(())
+}
+
+/// The user a device with external id `id` authenticates as.
+pub fn device_user_name(id: &str) -> String {
+    format!("{DEVICE_USER_PREFIX}{id}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_ids_follow_the_platform_rule() {
+        assert!(check_device_id("rpi4-d83add90fe56").is_ok());
+        for bad in ["", "a b", "a/b", "a+b", "a$b", "d:1", "tab\there"] {
+            assert!(check_device_id(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(device_user_name("tedge01"), "device_tedge01");
+    }
+}

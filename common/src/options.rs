@@ -1,0 +1,151 @@
+//! Tenant options: the platform's option model and the rules for the options anchorage acts on.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Category of the device-token options.
+pub const OAUTH_INTERNAL: &str = "oauth.internal";
+/// Lifetime of device access tokens, in seconds.
+pub const DEVICE_TOKEN_LIFESPAN: &str = "device-token.lifespan.seconds";
+/// Default device-token lifetime: one hour.
+pub const DEFAULT_DEVICE_TOKEN_LIFESPAN_SECONDS: u64 = 3600;
+/// Shortest device-token lifetime the platform allows: five minutes.
+pub const MIN_DEVICE_TOKEN_LIFESPAN_SECONDS: u64 = 300;
+/// Longest device-token lifetime anchorage allows: one year (a bound, so a typo cannot mint
+/// tokens that never expire).
+pub const MAX_DEVICE_TOKEN_LIFESPAN_SECONDS: u64 = 365 * 24 * 3600;
+/// Longest category or key, in characters.
+pub const MAX_NAME_CHARS: usize = 128;
+/// Longest option value, in characters.
+pub const MAX_VALUE_CHARS: usize = 32 * 1024;
+
+/// One option as the platform shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantOption {
+    pub category: String,
+    pub key: String,
+    pub value: String,
+    #[serde(rename = "self", default, skip_serializing_if = "String::is_empty")]
+    pub self_url: String,
+}
+
+/// Body of `POST /tenant/options` and `PUT /tenant/options/{category}/{key}`: lenient, since
+/// clients send the value as a string, a boolean or a number, and may repeat category and key.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OptionInput {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<Value>,
+}
+
+/// The stored text of a JSON option value: strings as they are, booleans and numbers as
+/// their JSON text (the platform's UI writes `true`, not `"true"`).
+pub fn value_text(v: &Value) -> Result<String, String> {
+    match v {
+        Value::String(s) => Ok(s.clone()),
+        Value::Bool(_) | Value::Number(_) => Ok(v.to_string()),
+        Value::Null => Err("value is required".into()),
+        _ => Err("value must be a string, a number or a boolean".into()),
+    }
+}
+
+/// Checks a category or key name.
+pub fn check_name(what: &str, s: &str) -> Result<(), String> {
+    if s.is_empty() {
+        return Err(format!("{what} must not be empty"));
+    }
+    if s.chars().count() > MAX_NAME_CHARS {
+        return Err(format!("{what} must be at most {MAX_NAME_CHARS} characters"));
+    }
+    if s.chars().any(|c| c.is_control() || c == '/' || c.is_whitespace()) {
+        return Err(format!("{what} must not contain whitespace, '/' or control characters"));
+    }
+    Ok(())
+}
+
+/// Checks an option about to be stored: names, size, and the rules of the options anchorage
+/// acts on. Returns the value to store (normalized).
+pub fn check_option(category: &str, key: &str, value: &str) -> Result<String, String> {
+    check_name("category", category)?;
+    check_name("key", key)?;
+    if value.chars().count() > MAX_VALUE_CHARS {
+        return Err(format!("value must be at most {MAX_VALUE_CHARS} characters"));
+    }
+    if category == OAUTH_INTERNAL && key == DEVICE_TOKEN_LIFESPAN {
+        return parse_lifespan(value).map(|n| n.to_string());
+    }
+    Ok(value.to_string())
+}
+
+/// The device-token lifespan rule: a whole number of seconds, at least 300 (five minutes) and
+/// at most one year.
+pub fn parse_lifespan(value: &str) -> Result<u64, String> {
+    let n: u64 = value.trim().parse().map_err(|_| {
+        format!("{DEVICE_TOKEN_LIFESPAN} must be a whole number of seconds, not '{value}'")
+    })?;
+    if n < MIN_DEVICE_TOKEN_LIFESPAN_SECONDS {
+        return Err(format!(
+            "{DEVICE_TOKEN_LIFESPAN} must be at least {MIN_DEVICE_TOKEN_LIFESPAN_SECONDS} seconds (5 minutes), not {n}"
+        ));
+    }
+    if n > MAX_DEVICE_TOKEN_LIFESPAN_SECONDS {
+        return Err(format!(
+            "{DEVICE_TOKEN_LIFESPAN} must be at most {MAX_DEVICE_TOKEN_LIFESPAN_SECONDS} seconds (one year), not {n}"
+        ));
+    }
+    Ok(n)
+}
+
+/// A duration in words for people: `1 h 30 min`, `5 min`, `2 d 3 h`, `45 s`.
+pub fn human_duration(seconds: u64) -> String {
+    let (d, h, m, s) = (seconds / 86_400, seconds % 86_400 / 3600, seconds % 3600 / 60, seconds % 60);
+    let parts: Vec<String> = [(d, "d"), (h, "h"), (m, "min"), (s, "s")]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, u)| format!("{n} {u}"))
+        .collect();
+    if parts.is_empty() { "0 s".into() } else { parts.join(" ") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn lifespan_must_be_a_whole_number_of_at_least_300() {
+        assert_eq!(parse_lifespan("3600"), Ok(3600));
+        assert_eq!(parse_lifespan(" 300 "), Ok(300));
+        assert!(parse_lifespan("299").unwrap_err().contains("at least 300"));
+        assert!(parse_lifespan("-5").unwrap_err().contains("whole number"));
+        assert!(parse_lifespan("1.5").unwrap_err().contains("whole number"));
+        assert!(parse_lifespan("").unwrap_err().contains("whole number"));
+        assert!(parse_lifespan("99999999999").unwrap_err().contains("at most"));
+        assert_eq!(check_option(OAUTH_INTERNAL, DEVICE_TOKEN_LIFESPAN, "0600"), Ok("600".into()));
+        assert!(check_option(OAUTH_INTERNAL, DEVICE_TOKEN_LIFESPAN, "60").is_err());
+        assert_eq!(check_option("other", "any", "60"), Ok("60".into()));
+    }
+
+    #[test]
+    fn values_and_names() {
+        assert_eq!(value_text(&json!(true)), Ok("true".into()));
+        assert_eq!(value_text(&json!(300)), Ok("300".into()));
+        assert_eq!(value_text(&json!("x")), Ok("x".into()));
+        assert!(value_text(&json!({"a": 1})).is_err());
+        assert!(check_name("key", "a/b").is_err());
+        assert!(check_name("key", "").is_err());
+        assert!(check_name("key", "crl.online.check.enabled").is_ok());
+    }
+
+    #[test]
+    fn durations_read_like_people_write_them() {
+        assert_eq!(human_duration(5400), "1 h 30 min");
+        assert_eq!(human_duration(300), "5 min");
+        assert_eq!(human_duration(3600), "1 h");
+        assert_eq!(human_duration(183_600), "2 d 3 h");
+        assert_eq!(human_duration(45), "45 s");
+    }
+}

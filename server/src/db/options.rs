@@ -1,0 +1,79 @@
+//! Queries for tenant options (values stored as text, as the platform keeps them).
+
+use super::Db;
+
+/// One stored option.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OptionRow {
+    pub category: String,
+    pub key: String,
+    pub value: String,
+}
+
+/// One page of options, ordered by category and key.
+pub async fn page(db: &Db, tenant: &str, limit: u32, offset: u64) -> sqlx::Result<Vec<OptionRow>> {
+    sqlx::query_as("SELECT category, key, value FROM tenant_options WHERE tenant_id = ? ORDER BY category, key LIMIT ? OFFSET ?")
+        .bind(tenant)
+        .bind(i64::from(limit))
+        .bind(i64::try_from(offset).unwrap_or(i64::MAX))
+        .fetch_all(db)
+        .await
+}
+
+pub async fn count(db: &Db, tenant: &str) -> sqlx::Result<u64> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tenant_options WHERE tenant_id = ?").bind(tenant).fetch_one(db).await?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// Every option of a category.
+pub async fn category(db: &Db, tenant: &str, category: &str) -> sqlx::Result<Vec<OptionRow>> {
+    sqlx::query_as("SELECT category, key, value FROM tenant_options WHERE tenant_id = ? AND category = ? ORDER BY key")
+        .bind(tenant)
+        .bind(category)
+        .fetch_all(db)
+        .await
+}
+
+/// The value of one option.
+pub async fn get(db: &Db, tenant: &str, category: &str, key: &str) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("SELECT value FROM tenant_options WHERE tenant_id = ? AND category = ? AND key = ?")
+        .bind(tenant)
+        .bind(category)
+        .bind(key)
+        .fetch_optional(db)
+        .await
+}
+
+/// Creates or replaces an option.
+pub async fn upsert<'e, E: sqlx::SqliteExecutor<'e>>(
+    executor: E,
+    tenant: &str,
+    category: &str,
+    key: &str,
+    value: &str,
+    now: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO tenant_options (tenant_id, category, key, value, updated_at) VALUES (?, ?, ?, ?, ?) \
+         ON CONFLICT (tenant_id, category, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+    )
+    .bind(tenant)
+    .bind(category)
+    .bind(key)
+    .bind(value)
+    .bind(now)
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+/// Deletes an option; returns whether it existed.
+pub async fn delete(db: &Db, tenant: &str, category: &str, key: &str) -> sqlx::Result<bool> {
+    let done = sqlx::query("DELETE FROM tenant_options WHERE tenant_id = ? AND category = ? AND key = ?")
+        .bind(tenant)
+        .bind(category)
+        .bind(key)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}

@@ -1,0 +1,122 @@
+//! `POST /devicecontrol/deviceAccessToken`: a device authenticated by its certificate over
+//! mutual TLS gets a JWT whose lifetime is the tenant's `device-token.lifespan.seconds`.
+//!
+//! Renewal: a device asking again before half of its current token's lifetime has passed gets
+//! that same token; at or after half-life it gets a new one.
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::routing::post;
+use axum::{Extension, Json, Router};
+use serde_json::{Value, json};
+
+use anchorage_common::device::{check_device_id, device_user_name};
+use anchorage_common::options::{DEFAULT_DEVICE_TOKEN_LIFESPAN_SECONDS, DEVICE_TOKEN_LIFESPAN, OAUTH_INTERNAL, parse_lifespan};
+
+use crate::db;
+use crate::device_trust::{self, TrustError};
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::tls::PeerCertificates;
+use crate::tokens::{AUDIENCE, Claims, random_id, renewal_due};
+
+const RESOURCE: &str = "devicecontrol";
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/devicecontrol/deviceAccessToken", post(issue_device_token))
+}
+
+fn refused(reason: impl std::fmt::Display) -> AppError {
+    AppError::unprocessable(RESOURCE, format!("The verification was not successful: {reason}"))
+}
+
+async fn issue_device_token(
+    State(state): State<AppState>,
+    peer: Option<Extension<PeerCertificates>>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, AppError> {
+    let chain = peer.map(|Extension(p)| p.0).unwrap_or_default();
+    let header = match headers.get("x-ssl-cert-chain") {
+        None => None,
+        Some(v) => {
+            let text = v.to_str().map_err(|_| AppError::bad_request(RESOURCE, "The X-Ssl-Cert-Chain header is not ASCII text."))?;
+            if text.trim().is_empty() { None } else { Some(device_trust::parse_chain_header(text).map_err(|e| AppError::bad_request(RESOURCE, e.to_string()))?) }
+        }
+    };
+    let now = state.clock.now();
+    let verified = match device_trust::verify(&state.db, &chain, header, now).await? {
+        Ok(v) => v,
+        Err(TrustError::BadHeader(m)) => return Err(AppError::bad_request(RESOURCE, m)),
+        Err(TrustError::Untrusted(m)) => {
+            tracing::info!(reason = %m, "device token refused");
+            return Err(AppError::Unauthorized { message: m, xbasic: false });
+        }
+    };
+    let (leaf, anchor) = (&verified.leaf, &verified.anchor);
+    let device_id = leaf.common_name.clone().ok_or_else(|| refused("the device certificate has no common name (CN); its CN is the device id."))?;
+    check_device_id(&device_id).map_err(|e| refused(format!("{e}.")))?;
+    let tenant = anchor.tenant_id.as_str();
+    let user_name = device_user_name(&device_id);
+
+    match db::devices::find_user(&state.db, tenant, &user_name).await? {
+        Some(u) if u.auth_type != "CERTIFICATES" => {
+            return Err(refused(format!("device '{device_id}' is registered for password authentication, not certificates.")));
+        }
+        Some(_) => {}
+        None if anchor.auto_registration_enabled => {
+            db::devices::auto_register(&state.db, tenant, &user_name, &device_id, &state.now_text()).await?;
+            tracing::info!(tenant, device = %device_id, ca = %anchor.fingerprint, "device auto-registered");
+        }
+        None => {
+            return Err(refused(format!(
+                "device '{device_id}' is not registered, and auto-registration is off for the trusted certificate '{}'. \
+                 Register the device in bulk with AUTH_TYPE=CERTIFICATES, or enable auto-registration.",
+                anchor.name
+            )));
+        }
+    }
+
+    let now_s = now.unix_timestamp();
+    if let Some(current) = db::devices::current_token(&state.db, tenant, &user_name, now_s).await? {
+        if !renewal_due(current.issued_at, current.expires_at, now_s) {
+            return Ok(Json(json!({ "accessToken": current.token })));
+        }
+    }
+    let stored = db::options::get(&state.db, tenant, OAUTH_INTERNAL, DEVICE_TOKEN_LIFESPAN).await?;
+    let lifespan = stored.as_deref().map(parse_lifespan).transpose().unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "stored device-token lifespan is invalid; using the default");
+        None
+    });
+    let lifespan = i64::try_from(lifespan.unwrap_or(DEFAULT_DEVICE_TOKEN_LIFESPAN_SECONDS)).unwrap_or(3600);
+    let claims = Claims {
+        sub: user_name.clone(),
+        ten: tenant.to_string(),
+        iss: state.tokens.issuer().to_string(),
+        aud: AUDIENCE.to_string(),
+        iat: now_s,
+        nbf: now_s,
+        exp: now_s + lifespan,
+        jti: random_id(),
+        xsrf_token: random_id(),
+        tfa: false,
+    };
+    let token = state.tokens.sign(&claims)?;
+    db::devices::store_token(
+        &state.db,
+        &db::devices::Issue {
+            tenant,
+            user_name: &user_name,
+            jti: &claims.jti,
+            token: &token,
+            issued_at: claims.iat,
+            expires_at: claims.exp,
+            now_text: &state.now_text(),
+            cert_serial: &leaf.serial_number,
+            cert_fingerprint: &leaf.fingerprint,
+            ca_fingerprint: &anchor.fingerprint,
+        },
+    )
+    .await?;
+    tracing::info!(tenant, device = %device_id, serial = %leaf.serial_number, ca = %anchor.fingerprint, lifespan, "device token issued");
+    Ok(Json(json!({ "accessToken": token })))
+}

@@ -1,0 +1,187 @@
+//! Tenant options (`/tenant/options`), as the platform serves them: list, create, by category
+//! (a flat map), update a category, get one (with `evaluate`), update one, delete. Values are
+//! stored as text; the rules of the options anchorage acts on live in
+//! `anchorage_common::options`.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use anchorage_common::api::PageStatistics;
+use anchorage_common::options::{OptionInput, TenantOption, check_option, value_text};
+
+use crate::auth::AuthUser;
+use crate::db::{self, options::OptionRow};
+use crate::error::AppError;
+use crate::extract::{ApiJson, BaseUrl, Paging};
+use crate::state::AppState;
+
+const RESOURCE: &str = "options";
+const OPTION_MEDIA_TYPE: &str = "application/vnd.com.nsn.cumulocity.option+json";
+const COLLECTION_MEDIA_TYPE: &str = "application/vnd.com.nsn.cumulocity.optioncollection+json";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/tenant/options", get(list_options).post(create_option))
+        .route("/tenant/options/{category}", get(get_category).put(update_category))
+        .route("/tenant/options/{category}/{key}", get(get_option).put(update_option).delete(delete_option))
+}
+
+/// A JSON answer with the platform's media type.
+fn with_type<T: Serialize>(media_type: &'static str, status: StatusCode, body: &T) -> Response {
+    let mut res = (status, Json(body)).into_response();
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
+    res
+}
+
+fn to_wire(row: OptionRow, base: &str) -> TenantOption {
+    TenantOption { self_url: format!("{base}/tenant/options/{}/{}", row.category, row.key), category: row.category, key: row.key, value: row.value }
+}
+
+fn not_found(category: &str, key: &str) -> AppError {
+    AppError::not_found(RESOURCE, format!("Unable to find option by given key: {category}/{key}"))
+}
+
+fn invalid(message: String) -> AppError {
+    AppError::unprocessable(RESOURCE, message)
+}
+
+#[derive(Serialize)]
+struct OptionCollection {
+    options: Vec<TenantOption>,
+    statistics: PageStatistics,
+    #[serde(rename = "self")]
+    self_url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prev: Option<String>,
+}
+
+async fn list_options(
+    State(state): State<AppState>,
+    Extension(user): Extension<AuthUser>,
+    BaseUrl(base): BaseUrl,
+    paging: Paging,
+) -> Result<Response, AppError> {
+    let rows = db::options::page(&state.db, &user.tenant, paging.page_size, paging.offset()).await?;
+    let total = if paging.needs_total() { Some(db::options::count(&state.db, &user.tenant).await?) } else { None };
+    let more = match total {
+        Some(t) => paging.offset() + (rows.len() as u64) < t,
+        None => rows.len() == paging.page_size as usize,
+    };
+    let url = format!("{base}/tenant/options");
+    let body = OptionCollection {
+        statistics: paging.statistics(total),
+        self_url: format!("{url}?{}", paging.query_for(paging.current_page)),
+        next: more.then(|| format!("{url}?{}", paging.query_for(paging.current_page + 1))),
+        prev: (paging.current_page > 1).then(|| format!("{url}?{}", paging.query_for(paging.current_page - 1))),
+        options: rows.into_iter().map(|r| to_wire(r, &base)).collect(),
+    };
+    Ok(with_type(COLLECTION_MEDIA_TYPE, StatusCode::OK, &body))
+}
+
+async fn create_option(
+    State(state): State<AppState>,
+    Extension(user): Extension<AuthUser>,
+    BaseUrl(base): BaseUrl,
+    ApiJson(input): ApiJson<OptionInput>,
+) -> Result<Response, AppError> {
+    let category = input.category.ok_or_else(|| invalid("category is required".into()))?;
+    let key = input.key.ok_or_else(|| invalid("key is required".into()))?;
+    let value = value_text(input.value.as_ref().unwrap_or(&Value::Null)).map_err(invalid)?;
+    let value = check_option(&category, &key, &value).map_err(invalid)?;
+    db::options::upsert(&state.db, &user.tenant, &category, &key, &value, &state.now_text()).await?;
+    tracing::info!(tenant = %user.tenant, user = %user.user_name, %category, %key, "tenant option set");
+    // The platform answers 200 here, not 201 (OAS).
+    Ok(with_type(OPTION_MEDIA_TYPE, StatusCode::OK, &to_wire(OptionRow { category, key, value }, &base)))
+}
+
+async fn get_category(
+    State(state): State<AppState>,
+    Extension(user): Extension<AuthUser>,
+    Path(category): Path<String>,
+) -> Result<Response, AppError> {
+    let map: BTreeMap<String, String> = db::options::category(&state.db, &user.tenant, &category).await?.into_iter().map(|r| (r.key, r.value)).collect();
+    Ok(with_type(OPTION_MEDIA_TYPE, StatusCode::OK, &map))
+}
+
+async fn update_category(
+    State(state): State<AppState>,
+    Extension(user): Extension<AuthUser>,
+    Path(category): Path<String>,
+    ApiJson(map): ApiJson<BTreeMap<String, Value>>,
+) -> Result<Response, AppError> {
+    // Every value is checked before anything is written: all or nothing.
+    let checked = map
+        .iter()
+        .map(|(key, v)| {
+            let text = value_text(v).map_err(|e| invalid(format!("{key}: {e}")))?;
+            check_option(&category, key, &text).map(|value| (key.clone(), value)).map_err(invalid)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let now = state.now_text();
+    let mut tx = state.db.begin().await?;
+    for (key, value) in &checked {
+        db::options::upsert(&mut *tx, &user.tenant, &category, key, value, &now).await?;
+    }
+    tx.commit().await?;
+    tracing::info!(tenant = %user.tenant, user = %user.user_name, %category, count = checked.len(), "tenant options set");
+    let map: BTreeMap<String, String> = db::options::category(&state.db, &user.tenant, &category).await?.into_iter().map(|r| (r.key, r.value)).collect();
+    Ok(with_type(OPTION_MEDIA_TYPE, StatusCode::OK, &map))
+}
+
+#[derive(Deserialize)]
+struct Evaluate {
+    evaluate: Option<String>,
+}
+
+async fn get_option(
+    State(state): State<AppState>,
+    Extension(user): Extension<AuthUser>,
+    Path((category, key)): Path<(String, String)>,
+    Query(q): Query<Evaluate>,
+    BaseUrl(base): BaseUrl,
+) -> Result<Response, AppError> {
+    match q.evaluate.as_deref() {
+        // anchorage tenants have no parent, so nothing is inherited.
+        Some("inherited") => return Err(not_found(&category, &key)),
+        None | Some("current") | Some("") => {}
+        Some(other) => return Err(invalid(format!("evaluate must be 'current' or 'inherited', not '{other}'"))),
+    }
+    let value = db::options::get(&state.db, &user.tenant, &category, &key).await?.ok_or_else(|| not_found(&category, &key))?;
+    Ok(with_type(OPTION_MEDIA_TYPE, StatusCode::OK, &to_wire(OptionRow { category, key, value }, &base)))
+}
+
+/// Creates the option when it does not exist yet (the platform's UI sets switches this way).
+async fn update_option(
+    State(state): State<AppState>,
+    Extension(user): Extension<AuthUser>,
+    Path((category, key)): Path<(String, String)>,
+    BaseUrl(base): BaseUrl,
+    ApiJson(input): ApiJson<OptionInput>,
+) -> Result<Response, AppError> {
+    let value = value_text(input.value.as_ref().unwrap_or(&Value::Null)).map_err(invalid)?;
+    let value = check_option(&category, &key, &value).map_err(invalid)?;
+    db::options::upsert(&state.db, &user.tenant, &category, &key, &value, &state.now_text()).await?;
+    tracing::info!(tenant = %user.tenant, user = %user.user_name, %category, %key, "tenant option updated");
+    Ok(with_type(OPTION_MEDIA_TYPE, StatusCode::OK, &to_wire(OptionRow { category, key, value }, &base)))
+}
+
+async fn delete_option(
+    State(state): State<AppState>,
+    Extension(user): Extension<AuthUser>,
+    Path((category, key)): Path<(String, String)>,
+) -> Result<StatusCode, AppError> {
+    if !db::options::delete(&state.db, &user.tenant, &category, &key).await? {
+        return Err(not_found(&category, &key));
+    }
+    tracing::info!(tenant = %user.tenant, user = %user.user_name, %category, %key, "tenant option deleted");
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,194 @@
+//! Device access tokens: ES256 JWTs signed with a key made at first start and kept in the
+//! database, so every instance sharing it signs and verifies the same way. The public key is
+//! published as a JWKS.
+//!
+//! Expiry is checked against the server's injected clock, not the system time inside the JWT
+//! library, so tests move time instead of sleeping.
+
+use std::collections::HashSet;
+
+use anyhow::Context as _;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::db::{self, Db};
+
+/// The audience of every device token.
+pub const AUDIENCE: &str = "anchorage";
+
+/// The claims of a device token (the platform's: `sub`, `ten`, `xsrfToken`, `tfa` and the
+/// registered ones).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    pub ten: String,
+    pub iss: String,
+    pub aud: String,
+    pub iat: i64,
+    pub nbf: i64,
+    pub exp: i64,
+    pub jti: String,
+    #[serde(rename = "xsrfToken")]
+    pub xsrf_token: String,
+    pub tfa: bool,
+}
+
+/// Why a bearer token is refused. The text is safe to show: it never includes the token.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("the token is malformed or its signature is invalid")]
+    Invalid,
+    #[error("the token has expired")]
+    Expired,
+    #[error("the token is not valid yet")]
+    NotYetValid,
+}
+
+struct Key {
+    kid: String,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    x: String,
+    y: String,
+}
+
+/// Signs and verifies device tokens.
+pub struct TokenService {
+    /// The signing key is the first; all verify (a later key rotation adds keys).
+    keys: Vec<Key>,
+    issuer: String,
+}
+
+impl TokenService {
+    /// Loads the signing keys, making the first one if the database has none.
+    pub async fn load_or_create(db: &Db, tenant: &str, now: &str) -> anyhow::Result<Self> {
+        if db::signing_keys::all(db).await?.is_empty() {
+            let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).context("generating the JWT signing key")?;
+            let point = key.public_key_raw();
+            anyhow::ensure!(point.len() == 65 && point[0] == 4, "unexpected P-256 public key encoding");
+            let row = db::signing_keys::SigningKeyRow {
+                kid: hex::encode(&Sha256::digest(point)[..8]),
+                private_key: key.serialize_der(),
+                public_x: URL_SAFE_NO_PAD.encode(&point[1..33]),
+                public_y: URL_SAFE_NO_PAD.encode(&point[33..65]),
+            };
+            db::signing_keys::insert_first(db, &row, now).await?;
+        }
+        let keys = db::signing_keys::all(db)
+            .await?
+            .into_iter()
+            .map(|row| {
+                Ok(Key {
+                    encoding: EncodingKey::from_ec_der(&row.private_key),
+                    decoding: DecodingKey::from_ec_components(&row.public_x, &row.public_y).context("reading the JWT public key")?,
+                    kid: row.kid,
+                    x: row.public_x,
+                    y: row.public_y,
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        anyhow::ensure!(!keys.is_empty(), "no JWT signing key");
+        Ok(Self { keys, issuer: format!("anchorage/{tenant}") })
+    }
+
+    /// The `iss` of tokens this service signs.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// Signs `claims` with the current key.
+    pub fn sign(&self, claims: &Claims) -> anyhow::Result<String> {
+        let key = &self.keys[0];
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = Some(key.kid.clone());
+        jsonwebtoken::encode(&header, claims, &key.encoding).context("signing a device token")
+    }
+
+    /// Verifies signature, issuer, audience and validity at `now` (unix seconds).
+    pub fn verify(&self, token: &str, now: i64) -> Result<Claims, TokenError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
+        let key = self.keys.iter().find(|k| header.kid.as_deref() == Some(k.kid.as_str())).ok_or(TokenError::Invalid)?;
+        let mut v = Validation::new(Algorithm::ES256);
+        v.validate_exp = false;
+        v.validate_nbf = false;
+        v.required_spec_claims = HashSet::from(["exp".to_string(), "sub".to_string(), "iss".to_string(), "aud".to_string()]);
+        v.set_audience(&[AUDIENCE]);
+        v.set_issuer(&[&self.issuer]);
+        let claims = jsonwebtoken::decode::<Claims>(token, &key.decoding, &v).map_err(|_| TokenError::Invalid)?.claims;
+        if now >= claims.exp {
+            return Err(TokenError::Expired);
+        }
+        if now < claims.nbf {
+            return Err(TokenError::NotYetValid);
+        }
+        Ok(claims)
+    }
+
+    /// The public keys as a JSON Web Key Set.
+    pub fn jwks(&self) -> serde_json::Value {
+        let keys: Vec<_> = self
+            .keys
+            .iter()
+            .map(|k| serde_json::json!({"kty": "EC", "crv": "P-256", "x": k.x, "y": k.y, "kid": k.kid, "use": "sig", "alg": "ES256"}))
+            .collect();
+        serde_json::json!({ "keys": keys })
+    }
+}
+
+/// Whether a device holding a token issued at `iat` and expiring at `exp` gets a new one at
+/// `now`: at or after half of the token's own lifetime (the platform's renewal rule).
+pub fn renewal_due(iat: i64, exp: i64, now: i64) -> bool {
+    now >= iat + (exp - iat) / 2
+}
+
+/// A random id for `jti` and `xsrfToken`.
+pub fn random_id() -> String {
+    URL_SAFE_NO_PAD.encode(rand::random::<[u8; 18]>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renewal_is_due_from_half_life_on() {
+        assert!(!renewal_due(1000, 4600, 1000));
+        assert!(!renewal_due(1000, 4600, 2799));
+        assert!(renewal_due(1000, 4600, 2800));
+        assert!(renewal_due(1000, 4600, 5000));
+    }
+
+    #[tokio::test]
+    async fn signs_verifies_and_checks_time_with_the_given_clock() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let db = crate::db::open(&dir.path().join("t.db")).await.expect("db");
+        let svc = TokenService::load_or_create(&db, "t1", "now").await.expect("keys");
+        let again = TokenService::load_or_create(&db, "t1", "now").await.expect("keys");
+        assert_eq!(svc.keys[0].kid, again.keys[0].kid, "the key is made once and reused");
+        let claims = Claims {
+            sub: "device_a".into(),
+            ten: "t1".into(),
+            iss: svc.issuer().into(),
+            aud: AUDIENCE.into(),
+            iat: 100,
+            nbf: 100,
+            exp: 400,
+            jti: random_id(),
+            xsrf_token: random_id(),
+            tfa: false,
+        };
+        let token = svc.sign(&claims).expect("sign");
+        assert_eq!(again.verify(&token, 200), Ok(claims.clone()));
+        assert_eq!(svc.verify(&token, 400), Err(TokenError::Expired));
+        assert_eq!(svc.verify(&token, 99), Err(TokenError::NotYetValid));
+        let mut tampered = token.clone();
+        tampered.insert(tampered.len() / 2, 'x');
+        assert_eq!(svc.verify(&tampered, 200), Err(TokenError::Invalid));
+        let other = Claims { aud: "elsewhere".into(), ..claims };
+        assert_eq!(svc.verify(&svc.sign(&other).expect("sign"), 200), Err(TokenError::Invalid));
+        assert_eq!(svc.jwks()["keys"][0]["kid"], svc.keys[0].kid.as_str());
+    }
+}
