@@ -1,0 +1,59 @@
+//! Thin wrappers over browser facilities the pages need besides HTTP: reading a file the
+//! user picked, the clipboard, and download links. Failures come back as values; nothing
+//! here can throw into Rust.
+
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{File, FileList};
+
+/// The files of a `FileList` (from a file input or a drop).
+pub fn files_of(list: Option<FileList>) -> Vec<File> {
+    list.map(|list| (0..list.length()).filter_map(|i| list.get(i)).collect()).unwrap_or_default()
+}
+
+/// Reads a whole file.
+pub async fn read_file(file: &File) -> Result<Vec<u8>, String> {
+    let buffer = JsFuture::from(file.array_buffer())
+        .await
+        .map_err(|_| format!("The file \"{}\" could not be read.", file.name()))?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}
+
+/// Copies `text` to the clipboard. Fails where the browser offers no clipboard (pages not
+/// served over HTTPS or from localhost) or refuses.
+pub async fn copy_text(text: &str) -> Result<(), ()> {
+    let navigator = leptos::prelude::window().navigator();
+    // `navigator.clipboard` is undefined outside secure contexts; calling it would throw.
+    let has_clipboard = js_sys::Reflect::get(&navigator, &"clipboard".into()).is_ok_and(|c| !c.is_undefined());
+    if !has_clipboard {
+        return Err(());
+    }
+    JsFuture::from(navigator.clipboard().write_text(text)).await.map(|_| ()).map_err(|_| ())
+}
+
+/// Selects the whole text of a textarea, so that the user can copy it by hand.
+pub fn select_all(el: &web_sys::HtmlTextAreaElement) {
+    let _ = el.focus();
+    el.select();
+}
+
+/// A `data:` URL with `text`, for an `<a download>` link.
+pub fn text_data_url(media_type: &str, text: &str) -> String {
+    format!("data:{media_type};charset=utf-8,{}", js_sys::encode_uri_component(text))
+}
+
+/// A file name made of safe characters from `name`.
+pub fn file_name(name: &str, extension: &str) -> String {
+    let stem: String = name
+        .chars()
+        .map(|c| if c.is_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' })
+        .collect();
+    let stem = stem.trim_matches(|c| c == '_' || c == '.');
+    let stem = if stem.is_empty() { "certificate" } else { stem };
+    format!("{stem}.{extension}")
+}
+
+/// The `HtmlInputElement` an event came from.
+pub fn input_of(ev: &web_sys::Event) -> Option<web_sys::HtmlInputElement> {
+    ev.target().and_then(|t| t.dyn_into().ok())
+}

@@ -1,0 +1,8 @@
+//! Reusable pieces of the console's pages.
+
+pub mod confirm_dialog;
+pub mod expiry;
+pub mod modal;
+pub mod rule_checks;
+pub mod switch;
+pub mod toast;

@@ -1,0 +1,54 @@
+//! [`Console`]: the handful of app-wide services every page uses (session, router, toasts),
+//! provided once at the root and copied into event handlers and async tasks.
+
+use leptos::prelude::*;
+
+use crate::api::{ApiError, Client};
+use crate::components::toast::Toasts;
+use crate::router::Router;
+use crate::session::Session;
+
+/// App-wide services. `Copy`, so it can be captured anywhere, including after an `.await`
+/// where the reactive owner (and with it `use_context`) is no longer at hand.
+#[derive(Debug, Clone, Copy)]
+pub struct Console {
+    pub session: Session,
+    pub router: Router,
+    pub toasts: Toasts,
+}
+
+impl Console {
+    /// The console's services; call during a component's setup.
+    pub fn get() -> Self {
+        expect_context::<Console>()
+    }
+
+    /// The API client of the session, if logged in.
+    pub fn client(&self) -> Option<Client> {
+        self.session.client()
+    }
+
+    /// Shows a short confirmation.
+    pub fn toast(&self, message: impl Into<String>) {
+        self.toasts.show(message.into());
+    }
+
+    /// What a page does with an API error: a refused login (the password changed, the server
+    /// restarted with other credentials) ends the session and goes to the login page, which
+    /// comes back here afterwards. Returns the error's text for the page to show otherwise.
+    pub fn explain(&self, err: &ApiError) -> Option<String> {
+        if *err == ApiError::Unauthorized {
+            self.session.end();
+            self.router.to_login();
+            None
+        } else {
+            Some(err.to_string())
+        }
+    }
+
+    /// Logs out: forgets the credentials and shows the login page.
+    pub fn log_out(&self) {
+        self.session.end();
+        self.router.go(crate::router::Route::Login);
+    }
+}

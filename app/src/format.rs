@@ -1,0 +1,33 @@
+//! How dates and durations read in the console. Dates are UTC, like everything the platform
+//! returns, and say so.
+
+use time::OffsetDateTime;
+
+/// A date: `2026-05-01`.
+pub fn date(t: OffsetDateTime) -> String {
+    format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day())
+}
+
+/// A date and time to the minute: `2026-05-01 13:47 UTC`.
+pub fn date_time(t: OffsetDateTime) -> String {
+    format!("{} {:02}:{:02} UTC", date(t), t.hour(), t.minute())
+}
+
+/// A platform timestamp as a date and time, or the text itself if it does not parse.
+pub fn timestamp(s: &str) -> String {
+    anchorage_common::timefmt::parse(s).map(date_time).unwrap_or_else(|| s.to_string())
+}
+
+/// "in 1 day" / "in N days" / "today".
+pub fn days_from_now(days: i64) -> String {
+    match days {
+        0 => "today".to_string(),
+        1 => "in 1 day".to_string(),
+        n => format!("in {n} days"),
+    }
+}
+
+/// "1 certificate" / "N certificates".
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    if n == 1 { format!("1 {one}") } else { format!("{n} {many}") }
+}

@@ -1,0 +1,79 @@
+//! The login page: tenant (optional), user name and password, checked against
+//! `GET /user/currentUser`. The credentials stay in memory only.
+
+use leptos::prelude::*;
+
+use crate::api::{self, ApiError, Credentials};
+use crate::context::Console;
+
+/// The login form.
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let console = Console::get();
+    let tenant = RwSignal::new(String::new());
+    let user = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+
+    let log_in = Action::new_local(move |credentials: &Credentials| {
+        let credentials = credentials.clone();
+        async move {
+            match api::login(credentials).await {
+                Ok(login) => {
+                    let next = console.router.after_login();
+                    console.session.begin(login);
+                    console.router.go(next);
+                }
+                Err(e) => {
+                    error.set(Some(match e {
+                        ApiError::Unauthorized => "Wrong user name or password.".to_string(),
+                        other => other.to_string(),
+                    }));
+                    password.set(String::new());
+                }
+            }
+        }
+    });
+    let pending = log_in.pending();
+
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if pending.get_untracked() {
+            return;
+        }
+        error.set(None);
+        let credentials = Credentials::basic(&tenant.get_untracked(), &user.get_untracked(), &password.get_untracked());
+        log_in.dispatch_local(credentials);
+    };
+
+    view! {
+        <section class="login">
+            <form class="card login-card" on:submit=submit>
+                <div class="login-brand">
+                    <img src="/favicon.svg" alt="" width="40" height="40" />
+                    <div>
+                        <h1>"anchorage"</h1>
+                        <p class="muted">"Log in to manage device certificates."</p>
+                    </div>
+                </div>
+                <div class="field">
+                    <label for="login-tenant">"Tenant"</label>
+                    <input id="login-tenant" name="tenant" type="text" autocomplete="organization" bind:value=tenant />
+                    <p class="hint">"Optional: the tenant id, if this instance serves several."</p>
+                </div>
+                <div class="field">
+                    <label for="login-user">"Username"</label>
+                    <input id="login-user" name="username" type="text" autocomplete="username" required autofocus bind:value=user />
+                </div>
+                <div class="field">
+                    <label for="login-password">"Password"</label>
+                    <input id="login-password" name="password" type="password" autocomplete="current-password" required bind:value=password />
+                </div>
+                {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+                <button type="submit" class="button primary wide" disabled=move || pending.get()>
+                    {move || if pending.get() { "Logging in…" } else { "Log in" }}
+                </button>
+            </form>
+        </section>
+    }
+}

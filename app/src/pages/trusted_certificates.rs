@@ -1,0 +1,316 @@
+//! The trusted certificates page: the tenant's CA certificates in a table, with switches for
+//! status and auto registration, details with rename, delete with confirmation, and the
+//! "Add trusted certificate" dialog.
+//!
+//! The page keeps the list in one signal; every change the server confirms replaces the
+//! certificate it returned, so what is shown is what is stored.
+
+mod add_dialog;
+mod row;
+pub mod selection;
+
+use std::collections::HashMap;
+
+use anchorage_common::api::TrustedCertificate;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::components::confirm_dialog::ConfirmDialog;
+use crate::context::Console;
+use crate::format;
+use add_dialog::AddDialog;
+use row::CertificateRow;
+
+/// The certificates as the page holds them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CertificateList {
+    /// `None` until the first answer; then the list or the error in words.
+    items: RwSignal<Option<Result<Vec<TrustedCertificate>, String>>>,
+    loading: RwSignal<bool>,
+    /// Only the answer to the latest request is shown.
+    generation: StoredValue<u64>,
+}
+
+impl CertificateList {
+    fn new() -> Self {
+        CertificateList { items: RwSignal::new(None), loading: RwSignal::new(false), generation: StoredValue::new(0) }
+    }
+
+    /// Loads the list from the server.
+    fn reload(self, console: Console) {
+        let Some(client) = console.client() else { return };
+        let generation = self.generation.get_value() + 1;
+        self.generation.set_value(generation);
+        self.loading.set(true);
+        spawn_local(async move {
+            let answer = client.list_certificates().await;
+            if self.generation.try_get_value() != Some(generation) {
+                return;
+            }
+            let items = match answer {
+                Ok(mut list) => {
+                    sort(&mut list);
+                    Ok(list)
+                }
+                Err(e) => match console.explain(&e) {
+                    Some(message) => Err(message),
+                    None => return,
+                },
+            };
+            self.items.set(Some(items));
+            self.loading.set(false);
+        });
+    }
+
+    /// The certificate with `fingerprint` (tracked).
+    pub fn get(&self, fingerprint: &str) -> Option<TrustedCertificate> {
+        self.items.with(|items| match items {
+            Some(Ok(list)) => list.iter().find(|c| c.fingerprint == fingerprint).cloned(),
+            _ => None,
+        })
+    }
+
+    /// Shows `cert` as the server returned it after a change.
+    pub fn replace(&self, cert: TrustedCertificate) {
+        self.items.update(|items| {
+            if let Some(Ok(list)) = items
+                && let Some(slot) = list.iter_mut().find(|c| c.fingerprint == cert.fingerprint)
+            {
+                *slot = cert;
+            }
+        });
+    }
+
+    /// Drops a deleted certificate.
+    fn remove(&self, fingerprint: &str) {
+        self.items.update(|items| {
+            if let Some(Ok(list)) = items {
+                list.retain(|c| c.fingerprint != fingerprint);
+            }
+        });
+    }
+
+    /// The fingerprints in display order (tracked).
+    fn fingerprints(&self) -> Vec<String> {
+        self.items.with(|items| match items {
+            Some(Ok(list)) => list.iter().map(|c| c.fingerprint.clone()).collect(),
+            _ => Vec::new(),
+        })
+    }
+
+    /// Fingerprint → name of every stored certificate (tracked).
+    fn names(&self) -> HashMap<String, String> {
+        self.items.with(|items| match items {
+            Some(Ok(list)) => list.iter().map(|c| (c.fingerprint.clone(), c.name.clone())).collect(),
+            _ => HashMap::new(),
+        })
+    }
+}
+
+/// The platform's order: the tenant's own CA first, then by expiry, soonest first.
+fn sort(list: &mut [TrustedCertificate]) {
+    list.sort_by(|a, b| {
+        b.tenant_certificate_authority
+            .cmp(&a.tenant_certificate_authority)
+            .then_with(|| a.not_after.cmp(&b.not_after))
+            .then_with(|| a.name.cmp(&b.name))
+    });
+}
+
+/// What the page body shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Phase {
+    Loading,
+    Failed(String),
+    Empty,
+    Table,
+}
+
+/// What the rows share with the page.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PageState {
+    pub list: CertificateList,
+    /// The latest failure of a row action, shown above the table.
+    pub problem: RwSignal<Option<String>>,
+    /// The certificate waiting for delete confirmation: fingerprint and name.
+    pub deleting: RwSignal<Option<(String, String)>>,
+}
+
+/// The trusted certificates page.
+#[component]
+pub fn TrustedCertificatesPage() -> impl IntoView {
+    let console = Console::get();
+    let list = CertificateList::new();
+    list.reload(console);
+    let state = PageState { list, problem: RwSignal::new(None), deleting: RwSignal::new(None) };
+
+    let adding = RwSignal::new(false);
+    let delete_busy = RwSignal::new(false);
+    let delete_error = RwSignal::new(None::<String>);
+
+    // What the body shows changes rarely; rows follow their own certificate, so that a
+    // change to one row does not rebuild the table (and lose focus or expanded rows).
+    let phase = Memo::new(move |_| {
+        list.items.with(|items| match items {
+            None => Phase::Loading,
+            Some(Err(message)) => Phase::Failed(message.clone()),
+            Some(Ok(list)) if list.is_empty() => Phase::Empty,
+            Some(Ok(_)) => Phase::Table,
+        })
+    });
+    let is_empty = move || phase.get() == Phase::Empty;
+    let open_add = move |_| {
+        state.problem.set(None);
+        adding.set(true);
+    };
+    let reload = move |_| {
+        state.problem.set(None);
+        list.reload(console);
+    };
+
+    let saved = Callback::new(move |n: usize| {
+        adding.set(false);
+        list.reload(console);
+        console.toast(if n == 1 { "Certificate saved.".to_string() } else { format!("{n} certificates saved.") });
+    });
+
+    let confirm_delete = Callback::new(move |()| {
+        let Some((fingerprint, name)) = state.deleting.get_untracked() else { return };
+        let Some(client) = console.client() else { return };
+        delete_busy.set(true);
+        delete_error.set(None);
+        spawn_local(async move {
+            let answer = client.delete_certificate(&fingerprint).await;
+            delete_busy.set(false);
+            match answer {
+                Ok(()) => {
+                    list.remove(&fingerprint);
+                    state.deleting.set(None);
+                    console.toast(format!("Certificate \"{name}\" deleted."));
+                }
+                Err(crate::api::ApiError::Status { status: 404, .. }) => {
+                    list.remove(&fingerprint);
+                    state.deleting.set(None);
+                    console.toast(format!("Certificate \"{name}\" was already deleted."));
+                }
+                Err(e) => delete_error.set(console.explain(&e)),
+            }
+        });
+    });
+    let cancel_delete = Callback::new(move |()| {
+        state.deleting.set(None);
+        delete_error.set(None);
+    });
+
+    let body = move || match phase.get() {
+        Phase::Loading => view! { <p class="placeholder" role="status">"Loading trusted certificates…"</p> }.into_any(),
+        Phase::Failed(message) => view! {
+            <div class="error-box" role="alert">
+                <p><strong>"The trusted certificates could not be loaded."</strong></p>
+                <p>{message}</p>
+            </div>
+        }
+        .into_any(),
+        Phase::Empty => view! {
+            <div class="empty">
+                <p class="empty-title">"No trusted certificates to display."</p>
+                <p>"Add your first certificate by clicking below."</p>
+                <button type="button" class="button primary" on:click=open_add>"Add trusted certificate"</button>
+            </div>
+        }
+        .into_any(),
+        Phase::Table => {
+            let summary = move || list.items.with(|i| match i {
+                Some(Ok(certs)) => summary(certs),
+                _ => String::new(),
+            });
+            view! {
+                <p class="muted summary">{summary}</p>
+                <div class="table-wrap">
+                    <table class="certificates">
+                        <thead>
+                            <tr>
+                                <th scope="col">"Certificate"</th>
+                                <th scope="col">"Status"</th>
+                                <th scope="col">"Algorithm"</th>
+                                <th scope="col">"Expiration date"</th>
+                                <th scope="col">"Auto registration"</th>
+                                <th scope="col"><span class="sr-only">"Actions"</span></th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            <For each=move || list.fingerprints() key=|fp| fp.clone() let(fingerprint)>
+                                <CertificateRow fingerprint=fingerprint state=state />
+                            </For>
+                        </tbody>
+                    </table>
+                </div>
+            }
+            .into_any()
+        }
+    };
+
+    view! {
+        <section class="page" aria-busy=move || list.loading.get().then_some("true")>
+            <header class="page-header">
+                <div>
+                    <h1>"Trusted certificates"</h1>
+                    <p class="muted">
+                        "CA certificates whose signed device certificates may authenticate. Only enabled ones are trusted."
+                    </p>
+                </div>
+                <div class="toolbar">
+                    <Show when=move || !is_empty()>
+                        <button type="button" class="button primary" on:click=open_add>"Add trusted certificate"</button>
+                    </Show>
+                    <button type="button" class="button" on:click=reload>
+                        <span class="reload-icon" class:spinning=move || list.loading.get() aria-hidden="true">"↻"</span>
+                        " Reload"
+                    </button>
+                </div>
+            </header>
+            {move || state.problem.get().map(|p| view! {
+                <div class="error-box dismissable" role="alert">
+                    <p>{p}</p>
+                    <button type="button" class="button small" on:click=move |_| state.problem.set(None)>"Dismiss"</button>
+                </div>
+            })}
+            {body}
+            <AddDialog
+                open=adding
+                stored=Signal::derive(move || list.names())
+                on_close=Callback::new(move |()| adding.set(false))
+                on_saved=saved
+            />
+            <ConfirmDialog
+                open=Signal::derive(move || state.deleting.with(Option::is_some))
+                title="Delete trusted certificate?"
+                message=Signal::derive(move || {
+                    let name = state.deleting.with(|d| d.as_ref().map(|(_, n)| n.clone()).unwrap_or_default());
+                    format!("You are about to delete a trusted certificate \"{name}\". Do you want to proceed?")
+                })
+                confirm_text="Delete"
+                busy=delete_busy
+                error=delete_error
+                on_confirm=confirm_delete
+                on_cancel=cancel_delete
+            />
+        </section>
+    }
+}
+
+/// "3 certificates · 2 enabled · 1 expires within 90 days".
+fn summary(certs: &[TrustedCertificate]) -> String {
+    let now = time::OffsetDateTime::now_utc();
+    let enabled = certs.iter().filter(|c| c.status == anchorage_common::api::CertificateStatus::Enabled).count();
+    let soon = certs
+        .iter()
+        .filter_map(|c| anchorage_common::timefmt::parse(&c.not_after))
+        .filter(|t| (*t - now).whole_days() < crate::components::expiry::WARN_DAYS)
+        .count();
+    let mut parts = vec![format::count(certs.len(), "certificate", "certificates"), format!("{enabled} enabled")];
+    if soon > 0 {
+        parts.push(format!("{} expired or expiring within 90 days", soon));
+    }
+    parts.join(" · ")
+}

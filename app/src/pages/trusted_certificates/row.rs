@@ -1,0 +1,298 @@
+//! One certificate in the table: its main row (name, switches, algorithm, expiry, actions)
+//! and, when expanded, the details row with rename, every field, the PEM and the rule checks.
+
+use anchorage_common::api::{self, CertificateStatus, TrustedCertificate, UpdateTrustedCertificate};
+use anchorage_common::{cert, pem, timefmt};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use super::PageState;
+use crate::browser;
+use crate::components::expiry::ExpiryDate;
+use crate::components::rule_checks::RuleChecks;
+use crate::components::switch::Switch;
+use crate::context::Console;
+
+/// Sends a partial update; on success the row shows the certificate the server returns.
+/// `after` gets that certificate or the failure in words (it is not called when the session
+/// has ended, as the login page is then shown instead).
+fn send_update(
+    console: Console,
+    state: PageState,
+    update: UpdateTrustedCertificate,
+    after: impl FnOnce(Result<TrustedCertificate, String>) + 'static,
+) {
+    let Some(client) = console.client() else { return };
+    state.problem.set(None);
+    spawn_local(async move {
+        match client.update_certificate(&update).await {
+            Ok(cert) => {
+                state.list.replace(cert.clone());
+                after(Ok(cert));
+            }
+            Err(e) => {
+                if let Some(message) = console.explain(&e) {
+                    after(Err(message));
+                }
+            }
+        }
+    });
+}
+
+/// Runs a switch's change: `pending` holds the state asked for while the request runs (so
+/// the switch shows it) and is cleared afterwards, which reverts the switch on failure.
+fn toggle(
+    console: Console,
+    state: PageState,
+    update: UpdateTrustedCertificate,
+    pending: RwSignal<Option<bool>>,
+    wanted: bool,
+    failure: String,
+) {
+    pending.set(Some(wanted));
+    send_update(console, state, update, move |answer| {
+        if let Err(message) = answer {
+            state.problem.set(Some(format!("{failure}: {message}")));
+        }
+        pending.set(None);
+    });
+}
+
+/// A certificate's rows in the table.
+#[component]
+pub(super) fn CertificateRow(
+    /// Which certificate.
+    fingerprint: String,
+    /// The page's shared state.
+    state: PageState,
+) -> impl IntoView {
+    let console = Console::get();
+    let fp = StoredValue::new(fingerprint.clone());
+    let cert = Memo::new(move |_| fp.with_value(|fp| state.list.get(fp)));
+    let read = move |f: fn(&TrustedCertificate) -> String| cert.with(|c| c.as_ref().map(f).unwrap_or_default());
+    let name = move || read(|c| c.name.clone());
+    let expanded = RwSignal::new(false);
+
+    let status_pending = RwSignal::new(None::<bool>);
+    let enabled = Signal::derive(move || {
+        status_pending.get().unwrap_or_else(|| cert.with(|c| c.as_ref().is_some_and(|c| c.status == CertificateStatus::Enabled)))
+    });
+    let set_enabled = Callback::new(move |on: bool| {
+        let status = if on { CertificateStatus::Enabled } else { CertificateStatus::Disabled };
+        let update = UpdateTrustedCertificate {
+            fingerprint: Some(fp.get_value()),
+            status: Some(Value::String(status.as_str().to_string())),
+            ..Default::default()
+        };
+        let verb = if on { "enable" } else { "disable" };
+        let failure = format!("Could not {verb} \"{}\"", name());
+        toggle(console, state, update, status_pending, on, failure);
+    });
+
+    let auto_pending = RwSignal::new(None::<bool>);
+    let auto = Signal::derive(move || {
+        auto_pending.get().unwrap_or_else(|| cert.with(|c| c.as_ref().is_some_and(|c| c.auto_registration_enabled)))
+    });
+    let set_auto = Callback::new(move |on: bool| {
+        let update = UpdateTrustedCertificate {
+            fingerprint: Some(fp.get_value()),
+            auto_registration_enabled: Some(Value::Bool(on)),
+            ..Default::default()
+        };
+        let verb = if on { "turn on" } else { "turn off" };
+        let failure = format!("Could not {verb} auto registration of \"{}\"", name());
+        toggle(console, state, update, auto_pending, on, failure);
+    });
+
+    let details_id = format!("details-{fingerprint}");
+    let expiry = move || {
+        let not_after = read(|c| c.not_after.clone());
+        match timefmt::parse(&not_after) {
+            Some(t) => view! { <ExpiryDate not_after=t now=OffsetDateTime::now_utc() /> }.into_any(),
+            None => not_after.into_any(),
+        }
+    };
+    let ask_delete = move |_| state.deleting.set(Some((fp.get_value(), name())));
+
+    view! {
+        <tr class="cert-row" class:open=expanded>
+            <th scope="row" class="cert-name">
+                <span class="cert-icon" aria-hidden="true"></span>
+                <span>{name}</span>
+                {move || cert.with(|c| c.as_ref().is_some_and(|c| c.tenant_certificate_authority))
+                    .then(|| view! { <span class="badge">"Tenant CA"</span> })}
+            </th>
+            <td>
+                <Switch
+                    checked=enabled
+                    label=Signal::derive(move || format!("Enabled: {}", name()))
+                    busy=Signal::derive(move || status_pending.with(Option::is_some))
+                    on_change=set_enabled
+                />
+            </td>
+            <td class="algorithm">{move || read(|c| c.algorithm_name.clone())}</td>
+            <td>{expiry}</td>
+            <td>
+                <Switch
+                    checked=auto
+                    label=Signal::derive(move || format!("Auto registration: {}", name()))
+                    busy=Signal::derive(move || auto_pending.with(Option::is_some))
+                    on_change=set_auto
+                />
+            </td>
+            <td class="actions">
+                <button
+                    type="button"
+                    class="button small"
+                    aria-expanded=move || if expanded.get() { "true" } else { "false" }
+                    aria-controls=details_id.clone()
+                    aria-label=move || format!("Details of {}", name())
+                    on:click=move |_| expanded.update(|e| *e = !*e)
+                >
+                    <span class="chevron" aria-hidden="true"></span>
+                    "Details"
+                </button>
+                <button
+                    type="button"
+                    class="button small danger-outline"
+                    aria-label=move || format!("Delete {}", name())
+                    on:click=ask_delete
+                >
+                    "Delete"
+                </button>
+            </td>
+        </tr>
+        <Show when=move || expanded.get()>
+            <tr class="details-row" id=details_id.clone()>
+                <td colspan="6">
+                    <Details fingerprint=fp.get_value() cert=cert state=state />
+                </td>
+            </tr>
+        </Show>
+    }
+}
+
+/// The expanded part of a row.
+#[component]
+fn Details(fingerprint: String, cert: Memo<Option<TrustedCertificate>>, state: PageState) -> impl IntoView {
+    let console = Console::get();
+    let read = move |f: fn(&TrustedCertificate) -> String| cert.with(|c| c.as_ref().map(f).unwrap_or_default());
+    let fp = StoredValue::new(fingerprint.clone());
+
+    // Rename.
+    let name_input = RwSignal::new(cert.with_untracked(|c| c.as_ref().map(|c| c.name.clone()).unwrap_or_default()));
+    let name_error = RwSignal::new(None::<String>);
+    let saving = RwSignal::new(false);
+    let rename = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if saving.get_untracked() {
+            return;
+        }
+        let name = match api::check_name(&Value::String(name_input.get_untracked())) {
+            Ok(name) => name,
+            Err(e) => {
+                name_error.set(Some(capitalise(&e)));
+                return;
+            }
+        };
+        name_error.set(None);
+        saving.set(true);
+        let update = UpdateTrustedCertificate {
+            fingerprint: Some(fp.get_value()),
+            name: Some(Value::String(name)),
+            ..Default::default()
+        };
+        send_update(console, state, update, move |answer| {
+            saving.set(false);
+            match answer {
+                Ok(saved) => {
+                    name_input.set(saved.name);
+                    console.toast("Name saved.");
+                }
+                Err(message) => name_error.set(Some(message)),
+            }
+        });
+    };
+
+    let ids = move |what: &str| format!("{what}-{}", fp.get_value());
+    let der = cert.with_untracked(|c| {
+        c.as_ref().and_then(|c| pem::decode_certificates(&c.cert_in_pem_format).ok()).and_then(|mut d| d.pop())
+    });
+    let pem_text = der.as_deref().map(pem::to_pem).unwrap_or_else(|| read(|c| c.cert_in_pem_format.clone()));
+    let download = browser::text_data_url("application/x-pem-file", &pem_text);
+    let download_name = browser::file_name(&read(|c| c.name.clone()), "pem");
+    let checks = der.as_deref().and_then(|d| cert::inspect(d, OffsetDateTime::now_utc()).ok()).map(|i| i.checks);
+    let pem_area = NodeRef::<leptos::html::Textarea>::new();
+    let pem_for_copy = pem_text.clone();
+    let copy = move |_| {
+        let text = pem_for_copy.clone();
+        spawn_local(async move {
+            match browser::copy_text(&text).await {
+                Ok(()) => console.toast("PEM copied to the clipboard."),
+                Err(()) => {
+                    if let Some(el) = pem_area.get_untracked() {
+                        browser::select_all(&el);
+                    }
+                    console.toast("The browser did not allow copying: the PEM is selected, press Ctrl+C.");
+                }
+            }
+        });
+    };
+    let on_off = |b: bool| if b { "Enabled" } else { "Disabled" };
+
+    view! {
+        <div class="details">
+            <form class="rename" on:submit=rename>
+                <label for=ids("rename")>"Certificate name"</label>
+                <div class="inline">
+                    <input
+                        id=ids("rename")
+                        type="text"
+                        maxlength=api::MAX_NAME_CHARS
+                        bind:value=name_input
+                        aria-invalid=move || name_error.with(Option::is_some).then_some("true")
+                        aria-describedby=ids("rename-error")
+                    />
+                    <button type="submit" class="button primary" disabled=move || saving.get()>"Save"</button>
+                </div>
+                <p class="field-error" id=ids("rename-error") role="alert">{move || name_error.get()}</p>
+            </form>
+            <dl class="props">
+                <div><dt>"Fingerprint"</dt><dd><code class="fingerprint">{move || read(|c| c.fingerprint.clone())}</code></dd></div>
+                <div><dt>"Subject"</dt><dd>{move || read(|c| c.subject.clone())}</dd></div>
+                <div><dt>"Issuer"</dt><dd>{move || read(|c| c.issuer.clone())}</dd></div>
+                <div><dt>"Serial number"</dt><dd><code>{move || read(|c| c.serial_number.clone())}</code></dd></div>
+                <div><dt>"Version"</dt><dd>{move || read(|c| c.version.to_string())}</dd></div>
+                <div><dt>"Algorithm"</dt><dd>{move || read(|c| c.algorithm_name.clone())}</dd></div>
+                <div><dt>"Valid from"</dt><dd>{move || crate::format::timestamp(&read(|c| c.not_before.clone()))}</dd></div>
+                <div><dt>"Expiration date"</dt><dd>{move || crate::format::timestamp(&read(|c| c.not_after.clone()))}</dd></div>
+                <div><dt>"Status"</dt><dd>{move || on_off(cert.with(|c| c.as_ref().is_some_and(|c| c.status == CertificateStatus::Enabled)))}</dd></div>
+                <div><dt>"Auto registration"</dt><dd>{move || on_off(cert.with(|c| c.as_ref().is_some_and(|c| c.auto_registration_enabled)))}</dd></div>
+            </dl>
+            <div class="pem">
+                <label for=ids("pem")>"Certificate (PEM)"</label>
+                <textarea id=ids("pem") node_ref=pem_area readonly rows="8" spellcheck="false">{pem_text}</textarea>
+                <div class="inline">
+                    <button type="button" class="button small" on:click=copy>"Copy PEM"</button>
+                    <a class="button small" href=download download=download_name>"Download PEM"</a>
+                </div>
+            </div>
+            {checks.map(|checks| view! {
+                <div class="row-checks">
+                    <h3>"Rules, checked now"</h3>
+                    <RuleChecks checks=checks />
+                </div>
+            })}
+        </div>
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}

@@ -1,0 +1,225 @@
+//! A router small enough to read in one sitting: the [`Route`] enum lives in a context signal,
+//! navigation pushes browser history, and `popstate` (back/forward) sets the signal again.
+//!
+//! Every page is one line of the [`pages!`] table below: variant, path, title, who may see it,
+//! component. Pages that need a login send a visitor who has none to `/login?next=<path>`.
+
+use leptos::prelude::*;
+use wasm_bindgen::JsValue;
+
+use crate::pages;
+use crate::session::Session;
+
+/// Who may see a page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, logged in or not.
+    Public,
+    /// Only a logged-in user; others are sent to the login page.
+    Member,
+}
+
+macro_rules! pages {
+    ($($variant:ident => $path:literal, $title:literal, $access:ident, $page:path;)*) => {
+        /// A page of the console.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Route {
+            $($variant,)*
+            /// Any path the console does not know.
+            NotFound,
+        }
+
+        impl Route {
+            /// Every known page, in the order of the navigation bar.
+            pub const ALL: &[Route] = &[$(Route::$variant),*];
+
+            /// The page's path.
+            pub fn path(self) -> &'static str {
+                match self {
+                    $(Route::$variant => $path,)*
+                    Route::NotFound => "/",
+                }
+            }
+
+            /// The page's title, shown in the navigation and the browser tab.
+            pub fn title(self) -> &'static str {
+                match self {
+                    $(Route::$variant => $title,)*
+                    Route::NotFound => "Page not found",
+                }
+            }
+
+            /// Who may see the page.
+            pub fn access(self) -> Access {
+                match self {
+                    $(Route::$variant => Access::$access,)*
+                    Route::NotFound => Access::Public,
+                }
+            }
+
+            /// The page for a path (`/` is the home page).
+            pub fn from_path(path: &str) -> Route {
+                let path = path.trim_end_matches('/');
+                if path.is_empty() {
+                    return Route::HOME;
+                }
+                match path {
+                    $($path => Route::$variant,)*
+                    _ => Route::NotFound,
+                }
+            }
+
+            /// Renders the page.
+            pub fn view(self) -> AnyView {
+                match self {
+                    $(Route::$variant => $page().into_any(),)*
+                    Route::NotFound => pages::not_found::NotFoundPage().into_any(),
+                }
+            }
+        }
+    };
+}
+
+pages! {
+    Login => "/login", "Log in", Public, pages::login::LoginPage;
+    TrustedCertificates => "/trusted-certificates", "Trusted certificates", Member, pages::trusted_certificates::TrustedCertificatesPage;
+}
+
+impl Route {
+    /// Where `/` leads, and where a login goes when nothing else was asked for.
+    pub const HOME: Route = Route::TrustedCertificates;
+
+    /// Whether the page appears in the navigation bar of a logged-in user.
+    pub fn in_navigation(self) -> bool {
+        self.access() == Access::Member
+    }
+}
+
+/// The current page, shared through context.
+#[derive(Debug, Clone, Copy)]
+pub struct Router {
+    route: RwSignal<Route>,
+    session: Session,
+}
+
+impl Router {
+    /// Creates the router for the browser's current location and starts following back and
+    /// forward navigation.
+    pub fn start(session: Session) -> Self {
+        let router = Router { route: RwSignal::new(Route::NotFound), session };
+        router.follow_location(true);
+        let handle = window_event_listener(leptos::ev::popstate, move |_| router.follow_location(true));
+        // The router lives as long as the page; the listener must too.
+        std::mem::forget(handle);
+        router
+    }
+
+    /// The page shown now (tracked).
+    pub fn route(&self) -> Route {
+        self.route.get()
+    }
+
+    /// Goes to `route`, adding a history entry.
+    pub fn go(&self, route: Route) {
+        self.navigate(route.path(), false);
+    }
+
+    /// Goes to a path (with an optional query), adding a history entry.
+    pub fn go_path(&self, path_and_query: &str) {
+        self.navigate(path_and_query, false);
+    }
+
+    /// Sends the visitor to the login page, remembering the page being shown so that the
+    /// login comes back to it.
+    pub fn to_login(&self) {
+        let here = self.route.get_untracked();
+        self.navigate(&login_path(here), false);
+    }
+
+    /// Where a login should lead: the `next` query parameter if it names a known page.
+    pub fn after_login(&self) -> Route {
+        let search = window().location().search().unwrap_or_default();
+        let next = search
+            .trim_start_matches('?')
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("next="))
+            .map(|v| String::from(js_sys::decode_uri_component(v).unwrap_or_else(|_| v.into())));
+        match next.map(|p| Route::from_path(&p)) {
+            Some(r) if r != Route::Login && r != Route::NotFound => r,
+            _ => Route::HOME,
+        }
+    }
+
+    fn navigate(&self, path_and_query: &str, replace: bool) {
+        let history = window().history();
+        if let Ok(history) = history {
+            let url = Some(path_and_query);
+            let _ = if replace {
+                history.replace_state_with_url(&JsValue::NULL, "", url)
+            } else {
+                history.push_state_with_url(&JsValue::NULL, "", url)
+            };
+        }
+        self.follow_location(true);
+    }
+
+    /// Shows the page for the browser's location, applying the login rule (by replacing the
+    /// history entry, so that "back" does not bounce).
+    fn follow_location(&self, apply_rules: bool) {
+        let location = window().location();
+        let path = location.pathname().unwrap_or_default();
+        let route = Route::from_path(&path);
+        if apply_rules {
+            let logged_in = self.session.logged_in_untracked();
+            let redirect = if route.access() == Access::Member && !logged_in {
+                Some(login_path(route))
+            } else if route == Route::Login && logged_in {
+                Some(self.after_login().path().to_string())
+            } else if path == "/" {
+                Some(route.path().to_string())
+            } else {
+                None
+            };
+            if let Some(to) = redirect {
+                if let Ok(history) = window().history() {
+                    let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&to));
+                }
+                return self.follow_location(false);
+            }
+        }
+        self.route.set(route);
+        document().set_title(&format!("{} · anchorage", route.title()));
+    }
+}
+
+fn login_path(next: Route) -> String {
+    match next {
+        Route::Login | Route::NotFound => Route::Login.path().to_string(),
+        r if r == Route::HOME => Route::Login.path().to_string(),
+        r => format!("{}?next={}", Route::Login.path(), js_sys::encode_uri_component(r.path())),
+    }
+}
+
+/// A link to a page of the console: a real `<a href>` (so it can be opened in a new tab), but
+/// a plain click navigates without reloading.
+#[component]
+pub fn Link(
+    /// The page linked to.
+    route: Route,
+    /// The link's content.
+    children: Children,
+) -> impl IntoView {
+    let router = expect_context::<Router>();
+    let on_click = move |ev: leptos::ev::MouseEvent| {
+        if ev.button() == 0 && !ev.ctrl_key() && !ev.meta_key() && !ev.shift_key() && !ev.alt_key() {
+            ev.prevent_default();
+            router.go(route);
+        }
+    };
+    let current = move || (router.route() == route).then_some("page");
+    view! {
+        <a href=route.path() on:click=on_click aria-current=current>
+            {children()}
+        </a>
+    }
+}
