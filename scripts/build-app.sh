@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Builds the browser console into target/site/ (index.html, boot.js, style.css, favicon,
+# pkg/anchorage_app{.js,_bg.wasm}), precompressed (.gz, and .br when `brotli` exists), and
+# prints the size of the first load.
+#
+# Idempotent; needs rustup and cargo. Installs the wasm32 target and, if missing or of
+# another version, the wasm-bindgen CLI matching Cargo.lock. Runs without a TTY (CI=true).
+# Runs `wasm-opt -Oz` only if a binaryen >= 116 is on PATH (older ones break wasm-bindgen's
+# output; never installed from here).
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+site="target/site"
+wasm="target/wasm32-unknown-unknown/wasm-release/anchorage_app.wasm"
+
+step() { printf '==> %s\n' "$*"; }
+
+step "wasm32 target"
+rustup target add wasm32-unknown-unknown >/dev/null
+
+step "anchorage-common compiles to wasm"
+cargo check --quiet -p anchorage-common --target wasm32-unknown-unknown
+
+step "wasm-bindgen CLI"
+want="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)"
+if [[ -z "$want" ]]; then
+    echo "wasm-bindgen is not in Cargo.lock" >&2
+    exit 1
+fi
+have="$(wasm-bindgen --version 2>/dev/null | awk '{ print $2 }' || true)"
+if [[ "$have" != "$want" ]]; then
+    step "installing wasm-bindgen-cli $want (found: ${have:-none})"
+    cargo install wasm-bindgen-cli --version "$want"
+fi
+
+step "cargo build (wasm-release)"
+cargo build -p anchorage-app --target wasm32-unknown-unknown --profile wasm-release
+
+step "wasm-bindgen"
+rm -rf "$site"
+mkdir -p "$site/pkg"
+wasm-bindgen --target web --remove-name-section --no-typescript --out-dir "$site/pkg" "$wasm"
+
+bg="$site/pkg/anchorage_app_bg.wasm"
+opt_version="$(wasm-opt --version 2>/dev/null | grep -oE 'version [0-9]+' | awk '{ print $2 }' || true)"
+if [[ -n "$opt_version" && "$opt_version" -ge 116 ]]; then
+    step "wasm-opt -Oz (binaryen $opt_version)"
+    wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+        --enable-mutable-globals --enable-reference-types --enable-multivalue \
+        -o "$bg.opt" "$bg"
+    mv "$bg.opt" "$bg"
+else
+    step "wasm-opt skipped (${opt_version:+binaryen $opt_version is older than 116}${opt_version:-not installed})"
+fi
+
+step "static files"
+cp -R public/. "$site/"
+cp style/main.css "$site/style.css"
+
+step "precompress"
+have_brotli=0
+command -v brotli >/dev/null 2>&1 && have_brotli=1
+while IFS= read -r -d '' f; do
+    gzip -9 -k -f -n "$f"
+    if [[ "$have_brotli" == 1 ]]; then
+        brotli -q 11 -k -f "$f"
+    fi
+done < <(find "$site" -type f \( -name '*.wasm' -o -name '*.js' -o -name '*.css' -o -name '*.html' -o -name '*.svg' \) -print0)
+
+"$root/scripts/app-size.sh"
