@@ -2,6 +2,8 @@
 //! directory, real HTTP through reqwest, certificates generated at test time.
 
 mod auth;
+mod device_tokens;
+mod tenant_options;
 mod console;
 mod support;
 mod trusted_certificates;

@@ -174,3 +174,113 @@ pub fn fingerprint(pem: &str) -> String {
 pub fn body(name: &str, pem: &str, status: &str) -> Value {
     serde_json::json!({"name": name, "certInPemFormat": pem, "status": status})
 }
+
+impl TestApp {
+    /// The SQLite file of this server.
+    pub fn db_path(&self) -> PathBuf {
+        self.data.path().join("anchorage.db")
+    }
+
+    /// The local CA that signed the device listener's certificate.
+    pub fn local_ca_pem(&self) -> String {
+        std::fs::read_to_string(self.data.path().join("tls/ca.pem")).expect("local CA")
+    }
+
+    pub fn device_url(&self, path: &str) -> String {
+        let addr = self.running.as_ref().expect("running").device_addr;
+        format!("https://{addr}{path}")
+    }
+
+    /// Asks for a device token over a fresh mutual-TLS connection as `device`, optionally with
+    /// an `X-Ssl-Cert-Chain` header built from `chain_header` (PEMs, line breaks → spaces).
+    pub async fn device_token(&self, device: &Device, chain_header: Option<&[&str]>) -> (u16, Value) {
+        let client = device.client(&self.local_ca_pem());
+        let mut req = client.post(self.device_url("/devicecontrol/deviceAccessToken")).header("Accept", "application/json");
+        if let Some(pems) = chain_header {
+            req = req.header("X-Ssl-Cert-Chain", pems.concat().replace(['\r', '\n'], " "));
+        }
+        json(req.send().await.expect("request")).await
+    }
+
+    /// Uploads `ca` as a trusted certificate.
+    pub async fn trust(&self, ca: &Ca, status: &str, auto_registration: bool) {
+        let res = self
+            .create(&serde_json::json!({"name": ca.name, "certInPemFormat": ca.pem, "status": status, "autoRegistrationEnabled": auto_registration}))
+            .await;
+        assert_eq!(res.status(), 201, "{:?}", res.text().await);
+    }
+
+    pub async fn set_certificate(&self, ca: &Ca, patch: Value) {
+        let url = format!("{}/{}", self.certs_url(), fingerprint(&ca.pem));
+        let res = self.admin(Method::PUT, &url).json(&patch).send().await.expect("put");
+        assert_eq!(res.status(), 200);
+    }
+}
+
+/// A CA (root or intermediate) made at test time.
+pub struct Ca {
+    pub name: String,
+    pub pem: String,
+    issuer: rcgen::Issuer<'static, KeyPair>,
+}
+
+/// A device certificate and its key, with the chain above it (not including the root).
+pub struct Device {
+    pub cert_pem: String,
+    pub key_pem: String,
+    pub intermediates: Vec<String>,
+}
+
+impl Ca {
+    pub fn root(name: &str) -> Ca {
+        let key = KeyPair::generate().expect("key");
+        let p = params(name, IsCa::Ca(BasicConstraints::Unconstrained));
+        let pem = p.self_signed(&key).expect("sign").pem();
+        Ca { name: name.into(), pem, issuer: rcgen::Issuer::new(p, key) }
+    }
+
+    /// A certificate signed by this CA that can sign others; `is_ca: false` makes a
+    /// certificate with `CA:false` that nevertheless signs (an invalid intermediate).
+    pub fn intermediate(&self, name: &str, is_ca: bool) -> Ca {
+        let key = KeyPair::generate().expect("key");
+        let p = params(name, if is_ca { IsCa::Ca(BasicConstraints::Unconstrained) } else { IsCa::ExplicitNoCa });
+        let pem = p.signed_by(&key, &self.issuer).expect("sign").pem();
+        Ca { name: name.into(), pem, issuer: rcgen::Issuer::new(p, key) }
+    }
+
+    /// A device certificate with CN `id`, valid from yesterday for a year.
+    pub fn device(&self, id: &str) -> Device {
+        self.device_valid(id, now() - Duration::days(1), now() + Duration::days(365))
+    }
+
+    pub fn device_valid(&self, id: &str, not_before: OffsetDateTime, not_after: OffsetDateTime) -> Device {
+        let key = KeyPair::generate().expect("key");
+        let mut p = params(id, IsCa::ExplicitNoCa);
+        p.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+        p.not_before = not_before;
+        p.not_after = not_after;
+        let cert_pem = p.signed_by(&key, &self.issuer).expect("sign").pem();
+        Device { cert_pem, key_pem: key.serialize_pem(), intermediates: Vec::new() }
+    }
+}
+
+impl Device {
+    /// Sends `intermediates` in the TLS handshake too.
+    pub fn with_tls_intermediates(mut self, pems: &[&str]) -> Self {
+        self.intermediates = pems.iter().map(|s| s.to_string()).collect();
+        self
+    }
+
+    /// A client that opens a fresh connection for every request, with this device's identity.
+    pub fn client(&self, server_ca_pem: &str) -> reqwest::Client {
+        let identity = format!("{}{}{}", self.cert_pem, self.intermediates.concat(), self.key_pem);
+        reqwest::Client::builder()
+            .use_rustls_tls()
+            .identity(reqwest::Identity::from_pem(identity.as_bytes()).expect("identity"))
+            .add_root_certificate(reqwest::Certificate::from_pem(server_ca_pem.as_bytes()).expect("ca"))
+            .tls_built_in_root_certs(false)
+            .pool_max_idle_per_host(0)
+            .build()
+            .expect("client")
+    }
+}
