@@ -195,7 +195,6 @@ impl Router {
 fn login_path(next: Route) -> String {
     match next {
         Route::Login | Route::NotFound => Route::Login.path().to_string(),
-        r if r == Route::HOME => Route::Login.path().to_string(),
         r => format!("{}?next={}", Route::Login.path(), js_sys::encode_uri_component(r.path())),
     }
 }

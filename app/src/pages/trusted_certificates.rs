@@ -109,11 +109,12 @@ impl CertificateList {
 
 /// The platform's order: the tenant's own CA first, then by expiry, soonest first.
 fn sort(list: &mut [TrustedCertificate]) {
-    list.sort_by(|a, b| {
+    list.sort_unstable_by(|a, b| {
         b.tenant_certificate_authority
             .cmp(&a.tenant_certificate_authority)
             .then_with(|| a.not_after.cmp(&b.not_after))
             .then_with(|| a.name.cmp(&b.name))
+            .then_with(|| a.fingerprint.cmp(&b.fingerprint))
     });
 }
 
