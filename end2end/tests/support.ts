@@ -1,0 +1,101 @@
+// Shared helpers of the browser tests: certificates made with the openssl CLI at test time (in
+// a temporary directory, never committed), logging in, and set-up through the REST API.
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { APIRequestContext, Page, expect } from '@playwright/test';
+
+export const USER = 'admin';
+
+export function password(): string {
+  const p = process.env.E2E_ADMIN_PASSWORD;
+  if (!p) throw new Error('E2E_ADMIN_PASSWORD is not set: run the tests through playwright.config.ts');
+  return p;
+}
+
+/** A certificate made for one test. */
+export interface TestCertificate {
+  /** Its common name, unique per call. */
+  name: string;
+  /** Path of the PEM file. */
+  pemPath: string;
+  /** Path of the same certificate in DER. */
+  derPath: string;
+  /** The PEM text. */
+  pem: string;
+  /** Lowercase hex SHA-1 of the DER, as `openssl x509 -fingerprint -sha1` computes it. */
+  fingerprint: string;
+}
+
+let counter = 0;
+
+/** A fresh self-signed EC P-256 certificate, valid for `days`, CA or not. */
+export function makeCertificate(label: string, options: { ca: boolean; days?: number }): TestCertificate {
+  counter += 1;
+  const name = `${label} ${process.pid}-${Date.now()}-${counter}`;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'anchorage-e2e-cert-'));
+  const pemPath = path.join(dir, 'cert.pem');
+  const derPath = path.join(dir, 'cert.der');
+  const keyPath = path.join(dir, 'key.pem');
+  const constraints = options.ca ? 'basicConstraints=critical,CA:true' : 'basicConstraints=critical,CA:false';
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+    '-keyout', keyPath, '-out', pemPath, '-days', String(options.days ?? 30),
+    '-subj', `/CN=${name}`, '-addext', constraints,
+  ], { stdio: 'pipe' });
+  execFileSync('openssl', ['x509', '-in', pemPath, '-outform', 'DER', '-out', derPath], { stdio: 'pipe' });
+  const out = execFileSync('openssl', ['x509', '-in', pemPath, '-noout', '-fingerprint', '-sha1'], { encoding: 'utf8' });
+  const fingerprint = out.trim().split('=')[1].replace(/:/g, '').toLowerCase();
+  // The key is not needed by any test; do not leave it around.
+  fs.rmSync(keyPath);
+  return { name, pemPath, derPath, pem: fs.readFileSync(pemPath, 'utf8'), fingerprint };
+}
+
+function basicAuth(): string {
+  return 'Basic ' + Buffer.from(`${USER}:${password()}`).toString('base64');
+}
+
+/** The tenant id, as the server reports it. */
+export async function tenantId(request: APIRequestContext): Promise<string> {
+  const res = await request.get('/tenant/currentTenant', { headers: { Authorization: basicAuth() } });
+  expect(res.status()).toBe(200);
+  return (await res.json()).name;
+}
+
+/** Uploads `cert` through the REST API (set-up for tests about other features). */
+export async function uploadViaApi(request: APIRequestContext, cert: TestCertificate, status = 'DISABLED'): Promise<void> {
+  const tenant = await tenantId(request);
+  const res = await request.post(`/tenant/tenants/${tenant}/trusted-certificates`, {
+    headers: { Authorization: basicAuth(), Accept: 'application/json' },
+    data: { name: cert.name, certInPemFormat: cert.pem, status, autoRegistrationEnabled: false },
+  });
+  expect(res.status(), await res.text()).toBe(201);
+}
+
+/** Logs in on the login page the browser is on (or is sent to) and waits for the list. */
+export async function logIn(page: Page): Promise<void> {
+  await expect(page.getByRole('button', { name: 'Log in' })).toBeVisible();
+  await page.getByLabel('Username').fill(USER);
+  await page.getByLabel('Password').fill(password());
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await expect(page.getByRole('heading', { name: 'Trusted certificates', level: 1 })).toBeVisible();
+}
+
+/** Opens the console and logs in. */
+export async function openConsole(page: Page): Promise<void> {
+  await page.goto('/');
+  await logIn(page);
+}
+
+/** Reloads the page; credentials live in memory only, so this logs in again. */
+export async function reloadAndLogIn(page: Page): Promise<void> {
+  await page.reload();
+  await expect(page).toHaveURL(/\/login/);
+  await logIn(page);
+}
+
+/** The table row of the certificate named `name`. */
+export function row(page: Page, name: string) {
+  return page.getByRole('row').filter({ has: page.getByRole('rowheader', { name, exact: true }) });
+}
