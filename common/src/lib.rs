@@ -9,6 +9,7 @@
 //! It never depends on axum, leptos, sqlx or tokio.
 
 pub mod api;
+pub mod bulk;
 pub mod cert;
 pub mod device;
 pub mod dn;
