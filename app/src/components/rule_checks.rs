@@ -20,10 +20,12 @@ pub fn RuleChecks(
                     view! {
                         <li data-passed=if passed { "true" } else { "false" }>
                             <span class="mark" aria-hidden="true">{if passed { "✓" } else { "✗" }}</span>
-                            <span class="sr-only">{if passed { "Passed: " } else { "Failed: " }}</span>
-                            <span class="rule">{c.rule.label()}</span>
-                            ": "
-                            <span class="detail">{c.detail}</span>
+                            <span>
+                                <span class="sr-only">{if passed { "Passed: " } else { "Failed: " }}</span>
+                                <span class="rule">{c.rule.label()}</span>
+                                ": "
+                                <span class="detail">{c.detail}</span>
+                            </span>
                         </li>
                     }
                 })

@@ -124,7 +124,7 @@ pub(super) fn CertificateRow(
                 {move || cert.with(|c| c.as_ref().is_some_and(|c| c.tenant_certificate_authority))
                     .then(|| view! { <span class="badge">"Tenant CA"</span> })}
             </th>
-            <td>
+            <td data-label="Status">
                 <Switch
                     checked=enabled
                     label=Signal::derive(move || format!("Enabled: {}", name()))
@@ -132,9 +132,9 @@ pub(super) fn CertificateRow(
                     on_change=set_enabled
                 />
             </td>
-            <td class="algorithm">{move || read(|c| c.algorithm_name.clone())}</td>
-            <td>{expiry}</td>
-            <td>
+            <td class="algorithm" data-label="Algorithm">{move || read(|c| c.algorithm_name.clone())}</td>
+            <td data-label="Expiration date">{expiry}</td>
+            <td data-label="Auto registration">
                 <Switch
                     checked=auto
                     label=Signal::derive(move || format!("Auto registration: {}", name()))
