@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prints the size of the console's first load (index.html, boot.js, style.css, the wasm-bindgen
-# JS glue and the wasm) as a markdown table: raw bytes and gzip -9 bytes.
+# JS glue and the wasm) as a markdown table: raw bytes, gzip -9 bytes, and brotli -q 11 bytes
+# when a `brotli` command exists.
 # Usage: scripts/app-size.sh [site-dir]   (default: target/site, built by scripts/build-app.sh)
 set -euo pipefail
 
@@ -10,10 +11,18 @@ files=(index.html boot.js style.css favicon.svg pkg/anchorage_app.js pkg/anchora
 
 kib() { awk -v b="$1" 'BEGIN { printf "%.1f KiB", b / 1024 }'; }
 
-echo "| file | raw | gzip |"
-echo "|---|---:|---:|"
+has_br=0
+command -v brotli >/dev/null 2>&1 && has_br=1
+if [[ "$has_br" == 1 ]]; then
+    echo "| file | raw | gzip | brotli |"
+    echo "|---|---:|---:|---:|"
+else
+    echo "| file | raw | gzip |"
+    echo "|---|---:|---:|"
+fi
 total_raw=0
 total_gz=0
+total_br=0
 for f in "${files[@]}"; do
     path="$site/$f"
     if [[ ! -f "$path" ]]; then
@@ -24,6 +33,14 @@ for f in "${files[@]}"; do
     gz=$(gzip -9 -n -c "$path" | wc -c)
     total_raw=$((total_raw + raw))
     total_gz=$((total_gz + gz))
-    echo "| $f | $raw ($(kib "$raw")) | $gz ($(kib "$gz")) |"
+    line="| $f | $raw ($(kib "$raw")) | $gz ($(kib "$gz")) |"
+    if [[ "$has_br" == 1 ]]; then
+        br=$(brotli -q 11 -c "$path" | wc -c)
+        total_br=$((total_br + br))
+        line="$line $br ($(kib "$br")) |"
+    fi
+    echo "$line"
 done
-echo "| **total** | **$total_raw ($(kib "$total_raw"))** | **$total_gz ($(kib "$total_gz"))** |"
+line="| **total** | **$total_raw ($(kib "$total_raw"))** | **$total_gz ($(kib "$total_gz"))** |"
+[[ "$has_br" == 1 ]] && line="$line **$total_br ($(kib "$total_br"))** |"
+echo "$line"

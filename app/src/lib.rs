@@ -64,10 +64,10 @@ fn Header() -> impl IntoView {
     let user = move || console.session.user().map(|u| u.user_name).unwrap_or_default();
     view! {
         <header class="topbar">
-            <a class="brand" href="/">
+            <Link route=Route::HOME class="brand">
                 <img src="/favicon.svg" alt="" width="24" height="24" />
                 <span>"anchorage"</span>
-            </a>
+            </Link>
             <nav aria-label="Main">
                 {Route::ALL
                     .iter()

@@ -205,6 +205,9 @@ fn login_path(next: Route) -> String {
 pub fn Link(
     /// The page linked to.
     route: Route,
+    /// Extra class of the `<a>`.
+    #[prop(optional)]
+    class: &'static str,
     /// The link's content.
     children: Children,
 ) -> impl IntoView {
@@ -217,7 +220,7 @@ pub fn Link(
     };
     let current = move || (router.route() == route).then_some("page");
     view! {
-        <a href=route.path() on:click=on_click aria-current=current>
+        <a href=route.path() class=class on:click=on_click aria-current=current>
             {children()}
         </a>
     }
