@@ -324,3 +324,61 @@ mod tests {
         assert!(no_status.check(now).unwrap_err().to_string().starts_with("status is required"));
     }
 }
+
+/// Status of one device in a bulk registration answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum BulkNewDeviceStatus {
+    Created,
+    Failed,
+    CredentialUpdated,
+}
+
+/// A device whose credentials (or properties) a re-upload updated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkUpdated {
+    pub bulk_new_device_status: BulkNewDeviceStatus,
+    pub device_id: String,
+}
+
+/// A row that was not registered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkFailed {
+    pub bulk_new_device_status: BulkNewDeviceStatus,
+    pub device_id: String,
+    pub failure_reason: String,
+    /// Which row: `DeviceInfo{id='…', line=N}` (credentials are never echoed).
+    pub line: String,
+}
+
+/// Answer of `POST /devicecontrol/bulkNewDeviceRequests`, in the platform's shape.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkNewDeviceRequestResult {
+    pub number_of_all: u64,
+    pub number_of_created: u64,
+    pub number_of_failed: u64,
+    pub number_of_successful: u64,
+    pub credential_updated_list: Vec<BulkUpdated>,
+    pub failed_creation_list: Vec<BulkFailed>,
+}
+
+/// A device as the Devices page lists it (`GET /inventory/managedObjects?fragmentType=c8y_IsDevice`
+/// returns managed objects carrying these fields in the `anchorage_Registration` fragment).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceRegistration {
+    pub device_id: String,
+    pub user_name: String,
+    pub auth_type: String,
+    /// `BULK` or `AUTO_REGISTRATION`.
+    pub registered_by: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_token_time: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_certificate_serial: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_certificate_fingerprint: Option<String>,
+}

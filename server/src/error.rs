@@ -28,6 +28,9 @@ pub enum AppError {
     UnsupportedMediaType { message: String },
     #[error("{message}")]
     Unprocessable { resource: &'static str, message: String },
+    /// A refusal with another status, in the envelope (e.g. 413 for a file with too many rows).
+    #[error("{message}")]
+    Refused { status: StatusCode, resource: &'static str, message: String },
     #[error("internal error: {0:#}")]
     Internal(#[from] anyhow::Error),
 }
@@ -45,6 +48,9 @@ impl AppError {
     pub fn unprocessable(resource: &'static str, message: impl Into<String>) -> Self {
         Self::Unprocessable { resource, message: message.into() }
     }
+    pub fn refused(status: StatusCode, resource: &'static str, message: impl Into<String>) -> Self {
+        Self::Refused { status, resource, message: message.into() }
+    }
     pub fn internal(e: impl Into<anyhow::Error>) -> Self {
         Self::Internal(e.into())
     }
@@ -60,6 +66,7 @@ impl AppError {
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Refused { status, .. } => *status,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -71,7 +78,8 @@ impl AppError {
             Self::BadRequest { resource, message }
             | Self::NotFound { resource, message }
             | Self::Conflict { resource, message }
-            | Self::Unprocessable { resource, message } => (*resource, message.clone()),
+            | Self::Unprocessable { resource, message }
+            | Self::Refused { resource, message, .. } => (*resource, message.clone()),
             Self::Unauthorized { message, .. } => ("security", message.clone()),
             Self::Forbidden { message } => ("security", message.clone()),
             Self::MethodNotAllowed => ("general", "This method is not allowed on this resource.".into()),

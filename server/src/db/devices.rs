@@ -32,21 +32,6 @@ pub async fn find_user(db: &Db, tenant: &str, user_name: &str) -> sqlx::Result<O
     .await
 }
 
-/// Creates an auto-registered certificate device user (no-op if a concurrent call made it).
-pub async fn auto_register(db: &Db, tenant: &str, user_name: &str, device_id: &str, now: &str) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO device_users (tenant_id, user_name, device_id, auth_type, registered_by, created_at) \
-         VALUES (?, ?, ?, 'CERTIFICATES', 'AUTO_REGISTRATION', ?) ON CONFLICT (tenant_id, user_name) DO NOTHING",
-    )
-    .bind(tenant)
-    .bind(user_name)
-    .bind(device_id)
-    .bind(now)
-    .execute(db)
-    .await?;
-    Ok(())
-}
-
 /// The newest unrevoked token of a device user that is still valid at `now` (unix seconds).
 pub async fn current_token(db: &Db, tenant: &str, user_name: &str, now: i64) -> sqlx::Result<Option<TokenRow>> {
     sqlx::query_as(

@@ -3,6 +3,7 @@
 //! Backend differences belong here alone; handlers call typed functions.
 
 pub mod devices;
+pub mod inventory;
 pub mod options;
 pub mod signing_keys;
 pub mod trusted_certificates;

@@ -64,7 +64,7 @@ async fn issue_device_token(
         }
         Some(_) => {}
         None if anchor.auto_registration_enabled => {
-            db::devices::auto_register(&state.db, tenant, &user_name, &device_id, &state.now_text()).await?;
+            db::inventory::auto_register(&state.db, tenant, &device_id, &state.now_text()).await?;
             tracing::info!(tenant, device = %device_id, ca = %anchor.fingerprint, "device auto-registered");
         }
         None => {

@@ -1,6 +1,8 @@
 //! The REST API: one module per resource, each exposing `router()`.
 
+pub mod bulk_registration;
 pub mod device_access_token;
+pub mod inventory;
 pub mod jwks;
 pub mod tenant;
 pub mod tenant_options;
@@ -19,6 +21,8 @@ pub fn authenticated(state: &AppState) -> Router<AppState> {
     let admin = Router::new()
         .merge(trusted_certificates::router())
         .merge(tenant_options::router())
+        .merge(bulk_registration::router())
+        .merge(inventory::router())
         .route_layer(middleware::from_fn(auth::require_console_user));
     Router::new()
         .merge(admin)

@@ -21,7 +21,7 @@ async fn console_routes_get_index_html_and_api_paths_get_json_404() {
     let res = app.client.get(app.url("/pkg/app.js")).header("accept-encoding", "gzip").send().await.expect("get");
     assert_eq!(res.headers().get("content-encoding").and_then(|v| v.to_str().ok()), Some("gzip"));
 
-    for path in ["/tenant/nothing-here", "/inventory/managedObjects", "/user/x/y"] {
+    for path in ["/tenant/nothing-here", "/inventory/nothing", "/user/x/y"] {
         let res = app.admin(Method::GET, &app.url(path)).send().await.expect("get");
         assert_error(res, 404, "general/Not Found", "Resource not found").await;
     }

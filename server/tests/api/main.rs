@@ -2,6 +2,7 @@
 //! directory, real HTTP through reqwest, certificates generated at test time.
 
 mod auth;
+mod bulk_registration;
 mod device_tokens;
 mod tenant_options;
 mod console;

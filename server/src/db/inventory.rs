@@ -1,0 +1,308 @@
+//! Devices in the inventory: bulk registration in batched transactions, auto-registration,
+//! and the queries behind `/inventory/managedObjects` and `/identity/externalIds`.
+//!
+//! Every row is written whole or not at all: a batch of rows is one transaction, conflicts are
+//! found before anything is written, and a crash loses at most the uncommitted batch.
+
+use std::collections::HashMap;
+
+use anchorage_common::bulk::DeviceEntry;
+use anchorage_common::device::device_user_name;
+use serde_json::{Map, Value, json};
+use sqlx::{QueryBuilder, Sqlite};
+
+use super::Db;
+
+/// A valid row with its password already hashed (BASIC devices).
+pub struct Prepared<'a> {
+    pub entry: &'a DeviceEntry,
+    pub password_hash: Option<String>,
+}
+
+/// What happened to one row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Created,
+    Updated,
+    Failed(String),
+}
+
+/// The fragments a registration row sets on its managed object.
+fn fragments_of(e: &DeviceEntry) -> Map<String, Value> {
+    let mut f = e.properties.clone();
+    if let Some(iccid) = &e.iccid {
+        f.insert("c8y_Mobile".into(), json!({ "iccid": iccid }));
+    }
+    if e.shell {
+        f.insert("c8y_SupportedOperations".into(), json!(["c8y_Command"]));
+    }
+    if let Some(path) = &e.path {
+        f.insert("anchorage_GroupPath".into(), json!(path));
+    }
+    f
+}
+
+fn external_ids_of(e: &DeviceEntry) -> Vec<(String, String)> {
+    let mut ids = vec![(e.id_type.clone(), e.id.clone())];
+    for x in &e.external_ids {
+        if !ids.contains(x) {
+            ids.push(x.clone());
+        }
+    }
+    ids
+}
+
+/// Registers one batch of rows in one transaction. `claimed` carries the external ids taken
+/// by earlier batches of the same upload.
+pub async fn register_batch(
+    db: &Db,
+    tenant: &str,
+    rows: &[Prepared<'_>],
+    claimed: &mut HashMap<(String, String), String>,
+    now: &str,
+) -> sqlx::Result<Vec<Outcome>> {
+    let mut tx = db.begin().await?;
+    let users: Vec<String> = rows.iter().map(|r| device_user_name(&r.entry.id)).collect();
+
+    // Existing device users of this batch, and their managed objects.
+    let mut existing: HashMap<String, Option<i64>> = HashMap::new();
+    for chunk in users.chunks(500) {
+        let mut q = QueryBuilder::<Sqlite>::new("SELECT user_name, managed_object_id FROM device_users WHERE tenant_id = ");
+        q.push_bind(tenant).push(" AND user_name IN (");
+        let mut sep = q.separated(", ");
+        for u in chunk {
+            sep.push_bind(u);
+        }
+        q.push(")");
+        for (u, mo) in q.build_query_as::<(String, Option<i64>)>().fetch_all(&mut *tx).await? {
+            existing.insert(u, mo);
+        }
+    }
+    // External ids of this batch that already belong to a managed object.
+    let wanted: Vec<(String, String)> = rows.iter().flat_map(|r| external_ids_of(r.entry)).collect();
+    let mut taken: HashMap<(String, String), i64> = HashMap::new();
+    for chunk in wanted.chunks(400) {
+        let mut q = QueryBuilder::<Sqlite>::new("SELECT type, external_id, managed_object_id FROM external_ids WHERE tenant_id = ");
+        q.push_bind(tenant).push(" AND (type, external_id) IN (VALUES ");
+        let mut sep = q.separated(", ");
+        for (t, v) in chunk {
+            sep.push("(").push_bind_unseparated(t).push_unseparated(", ").push_bind_unseparated(v).push_unseparated(")");
+        }
+        q.push(")");
+        for (t, v, mo) in q.build_query_as::<(String, String, i64)>().fetch_all(&mut *tx).await? {
+            taken.insert((t, v), mo);
+        }
+    }
+
+    let mut outcomes = Vec::with_capacity(rows.len());
+    for (row, user) in rows.iter().zip(&users) {
+        let e = row.entry;
+        let own_mo = existing.get(user).copied().flatten();
+        let ids = external_ids_of(e);
+        let conflict = ids.iter().find_map(|pair| {
+            let in_db = taken.get(pair).is_some_and(|mo| Some(*mo) != own_mo);
+            let in_upload = claimed.get(pair).is_some_and(|owner| owner != &e.id);
+            (in_db || in_upload).then(|| format!("the external id {}/{} already belongs to another device", pair.0, pair.1))
+        });
+        if let Some(reason) = conflict {
+            outcomes.push(Outcome::Failed(reason));
+            continue;
+        }
+        for pair in &ids {
+            claimed.insert(pair.clone(), e.id.clone());
+        }
+        let fragments = Value::Object(fragments_of(e)).to_string();
+        let auth = e.auth_type.as_str();
+        let mo = match own_mo {
+            Some(mo) => {
+                sqlx::query(
+                    "UPDATE managed_objects SET name = COALESCE(?, name), type = COALESCE(?, type), \
+                     fragments = json_patch(fragments, ?), last_updated = ? WHERE id = ?",
+                )
+                .bind(&e.name)
+                .bind(&e.device_type)
+                .bind(&fragments)
+                .bind(now)
+                .bind(mo)
+                .execute(&mut *tx)
+                .await?;
+                mo
+            }
+            None => {
+                sqlx::query_scalar(
+                    "INSERT INTO managed_objects (tenant_id, name, type, is_device, owner, fragments, creation_time, last_updated) \
+                     VALUES (?, ?, ?, 1, ?, ?, ?, ?) RETURNING id",
+                )
+                .bind(tenant)
+                .bind(e.name.as_deref().unwrap_or(&e.id))
+                .bind(e.device_type.as_deref().unwrap_or("c8y_Device"))
+                .bind(user)
+                .bind(&fragments)
+                .bind(now)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?
+            }
+        };
+        for (t, v) in &ids {
+            sqlx::query("INSERT INTO external_ids (tenant_id, type, external_id, managed_object_id) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")
+                .bind(tenant)
+                .bind(t)
+                .bind(v)
+                .bind(mo)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if existing.contains_key(user) {
+            sqlx::query("UPDATE device_users SET auth_type = ?, password_hash = ?, managed_object_id = ? WHERE tenant_id = ? AND user_name = ?")
+                .bind(auth)
+                .bind(&row.password_hash)
+                .bind(mo)
+                .bind(tenant)
+                .bind(user)
+                .execute(&mut *tx)
+                .await?;
+            outcomes.push(Outcome::Updated);
+        } else {
+            sqlx::query(
+                "INSERT INTO device_users (tenant_id, user_name, device_id, auth_type, password_hash, registered_by, created_at, managed_object_id) \
+                 VALUES (?, ?, ?, ?, ?, 'BULK', ?, ?)",
+            )
+            .bind(tenant)
+            .bind(user)
+            .bind(&e.id)
+            .bind(auth)
+            .bind(&row.password_hash)
+            .bind(now)
+            .bind(mo)
+            .execute(&mut *tx)
+            .await?;
+            existing.insert(user.clone(), Some(mo));
+            outcomes.push(Outcome::Created);
+        }
+    }
+    tx.commit().await?;
+    debug_assert_eq!(outcomes.len(), rows.len());
+    Ok(outcomes)
+}
+
+/// Creates the device user of an auto-registered device with its managed object and its
+/// `c8y_Serial` external id, unless it exists (concurrent first calls are fine).
+pub async fn auto_register(db: &Db, tenant: &str, device_id: &str, now: &str) -> sqlx::Result<()> {
+    let user = device_user_name(device_id);
+    let mut tx = db.begin().await?;
+    let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM device_users WHERE tenant_id = ? AND user_name = ?")
+        .bind(tenant)
+        .bind(&user)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if exists.is_none() {
+        let mo: i64 = sqlx::query_scalar(
+            "INSERT INTO managed_objects (tenant_id, name, type, is_device, owner, fragments, creation_time, last_updated) \
+             VALUES (?, ?, 'c8y_Device', 1, ?, '{}', ?, ?) RETURNING id",
+        )
+        .bind(tenant)
+        .bind(device_id)
+        .bind(&user)
+        .bind(now)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query("INSERT INTO external_ids (tenant_id, type, external_id, managed_object_id) VALUES (?, 'c8y_Serial', ?, ?) ON CONFLICT DO NOTHING")
+            .bind(tenant)
+            .bind(device_id)
+            .bind(mo)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO device_users (tenant_id, user_name, device_id, auth_type, registered_by, created_at, managed_object_id) \
+             VALUES (?, ?, ?, 'CERTIFICATES', 'AUTO_REGISTRATION', ?, ?)",
+        )
+        .bind(tenant)
+        .bind(&user)
+        .bind(device_id)
+        .bind(now)
+        .bind(mo)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await
+}
+
+/// A device managed object with its registration.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DeviceObjectRow {
+    pub id: i64,
+    pub name: Option<String>,
+    pub r#type: Option<String>,
+    pub owner: Option<String>,
+    pub fragments: String,
+    pub creation_time: String,
+    pub last_updated: String,
+    pub device_id: Option<String>,
+    pub auth_type: Option<String>,
+    pub registered_by: Option<String>,
+    pub last_token_at: Option<String>,
+    pub last_cert_serial: Option<String>,
+    pub last_cert_fingerprint: Option<String>,
+}
+
+const DEVICE_SELECT: &str = "SELECT m.id, m.name, m.type, m.owner, m.fragments, m.creation_time, m.last_updated, \
+     u.device_id, u.auth_type, u.registered_by, u.last_token_at, u.last_cert_serial, u.last_cert_fingerprint \
+     FROM managed_objects m LEFT JOIN device_users u ON u.tenant_id = m.tenant_id AND u.user_name = m.owner";
+
+fn push_filter<'a>(q: &mut QueryBuilder<'a, Sqlite>, tenant: &'a str, text: Option<&'a str>, device_type: Option<&'a str>) {
+    q.push(" WHERE m.tenant_id = ").push_bind(tenant).push(" AND m.is_device = 1");
+    if let Some(t) = device_type {
+        q.push(" AND m.type = ").push_bind(t);
+    }
+    if let Some(text) = text {
+        let like = format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        q.push(" AND (m.name LIKE ").push_bind(like.clone()).push(" ESCAPE '\\' OR u.device_id LIKE ").push_bind(like).push(" ESCAPE '\\')");
+    }
+}
+
+/// A page of devices, optionally filtered by text (name or id) and type.
+pub async fn devices(db: &Db, tenant: &str, text: Option<&str>, device_type: Option<&str>, limit: u32, offset: u64) -> sqlx::Result<Vec<DeviceObjectRow>> {
+    let mut q = QueryBuilder::<Sqlite>::new(DEVICE_SELECT);
+    push_filter(&mut q, tenant, text, device_type);
+    q.push(" ORDER BY m.id LIMIT ").push_bind(i64::from(limit)).push(" OFFSET ").push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
+    q.build_query_as().fetch_all(db).await
+}
+
+/// How many devices match.
+pub async fn count_devices(db: &Db, tenant: &str, text: Option<&str>, device_type: Option<&str>) -> sqlx::Result<u64> {
+    let mut q = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM managed_objects m LEFT JOIN device_users u ON u.tenant_id = m.tenant_id AND u.user_name = m.owner");
+    push_filter(&mut q, tenant, text, device_type);
+    let n: i64 = q.build_query_scalar().fetch_one(db).await?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// One device managed object.
+pub async fn device(db: &Db, tenant: &str, id: i64) -> sqlx::Result<Option<DeviceObjectRow>> {
+    let mut q = QueryBuilder::<Sqlite>::new(DEVICE_SELECT);
+    q.push(" WHERE m.tenant_id = ").push_bind(tenant).push(" AND m.id = ").push_bind(id);
+    q.build_query_as().fetch_optional(db).await
+}
+
+/// The managed object an external id points to.
+pub async fn by_external_id(db: &Db, tenant: &str, id_type: &str, value: &str) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar("SELECT managed_object_id FROM external_ids WHERE tenant_id = ? AND type = ? AND external_id = ?")
+        .bind(tenant)
+        .bind(id_type)
+        .bind(value)
+        .fetch_optional(db)
+        .await
+}
+
+/// Registration rows for whole-or-absent checks in tests and tooling: `(user, has object,
+/// external ids)`.
+pub async fn consistency(db: &Db, tenant: &str) -> sqlx::Result<Vec<(String, bool, i64)>> {
+    sqlx::query_as(
+        "SELECT u.user_name, m.id IS NOT NULL, (SELECT COUNT(*) FROM external_ids x WHERE x.managed_object_id = u.managed_object_id) \
+         FROM device_users u LEFT JOIN managed_objects m ON m.id = u.managed_object_id WHERE u.tenant_id = ? ORDER BY u.user_name",
+    )
+    .bind(tenant)
+    .fetch_all(db)
+    .await
+}

@@ -1,0 +1,150 @@
+//! `POST /devicecontrol/bulkNewDeviceRequests`: registers the devices of a CSV file (multipart
+//! part `file`), validated by the same `anchorage_common::bulk` rules as the console's preview.
+//!
+//! Valid rows are registered in batched transactions (each row whole or absent); invalid rows
+//! are reported in `failedCreationList` with their reason; a re-uploaded ID is updated
+//! (`CREDENTIAL_UPDATED`).
+
+use std::collections::HashMap;
+
+use axum::extract::{DefaultBodyLimit, Multipart, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Extension, Json, Router};
+
+use anchorage_common::api::{BulkFailed, BulkNewDeviceRequestResult, BulkNewDeviceStatus, BulkUpdated};
+use anchorage_common::bulk::{self, AuthType, BulkFile, DeviceEntry, FileError, Severity};
+
+use crate::auth::{self, AuthUser};
+use crate::db::inventory::{self, Outcome, Prepared};
+use crate::error::AppError;
+use crate::state::AppState;
+
+const RESOURCE: &str = "devicecontrol";
+const MEDIA_TYPE: &str = "application/vnd.com.nsn.cumulocity.bulknewdevicerequest+json";
+/// Rows per transaction.
+const BATCH: usize = 1000;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/devicecontrol/bulkNewDeviceRequests", post(register_devices_in_bulk))
+        // The file limit plus room for the multipart framing.
+        .layer(DefaultBodyLimit::max(bulk::MAX_FILE_BYTES + 64 * 1024))
+}
+
+fn multipart_error(e: axum::extract::multipart::MultipartError) -> AppError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        AppError::PayloadTooLarge { limit: bulk::MAX_FILE_BYTES }
+    } else {
+        AppError::bad_request(RESOURCE, format!("The multipart body cannot be read: {}", e.body_text()))
+    }
+}
+
+fn device_info(id: &str, line: u32) -> String {
+    format!("DeviceInfo{{id='{id}', line={line}}}")
+}
+
+async fn register_devices_in_bulk(
+    State(state): State<AppState>,
+    Extension(user): Extension<AuthUser>,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<Response, AppError> {
+    let mut multipart = multipart.map_err(|_| AppError::UnsupportedMediaType {
+        message: "Send the CSV as multipart/form-data with a part named 'file'.".into(),
+    })?;
+    let mut file = None;
+    while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
+        if field.name() == Some("file") {
+            file = Some(field.bytes().await.map_err(multipart_error)?);
+            break;
+        }
+    }
+    let bytes = file.ok_or_else(|| AppError::unprocessable(RESOURCE, "The multipart body has no part named 'file'."))?;
+    let parsed = tokio::task::spawn_blocking(move || bulk::parse(&bytes)).await.map_err(AppError::internal)?;
+    let parsed = match parsed {
+        Ok(p) => p,
+        Err(e @ (FileError::TooLarge | FileError::TooManyRows)) => {
+            return Err(AppError::refused(StatusCode::PAYLOAD_TOO_LARGE, RESOURCE, format!("Cannot register: {e}.")));
+        }
+        Err(e) => return Err(AppError::unprocessable(RESOURCE, format!("Cannot read the CSV file: {e}."))),
+    };
+    let result = register(&state, &user, &parsed).await?;
+    tracing::info!(
+        tenant = %user.tenant, user = %user.user_name, all = result.number_of_all, created = result.number_of_created,
+        updated = result.credential_updated_list.len(), failed = result.number_of_failed, "bulk registration"
+    );
+    let mut res = (StatusCode::CREATED, Json(result)).into_response();
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(MEDIA_TYPE));
+    Ok(res)
+}
+
+/// Registers every valid row of `file`; reports every row.
+async fn register(state: &AppState, user: &AuthUser, file: &BulkFile) -> Result<BulkNewDeviceRequestResult, AppError> {
+    let mut result = BulkNewDeviceRequestResult { number_of_all: file.rows.len() as u64, ..Default::default() };
+    for row in file.rows.iter().filter(|r| !r.is_valid()) {
+        let reasons: Vec<&str> = file.issues_of(row.line).filter(|i| i.severity == Severity::Error).map(|i| i.message.as_str()).collect();
+        let id = row.cells.first().map(String::as_str).unwrap_or_default();
+        let id = file.columns.iter().position(|c| *c == bulk::Column::Id).and_then(|i| row.cells.get(i)).map_or(id, String::as_str);
+        result.failed_creation_list.push(BulkFailed {
+            bulk_new_device_status: BulkNewDeviceStatus::Failed,
+            device_id: id.to_string(),
+            failure_reason: reasons.join("; "),
+            line: device_info(id, row.line),
+        });
+    }
+    let entries: Vec<DeviceEntry> = file.entries().collect();
+    let hashes = hash_passwords(&entries).await?;
+    let mut claimed = HashMap::new();
+    let now = state.now_text();
+    for (batch, hashes) in entries.chunks(BATCH).zip(hashes.chunks(BATCH)) {
+        let prepared: Vec<Prepared<'_>> = batch.iter().zip(hashes).map(|(entry, h)| Prepared { entry, password_hash: h.clone() }).collect();
+        let outcomes = inventory::register_batch(&state.db, &user.tenant, &prepared, &mut claimed, &now).await?;
+        for (entry, outcome) in batch.iter().zip(outcomes) {
+            match outcome {
+                Outcome::Created => result.number_of_created += 1,
+                Outcome::Updated => result.credential_updated_list.push(BulkUpdated {
+                    bulk_new_device_status: BulkNewDeviceStatus::CredentialUpdated,
+                    device_id: entry.id.clone(),
+                }),
+                Outcome::Failed(reason) => result.failed_creation_list.push(BulkFailed {
+                    bulk_new_device_status: BulkNewDeviceStatus::Failed,
+                    device_id: entry.id.clone(),
+                    failure_reason: reason,
+                    line: device_info(&entry.id, entry.line),
+                }),
+            }
+        }
+    }
+    result.failed_creation_list.sort_by_key(|f| f.line.clone());
+    result.number_of_failed = result.failed_creation_list.len() as u64;
+    result.number_of_successful = result.number_of_created + result.credential_updated_list.len() as u64;
+    Ok(result)
+}
+
+/// Argon2 hashes of the BASIC devices' passwords, computed on every core, in entry order.
+async fn hash_passwords(entries: &[DeviceEntry]) -> Result<Vec<Option<String>>, AppError> {
+    let passwords: Vec<Option<String>> =
+        entries.iter().map(|e| if e.auth_type == AuthType::Basic { e.credentials.clone() } else { None }).collect();
+    if passwords.iter().all(Option::is_none) {
+        return Ok(vec![None; entries.len()]);
+    }
+    tokio::task::spawn_blocking(move || {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let chunk = passwords.len().div_ceil(threads).max(1);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = passwords
+                .chunks(chunk)
+                .map(|part| s.spawn(move || part.iter().map(|p| p.as_deref().map(auth::hash_password).transpose()).collect::<anyhow::Result<Vec<_>>>()))
+                .collect();
+            let mut out = Vec::with_capacity(passwords.len());
+            for h in handles {
+                out.extend(h.join().map_err(|_| anyhow::anyhow!("a hashing thread panicked"))??);
+            }
+            Ok(out)
+        })
+    })
+    .await
+    .map_err(AppError::internal)?
+    .map_err(AppError::Internal)
+}

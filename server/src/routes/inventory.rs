@@ -1,0 +1,144 @@
+//! The subset of the inventory and identity APIs anchorage serves, for the devices it
+//! registers: `GET /inventory/managedObjects` (devices only; `fragmentType`, `type`, `text`,
+//! paging), `GET /inventory/managedObjects/{id}`, `GET /identity/externalIds/{type}/{externalId}`.
+//! Each device carries an `anchorage_Registration` fragment: how it authenticates, who
+//! registered it, and the certificate it last used.
+
+use axum::extract::{Path, Query, State};
+use axum::routing::get;
+use axum::{Extension, Json, Router};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use anchorage_common::api::DeviceRegistration;
+
+use crate::auth::AuthUser;
+use crate::db::inventory::{self, DeviceObjectRow};
+use crate::error::AppError;
+use crate::extract::{BaseUrl, Paging};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/inventory/managedObjects", get(list_devices))
+        .route("/inventory/managedObjects/{id}", get(get_device))
+        .route("/identity/externalIds/{id_type}/{external_id}", get(get_external_id))
+}
+
+fn to_wire(row: DeviceObjectRow, base: &str) -> Value {
+    let mut o: Map<String, Value> = serde_json::from_str(&row.fragments).unwrap_or_default();
+    o.insert("id".into(), json!(row.id.to_string()));
+    o.insert("self".into(), json!(format!("{base}/inventory/managedObjects/{}", row.id)));
+    o.insert("name".into(), json!(row.name));
+    o.insert("type".into(), json!(row.r#type));
+    o.insert("owner".into(), json!(row.owner));
+    o.insert("creationTime".into(), json!(row.creation_time));
+    o.insert("lastUpdated".into(), json!(row.last_updated));
+    o.insert("c8y_IsDevice".into(), json!({}));
+    if let (Some(device_id), Some(owner)) = (row.device_id, row.owner) {
+        let reg = DeviceRegistration {
+            device_id,
+            user_name: owner,
+            auth_type: row.auth_type.unwrap_or_default(),
+            registered_by: row.registered_by.unwrap_or_default(),
+            last_token_time: row.last_token_at,
+            last_certificate_serial: row.last_cert_serial,
+            last_certificate_fingerprint: row.last_cert_fingerprint,
+        };
+        o.insert("anchorage_Registration".into(), serde_json::to_value(reg).unwrap_or_default());
+    }
+    Value::Object(o)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DeviceQuery {
+    fragment_type: Option<String>,
+    r#type: Option<String>,
+    text: Option<String>,
+}
+
+async fn list_devices(
+    State(state): State<AppState>,
+    Extension(user): Extension<AuthUser>,
+    BaseUrl(base): BaseUrl,
+    paging: Paging,
+    Query(q): Query<DeviceQuery>,
+) -> Result<Json<Value>, AppError> {
+    // Every managed object anchorage keeps is a device.
+    let only_devices = q.fragment_type.as_deref().is_none_or(|f| f == "c8y_IsDevice");
+    let text = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    let device_type = q.r#type.as_deref().filter(|t| !t.is_empty());
+    let rows = if only_devices {
+        inventory::devices(&state.db, &user.tenant, text, device_type, paging.page_size, paging.offset()).await?
+    } else {
+        Vec::new()
+    };
+    let total = match (paging.needs_total(), only_devices) {
+        (false, _) => None,
+        (true, false) => Some(0),
+        (true, true) => Some(inventory::count_devices(&state.db, &user.tenant, text, device_type).await?),
+    };
+    let more = match total {
+        Some(t) => paging.offset() + (rows.len() as u64) < t,
+        None => rows.len() == paging.page_size as usize,
+    };
+    let mut extra = String::new();
+    for (k, v) in [("fragmentType", &q.fragment_type), ("type", &q.r#type), ("text", &q.text)] {
+        if let Some(v) = v {
+            extra.push_str(&format!("&{k}={}", url_encode(v)));
+        }
+    }
+    let url = format!("{base}/inventory/managedObjects");
+    let link = |page: u32| format!("{url}?{}{extra}", paging.query_for(page));
+    let mut body = json!({
+        "managedObjects": rows.into_iter().map(|r| to_wire(r, &base)).collect::<Vec<_>>(),
+        "statistics": paging.statistics(total),
+        "self": link(paging.current_page),
+    });
+    if more {
+        body["next"] = json!(link(paging.current_page + 1));
+    }
+    if paging.current_page > 1 {
+        body["prev"] = json!(link(paging.current_page - 1));
+    }
+    Ok(Json(body))
+}
+
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
+fn no_object(id: &str) -> AppError {
+    AppError::not_found("inventory", format!("Finding device data from database failed : No managedObject for id '{id}'!"))
+}
+
+async fn get_device(
+    State(state): State<AppState>,
+    Extension(user): Extension<AuthUser>,
+    BaseUrl(base): BaseUrl,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, AppError> {
+    let n: i64 = id.parse().map_err(|_| no_object(&id))?;
+    let row = inventory::device(&state.db, &user.tenant, n).await?.ok_or_else(|| no_object(&id))?;
+    Ok(Json(to_wire(row, &base)))
+}
+
+async fn get_external_id(
+    State(state): State<AppState>,
+    Extension(user): Extension<AuthUser>,
+    BaseUrl(base): BaseUrl,
+    Path((id_type, external_id)): Path<(String, String)>,
+) -> Result<Json<Value>, AppError> {
+    let mo = inventory::by_external_id(&state.db, &user.tenant, &id_type, &external_id).await?.ok_or_else(|| {
+        AppError::not_found("identity", format!("External id not found; external id = ID [type={id_type}, value={external_id}]"))
+    })?;
+    Ok(Json(json!({
+        "externalId": external_id,
+        "type": id_type,
+        "self": format!("{base}/identity/externalIds/{}/{}", url_encode(&id_type), url_encode(&external_id)),
+        "managedObject": {"id": mo.to_string(), "self": format!("{base}/inventory/managedObjects/{mo}")},
+    })))
+}
