@@ -179,3 +179,43 @@ test('a certificate is deleted after confirmation', async ({ page, request }) =>
   await reloadAndLogIn(page);
   await expect(row(page, ca.name)).toHaveCount(0);
 });
+
+test('a switch whose change the server refuses goes back and says why', async ({ page, request }) => {
+  const ca = makeCertificate('E2E Refused Switch CA', { ca: true });
+  await uploadViaApi(request, ca);
+  await openConsole(page);
+  await page.route(`**/trusted-certificates/${ca.fingerprint}`, (route) =>
+    route.request().method() === 'PUT'
+      ? route.fulfill({
+          status: 500,
+          contentType: 'application/vnd.com.nsn.cumulocity.error+json',
+          body: JSON.stringify({ error: 'general/Internal Server Error', message: 'Something went wrong.', info: '' }),
+        })
+      : route.continue(),
+  );
+  const enabled = page.getByRole('switch', { name: `Enabled: ${ca.name}` });
+  await enabled.click();
+  await expect(page.getByRole('alert')).toContainText(`Could not enable "${ca.name}": Something went wrong.`);
+  await expect(enabled).not.toBeChecked();
+});
+
+test('an error answer to an upload stays in the dialog, in words', async ({ page }) => {
+  const ca = makeCertificate('E2E Conflict CA', { ca: true });
+  await openConsole(page);
+  const message = `Cannot add certificate - certificate with ${ca.fingerprint} fingerprint already exists. : Certificate with ${ca.fingerprint} fingerprint already exists.`;
+  await page.route('**/trusted-certificates', (route) =>
+    route.request().method() === 'POST'
+      ? route.fulfill({
+          status: 409,
+          contentType: 'application/vnd.com.nsn.cumulocity.error+json',
+          body: JSON.stringify({ error: 'tenant/Conflict', message, info: '' }),
+        })
+      : route.continue(),
+  );
+  await page.getByRole('button', { name: 'Add trusted certificate' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Add trusted certificate' });
+  await dialog.getByLabel('Certificate files').setInputFiles(ca.pemPath);
+  await dialog.getByRole('button', { name: 'Add certificate' }).click();
+  await expect(dialog.getByRole('alert')).toHaveText(message);
+  await expect(dialog).toBeVisible();
+});
