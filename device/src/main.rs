@@ -1,0 +1,353 @@
+//! `anchorage-device`: fetch or keep renewing a device access token over mutual TLS, make a
+//! test PKI, or benchmark a device listener. Parses flags and calls the library.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anchorage_device::bench::{self, BenchOptions, Target};
+use anchorage_device::identity::{self, Identity};
+use anchorage_device::{admin, baseline, clock, files, pki, token, watch};
+use anyhow::Context as _;
+use clap::{ArgGroup, Parser, Subcommand};
+
+/// The device side of anchorage: device access tokens over mutual TLS, test PKIs, and a
+/// benchmark of the device listener.
+#[derive(Parser)]
+#[command(name = "anchorage-device", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Fetch a device access token (printed on stdout), or keep a file holding a valid one.
+    Token(TokenArgs),
+    /// Make a test PKI: root CA, optional intermediate, device certificates (PEM and
+    /// PKCS#12) and devices.csv for bulk registration.
+    Pki(PkiArgs),
+    /// Measure token requests per second, each on a fresh TLS connection, optionally against a
+    /// bare rustls baseline in the same run.
+    Bench(BenchArgs),
+}
+
+#[derive(clap::Args)]
+#[command(group(ArgGroup::new("identity").required(true).args(["cert", "pkcs12"])))]
+struct TokenArgs {
+    /// Base URL of anchorage's device listener (mutual TLS), e.g. https://127.0.0.1:8443.
+    #[arg(long, env = "ANCHORAGE_DEVICE_URL")]
+    url: String,
+    /// PEM device certificate; intermediates may follow the leaf in the same file (they are
+    /// sent in the TLS handshake).
+    #[arg(long, requires = "key")]
+    cert: Option<PathBuf>,
+    /// PEM private key of --cert.
+    #[arg(long, requires = "cert")]
+    key: Option<PathBuf>,
+    /// PKCS#12 store with the device key and certificate chain (instead of --cert/--key).
+    #[arg(long, conflicts_with_all = ["cert", "key"])]
+    pkcs12: Option<PathBuf>,
+    /// Name of the environment variable holding the PKCS#12 password.
+    #[arg(long, default_value = "ANCHORAGE_DEVICE_P12_PASSWORD")]
+    pkcs12_password_env: String,
+    /// PEM CA certificate(s) to trust for the server (anchorage's local CA is
+    /// `<data-dir>/tls/ca.pem`); without it, the public web roots.
+    #[arg(long, env = "ANCHORAGE_DEVICE_CA")]
+    ca: Option<PathBuf>,
+    /// PEM chain sent as X-Ssl-Cert-Chain (leaf first, then intermediates; the device
+    /// certificate is put in front when the file lacks it). Needed when the device's issuer is
+    /// not itself a trusted certificate and the intermediates are not in --cert.
+    #[arg(long)]
+    chain: Option<PathBuf>,
+    /// Keep --out holding a valid token: renew at half of each token's lifetime, retry failures
+    /// with backoff, until Ctrl-C.
+    #[arg(long, requires = "out")]
+    watch: bool,
+    /// Write the token to this file (atomically, mode 0600) instead of stdout.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct PkiArgs {
+    /// Directory to write into (created if missing; existing files are never overwritten).
+    #[arg(long)]
+    out: PathBuf,
+    /// CN of the root CA.
+    #[arg(long, default_value = "anchorage test root")]
+    root_cn: String,
+    /// Issue the devices from an intermediate CA (optionally naming its CN).
+    #[arg(long, num_args = 0..=1, default_missing_value = "anchorage test intermediate", value_name = "CN")]
+    intermediate: Option<String>,
+    /// How many device certificates.
+    #[arg(long, default_value_t = 1)]
+    devices: usize,
+    /// Device ids (and CNs) are <prefix>0001, <prefix>0002, …
+    #[arg(long, default_value = "dev-")]
+    prefix: String,
+    /// Validity of the device certificates in days.
+    #[arg(long, default_value_t = 365)]
+    days: u32,
+    /// Key algorithm.
+    #[arg(long, value_enum, default_value_t = pki::KeyType::P256)]
+    key_type: pki::KeyType,
+    /// Password of the .p12 files; when unset, one is generated and written to
+    /// <out>/p12-password.txt (mode 0600).
+    #[arg(long, env = "ANCHORAGE_DEVICE_P12_PASSWORD", hide_env_values = true)]
+    p12_password: Option<String>,
+}
+
+#[derive(clap::Args)]
+#[command(after_help = "Environment only:\n  ANCHORAGE_ADMIN_PASSWORD  the admin's password, for --upload-root, --extra-cas and an in-memory PKI")]
+struct BenchArgs {
+    /// Base URL of anchorage's device listener (a loopback address), e.g. https://127.0.0.1:8443.
+    #[arg(long)]
+    url: String,
+    /// PEM CA certificate that signed the device listener's certificate.
+    #[arg(long)]
+    ca: Option<PathBuf>,
+    /// Concurrent workers.
+    #[arg(long, default_value_t = 16)]
+    clients: usize,
+    /// Seconds of measuring (no new request starts after that).
+    #[arg(long, default_value_t = 10.0)]
+    duration: f64,
+    /// At most this many requests in a run.
+    #[arg(long, default_value_t = 10_000_000)]
+    max_requests: u64,
+    /// Device identities from a directory made by `pki` (its root must be uploaded with
+    /// auto-registration, or use --upload-root). Without it, a PKI is made in memory and its
+    /// root uploaded.
+    #[arg(long)]
+    pki: Option<PathBuf>,
+    /// With no --pki: how many device identities to make in memory.
+    #[arg(long, default_value_t = 64)]
+    devices: usize,
+    /// Upload the --pki root (enabled, auto-registration on) before measuring.
+    #[arg(long)]
+    upload_root: bool,
+    /// Upload this many extra unrelated self-signed CAs (bulk API) before measuring.
+    #[arg(long, default_value_t = 0)]
+    extra_cas: usize,
+    /// Also measure a bare rustls mutual-TLS server in this process and compare.
+    #[arg(long)]
+    baseline: bool,
+    /// Skip the unmeasured round of one request per device before measuring.
+    #[arg(long)]
+    no_warmup: bool,
+    /// Base URL of anchorage's API (a loopback address), for uploads.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    admin_url: String,
+    /// Admin user as <tenant>/<user>.
+    #[arg(long, default_value = "t100/admin")]
+    admin_user: String,
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Token(args) => run_token(args).await,
+            Command::Pki(args) => run_pki(args),
+            Command::Bench(args) => run_bench(args).await,
+        }
+    });
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_identity(args: &TokenArgs) -> anyhow::Result<Identity> {
+    match (&args.cert, &args.key, &args.pkcs12) {
+        (Some(cert), Some(key), None) => Identity::from_pem_files(cert, key),
+        (None, None, Some(p12)) => {
+            let password = std::env::var(&args.pkcs12_password_env)
+                .with_context(|| format!("set {} to the password of {}", args.pkcs12_password_env, p12.display()))?;
+            Identity::from_pkcs12_file(p12, &password)
+        }
+        _ => anyhow::bail!("give --cert and --key, or --pkcs12"),
+    }
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+async fn run_token(args: TokenArgs) -> anyhow::Result<()> {
+    let endpoint = anchorage_device::http::Endpoint::parse(&args.url)?;
+    let identity = load_identity(&args)?;
+    let roots = match &args.ca {
+        Some(ca) => identity::roots_from_pem_file(ca)?,
+        None => identity::web_roots(),
+    };
+    let chain_header = match &args.chain {
+        Some(path) => {
+            let pem = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            Some(identity::chain_header(&identity, &pem).with_context(|| format!("reading the chain {}", path.display()))?)
+        }
+        None => None,
+    };
+    let tls = identity::client_config(&identity, Arc::new(roots), true)?;
+    let client = token::TokenClient::new(endpoint, tls, chain_header);
+    match (&args.out, args.watch) {
+        (Some(out), true) => watch::watch(&client, out, &clock::SystemClock, &watch::WatchConfig::default(), shutdown_signal()).await,
+        (Some(out), false) => {
+            let token = client.fetch().await?;
+            files::write_atomic(out, format!("{}\n", token.as_str()).as_bytes())?;
+            eprintln!("wrote a token to {} (expires {})", out.display(), token.claims().expires_at());
+            Ok(())
+        }
+        (None, _) => {
+            let token = client.fetch().await?;
+            println!("{}", token.as_str());
+            Ok(())
+        }
+    }
+}
+
+fn run_pki(args: PkiArgs) -> anyhow::Result<()> {
+    let options = pki::PkiOptions {
+        root_cn: args.root_cn,
+        intermediate_cn: args.intermediate,
+        devices: args.devices,
+        prefix: args.prefix,
+        days: args.days,
+        key_type: args.key_type,
+        now: time::OffsetDateTime::now_utc(),
+    };
+    let made = pki::generate(&options)?;
+    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    let password = match args.p12_password.filter(|p| !p.is_empty()) {
+        Some(p) => p,
+        None => {
+            let p: String = {
+                use rand::Rng as _;
+                rand::thread_rng().sample_iter(&rand::distributions::Alphanumeric).take(24).map(char::from).collect()
+            };
+            let path = args.out.join("p12-password.txt");
+            files::write_private(&path, format!("{p}\n").as_bytes())?;
+            eprintln!("generated a PKCS#12 password: see {}", path.display());
+            p
+        }
+    };
+    let written = made.write(&args.out, &password)?;
+    println!("root CA:       {}", written.root.display());
+    if let Some(i) = &written.intermediate {
+        println!("intermediate:  {}", i.display());
+    }
+    println!("devices:       {} ({} … {})", written.ids.len(), written.ids.first().map_or("", String::as_str), written.ids.last().map_or("", String::as_str));
+    println!("bulk CSV:      {}", written.csv.display());
+    Ok(())
+}
+
+async fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(args.clients >= 1, "--clients must be at least 1");
+    anyhow::ensure!(args.duration > 0.0 && args.duration <= 3600.0, "--duration is 0 to 3600 seconds");
+    let (root_pem, identities, upload_root) = match &args.pki {
+        Some(dir) => {
+            let d = pki::read_dir(dir)?;
+            (d.root_pem, d.devices.into_iter().map(|(_, i)| i).collect::<Vec<_>>(), args.upload_root)
+        }
+        None => {
+            let made = pki::generate(&pki::PkiOptions { root_cn: format!("anchorage bench root {:08x}", rand::random::<u32>()), devices: args.devices.max(1), prefix: "bench-".into(), ..pki::PkiOptions::default() })?;
+            let ids = made.devices.iter().map(|d| d.identity()).collect::<anyhow::Result<Vec<_>>>()?;
+            (made.root.cert_pem, ids, true)
+        }
+    };
+
+    if upload_root || args.extra_cas > 0 {
+        let password = std::env::var("ANCHORAGE_ADMIN_PASSWORD").context("set ANCHORAGE_ADMIN_PASSWORD to upload certificates")?;
+        let admin = admin::Admin::new(&args.admin_url, &args.admin_user, &password)?;
+        let admin_addr = admin.endpoint().resolve().await?;
+        anyhow::ensure!(admin_addr.iter().all(|a| a.ip().is_loopback()), "{}: the benchmark talks to loopback addresses only", args.admin_url);
+        let tenant = admin.tenant().await?;
+        if upload_root {
+            let fresh = admin.trust(&tenant, "anchorage bench root", &root_pem, true).await?;
+            eprintln!("device root {} to tenant {tenant}", if fresh { "uploaded" } else { "already uploaded" });
+        }
+        if args.extra_cas > 0 {
+            let t = Instant::now();
+            let cas = tokio::task::spawn_blocking(move || admin::unrelated_cas(args.extra_cas)).await??;
+            admin.trust_bulk(&tenant, &cas).await?;
+            eprintln!("uploaded {} extra CAs in {:.1} s", cas.len(), t.elapsed().as_secs_f64());
+        }
+    }
+
+    let options = BenchOptions {
+        clients: args.clients,
+        duration: Duration::from_secs_f64(args.duration),
+        max_requests: args.max_requests,
+        ..BenchOptions::default()
+    };
+    let server_roots = match &args.ca {
+        Some(ca) => identity::roots_from_pem_file(ca)?,
+        None => identity::web_roots(),
+    };
+    eprintln!(
+        "{} clients, {:.0} s, {} device identities, {} CPU cores on this machine (shared by client and server)",
+        args.clients,
+        args.duration,
+        identities.len(),
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    let target = Arc::new(Target::new("anchorage", &args.url, server_roots, &identities).await?);
+    let anchorage = measure(target, &options, !args.no_warmup).await?;
+
+    let mut reports = vec![anchorage];
+    if args.baseline {
+        let device_roots = identity::roots_from_pem(root_pem.as_bytes())?;
+        let server = baseline::Baseline::start(device_roots).await?;
+        let roots = identity::roots_from_pem(server.ca_pem.as_bytes())?;
+        let target = Arc::new(Target::new("baseline", &format!("https://{}", server.addr), roots, &identities).await?);
+        let result = measure(target, &options, !args.no_warmup).await;
+        server.stop().await;
+        reports.push(result?);
+    }
+    let refs: Vec<&bench::Report> = reports.iter().collect();
+    print!("{}", bench::table(&refs));
+    Ok(())
+}
+
+async fn measure(target: Arc<Target>, options: &BenchOptions, warmup: bool) -> anyhow::Result<bench::Report> {
+    if warmup {
+        let w = bench::warm_up(target.clone(), options.clients, options.timeout).await;
+        if w.tokens == 0 {
+            anyhow::bail!("{}: no device got a token in the warm-up (errors: {:?}); is the device root uploaded with auto-registration?", target.label, w.errors);
+        }
+        eprintln!("{}: warm-up {} tokens, {} errors", target.label, w.tokens, w.error_count());
+    }
+    let report = bench::run(target, options).await;
+    eprintln!("{}: {:.1} tokens/s", report.label, report.rate());
+    Ok(report)
+}

@@ -1,0 +1,56 @@
+//! `bench`: a one-second smoke run against the in-process anchorage and the bare rustls
+//! baseline (counts only; no timing is asserted).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anchorage_device::baseline::Baseline;
+use anchorage_device::bench::{self, BenchOptions, Target};
+use anchorage_device::identity::{self, Identity};
+
+use crate::support::*;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_short_run_gets_tokens_from_anchorage_and_the_baseline() {
+    let server = Server::start().await;
+    let pki = make_pki(4, true);
+    server.trust(&pki.root.cert_pem).await;
+    let identities: Vec<Identity> = pki.devices.iter().map(|d| d.identity().expect("identity")).collect();
+    let options = BenchOptions { clients: 2, duration: Duration::from_secs(1), max_requests: 2000, timeout: Duration::from_secs(10) };
+
+    let roots = identity::roots_from_pem_file(&server.ca_path()).expect("roots");
+    let target = Arc::new(Target::new("anchorage", &server.device_url, roots, &identities).await.expect("target"));
+    let warm = bench::warm_up(target.clone(), 2, options.timeout).await;
+    assert_eq!((warm.tokens, warm.error_count()), (4, 0), "{:?}", warm.errors);
+    let anchorage = bench::run(target, &options).await;
+    assert!(anchorage.tokens > 0 && anchorage.errors.is_empty(), "{anchorage:?}");
+
+    let baseline = Baseline::start(identity::roots_from_pem(pki.root.cert_pem.as_bytes()).expect("roots")).await.expect("baseline");
+    let roots = identity::roots_from_pem(baseline.ca_pem.as_bytes()).expect("roots");
+    let target = Arc::new(Target::new("baseline", &format!("https://{}", baseline.addr), roots, &identities).await.expect("target"));
+    let base = bench::run(target, &options).await;
+    baseline.stop().await;
+    assert!(base.tokens > 0 && base.errors.is_empty(), "{base:?}");
+
+    let table = bench::table(&[&anchorage, &base]);
+    assert!(table.contains("tokens/s") && table.contains("anchorage / baseline:"), "{table}");
+    assert!(anchorage.percentile(50.0) <= anchorage.percentile(99.0));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_baseline_refuses_devices_of_another_root_and_targets_must_be_loopback() {
+    let pki = make_pki(1, false);
+    let stranger = make_pki(1, false);
+    let baseline = Baseline::start(identity::roots_from_pem(pki.root.cert_pem.as_bytes()).expect("roots")).await.expect("baseline");
+    let roots = identity::roots_from_pem(baseline.ca_pem.as_bytes()).expect("roots");
+    let ids = [stranger.devices[0].identity().expect("identity")];
+    let target = Arc::new(Target::new("baseline", &format!("https://{}", baseline.addr), roots.clone(), &ids).await.expect("target"));
+    let options = BenchOptions { clients: 1, duration: Duration::from_secs(5), max_requests: 3, timeout: Duration::from_secs(5) };
+    let report = bench::run(target, &options).await;
+    baseline.stop().await;
+    assert_eq!(report.tokens, 0);
+    assert_eq!(report.error_count(), 3, "bounded by count: {:?}", report.errors);
+
+    let err = Target::new("x", "https://192.0.2.1:8443", roots, &ids).await.err().expect("refused");
+    assert!(err.to_string().contains("loopback"), "{err}");
+}
