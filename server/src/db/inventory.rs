@@ -52,8 +52,12 @@ fn external_ids_of(e: &DeviceEntry) -> Vec<(String, String)> {
     ids
 }
 
+/// Rows per multi-row INSERT (SQLite binds at most 32,766 parameters per statement).
+const INSERT_CHUNK: usize = 500;
+
 /// Registers one batch of rows in one transaction. `claimed` carries the external ids taken
-/// by earlier batches of the same upload.
+/// by earlier batches of the same upload. New devices are written with multi-row INSERTs;
+/// re-uploaded ones are updated row by row.
 pub async fn register_batch(
     db: &Db,
     tenant: &str,
@@ -61,12 +65,13 @@ pub async fn register_batch(
     claimed: &mut HashMap<(String, String), String>,
     now: &str,
 ) -> sqlx::Result<Vec<Outcome>> {
-    let mut tx = db.begin().await?;
+    // IMMEDIATE: take the write lock first, so the reads below cannot go stale.
+    let mut tx = db.begin_with("BEGIN IMMEDIATE").await?;
     let users: Vec<String> = rows.iter().map(|r| device_user_name(&r.entry.id)).collect();
 
     // Existing device users of this batch, and their managed objects.
     let mut existing: HashMap<String, Option<i64>> = HashMap::new();
-    for chunk in users.chunks(500) {
+    for chunk in users.chunks(INSERT_CHUNK) {
         let mut q = QueryBuilder::<Sqlite>::new("SELECT user_name, managed_object_id FROM device_users WHERE tenant_id = ");
         q.push_bind(tenant).push(" AND user_name IN (");
         let mut sep = q.separated(", ");
@@ -81,7 +86,7 @@ pub async fn register_batch(
     // External ids of this batch that already belong to a managed object.
     let wanted: Vec<(String, String)> = rows.iter().flat_map(|r| external_ids_of(r.entry)).collect();
     let mut taken: HashMap<(String, String), i64> = HashMap::new();
-    for chunk in wanted.chunks(400) {
+    for chunk in wanted.chunks(INSERT_CHUNK) {
         let mut q = QueryBuilder::<Sqlite>::new("SELECT type, external_id, managed_object_id FROM external_ids WHERE tenant_id = ");
         q.push_bind(tenant).push(" AND (type, external_id) IN (VALUES ");
         let mut sep = q.separated(", ");
@@ -94,7 +99,15 @@ pub async fn register_batch(
         }
     }
 
+    // Decide every row before writing anything.
+    struct New<'r> {
+        row: &'r Prepared<'r>,
+        user: &'r str,
+        ids: Vec<(String, String)>,
+        fragments: String,
+    }
     let mut outcomes = Vec::with_capacity(rows.len());
+    let mut created: Vec<New<'_>> = Vec::new();
     for (row, user) in rows.iter().zip(&users) {
         let e = row.entry;
         let own_mo = existing.get(user).copied().flatten();
@@ -112,85 +125,156 @@ pub async fn register_batch(
             claimed.insert(pair.clone(), e.id.clone());
         }
         let fragments = Value::Object(fragments_of(e)).to_string();
-        let auth = e.auth_type.as_str();
-        let mo = match own_mo {
-            Some(mo) => {
-                sqlx::query(
-                    "UPDATE managed_objects SET name = COALESCE(?, name), type = COALESCE(?, type), \
-                     fragments = json_patch(fragments, ?), last_updated = ? WHERE id = ?",
-                )
-                .bind(&e.name)
-                .bind(&e.device_type)
-                .bind(&fragments)
-                .bind(now)
-                .bind(mo)
-                .execute(&mut *tx)
-                .await?;
-                mo
+        match (existing.contains_key(user), own_mo) {
+            (true, Some(mo)) => {
+                outcomes.push(Outcome::Updated);
+                update_device(&mut tx, tenant, row, user, mo, &ids, &fragments, now).await?;
             }
-            None => {
-                sqlx::query_scalar(
-                    "INSERT INTO managed_objects (tenant_id, name, type, is_device, owner, fragments, creation_time, last_updated) \
-                     VALUES (?, ?, ?, 1, ?, ?, ?, ?) RETURNING id",
-                )
-                .bind(tenant)
-                .bind(e.name.as_deref().unwrap_or(&e.id))
-                .bind(e.device_type.as_deref().unwrap_or("c8y_Device"))
-                .bind(user)
-                .bind(&fragments)
-                .bind(now)
-                .bind(now)
-                .fetch_one(&mut *tx)
-                .await?
+            (true, None) => {
+                // A device user without a managed object: give it one, then update it.
+                let mo = insert_object(&mut tx, tenant, e, user, &fragments, now).await?;
+                outcomes.push(Outcome::Updated);
+                update_device(&mut tx, tenant, row, user, mo, &ids, &fragments, now).await?;
             }
-        };
-        for (t, v) in &ids {
-            sqlx::query("INSERT INTO external_ids (tenant_id, type, external_id, managed_object_id) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")
-                .bind(tenant)
-                .bind(t)
-                .bind(v)
-                .bind(mo)
-                .execute(&mut *tx)
-                .await?;
+            (false, _) => {
+                outcomes.push(Outcome::Created);
+                created.push(New { row, user, ids, fragments });
+            }
         }
-        if existing.contains_key(user) {
-            sqlx::query("UPDATE device_users SET auth_type = ?, password_hash = ?, managed_object_id = ? WHERE tenant_id = ? AND user_name = ?")
-                .bind(auth)
-                .bind(&row.password_hash)
-                .bind(mo)
-                .bind(tenant)
-                .bind(user)
-                .execute(&mut *tx)
-                .await?;
-            outcomes.push(Outcome::Updated);
-        } else {
-            sqlx::query(
-                "INSERT INTO device_users (tenant_id, user_name, device_id, auth_type, password_hash, registered_by, created_at, managed_object_id) \
-                 VALUES (?, ?, ?, ?, ?, 'BULK', ?, ?)",
-            )
-            .bind(tenant)
-            .bind(user)
-            .bind(&e.id)
-            .bind(auth)
-            .bind(&row.password_hash)
-            .bind(now)
-            .bind(mo)
-            .execute(&mut *tx)
-            .await?;
-            existing.insert(user.clone(), Some(mo));
-            outcomes.push(Outcome::Created);
+    }
+
+    // New devices: managed objects, then their ids by owner, then external ids and users.
+    for chunk in created.chunks(INSERT_CHUNK) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO managed_objects (tenant_id, name, type, is_device, owner, fragments, creation_time, last_updated) ",
+        );
+        q.push_values(chunk, |mut b, n| {
+            let e = n.row.entry;
+            b.push_bind(tenant)
+                .push_bind(e.name.clone().unwrap_or_else(|| e.id.clone()))
+                .push_bind(e.device_type.clone().unwrap_or_else(|| "c8y_Device".into()))
+                .push_bind(1)
+                .push_bind(n.user)
+                .push_bind(&n.fragments)
+                .push_bind(now)
+                .push_bind(now);
+        });
+        q.build().execute(&mut *tx).await?;
+
+        let mut q = QueryBuilder::<Sqlite>::new("SELECT owner, MAX(id) FROM managed_objects WHERE tenant_id = ");
+        q.push_bind(tenant).push(" AND owner IN (");
+        let mut sep = q.separated(", ");
+        for n in chunk {
+            sep.push_bind(n.user);
         }
+        q.push(") GROUP BY owner");
+        let ids: HashMap<String, i64> = q.build_query_as::<(String, i64)>().fetch_all(&mut *tx).await?.into_iter().collect();
+        let mo_of = |n: &New<'_>| ids.get(n.user).copied().ok_or_else(|| sqlx::Error::RowNotFound);
+
+        let pairs: Vec<(i64, &(String, String))> =
+            chunk.iter().map(|n| mo_of(n).map(|mo| n.ids.iter().map(move |p| (mo, p)))).collect::<sqlx::Result<Vec<_>>>()?.into_iter().flatten().collect();
+        for part in pairs.chunks(INSERT_CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO external_ids (tenant_id, type, external_id, managed_object_id) ");
+            q.push_values(part, |mut b, (mo, (t, v))| {
+                b.push_bind(tenant).push_bind(t).push_bind(v).push_bind(*mo);
+            });
+            q.push(" ON CONFLICT DO NOTHING");
+            q.build().execute(&mut *tx).await?;
+        }
+
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO device_users (tenant_id, user_name, device_id, auth_type, password_hash, registered_by, created_at, managed_object_id) ",
+        );
+        let with_mo: Vec<(&New<'_>, i64)> = chunk.iter().map(|n| mo_of(n).map(|mo| (n, mo))).collect::<sqlx::Result<_>>()?;
+        q.push_values(&with_mo, |mut b, (n, mo)| {
+            b.push_bind(tenant)
+                .push_bind(n.user)
+                .push_bind(&n.row.entry.id)
+                .push_bind(n.row.entry.auth_type.as_str())
+                .push_bind(&n.row.password_hash)
+                .push_bind("BULK")
+                .push_bind(now)
+                .push_bind(*mo);
+        });
+        q.build().execute(&mut *tx).await?;
     }
     tx.commit().await?;
     debug_assert_eq!(outcomes.len(), rows.len());
     Ok(outcomes)
 }
 
+async fn insert_object(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    tenant: &str,
+    e: &DeviceEntry,
+    user: &str,
+    fragments: &str,
+    now: &str,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO managed_objects (tenant_id, name, type, is_device, owner, fragments, creation_time, last_updated) \
+         VALUES (?, ?, ?, 1, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(tenant)
+    .bind(e.name.as_deref().unwrap_or(&e.id))
+    .bind(e.device_type.as_deref().unwrap_or("c8y_Device"))
+    .bind(user)
+    .bind(fragments)
+    .bind(now)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await
+}
+
+/// Updates a re-uploaded device: credentials, name, type, merged fragments, new external ids.
+#[expect(clippy::too_many_arguments, reason = "one statement group, called from one place")]
+async fn update_device(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    tenant: &str,
+    row: &Prepared<'_>,
+    user: &str,
+    mo: i64,
+    ids: &[(String, String)],
+    fragments: &str,
+    now: &str,
+) -> sqlx::Result<()> {
+    let e = row.entry;
+    sqlx::query(
+        "UPDATE managed_objects SET name = COALESCE(?, name), type = COALESCE(?, type), \
+         fragments = json_patch(fragments, ?), last_updated = ? WHERE id = ?",
+    )
+    .bind(&e.name)
+    .bind(&e.device_type)
+    .bind(fragments)
+    .bind(now)
+    .bind(mo)
+    .execute(&mut **tx)
+    .await?;
+    for (t, v) in ids {
+        sqlx::query("INSERT INTO external_ids (tenant_id, type, external_id, managed_object_id) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")
+            .bind(tenant)
+            .bind(t)
+            .bind(v)
+            .bind(mo)
+            .execute(&mut **tx)
+            .await?;
+    }
+    sqlx::query("UPDATE device_users SET auth_type = ?, password_hash = ?, managed_object_id = ? WHERE tenant_id = ? AND user_name = ?")
+        .bind(e.auth_type.as_str())
+        .bind(&row.password_hash)
+        .bind(mo)
+        .bind(tenant)
+        .bind(user)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 /// Creates the device user of an auto-registered device with its managed object and its
 /// `c8y_Serial` external id, unless it exists (concurrent first calls are fine).
 pub async fn auto_register(db: &Db, tenant: &str, device_id: &str, now: &str) -> sqlx::Result<()> {
     let user = device_user_name(device_id);
-    let mut tx = db.begin().await?;
+    let mut tx = db.begin_with("BEGIN IMMEDIATE").await?;
     let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM device_users WHERE tenant_id = ? AND user_name = ?")
         .bind(tenant)
         .bind(&user)
