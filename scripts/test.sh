@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test of anchorage, with its own set-up on a fresh machine:
-#   unit tests (common), API integration tests (server, real HTTP + SQLite),
+#   unit tests (common, app), API integration tests (server: real HTTP, mutual TLS, SQLite),
+#   the device client's tests against an in-process server,
 #   the wasm check of common, and the Playwright suite in Debian's Chromium
 #   against the real server and the built console.
 # .ci/run calls exactly this.
@@ -8,14 +9,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
-echo "==> toolchain and console build"
+echo "==> toolchain and console build (includes: common compiles to wasm)"
 scripts/build-app.sh
 
-echo "==> common compiles to wasm"
-cargo check -q -p anchorage-common --target wasm32-unknown-unknown
-
 echo "==> unit and API integration tests"
-cargo test -p anchorage-common -p anchorage-server
+cargo test -p anchorage-common -p anchorage-server -p anchorage-device -p anchorage-app
 
 echo "==> browser tests"
 cargo build -q -p anchorage-server
