@@ -75,6 +75,16 @@ impl Admin {
         body.get("name").and_then(Value::as_str).map(str::to_string).context("the current tenant has no name")
     }
 
+    /// How many trusted certificates the tenant has.
+    pub async fn count_trusted(&self, tenant: &str) -> anyhow::Result<u64> {
+        let path = format!("/tenant/tenants/{tenant}/trusted-certificates?pageSize=1&withTotalElements=true");
+        let (status, body) = self.call(hyper::Method::GET, &path, None).await?;
+        if status != 200 {
+            return Err(Self::failed("counting trusted certificates", status, &body));
+        }
+        body.pointer("/statistics/totalElements").and_then(Value::as_u64).context("no statistics.totalElements in the answer")
+    }
+
     /// Uploads one CA as an enabled trusted certificate. `Ok(false)` when it was there already.
     pub async fn trust(&self, tenant: &str, name: &str, pem: &str, auto_registration: bool) -> anyhow::Result<bool> {
         let body = json!({"name": name, "certInPemFormat": pem, "status": "ENABLED", "autoRegistrationEnabled": auto_registration});

@@ -1,6 +1,7 @@
 //! The benchmark's baseline: a bare rustls mutual-TLS server that verifies the client
 //! certificate against the device root (`WebPkiClientVerifier`), reads one request and answers
 //! a fixed small body. What a token request costs beyond the TLS handshake is anchorage's part.
+//! It runs on its own tokio runtime (as many worker threads as cores), like a server process.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -23,7 +24,7 @@ pub struct Baseline {
     /// The CA that signed its certificate (clients trust this).
     pub ca_pem: String,
     stop: tokio::sync::watch::Sender<bool>,
-    task: tokio::task::JoinHandle<()>,
+    task: std::thread::JoinHandle<()>,
 }
 
 impl Baseline {
@@ -56,32 +57,42 @@ impl Baseline {
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
 
-        let listener = TcpListener::bind("127.0.0.1:0").await.context("binding the baseline server")?;
+        // Its own runtime and worker threads, as a separate server process would have, so it
+        // does not share the bench client's threads.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").context("binding the baseline server")?;
+        listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(threads).thread_name("baseline").enable_all().build()?;
         let (stop, mut stopped) = tokio::sync::watch::channel(false);
-        let task = tokio::spawn(async move {
-            loop {
-                let tcp = tokio::select! {
-                    accepted = listener.accept() => match accepted {
-                        Ok((tcp, _)) => tcp,
-                        Err(_) => continue,
-                    },
-                    _ = stopped.changed() => break,
-                };
-                let _ = tcp.set_nodelay(true);
-                let acceptor = acceptor.clone();
-                tokio::spawn(async move {
-                    let _ = tokio::time::timeout(Duration::from_secs(10), answer(acceptor, tcp)).await;
-                });
-            }
-        });
+        let task = std::thread::Builder::new().name("baseline-accept".into()).spawn(move || {
+            runtime.block_on(async move {
+                let Ok(listener) = TcpListener::from_std(listener) else { return };
+                loop {
+                    let tcp = tokio::select! {
+                        accepted = listener.accept() => match accepted {
+                            Ok((tcp, _)) => tcp,
+                            Err(_) => continue,
+                        },
+                        _ = stopped.changed() => break,
+                    };
+                    let _ = tcp.set_nodelay(true);
+                    let acceptor = acceptor.clone();
+                    tokio::spawn(async move {
+                        let _ = tokio::time::timeout(Duration::from_secs(10), answer(acceptor, tcp)).await;
+                    });
+                }
+            });
+            runtime.shutdown_timeout(Duration::from_secs(1));
+        })?;
         Ok(Self { addr, ca_pem: ca_cert.pem(), stop, task })
     }
 
-    /// Stops accepting and waits for the accept loop to end.
+    /// Stops accepting and waits for its runtime to end.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
-        let _ = self.task.await;
+        let task = self.task;
+        let _ = tokio::task::spawn_blocking(move || task.join()).await;
     }
 }
 

@@ -83,11 +83,13 @@ pub struct BenchOptions {
     pub max_requests: u64,
     /// Longest single request.
     pub timeout: Duration,
+    /// Where the server's CPU time is read, to report it too (Linux).
+    pub server: ServerProcess,
 }
 
 impl Default for BenchOptions {
     fn default() -> Self {
-        Self { clients: 16, duration: Duration::from_secs(10), max_requests: 10_000_000, timeout: Duration::from_secs(10) }
+        Self { clients: 16, duration: Duration::from_secs(10), max_requests: 10_000_000, timeout: Duration::from_secs(10), server: ServerProcess::Unknown }
     }
 }
 
@@ -104,8 +106,12 @@ pub struct Report {
     pub elapsed: Duration,
     /// Latencies of the successful requests, sorted.
     pub latencies: Vec<Duration>,
-    /// CPU time this process used during the run (user + system), where Linux tells it.
+    /// CPU time the bench client used during the run (user + system), where Linux tells it.
     pub cpu: Option<Duration>,
+    /// CPU time the server process used during the run, when its pid was given.
+    pub server_cpu: Option<Duration>,
+    /// The 1-minute load average at the end of the run (other work on the machine shows here).
+    pub load: Option<f64>,
 }
 
 impl Report {
@@ -124,12 +130,37 @@ impl Report {
         self.latencies[rank.clamp(1, self.latencies.len()) - 1]
     }
 
+    /// Several runs of the same target as one: counts, latencies and times added up.
+    pub fn merge(runs: &[Report]) -> Report {
+        let mut total = Report { label: runs.first().map(|r| r.label.clone()).unwrap_or_default(), ..Report::default() };
+        let add = |a: Option<Duration>, b: Option<Duration>| a.zip(b).map(|(a, b)| a + b);
+        total.cpu = Some(Duration::ZERO);
+        total.server_cpu = Some(Duration::ZERO);
+        for r in runs {
+            total.tokens += r.tokens;
+            total.elapsed += r.elapsed;
+            total.latencies.extend(&r.latencies);
+            for (k, v) in &r.errors {
+                *total.errors.entry(k.clone()).or_default() += v;
+            }
+            total.cpu = add(total.cpu, r.cpu);
+            total.server_cpu = add(total.server_cpu, r.server_cpu);
+            total.load = match (total.load, r.load) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (a, b) => a.or(b),
+            };
+        }
+        total.latencies.sort_unstable();
+        total
+    }
+
     /// All failures.
     pub fn error_count(&self) -> u64 {
         self.errors.values().sum()
     }
 
-    fn errors_text(&self) -> String {
+    /// The failures as `status×count …`, or `none`.
+    pub fn errors_text(&self) -> String {
         if self.errors.is_empty() {
             return "none".into();
         }
@@ -139,7 +170,12 @@ impl Report {
 
 /// CPU time used by this process so far (Linux `/proc/self/stat`, 100 ticks a second).
 pub fn process_cpu() -> Option<Duration> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    cpu_of("self")
+}
+
+/// CPU time used so far by process `pid` (`self` for this one), where Linux tells it.
+pub fn cpu_of(pid: &str) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the command name, which is in parentheses and may hold spaces.
     let rest = stat.rsplit_once(')')?.1;
     let fields: Vec<&str> = rest.split_whitespace().collect();
@@ -147,10 +183,50 @@ pub fn process_cpu() -> Option<Duration> {
     Some(Duration::from_millis((utime + stime) * 10))
 }
 
+/// CPU time used so far by this process's threads whose name starts with `prefix` (Linux).
+pub fn threads_cpu(prefix: &str) -> Option<Duration> {
+    let mut total = Duration::ZERO;
+    for entry in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+        let tid = entry.file_name().to_string_lossy().to_string();
+        let comm = std::fs::read_to_string(format!("/proc/self/task/{tid}/comm")).unwrap_or_default();
+        if comm.starts_with(prefix) {
+            total += cpu_of(&format!("self/task/{tid}")).unwrap_or_default();
+        }
+    }
+    Some(total)
+}
+
+/// Whose CPU time counts as the server's in a report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerProcess {
+    /// Not measured.
+    Unknown,
+    /// Another process on this machine.
+    Pid(u32),
+    /// Threads of this process whose names start with this (the in-process baseline).
+    Threads(&'static str),
+}
+
+impl ServerProcess {
+    fn cpu(&self) -> Option<Duration> {
+        match self {
+            Self::Unknown => None,
+            Self::Pid(pid) => cpu_of(&pid.to_string()),
+            Self::Threads(prefix) => threads_cpu(prefix),
+        }
+    }
+}
+
+/// The 1-minute load average (Linux `/proc/loadavg`).
+pub fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg").ok()?.split_whitespace().next()?.parse().ok()
+}
+
 /// Runs `options.clients` workers against `target` until the time or count bound.
 pub async fn run(target: Arc<Target>, options: &BenchOptions) -> Report {
     let started = Instant::now();
     let cpu_before = process_cpu();
+    let server_before = options.server.cpu();
     let deadline = started + options.duration;
     let issued = Arc::new(AtomicU64::new(0));
     let clients = options.clients.max(1);
@@ -190,14 +266,21 @@ pub async fn run(target: Arc<Target>, options: &BenchOptions) -> Report {
     total.elapsed = started.elapsed();
     total.latencies.sort_unstable();
     total.cpu = process_cpu().zip(cpu_before).map(|(after, before)| after.saturating_sub(before));
+    total.server_cpu = options.server.cpu().zip(server_before).map(|(after, before)| after.saturating_sub(before));
+    // In-process server threads are not the client's.
+    if let (Some(cpu), ServerProcess::Threads(_), Some(server)) = (total.cpu, &options.server, total.server_cpu) {
+        total.cpu = Some(cpu.saturating_sub(server));
+    }
+    total.load = load_average();
     total
 }
 
-/// One request per identity (`clients` at a time), unmeasured: registers the devices and
-/// issues their first tokens, so the measured run sees the steady state.
-pub async fn warm_up(target: Arc<Target>, clients: usize, timeout: Duration) -> Report {
+/// One request per identity, one at a time, unmeasured: registers the devices and issues their
+/// first tokens, so the measured run sees the steady state (a device asking again before
+/// half-life gets its current token back).
+pub async fn warm_up(target: Arc<Target>, timeout: Duration) -> Report {
     let n = target.identities() as u64;
-    let options = BenchOptions { clients: clients.min(target.identities()).max(1), duration: Duration::from_secs(600), max_requests: n, timeout };
+    let options = BenchOptions { clients: 1, duration: Duration::from_secs(600), max_requests: n, timeout, server: ServerProcess::Unknown };
     run(target, &options).await
 }
 
@@ -220,9 +303,18 @@ pub fn table(reports: &[&Report]) -> String {
     let _ = writeln!(
         out,
         "{:<22}{}",
-        "bench process CPU",
+        "client CPU",
         cell(&|r| r.cpu.map_or("?".into(), |c| format!("{:.0}% of a core", 100.0 * c.as_secs_f64() / r.elapsed.as_secs_f64().max(1e-9))))
     );
+    if reports.iter().any(|r| r.server_cpu.is_some()) {
+        let _ = writeln!(
+            out,
+            "{:<22}{}",
+            "server CPU",
+            cell(&|r| r.server_cpu.map_or("-".into(), |c| format!("{:.0}% of a core", 100.0 * c.as_secs_f64() / r.elapsed.as_secs_f64().max(1e-9))))
+        );
+    }
+    let _ = writeln!(out, "{:<22}{}", "load avg (1 min, max)", cell(&|r| r.load.map_or("?".into(), |l| format!("{l:.2}"))));
     for r in reports {
         if !r.errors.is_empty() {
             let _ = writeln!(out, "errors of {}: {}", r.label, r.errors_text());

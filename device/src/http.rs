@@ -76,10 +76,10 @@ impl Endpoint {
     pub async fn resolve(&self) -> Result<Vec<SocketAddr>, RequestError> {
         let addrs: Vec<SocketAddr> = tokio::net::lookup_host((self.host.as_str(), self.port))
             .await
-            .map_err(|e| RequestError::Resolve { host: self.host.clone(), source: e })?
+            .map_err(|e| RequestError::Resolve { host: self.host.clone(), error: e })?
             .collect();
         if addrs.is_empty() {
-            return Err(RequestError::Resolve { host: self.host.clone(), source: std::io::Error::other("no address") });
+            return Err(RequestError::Resolve { host: self.host.clone(), error: std::io::Error::other("no address") });
         }
         Ok(addrs)
     }
@@ -89,14 +89,14 @@ impl Endpoint {
 #[derive(Debug, thiserror::Error)]
 pub enum RequestError {
     /// The host name does not resolve.
-    #[error("cannot resolve {host}: {source}")]
-    Resolve { host: String, source: std::io::Error },
+    #[error("cannot resolve {host}: {error}")]
+    Resolve { host: String, error: std::io::Error },
     /// No TCP connection.
-    #[error("cannot connect to {addr}: {source}")]
-    Connect { addr: SocketAddr, source: std::io::Error },
+    #[error("cannot connect to {addr}: {error}")]
+    Connect { addr: SocketAddr, error: std::io::Error },
     /// The TLS handshake failed (server certificate not trusted, client certificate refused…).
-    #[error("TLS handshake with {addr} failed: {source}")]
-    Tls { addr: SocketAddr, source: std::io::Error },
+    #[error("TLS handshake with {addr} failed: {error}")]
+    Tls { addr: SocketAddr, error: std::io::Error },
     /// The connection broke or the answer was not HTTP.
     #[error("HTTP exchange failed: {0}")]
     Http(String),
@@ -148,9 +148,9 @@ pub async fn connect_tls(
     server_name: ServerName<'static>,
     config: Arc<ClientConfig>,
 ) -> Result<tokio_rustls::client::TlsStream<TcpStream>, RequestError> {
-    let tcp = TcpStream::connect(addr).await.map_err(|e| RequestError::Connect { addr, source: e })?;
+    let tcp = TcpStream::connect(addr).await.map_err(|e| RequestError::Connect { addr, error: e })?;
     let _ = tcp.set_nodelay(true);
-    tokio_rustls::TlsConnector::from(config).connect(server_name, tcp).await.map_err(|e| RequestError::Tls { addr, source: e })
+    tokio_rustls::TlsConnector::from(config).connect(server_name, tcp).await.map_err(|e| RequestError::Tls { addr, error: e })
 }
 
 /// Sends `req` on `io` (a fresh connection) and reads the answer; the connection is closed
@@ -215,7 +215,7 @@ pub async fn send(
                         let _ = tcp.set_nodelay(true);
                         return exchange(tcp, req).await;
                     }
-                    Err(e) => RequestError::Connect { addr, source: e },
+                    Err(e) => RequestError::Connect { addr, error: e },
                 },
             };
             // Only connection failures move on to the next address.

@@ -127,12 +127,19 @@ struct BenchArgs {
     /// Upload the --pki root (enabled, auto-registration on) before measuring.
     #[arg(long)]
     upload_root: bool,
-    /// Upload this many extra unrelated self-signed CAs (bulk API) before measuring.
+    /// Upload this many extra unrelated self-signed CAs (bulk API), measuring before and after.
     #[arg(long, default_value_t = 0)]
     extra_cas: usize,
     /// Also measure a bare rustls mutual-TLS server in this process and compare.
     #[arg(long)]
     baseline: bool,
+    /// Process id of the anchorage server (on this machine), to report its CPU time too.
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// Measure this many times (alternating with the baseline) and report the totals; on a
+    /// shared machine this evens out other load.
+    #[arg(long, default_value_t = 1)]
+    rounds: u32,
     /// Skip the unmeasured round of one request per device before measuring.
     #[arg(long)]
     no_warmup: bool,
@@ -274,6 +281,7 @@ fn run_pki(args: PkiArgs) -> anyhow::Result<()> {
 async fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.clients >= 1, "--clients must be at least 1");
     anyhow::ensure!(args.duration > 0.0 && args.duration <= 3600.0, "--duration is 0 to 3600 seconds");
+    anyhow::ensure!((1..=100).contains(&args.rounds), "--rounds is 1 to 100");
     let (root_pem, identities, upload_root) = match &args.pki {
         Some(dir) => {
             let d = pki::read_dir(dir)?;
@@ -286,7 +294,7 @@ async fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
         }
     };
 
-    if upload_root || args.extra_cas > 0 {
+    let admin = if upload_root || args.extra_cas > 0 {
         let password = std::env::var("ANCHORAGE_ADMIN_PASSWORD").context("set ANCHORAGE_ADMIN_PASSWORD to upload certificates")?;
         let admin = admin::Admin::new(&args.admin_url, &args.admin_user, &password)?;
         let admin_addr = admin.endpoint().resolve().await?;
@@ -296,18 +304,16 @@ async fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
             let fresh = admin.trust(&tenant, "anchorage bench root", &root_pem, true).await?;
             eprintln!("device root {} to tenant {tenant}", if fresh { "uploaded" } else { "already uploaded" });
         }
-        if args.extra_cas > 0 {
-            let t = Instant::now();
-            let cas = tokio::task::spawn_blocking(move || admin::unrelated_cas(args.extra_cas)).await??;
-            admin.trust_bulk(&tenant, &cas).await?;
-            eprintln!("uploaded {} extra CAs in {:.1} s", cas.len(), t.elapsed().as_secs_f64());
-        }
-    }
+        Some((admin, tenant))
+    } else {
+        None
+    };
 
     let options = BenchOptions {
         clients: args.clients,
         duration: Duration::from_secs_f64(args.duration),
         max_requests: args.max_requests,
+        server: args.server_pid.map_or(bench::ServerProcess::Unknown, bench::ServerProcess::Pid),
         ..BenchOptions::default()
     };
     let server_roots = match &args.ca {
@@ -315,39 +321,114 @@ async fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
         None => identity::web_roots(),
     };
     eprintln!(
-        "{} clients, {:.0} s, {} device identities, {} CPU cores on this machine (shared by client and server)",
+        "{} clients, {:.0} s a run, {} round(s), {} device identities, {} CPU cores on this machine (shared by client and server)",
         args.clients,
         args.duration,
+        args.rounds,
         identities.len(),
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
-    let target = Arc::new(Target::new("anchorage", &args.url, server_roots, &identities).await?);
-    let anchorage = measure(target, &options, !args.no_warmup).await?;
-
-    let mut reports = vec![anchorage];
-    if args.baseline {
-        let device_roots = identity::roots_from_pem(root_pem.as_bytes())?;
-        let server = baseline::Baseline::start(device_roots).await?;
-        let roots = identity::roots_from_pem(server.ca_pem.as_bytes())?;
-        let target = Arc::new(Target::new("baseline", &format!("https://{}", server.addr), roots, &identities).await?);
-        let result = measure(target, &options, !args.no_warmup).await;
-        server.stop().await;
-        reports.push(result?);
+    let anchorage = Arc::new(Target::new("anchorage", &args.url, server_roots, &identities).await?);
+    let baseline = match args.baseline {
+        true => {
+            let server = baseline::Baseline::start(identity::roots_from_pem(root_pem.as_bytes())?).await?;
+            let roots = identity::roots_from_pem(server.ca_pem.as_bytes())?;
+            let target = Arc::new(Target::new("baseline", &format!("https://{}", server.addr), roots, &identities).await?);
+            Some((server, target))
+        }
+        false => None,
+    };
+    let result = async {
+        if !args.no_warmup {
+            warm_up(&anchorage, &options).await?;
+            if let Some((_, target)) = &baseline {
+                warm_up(target, &options).await?;
+            }
+        }
+        let baseline_options = BenchOptions { server: bench::ServerProcess::Threads("baseline"), ..options.clone() };
+        let baseline_target = baseline.as_ref().map(|(_, t)| t);
+        let mut phases = Vec::new();
+        if args.extra_cas > 0 {
+            phases.push(measure(&anchorage, baseline_target, &options, &baseline_options, args.rounds, trusted_count(admin.as_ref()).await).await);
+            if let Some((admin, tenant)) = &admin {
+                let t = Instant::now();
+                let n = args.extra_cas;
+                let cas = tokio::task::spawn_blocking(move || admin::unrelated_cas(n)).await??;
+                admin.trust_bulk(tenant, &cas).await?;
+                eprintln!("uploaded {} extra CAs in {:.1} s", cas.len(), t.elapsed().as_secs_f64());
+            }
+        }
+        phases.push(measure(&anchorage, baseline_target, &options, &baseline_options, args.rounds, trusted_count(admin.as_ref()).await).await);
+        for (a, b) in &phases {
+            let mut refs = vec![a];
+            refs.extend(b.iter());
+            print!("{}", bench::table(&refs));
+            println!();
+        }
+        if let [(a0, b0), (a1, b1)] = phases.as_slice() {
+            if a0.rate() > 0.0 {
+                println!("{} / {}: {:.1}%", a1.label, a0.label, 100.0 * a1.rate() / a0.rate());
+            }
+            if let (Some(b0), Some(b1)) = (b0, b1)
+                && a0.rate() > 0.0
+                && b1.rate() > 0.0
+            {
+                let normalised = (a1.rate() / b1.rate()) / (a0.rate() / b0.rate());
+                println!("the same, each as a share of the baseline measured beside it: {:.1}%", 100.0 * normalised);
+            }
+        }
+        anyhow::Ok(())
     }
-    let refs: Vec<&bench::Report> = reports.iter().collect();
-    print!("{}", bench::table(&refs));
+    .await;
+    if let Some((server, _)) = baseline {
+        server.stop().await;
+    }
+    result
+}
+
+/// How many trusted certificates the tenant has, for labels (when the admin API is at hand).
+async fn trusted_count(admin: Option<&(admin::Admin, String)>) -> Option<u64> {
+    let (admin, tenant) = admin?;
+    admin.count_trusted(tenant).await.ok()
+}
+
+async fn warm_up(target: &Arc<Target>, options: &BenchOptions) -> anyhow::Result<()> {
+    let w = bench::warm_up(target.clone(), options.timeout).await;
+    if w.tokens == 0 {
+        anyhow::bail!("{}: no device got a token in the warm-up (errors: {}); is the device root uploaded with auto-registration?", target.label, w.errors_text());
+    }
+    eprintln!("{}: warm-up (one request per device, one at a time): {} tokens, errors: {}", target.label, w.tokens, w.errors_text());
     Ok(())
 }
 
-async fn measure(target: Arc<Target>, options: &BenchOptions, warmup: bool) -> anyhow::Result<bench::Report> {
-    if warmup {
-        let w = bench::warm_up(target.clone(), options.clients, options.timeout).await;
-        if w.tokens == 0 {
-            anyhow::bail!("{}: no device got a token in the warm-up (errors: {:?}); is the device root uploaded with auto-registration?", target.label, w.errors);
+/// `rounds` runs of anchorage, each followed by one of the baseline, merged per target.
+async fn measure(
+    anchorage: &Arc<Target>,
+    baseline: Option<&Arc<Target>>,
+    options: &BenchOptions,
+    baseline_options: &BenchOptions,
+    rounds: u32,
+    trusted: Option<u64>,
+) -> (bench::Report, Option<bench::Report>) {
+    let label = match trusted {
+        Some(1) => "anchorage, 1 CA".to_string(),
+        Some(n) => format!("anchorage, {n} CAs"),
+        None => "anchorage".to_string(),
+    };
+    let (mut a_runs, mut b_runs) = (Vec::new(), Vec::new());
+    for round in 1..=rounds {
+        let a = bench::run(anchorage.clone(), options).await;
+        let mut line = format!("round {round}: {label}: {:.1} tokens/s", a.rate());
+        a_runs.push(a);
+        if let Some(target) = baseline {
+            let b = bench::run(target.clone(), baseline_options).await;
+            line.push_str(&format!(", baseline: {:.1} tokens/s", b.rate()));
+            b_runs.push(b);
         }
-        eprintln!("{}: warm-up {} tokens, {} errors", target.label, w.tokens, w.error_count());
+        eprintln!("{line}");
     }
-    let report = bench::run(target, options).await;
-    eprintln!("{}: {:.1} tokens/s", report.label, report.rate());
-    Ok(report)
+    let mut a = bench::Report::merge(&a_runs);
+    a.label = label;
+    let b = (!b_runs.is_empty()).then(|| bench::Report::merge(&b_runs));
+    (a, b)
 }

@@ -15,12 +15,17 @@ async fn a_short_run_gets_tokens_from_anchorage_and_the_baseline() {
     let server = Server::start().await;
     let pki = make_pki(4, true);
     server.trust(&pki.root.cert_pem).await;
+    // The extra-CA upload the bench does: bulk, 500 a request.
+    let admin = server.admin();
+    let tenant = admin.tenant().await.expect("tenant");
+    admin.trust_bulk(&tenant, &anchorage_device::admin::unrelated_cas(501).expect("cas")).await.expect("bulk upload");
+    assert_eq!(admin.count_trusted(&tenant).await.expect("count"), 502);
     let identities: Vec<Identity> = pki.devices.iter().map(|d| d.identity().expect("identity")).collect();
-    let options = BenchOptions { clients: 2, duration: Duration::from_secs(1), max_requests: 2000, timeout: Duration::from_secs(10) };
+    let options = BenchOptions { clients: 2, duration: Duration::from_secs(1), max_requests: 2000, timeout: Duration::from_secs(10), server: bench::ServerProcess::Unknown };
 
     let roots = identity::roots_from_pem_file(&server.ca_path()).expect("roots");
     let target = Arc::new(Target::new("anchorage", &server.device_url, roots, &identities).await.expect("target"));
-    let warm = bench::warm_up(target.clone(), 2, options.timeout).await;
+    let warm = bench::warm_up(target.clone(), options.timeout).await;
     assert_eq!((warm.tokens, warm.error_count()), (4, 0), "{:?}", warm.errors);
     let anchorage = bench::run(target, &options).await;
     assert!(anchorage.tokens > 0 && anchorage.errors.is_empty(), "{anchorage:?}");
@@ -45,7 +50,7 @@ async fn the_baseline_refuses_devices_of_another_root_and_targets_must_be_loopba
     let roots = identity::roots_from_pem(baseline.ca_pem.as_bytes()).expect("roots");
     let ids = [stranger.devices[0].identity().expect("identity")];
     let target = Arc::new(Target::new("baseline", &format!("https://{}", baseline.addr), roots.clone(), &ids).await.expect("target"));
-    let options = BenchOptions { clients: 1, duration: Duration::from_secs(5), max_requests: 3, timeout: Duration::from_secs(5) };
+    let options = BenchOptions { clients: 1, duration: Duration::from_secs(5), max_requests: 3, timeout: Duration::from_secs(5), server: bench::ServerProcess::Unknown };
     let report = bench::run(target, &options).await;
     baseline.stop().await;
     assert_eq!(report.tokens, 0);
