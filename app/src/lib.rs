@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod browser;
+pub mod bulk_worker;
 pub mod components;
 pub mod context;
 pub mod format;
@@ -21,8 +22,10 @@ use context::Console;
 use router::{Access, Link, Route, Router};
 use session::Session;
 
-/// The wasm entry point: mounts the console on `<body>`.
-#[wasm_bindgen(start)]
+/// Mounts the console on `<body>`; `public/boot.js` calls it once the module is loaded. (Not
+/// a `start` function: the same module also runs in the bulk-registration worker, which has
+/// no document.)
+#[wasm_bindgen]
 pub fn start() {
     mount_to_body(App);
 }

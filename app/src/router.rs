@@ -83,6 +83,9 @@ macro_rules! pages {
 pages! {
     Login => "/login", "Log in", Public, pages::login::LoginPage;
     TrustedCertificates => "/trusted-certificates", "Trusted certificates", Member, pages::trusted_certificates::TrustedCertificatesPage;
+    Devices => "/devices", "Devices", Member, pages::devices::DevicesPage;
+    BulkRegistration => "/bulk-registration", "Bulk registration", Member, pages::bulk_registration::BulkRegistrationPage;
+    Settings => "/settings", "Settings", Member, pages::settings::SettingsPage;
 }
 
 impl Route {

@@ -5,7 +5,12 @@
 //! come back as [`ApiError`], whose `Display` is a sentence for the person using the console.
 //! Pages never see gloo-net.
 
+mod bulk_registration;
+mod devices;
+mod options;
 mod trusted_certificates;
+
+pub use devices::{Device, DevicePage};
 
 use std::fmt;
 
@@ -143,11 +148,24 @@ async fn failure(response: Response) -> ApiError {
         return ApiError::Unauthorized;
     }
     let body = response.text().await.unwrap_or_default();
-    let message = match serde_json::from_str::<ErrorBody>(&body) {
+    error_of(status, &body)
+}
+
+/// The [`ApiError`] of an error status and its body.
+fn error_of(status: u16, body: &str) -> ApiError {
+    if status == 401 {
+        return ApiError::Unauthorized;
+    }
+    let message = match serde_json::from_str::<ErrorBody>(body) {
         Ok(e) if !e.message.trim().is_empty() => e.message,
         _ => fallback_message(status),
     };
     ApiError::Status { status, message }
+}
+
+/// Percent-encodes one path segment or query value.
+fn encode(segment: &str) -> String {
+    String::from(js_sys::encode_uri_component(segment))
 }
 
 fn fallback_message(status: u16) -> String {

@@ -7,7 +7,7 @@ use anchorage_common::api::{
 };
 use gloo_net::http::Request;
 
-use super::{ApiError, Client, json, json_with_body, no_content};
+use super::{ApiError, Client, encode, json, json_with_body, no_content};
 
 impl Client {
     fn certificates_url(&self) -> String {
@@ -50,9 +50,4 @@ impl Client {
     pub async fn delete_certificate(&self, fingerprint: &str) -> Result<(), ApiError> {
         no_content(self.request(Request::delete(&self.certificate_url(fingerprint)))).await
     }
-}
-
-/// Percent-encodes one path segment.
-fn encode(segment: &str) -> String {
-    String::from(js_sys::encode_uri_component(segment))
 }

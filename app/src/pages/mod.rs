@@ -1,5 +1,8 @@
 //! The console's pages, one module each; [`crate::router`] maps paths to them.
 
+pub mod bulk_registration;
+pub mod devices;
 pub mod login;
 pub mod not_found;
+pub mod settings;
 pub mod trusted_certificates;

@@ -1,0 +1,415 @@
+//! The bulk registration page: a CSV file (picked or dropped) is parsed and checked at once
+//! with `anchorage_common::bulk`, off the page's thread ([`crate::bulk_worker`]); the preview
+//! lists every row with its problems; "Register N devices" uploads the file (or, when the admin
+//! allows it, a CSV of the valid rows only) with a progress bar, then shows the server's
+//! answer. Templates of the platform's formats are offered for download.
+
+mod preview;
+mod result;
+
+use std::sync::Arc;
+
+use anchorage_common::api::BulkNewDeviceRequestResult;
+use anchorage_common::bulk::{self, FileError, Issue, Severity};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+
+use crate::browser;
+use crate::bulk_worker::{FLAG_ERROR, Overview, Parser, Reply, Request, now_ms};
+use crate::context::Console;
+use crate::format;
+use preview::{Preview, RowCache};
+use result::RegistrationResult;
+
+/// A parsed file, as the page keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Ready {
+    file: u32,
+    name: String,
+    overview: Overview,
+    /// Indices of the rows with errors, in file order.
+    error_rows: Vec<u32>,
+}
+
+/// Where the chosen file is.
+#[derive(Debug, Clone, PartialEq)]
+enum Phase {
+    Empty,
+    Reading(String),
+    Unreadable { name: String, message: String },
+    Ready(Arc<Ready>),
+}
+
+/// Where the registration is.
+#[derive(Debug, Clone, PartialEq)]
+enum Upload {
+    Idle,
+    /// The CSV of the valid rows is being made.
+    Preparing,
+    Sending { loaded: f64, total: f64 },
+    /// Sent; the server is registering.
+    Registering,
+    Done { result: Arc<BulkNewDeviceRequestResult>, valid_only: bool },
+    Failed(String),
+}
+
+impl Upload {
+    fn busy(&self) -> bool {
+        matches!(self, Upload::Preparing | Upload::Sending { .. } | Upload::Registering)
+    }
+}
+
+const TEMPLATES: [(&str, &str, &str); 3] = [
+    ("Simple", "bulk-registration-simple.csv", bulk::templates::SIMPLE),
+    ("Full", "bulk-registration-full.csv", bulk::templates::FULL),
+    ("Certificates", "bulk-registration-certificates.csv", bulk::templates::CERTIFICATES),
+];
+
+/// The bulk registration page.
+#[component]
+pub fn BulkRegistrationPage() -> impl IntoView {
+    let console = Console::get();
+    let phase = RwSignal::new(Phase::Empty);
+    let cache = RowCache::new();
+    let current = StoredValue::new(0u32);
+    let chosen = StoredValue::new_local(None::<web_sys::File>);
+    let started = StoredValue::new(0.0f64);
+    let ready_ms = RwSignal::new(None::<f64>);
+    let errors_only = RwSignal::new(false);
+    let valid_only = RwSignal::new(false);
+    let upload = RwSignal::new(Upload::Idle);
+    let dragging = RwSignal::new(false);
+
+    let send_file = move |blob: web_sys::Blob, name: String, only_valid: bool| {
+        let Some(client) = console.client() else { return };
+        upload.set(Upload::Sending { loaded: 0.0, total: blob.size() });
+        spawn_local(async move {
+            let progress = move |loaded: f64, total: f64| {
+                upload.set(if loaded >= total { Upload::Registering } else { Upload::Sending { loaded, total } });
+            };
+            match client.register_devices(&blob, &name, progress).await {
+                Ok(result) => upload.set(Upload::Done { result: Arc::new(result), valid_only: only_valid }),
+                Err(e) => {
+                    if let Some(message) = console.explain(&e) {
+                        upload.set(Upload::Failed(message));
+                    }
+                }
+            }
+        });
+    };
+
+    let on_reply = move |reply: Reply, payload: Option<js_sys::ArrayBuffer>| match reply {
+        Reply::Parsed { file, overview } if file == current.get_value() => {
+            let flags = payload.map(|b| js_sys::Uint8Array::new(&b).to_vec()).unwrap_or_default();
+            let error_rows = (0u32..).zip(&flags).filter(|(_, f)| *f & FLAG_ERROR != 0).map(|(i, _)| i).collect();
+            let name = chosen.with_value(|f| f.as_ref().map(web_sys::File::name)).unwrap_or_default();
+            cache.clear();
+            if overview.summary.invalid == 0 {
+                errors_only.set(false);
+            }
+            phase.set(Phase::Ready(Arc::new(Ready { file, name, overview, error_rows })));
+        }
+        Reply::Unreadable { file, message } if file == current.get_value() => {
+            let name = chosen.with_value(|f| f.as_ref().map(web_sys::File::name)).unwrap_or_default();
+            phase.set(Phase::Unreadable { name, message });
+        }
+        Reply::Rows { file, rows } if file == current.get_value() => {
+            cache.insert(rows);
+            if ready_ms.get_untracked().is_none() {
+                // Measured once the rows are in the page: the time from choosing the file to
+                // a complete preview.
+                request_animation_frame(move || {
+                    if current.get_value() == file {
+                        ready_ms.set(Some(now_ms() - started.get_value()));
+                    }
+                });
+            }
+        }
+        Reply::Csv { file } if file == current.get_value() => {
+            let Some(buffer) = payload else { return };
+            let parts = js_sys::Array::of1(&buffer);
+            let options = web_sys::BlobPropertyBag::new();
+            options.set_type("text/csv");
+            let name = chosen.with_value(|f| f.as_ref().map(web_sys::File::name)).unwrap_or_default();
+            let name = format!("{}-valid-rows.csv", name.trim_end_matches(".csv").trim_end_matches(".CSV"));
+            match web_sys::Blob::new_with_buffer_source_sequence_and_options(&parts, &options) {
+                Ok(blob) => send_file(blob, name, true),
+                Err(_) => upload.set(Upload::Failed("The CSV of the valid rows could not be made.".into())),
+            }
+        }
+        _ => {}
+    };
+    let on_broken = move || {
+        if matches!(phase.get_untracked(), Phase::Reading(_)) {
+            let name = chosen.with_value(|f| f.as_ref().map(web_sys::File::name)).unwrap_or_default();
+            let message = "The file could not be checked in the background; choose it again.".to_string();
+            phase.set(Phase::Unreadable { name, message });
+        }
+    };
+    let parser = StoredValue::new_local(Parser::start(on_reply, on_broken));
+    let request = Callback::new(move |indices: Vec<u32>| {
+        let file = current.get_value();
+        parser.with_value(|p| p.send(Request::Rows { file, indices }, None));
+    });
+
+    let choose = move |file: web_sys::File| {
+        let n = current.get_value() + 1;
+        current.set_value(n);
+        started.set_value(now_ms());
+        ready_ms.set(None);
+        upload.set(Upload::Idle);
+        valid_only.set(false);
+        cache.clear();
+        let name = file.name();
+        chosen.set_value(Some(file.clone()));
+        if file.size() > bulk::MAX_FILE_BYTES as f64 {
+            phase.set(Phase::Unreadable { name, message: format::sentence(&FileError::TooLarge.to_string()) });
+            return;
+        }
+        phase.set(Phase::Reading(name.clone()));
+        spawn_local(async move {
+            let read = JsFuture::from(file.array_buffer()).await.ok().and_then(|b| b.dyn_into::<js_sys::ArrayBuffer>().ok());
+            if current.try_get_value() != Some(n) {
+                return;
+            }
+            match read {
+                Some(buffer) => parser.with_value(|p| p.send(Request::Parse { file: n }, Some(buffer))),
+                None => phase.set(Phase::Unreadable { name, message: "The file could not be read.".into() }),
+            }
+        });
+    };
+    let picked = move |ev: leptos::ev::Event| {
+        if let Some(input) = browser::input_of(&ev) {
+            if let Some(file) = browser::files_of(input.files()).into_iter().next() {
+                choose(file);
+            }
+            // Lets the same file be picked again after an edit.
+            input.set_value("");
+        }
+    };
+    let drag_over = move |ev: leptos::ev::DragEvent| {
+        ev.prevent_default();
+        dragging.set(true);
+    };
+    let dropped = move |ev: leptos::ev::DragEvent| {
+        ev.prevent_default();
+        dragging.set(false);
+        if let Some(file) = ev.data_transfer().and_then(|t| browser::files_of(t.files()).into_iter().next()) {
+            choose(file);
+        }
+    };
+
+    let ready = move || match phase.get() {
+        Phase::Ready(r) => Some(r),
+        _ => None,
+    };
+    let summary = move || ready().map(|r| r.overview.summary.clone());
+    let to_send = move || summary().map_or(0, |s| s.valid);
+    let blocked = move || -> Option<String> {
+        let s = summary()?;
+        if upload.with(Upload::busy) {
+            return Some("Registering…".into());
+        }
+        if s.valid == 0 {
+            return Some("No row is valid: fix the file and choose it again.".into());
+        }
+        if s.invalid > 0 && !valid_only.get() {
+            return Some(format!(
+                "{} with errors: fix the file, or send only the valid rows.",
+                format::count_of(s.invalid as u64, "row", "rows")
+            ));
+        }
+        None
+    };
+    let submit = move |_| {
+        if blocked().is_some() {
+            return;
+        }
+        let Some(r) = ready() else { return };
+        if r.overview.summary.invalid == 0 {
+            let Some(file) = chosen.with_value(Clone::clone) else { return };
+            let name = file.name();
+            send_file(file.into(), name, false);
+        } else {
+            upload.set(Upload::Preparing);
+            parser.with_value(|p| p.send(Request::ValidCsv { file: r.file }, None));
+        }
+    };
+
+    let body = move || match phase.get() {
+        Phase::Empty => ().into_any(),
+        Phase::Reading(name) => view! {
+            <p class="placeholder" role="status">{format!("Checking \u{201c}{name}\u{201d}…")}</p>
+        }
+        .into_any(),
+        Phase::Unreadable { name, message } => view! {
+            <div class="error-box" role="alert">
+                <p><strong>{format!("\u{201c}{name}\u{201d} cannot be registered.")}</strong></p>
+                <p>{message}</p>
+            </div>
+        }
+        .into_any(),
+        Phase::Ready(r) => view! { <FilePreview ready=r cache=cache errors_only=errors_only request=request ready_ms=ready_ms /> }.into_any(),
+    };
+
+    let submit_text = move || match to_send() {
+        1 => "Register 1 device".to_string(),
+        n => format!("Register {} devices", format::number(n as u64)),
+    };
+    let progress = move || match upload.get() {
+        Upload::Idle | Upload::Done { .. } => ().into_any(),
+        Upload::Failed(message) => view! {
+            <div class="error-box" role="alert">
+                <p><strong>"The devices could not be registered."</strong></p>
+                <p>{message}</p>
+            </div>
+        }
+        .into_any(),
+        Upload::Preparing => view! { <p class="upload-state" role="status">"Preparing the valid rows…"</p> }.into_any(),
+        Upload::Sending { loaded, total } => {
+            let percent = if total > 0.0 { (loaded / total * 100.0).floor() } else { 0.0 };
+            view! {
+                <div class="upload-state" role="status">
+                    <label for="upload-progress">{format!("Sending the file… {percent} %")}</label>
+                    <progress id="upload-progress" max=total.to_string() value=loaded.to_string()></progress>
+                </div>
+            }
+            .into_any()
+        }
+        Upload::Registering => view! {
+            <div class="upload-state" role="status">
+                <label for="upload-progress">"Sent. Registering the devices…"</label>
+                <progress id="upload-progress"></progress>
+            </div>
+        }
+        .into_any(),
+    };
+    let result = move || match upload.get() {
+        Upload::Done { result, valid_only } => {
+            Some(view! { <RegistrationResult result=(*result).clone() valid_only=valid_only /> })
+        }
+        _ => None,
+    };
+
+    view! {
+        <section
+            class="page"
+            on:dragover=drag_over
+            on:dragenter=drag_over
+            on:dragleave=move |_| dragging.set(false)
+            on:drop=dropped
+        >
+            <header class="page-header">
+                <div>
+                    <h1>"Bulk registration"</h1>
+                    <p class="muted">
+                        "Register many devices from one CSV file. Every row is checked here, with the server's own rules, before anything is sent."
+                    </p>
+                </div>
+                <div class="templates">
+                    <span class="muted">"Templates:"</span>
+                    {TEMPLATES
+                        .iter()
+                        .map(|&(label, file, text)| view! {
+                            <a class="button small" download=file href=browser::text_data_url("text/csv", text)>{label}</a>
+                        })
+                        .collect_view()}
+                </div>
+            </header>
+            <div class="dropzone bulk-drop" class:dragging=dragging>
+                <label for="bulk-file">"CSV file"</label>
+                <input id="bulk-file" type="file" accept=".csv,.txt,text/csv" on:change=picked />
+                <p class="hint">
+                    "…or drop it anywhere on this page. Separator: semicolon, comma or tab; first line: the column names (ID, CREDENTIALS, AUTH_TYPE, TYPE, NAME, …)."
+                </p>
+            </div>
+            {body}
+            <Show when=move || ready().is_some()>
+                <div class="submit-bar">
+                    <Show when=move || summary().is_some_and(|s| s.invalid > 0 && s.valid > 0)>
+                        <label class="check">
+                            <input type="checkbox" prop:checked=move || valid_only.get() on:change=move |ev| valid_only.set(event_target_checked(&ev)) />
+                            <span>"Send only the valid rows"</span>
+                            <span class="hint">"Rows with errors are left out; fix them and register them later."</span>
+                        </label>
+                    </Show>
+                    <p class="reason">{blocked}</p>
+                    <button type="button" class="button primary" disabled=move || blocked().is_some() on:click=submit>
+                        {submit_text}
+                    </button>
+                </div>
+            </Show>
+            {progress}
+            {result}
+        </section>
+    }
+}
+
+/// Counts, file-level problems, the "Errors only" filter and the table.
+#[component]
+fn FilePreview(
+    ready: Arc<Ready>,
+    cache: RowCache,
+    errors_only: RwSignal<bool>,
+    request: Callback<Vec<u32>>,
+    ready_ms: RwSignal<Option<f64>>,
+) -> impl IntoView {
+    let s = ready.overview.summary.clone();
+    let counts = [
+        (s.rows, "row", "rows", ""),
+        (s.valid, "valid", "valid", ""),
+        (s.invalid, "with errors", "with errors", "bad"),
+        (s.warnings, "warning", "warnings", "warn"),
+        (s.certificates, "certificate device", "certificate devices", ""),
+        (s.basic, "password device", "password devices", ""),
+    ]
+    .into_iter()
+    .map(|(n, one, many, class)| {
+        let word = if n == 1 { one } else { many };
+        view! { <li class=(n > 0).then_some(class)><strong>{format::number(n as u64)}</strong>" "{word}</li> }
+    })
+    .collect_view();
+    let file_issues = ready.overview.file_issues.clone();
+    let parse_ms = format!("{:.0}", ready.overview.parse_ms);
+    let heading = format!("\u{201c}{}\u{201d}", ready.name);
+    let has_errors = s.invalid > 0;
+    view! {
+        <section
+            class="bulk-preview"
+            aria-labelledby="preview-title"
+            data-parse-ms=parse_ms
+            data-ready-ms=move || ready_ms.get().map(|ms| format!("{ms:.0}"))
+        >
+            <div class="preview-head">
+                <h2 id="preview-title">{heading}</h2>
+                <label class="check inline-check">
+                    <input
+                        type="checkbox"
+                        disabled=!has_errors
+                        prop:checked=move || errors_only.get()
+                        on:change=move |ev| errors_only.set(event_target_checked(&ev))
+                    />
+                    <span>"Errors only"</span>
+                </label>
+            </div>
+            <ul class="counts" aria-label="Counts">{counts}</ul>
+            {file_issues_view(file_issues)}
+            <Preview ready=ready cache=cache errors_only=errors_only request=request />
+        </section>
+    }
+}
+
+fn file_issues_view(issues: Vec<Issue>) -> impl IntoView {
+    (!issues.is_empty()).then(|| {
+        let items = issues
+            .into_iter()
+            .map(|i| {
+                let class = if i.severity == Severity::Error { "problem error" } else { "problem warning" };
+                view! { <li class=class>{format::sentence(&i.message)}</li> }
+            })
+            .collect_view();
+        view! { <ul class="file-issues">{items}</ul> }
+    })
+}

@@ -1,0 +1,216 @@
+//! The preview table of a bulk-registration file, virtualised: a fixed-height scroll box holds
+//! one table whose spacer rows stand in for the rows above and below the visible ones, so a
+//! 100,000-row file puts only about sixty rows in the page. Rows come from the parser on
+//! request (see [`crate::bulk_worker`]) and are kept in a [`RowCache`].
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use anchorage_common::bulk::{self, Severity};
+use leptos::prelude::*;
+
+use super::Ready;
+use crate::bulk_worker::RowView;
+
+/// Height of every row in pixels (the stylesheet's `.preview tr` says the same).
+const ROW_HEIGHT: f64 = 32.0;
+/// Rows that fit the scroll box (480 px, header included).
+const VISIBLE: usize = 15;
+/// Rows rendered beyond the visible ones, on each side.
+const OVERSCAN: usize = 20;
+/// Rows asked for beyond the rendered ones, on each side, so scrolling rarely waits.
+const PREFETCH: usize = 120;
+/// Rows kept before the cache is trimmed to the ones around the view.
+const CACHE_LIMIT: usize = 4000;
+
+/// The rows received for the current file, and which are on their way.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct RowCache {
+    pub rows: RwSignal<HashMap<u32, Arc<RowView>>>,
+    requested: StoredValue<HashSet<u32>>,
+}
+
+impl RowCache {
+    pub fn new() -> Self {
+        RowCache { rows: RwSignal::new(HashMap::new()), requested: StoredValue::new(HashSet::new()) }
+    }
+
+    /// Forgets every row (a new file).
+    pub fn clear(&self) {
+        self.rows.set(HashMap::new());
+        self.requested.set_value(HashSet::new());
+    }
+
+    /// Stores rows that arrived.
+    pub fn insert(&self, rows: Vec<RowView>) {
+        self.rows.update(|cache| cache.extend(rows.into_iter().map(|r| (r.index, Arc::new(r)))));
+    }
+
+    /// Asks for the rows of `wanted` neither here nor on their way; trims the cache first
+    /// when it grew large.
+    fn request_missing(&self, wanted: Vec<u32>, request: Callback<Vec<u32>>) {
+        if self.rows.with_untracked(HashMap::len) > CACHE_LIMIT {
+            let keep: HashSet<u32> = wanted.iter().copied().collect();
+            self.rows.update(|cache| cache.retain(|i, _| keep.contains(i)));
+            self.requested.update_value(|r| r.retain(|i| keep.contains(i)));
+        }
+        let missing: Vec<u32> = self.rows.with_untracked(|cache| {
+            self.requested.with_value(|pending| {
+                wanted.into_iter().filter(|i| !cache.contains_key(i) && !pending.contains(i)).collect()
+            })
+        });
+        if !missing.is_empty() {
+            self.requested.update_value(|pending| pending.extend(missing.iter().copied()));
+            request.run(missing);
+        }
+    }
+}
+
+/// The virtualised preview of `ready`.
+#[component]
+pub(super) fn Preview(
+    /// The parsed file.
+    ready: Arc<Ready>,
+    /// The rows received so far.
+    cache: RowCache,
+    /// Whether only rows with errors are listed.
+    #[prop(into)]
+    errors_only: Signal<bool>,
+    /// Asks the parser for rows by index.
+    request: Callback<Vec<u32>>,
+) -> impl IntoView {
+    let scroller = NodeRef::<leptos::html::Div>::new();
+    let top = RwSignal::new(0.0f64);
+    let columns = ready.overview.header.len();
+
+    let index_at = {
+        let ready = ready.clone();
+        move |pos: usize, errors_only: bool| -> Option<u32> {
+            if errors_only { ready.error_rows.get(pos).copied() } else { u32::try_from(pos).ok() }
+        }
+    };
+    let count = {
+        let ready = ready.clone();
+        Memo::new(move |_| if errors_only.get() { ready.error_rows.len() } else { ready.overview.summary.rows })
+    };
+    let range = Memo::new(move |_| {
+        let n = count.get();
+        let first = (top.get() / ROW_HEIGHT) as usize;
+        (first.saturating_sub(OVERSCAN).min(n), (first + VISIBLE + OVERSCAN).min(n))
+    });
+
+    // A new filter starts at the top.
+    Effect::new(move |previous: Option<bool>| {
+        let now = errors_only.get();
+        if previous.is_some_and(|p| p != now) {
+            if let Some(el) = scroller.get_untracked() {
+                el.set_scroll_top(0);
+            }
+            top.set(0.0);
+        }
+        now
+    });
+    {
+        let index_at = index_at.clone();
+        Effect::new(move |_| {
+            let (start, end) = range.get();
+            let errors_only = errors_only.get();
+            let n = count.get();
+            let wanted = (start.saturating_sub(PREFETCH)..(end + PREFETCH).min(n)).filter_map(|p| index_at(p, errors_only)).collect();
+            cache.request_missing(wanted, request);
+        });
+    }
+    let items = Memo::new(move |_| {
+        let (start, end) = range.get();
+        let errors_only = errors_only.get();
+        cache.rows.with(|rows| {
+            (start..end)
+                .filter_map(|pos| index_at(pos, errors_only).map(|i| (pos, i, rows.get(&i).cloned())))
+                .collect::<Vec<_>>()
+        })
+    });
+    let spacer_above = move || format!("{}px", range.get().0 as f64 * ROW_HEIGHT);
+    let spacer_below = move || format!("{}px", count.get().saturating_sub(range.get().1) as f64 * ROW_HEIGHT);
+    let on_scroll = move |_| {
+        if let Some(el) = scroller.get_untracked() {
+            top.set(f64::from(el.scroll_top()));
+        }
+    };
+    let width = format!("width: {}rem", 4 + 11 * columns + 30);
+    let header = ready.overview.header.iter().map(|h| view! { <th scope="col" title=h.clone()>{h.clone()}</th> }).collect_view();
+    let span = (columns + 2).to_string();
+    let span_below = span.clone();
+
+    view! {
+        <div
+            class="vscroll"
+            node_ref=scroller
+            on:scroll=on_scroll
+            tabindex="0"
+            role="region"
+            aria-label="Rows of the file"
+        >
+            <table class="preview" style=width aria-rowcount=move || (count.get() + 1).to_string()>
+                <thead>
+                    <tr aria-rowindex="1">
+                        <th scope="col" class="line">"Line"</th>
+                        {header}
+                        <th scope="col" class="problems">"Problems"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    <tr class="spacer" aria-hidden="true"><td colspan=span.clone() style:height=spacer_above></td></tr>
+                    <For each=move || items.get() key=|(pos, i, row)| (*pos, *i, row.is_some()) let((pos, _index, row))>
+                        {row_view(pos, row, columns)}
+                    </For>
+                    <tr class="spacer" aria-hidden="true"><td colspan=span_below style:height=spacer_below></td></tr>
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+/// One row: line number, the cells (formulas flagged), and its problems.
+fn row_view(pos: usize, row: Option<Arc<RowView>>, columns: usize) -> AnyView {
+    let index = (pos + 2).to_string();
+    let Some(row) = row else {
+        return view! { <tr class="pending" aria-rowindex=index><td colspan=(columns + 2).to_string()>"…"</td></tr> }.into_any();
+    };
+    let class = if row.errors > 0 { "invalid" } else if row.warnings > 0 { "warned" } else { "" };
+    let cells = (0..columns)
+        .map(|i| {
+            let value = row.cells.get(i).cloned().unwrap_or_default();
+            let formula = bulk::is_formula(&value);
+            let title = value.clone();
+            view! {
+                <td class:formula=formula title=title>
+                    {formula.then(|| view! {
+                        <span class="formula-flag" role="img" aria-label="Formula" title="Starts with = + - or @: a spreadsheet would run it as a formula">"ƒx"</span>
+                    })}
+                    {value}
+                </td>
+            }
+        })
+        .collect_view();
+    let texts: Vec<(Severity, String)> = row
+        .issues
+        .iter()
+        .map(|i| (i.severity, match &i.column { Some(c) => format!("{c}: {}", i.message), None => i.message.clone() }))
+        .collect();
+    let title = texts.iter().map(|(_, t)| t.as_str()).collect::<Vec<_>>().join("\n");
+    let problems = texts
+        .into_iter()
+        .map(|(severity, text)| {
+            let class = if severity == Severity::Error { "problem error" } else { "problem warning" };
+            view! { <span class=class>{text}</span> }
+        })
+        .collect_view();
+    view! {
+        <tr class=class aria-rowindex=index>
+            <th scope="row" class="line">{row.line}</th>
+            {cells}
+            <td class="problems" title=title>{problems}</td>
+        </tr>
+    }
+    .into_any()
+}

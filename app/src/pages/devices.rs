@@ -1,0 +1,205 @@
+//! The devices page: the tenant's registered devices, 50 a page, with a search by name or id
+//! (`text=`), how each authenticates, who registered it, and the certificate it last used.
+
+use std::time::Duration;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::api::{Device, DevicePage};
+use crate::context::Console;
+use crate::format;
+
+/// Devices per page.
+const PAGE_SIZE: u32 = 50;
+/// How long typing must pause before a search is sent.
+const SEARCH_DELAY: Duration = Duration::from_millis(300);
+
+/// The devices page.
+#[component]
+pub fn DevicesPage() -> impl IntoView {
+    let console = Console::get();
+    let search = RwSignal::new(String::new());
+    // The search sent: follows `search` once typing pauses.
+    let text = RwSignal::new(String::new());
+    let page = RwSignal::new(1u32);
+    let answer = RwSignal::new(None::<Result<DevicePage, String>>);
+    let loading = RwSignal::new(false);
+    let generation = StoredValue::new(0u64);
+
+    let typed = StoredValue::new(0u64);
+    let on_search = move |ev: leptos::ev::Event| {
+        search.set(event_target_value(&ev));
+        let n = typed.get_value() + 1;
+        typed.set_value(n);
+        set_timeout(
+            move || {
+                if typed.try_get_value() == Some(n) {
+                    text.set(search.get_untracked().trim().to_string());
+                    page.set(1);
+                }
+            },
+            SEARCH_DELAY,
+        );
+    };
+
+    // Loads whenever the search or the page changes.
+    Effect::new(move |_| {
+        let text = text.get();
+        let page = page.get();
+        let Some(client) = console.client() else { return };
+        let n = generation.get_value() + 1;
+        generation.set_value(n);
+        loading.set(true);
+        spawn_local(async move {
+            let result = client.list_devices(&text, page, PAGE_SIZE).await;
+            if generation.try_get_value() != Some(n) {
+                return;
+            }
+            loading.set(false);
+            match result {
+                Ok(p) => answer.set(Some(Ok(p))),
+                Err(e) => {
+                    if let Some(message) = console.explain(&e) {
+                        answer.set(Some(Err(message)));
+                    }
+                }
+            }
+        });
+    });
+
+    let body = move || match answer.get() {
+        None => view! { <p class="placeholder" role="status">"Loading devices…"</p> }.into_any(),
+        Some(Err(message)) => view! {
+            <div class="error-box" role="alert">
+                <p><strong>"The devices could not be loaded."</strong></p>
+                <p>{message}</p>
+            </div>
+        }
+        .into_any(),
+        Some(Ok(p)) if p.devices.is_empty() => {
+            let searched = text.get_untracked();
+            view! {
+                <div class="empty">
+                    {if searched.is_empty() {
+                        view! {
+                            <p class="empty-title">"No devices to display."</p>
+                            <p>"Register devices in bulk, or let devices with a trusted certificate register themselves."</p>
+                        }
+                        .into_any()
+                    } else {
+                        view! { <p class="empty-title">"No device matches \u{201c}" {searched} "\u{201d}."</p> }.into_any()
+                    }}
+                </div>
+            }
+            .into_any()
+        }
+        Some(Ok(p)) => device_table(p).into_any(),
+    };
+
+    let pages = move || answer.with(|a| a.as_ref().and_then(|a| a.as_ref().ok()).map(|p| (p.page, p.pages, p.has_next)));
+    let pager = move || {
+        pages().map(|(current, total, has_next)| {
+            view! {
+                <nav class="pager" aria-label="Pages">
+                    <button type="button" class="button small" disabled=move || current <= 1 || loading.get() on:click=move |_| page.set(current.saturating_sub(1).max(1))>
+                        "Previous"
+                    </button>
+                    <span class="muted">{format!("Page {current} of {total}")}</span>
+                    <button type="button" class="button small" disabled=move || !has_next || loading.get() on:click=move |_| page.set(current + 1)>
+                        "Next"
+                    </button>
+                </nav>
+            }
+        })
+    };
+
+    view! {
+        <section class="page" aria-busy=move || loading.get().then_some("true")>
+            <header class="page-header">
+                <div>
+                    <h1>"Devices"</h1>
+                    <p class="muted">"Devices registered in bulk or by themselves, and the certificate each last authenticated with."</p>
+                </div>
+                <div class="toolbar">
+                    <label class="sr-only" for="device-search">"Search devices"</label>
+                    <input id="device-search" type="search" class="search" placeholder="Search devices" autocomplete="off" prop:value=move || search.get() on:input=on_search />
+                </div>
+            </header>
+            {body}
+            {pager}
+        </section>
+    }
+}
+
+fn registered_by(value: &str) -> String {
+    match value {
+        "BULK" => "Bulk".into(),
+        "AUTO_REGISTRATION" => "Auto-registration".into(),
+        other => other.into(),
+    }
+}
+
+fn auth_type(value: &str) -> String {
+    match value {
+        "CERTIFICATES" => "Certificate".into(),
+        "BASIC" => "Password".into(),
+        other => other.into(),
+    }
+}
+
+fn device_table(page: DevicePage) -> impl IntoView {
+    let shown = page.devices.len() as u64;
+    let rows = page.devices.into_iter().map(device_row).collect_view();
+    view! {
+        <p class="muted summary">{format::count_of(shown, "device on this page", "devices on this page")}</p>
+        <div class="table-wrap">
+            <table class="devices">
+                <thead>
+                    <tr>
+                        <th scope="col">"Device ID"</th>
+                        <th scope="col">"Name"</th>
+                        <th scope="col">"Type"</th>
+                        <th scope="col">"Authentication"</th>
+                        <th scope="col">"Registered by"</th>
+                        <th scope="col">"Last token"</th>
+                        <th scope="col">"Certificate last used"</th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
+    }
+}
+
+fn device_row(device: Device) -> impl IntoView {
+    let reg = device.registration;
+    let dash = || "—".to_string();
+    let id = reg.as_ref().map_or_else(|| device.id.clone(), |r| r.device_id.clone());
+    let auth = reg.as_ref().map_or_else(dash, |r| auth_type(&r.auth_type));
+    let by = reg.as_ref().map_or_else(dash, |r| registered_by(&r.registered_by));
+    let token = reg.as_ref().and_then(|r| r.last_token_time.as_deref()).map_or_else(dash, format::timestamp);
+    let serial = reg.as_ref().and_then(|r| r.last_certificate_serial.clone());
+    let fingerprint = reg.as_ref().and_then(|r| r.last_certificate_fingerprint.clone());
+    let certificate = match (serial, fingerprint) {
+        (None, None) => view! { <span class="muted">"—"</span> }.into_any(),
+        (serial, fingerprint) => view! {
+            <dl class="props compact">
+                <div><dt>"Serial"</dt><dd><code>{serial.unwrap_or_else(dash)}</code></dd></div>
+                <div><dt>"Fingerprint"</dt><dd><code class="fingerprint">{fingerprint.unwrap_or_else(dash)}</code></dd></div>
+            </dl>
+        }
+        .into_any(),
+    };
+    view! {
+        <tr>
+            <th scope="row" data-label="Device ID"><code>{id}</code></th>
+            <td data-label="Name">{device.name.unwrap_or_default()}</td>
+            <td data-label="Type">{device.device_type.unwrap_or_default()}</td>
+            <td data-label="Authentication">{auth}</td>
+            <td data-label="Registered by">{by}</td>
+            <td data-label="Last token">{token}</td>
+            <td data-label="Certificate last used">{certificate}</td>
+        </tr>
+    }
+}
