@@ -73,13 +73,14 @@ export async function uploadViaApi(request: APIRequestContext, cert: TestCertifi
   expect(res.status(), await res.text()).toBe(201);
 }
 
-/** Logs in on the login page the browser is on (or is sent to) and waits for the list. */
-export async function logIn(page: Page): Promise<void> {
+/** Logs in on the login page the browser is on (or is sent to) and waits for the page it
+ * leads to (the trusted certificates unless the login was asked for another page). */
+export async function logIn(page: Page, heading = 'Trusted certificates'): Promise<void> {
   await expect(page.getByRole('button', { name: 'Log in' })).toBeVisible();
   await page.getByLabel('Username').fill(USER);
   await page.getByLabel('Password').fill(password());
   await page.getByRole('button', { name: 'Log in' }).click();
-  await expect(page.getByRole('heading', { name: 'Trusted certificates', level: 1 })).toBeVisible();
+  await expect(page.getByRole('heading', { name: heading, level: 1 })).toBeVisible();
 }
 
 /** Opens the console and logs in. */
@@ -88,14 +89,40 @@ export async function openConsole(page: Page): Promise<void> {
   await logIn(page);
 }
 
-/** Reloads the page; credentials live in memory only, so this logs in again. */
-export async function reloadAndLogIn(page: Page): Promise<void> {
+/** Reloads the page; credentials live in memory only, so this logs in again, which comes
+ * back to the page (whose heading is `heading`). */
+export async function reloadAndLogIn(page: Page, heading = 'Trusted certificates'): Promise<void> {
   await page.reload();
   await expect(page).toHaveURL(/\/login/);
-  await logIn(page);
+  await logIn(page, heading);
 }
 
 /** The table row of the certificate named `name`. */
 export function row(page: Page, name: string) {
   return page.getByRole('row').filter({ has: page.getByRole('rowheader', { name, exact: true }) });
+}
+
+/** The `Authorization` header of the test admin, for set-up through the REST API. */
+export function adminAuth(): string {
+  return basicAuth();
+}
+
+/** Writes `text` to a fresh temporary file named `name` and returns its path. */
+export function tempFile(name: string, text: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'anchorage-e2e-file-'));
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, text);
+  return file;
+}
+
+/** A suffix that makes ids unique per test run and retry. */
+export function unique(): string {
+  counter += 1;
+  return `${process.pid}-${Date.now()}-${counter}`;
+}
+
+/** Goes to a page through the navigation bar and waits for its heading. */
+export async function navigate(page: Page, link: string, heading = link): Promise<void> {
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: link, exact: true }).click();
+  await expect(page.getByRole('heading', { name: heading, level: 1 })).toBeVisible();
 }
