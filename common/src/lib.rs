@@ -16,5 +16,6 @@ pub mod dn;
 pub mod options;
 pub mod pem;
 pub mod timefmt;
+pub mod users;
 
 pub use cert::{CertificateInfo, CheckOutcome, Inspection, Rule};

@@ -7,6 +7,8 @@ use serde_json::Value;
 pub const OAUTH_INTERNAL: &str = "oauth.internal";
 /// Lifetime of device access tokens, in seconds.
 pub const DEVICE_TOKEN_LIFESPAN: &str = "device-token.lifespan.seconds";
+/// Lifetime of console sessions (the platform's cookie lifespan option), in seconds.
+pub const BASIC_USER_COOKIE_LIFESPAN: &str = "basic-user.cookie.lifespan.seconds";
 /// Default device-token lifetime: one hour.
 pub const DEFAULT_DEVICE_TOKEN_LIFESPAN_SECONDS: u64 = 3600;
 /// Shortest device-token lifetime the platform allows: five minutes.
@@ -76,6 +78,12 @@ pub fn check_option(category: &str, key: &str, value: &str) -> Result<String, St
     }
     if category == OAUTH_INTERNAL && key == DEVICE_TOKEN_LIFESPAN {
         return parse_lifespan(value).map(|n| n.to_string());
+    }
+    if category == OAUTH_INTERNAL && key == BASIC_USER_COOKIE_LIFESPAN {
+        return match value.trim().parse::<u64>() {
+            Ok(n) if n >= 60 => Ok(n.to_string()),
+            _ => Err(format!("{BASIC_USER_COOKIE_LIFESPAN} must be a whole number of seconds, at least 60, not '{value}'")),
+        };
     }
     Ok(value.to_string())
 }

@@ -39,6 +39,8 @@ async fn main() -> anyhow::Result<()> {
             device_listen: "127.0.0.1:0".parse()?,
             tls_cert: None,
             tls_key: None,
+            session_idle_seconds: 1800,
+            session_lifetime_seconds: 28800,
             max_body_bytes: 1024 * 1024,
         };
         let server = anchorage_server::start(config, Arc::new(SystemClock)).await?;

@@ -1,10 +1,15 @@
-//! Authentication of API calls: HTTP Basic with `<tenant>/<user>:<password>` or
-//! `<user>:<password>`, as the platform's clients send it.
+//! Authentication of API calls, as the platform's clients send it: HTTP Basic with
+//! `<tenant>/<user>:<password>` or `<user>:<password>`; the session cookie `authorization` set
+//! by `POST /tenant/oauth` (state-changing calls must echo the `XSRF-TOKEN` cookie in
+//! `X-XSRF-TOKEN`); `Bearer` with a session token from `POST /tenant/oauth/token` or a
+//! device's JWT.
 //!
-//! Passwords are verified with argon2 (off the async threads). A successful verification is
-//! remembered for a short time under a salted SHA-256 of the credentials, so a console that
-//! sends Basic on every call does not pay argon2 on every call. Unknown users are verified
-//! against a dummy hash, so the answer takes as long as for a known user.
+//! Passwords are verified with argon2 (off the async threads); unknown and disabled users are
+//! verified against a dummy hash and answered exactly like a wrong password. Failed logins are
+//! throttled per user and per address ([`crate::limiter`]) and audited. A successful
+//! verification is remembered for a short time under a salted SHA-256 of the credentials, so a
+//! client sending Basic on every call does not pay argon2 on every call; any change to a user
+//! forgets them all.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -13,7 +18,7 @@ use std::time::{Duration, Instant};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use base64::Engine as _;
@@ -21,15 +26,22 @@ use rand::Rng as _;
 use sha2::{Digest, Sha256};
 
 use crate::db::{self, Db};
+use crate::extract::ClientAddress;
+use crate::{audit, limiter};
 use crate::error::AppError;
+use crate::routes::Access;
 use crate::state::AppState;
 
 /// How long a verified password is remembered.
 const CACHE_TTL: Duration = Duration::from_secs(120);
 /// Most remembered verifications; the cache is emptied when full.
 const CACHE_MAX: usize = 4096;
-/// Shortest password accepted for a console user.
-pub const MIN_PASSWORD_CHARS: usize = 8;
+/// Name of the session cookie (the platform's).
+pub const SESSION_COOKIE: &str = "authorization";
+/// Name of the readable cookie holding the XSRF token.
+pub const XSRF_COOKIE: &str = "XSRF-TOKEN";
+/// Header that must echo it on state-changing calls authenticated by the cookie.
+pub const XSRF_HEADER: &str = "x-xsrf-token";
 
 /// Who is calling.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,8 +50,10 @@ pub struct AuthUser {
     pub user_name: String,
     /// `admin` or `reader` for console users, `device` for a device token.
     pub role: String,
-    /// The `jti` of the bearer token used, if any.
+    /// The `jti` of the device token used, if any.
     pub token_id: Option<String>,
+    /// The session used (SHA-256 of its token), if any.
+    pub session: Option<String>,
 }
 
 /// Verifies credentials against the users table.
@@ -73,14 +87,19 @@ impl Authenticator {
         let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
             .await
             .map_err(AppError::internal)?;
-        let Some(row) = row.filter(|_| ok) else { return Ok(None) };
-        let user = AuthUser { tenant: row.tenant_id, user_name: row.user_name, role: row.role, token_id: None };
+        let Some(row) = row.filter(|r| ok && r.enabled) else { return Ok(None) };
+        let user = AuthUser { tenant: row.tenant_id, user_name: row.user_name, role: row.role, token_id: None, session: None };
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         if cache.len() >= CACHE_MAX {
             cache.clear();
         }
         cache.insert(key, (user.clone(), Instant::now() + CACHE_TTL));
         Ok(Some(user))
+    }
+
+    /// Forgets every remembered verification (after any change to a user).
+    pub fn forget_all(&self) {
+        self.cache.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 
     fn cached(&self, key: &[u8; 32]) -> Option<AuthUser> {
@@ -155,7 +174,7 @@ fn bearer_token(headers: &HeaderMap) -> Option<&str> {
 
 /// Checks a device token: signature, issuer, audience, validity at the server's clock, and
 /// that it was not revoked (logout) or dropped.
-async fn verify_bearer(state: &AppState, token: &str) -> Result<Result<AuthUser, String>, AppError> {
+async fn verify_device_token(state: &AppState, token: &str) -> Result<Result<AuthUser, String>, AppError> {
     let claims = match state.tokens.verify(token, state.clock.now().unix_timestamp()) {
         Ok(c) => c,
         Err(e) => return Ok(Err(format!("Invalid token: {e}."))),
@@ -164,32 +183,126 @@ async fn verify_bearer(state: &AppState, token: &str) -> Result<Result<AuthUser,
         Some(row) if !row.revoked => {}
         _ => return Ok(Err("Invalid token: it was revoked.".into())),
     }
-    Ok(Ok(AuthUser { tenant: claims.ten, user_name: claims.sub, role: "device".into(), token_id: Some(claims.jti) }))
+    Ok(Ok(AuthUser { tenant: claims.ten, user_name: claims.sub, role: "device".into(), token_id: Some(claims.jti), session: None }))
 }
 
-/// Middleware: every API call needs valid credentials (Basic, or a device's Bearer token); the
-/// caller is put in the request's extensions as [`AuthUser`].
-pub async fn require_user(State(state): State<AppState>, mut req: Request, next: Next) -> Result<Response, AppError> {
-    let xbasic = wants_xbasic(req.headers());
-    let unauthorized = |message: &str| AppError::Unauthorized { message: message.to_string(), xbasic };
-    if let Some(token) = bearer_token(req.headers()) {
-        let user = verify_bearer(&state, token).await?.map_err(|m| unauthorized(&m))?;
-        req.extensions_mut().insert(user);
-        return Ok(next.run(req).await);
+/// A cookie's value from the `Cookie` header.
+pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// SHA-256 (hex) of a session token: what the database keeps.
+pub fn session_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Compares secrets without an early exit.
+fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The session of `token`, if it exists, belongs to an enabled user and is within its idle and
+/// absolute limits; also returns its XSRF token. Expired sessions are dropped.
+async fn session_user(state: &AppState, token: &str) -> Result<Option<(AuthUser, String)>, AppError> {
+    let hash = session_hash(token);
+    let Some(session) = db::sessions::find(&state.db, &hash).await? else { return Ok(None) };
+    let now = state.clock.now().unix_timestamp();
+    let idle = i64::try_from(state.config.session_idle_seconds).unwrap_or(i64::MAX);
+    if now >= session.expires_at || now >= session.last_seen.saturating_add(idle) {
+        db::sessions::delete(&state.db, &hash).await?;
+        return Ok(None);
     }
-    let Some((tenant, user, password)) = basic_credentials(req.headers()) else {
-        return Err(unauthorized("Authentication required: send Authorization: Basic with <tenant>/<user>:<password>."));
+    let Some(user) = db::users::find(&state.db, &session.tenant_id, &session.user_name).await?.filter(|u| u.enabled) else {
+        return Ok(None);
     };
-    let tenant = tenant.unwrap_or_else(|| state.config.tenant.clone());
+    // Writing on every call would make every read a write; a minute's precision is enough.
+    if now - session.last_seen >= 60 {
+        db::sessions::touch(&state.db, &hash, now).await?;
+    }
+    let auth = AuthUser { tenant: user.tenant_id, user_name: user.user_name, role: user.role, token_id: None, session: Some(hash) };
+    Ok(Some((auth, session.xsrf_token)))
+}
+
+/// A password login (Basic on any call, or `POST /tenant/oauth`): throttled, verified, audited
+/// when it fails. Every failure answers the same, whatever the reason.
+pub async fn password_login(
+    state: &AppState,
+    tenant: Option<&str>,
+    user: &str,
+    password: &str,
+    address: Option<&str>,
+    xbasic: bool,
+) -> Result<AuthUser, AppError> {
+    let tenant = tenant.unwrap_or(&state.config.tenant);
+    let keys = limiter::keys(tenant, user, address);
+    let now = state.clock.now();
+    if let Some(wait) = state.limiter.wait(&keys, now) {
+        let seconds = wait.whole_seconds().max(1);
+        return Err(AppError::refused(
+            StatusCode::TOO_MANY_REQUESTS,
+            "security",
+            format!("Too many failed logins; try again in {seconds} s."),
+        ));
+    }
     let verified = if tenant == state.config.tenant {
-        state.auth.verify(&tenant, &user, &password).await?
+        state.auth.verify(tenant, user, password).await?
     } else {
         // Same work as a real check, so an unknown tenant is not told apart by timing.
-        state.auth.verify(&state.config.tenant, "", &password).await?;
+        state.auth.verify(&state.config.tenant, "", password).await?;
         None
     };
-    let Some(user) = verified else {
-        return Err(unauthorized("Invalid credentials!"));
+    match verified {
+        Some(u) => {
+            state.limiter.succeeded(&keys);
+            Ok(u)
+        }
+        None => {
+            state.limiter.failed(&keys, now);
+            tracing::info!(tenant, user, client = address.unwrap_or("-"), "login failed");
+            let event = audit::Event::info(audit::types::AUTHENTICATION, "Login failed", format!("Failed login for user '{user}'."), Some(user))
+                .warning()
+                .from_address(address);
+            audit::record(state, &state.config.tenant, event).await?;
+            Err(AppError::Unauthorized { message: "Invalid credentials!".into(), xbasic })
+        }
+    }
+}
+
+/// Middleware: every API call needs valid credentials; the caller is put in the request's
+/// extensions as [`AuthUser`].
+pub async fn require_user(
+    State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
+    mut req: Request,
+    next: Next,
+) -> Result<Response, AppError> {
+    let xbasic = wants_xbasic(req.headers());
+    let unauthorized = |message: &str| AppError::Unauthorized { message: message.to_string(), xbasic };
+    let user = if let Some(token) = bearer_token(req.headers()) {
+        if token.contains('.') {
+            verify_device_token(&state, token).await?.map_err(|m| unauthorized(&m))?
+        } else {
+            session_user(&state, token).await?.map(|(u, _)| u).ok_or_else(|| unauthorized("Invalid token: the session has ended; log in again."))?
+        }
+    } else if let Some((tenant, user, password)) = basic_credentials(req.headers()) {
+        password_login(&state, tenant.as_deref(), &user, &password, address.as_deref(), xbasic).await?
+    } else if let Some(token) = cookie(req.headers(), SESSION_COOKIE) {
+        let (user, xsrf) = session_user(&state, token).await?.ok_or_else(|| unauthorized("The session has ended; log in again."))?;
+        let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+        let echoed = req.headers().get(XSRF_HEADER).and_then(|v| v.to_str().ok());
+        if !safe && !echoed.is_some_and(|e| same_secret(e, &xsrf)) {
+            return Err(AppError::Forbidden { message: "Missing or wrong X-XSRF-TOKEN header for a session cookie.".into() });
+        }
+        user
+    } else {
+        return Err(unauthorized("Authentication required: send Authorization: Basic with <tenant>/<user>:<password>, or log in."));
     };
     req.extensions_mut().insert(user);
     Ok(next.run(req).await)
@@ -230,11 +343,20 @@ mod tests {
     }
 }
 
-/// Middleware (after [`require_user`]): administration is for console users; a device token
-/// gets 403.
-pub async fn require_console_user(req: Request, next: Next) -> Result<Response, AppError> {
-    match req.extensions().get::<AuthUser>() {
-        Some(u) if u.role != "device" => Ok(next.run(req).await),
-        _ => Err(AppError::Forbidden { message: "Access is denied: device credentials cannot use this resource.".into() }),
+/// Middleware (after [`require_user`]): the caller's role must allow the endpoint's access.
+pub async fn require_access(State(access): State<Access>, req: Request, next: Next) -> Result<Response, AppError> {
+    let role = req.extensions().get::<AuthUser>().map(|u| u.role.as_str());
+    let allowed = match access {
+        Access::Public | Access::Authenticated => role.is_some(),
+        Access::Read => matches!(role, Some("admin" | "reader")),
+        Access::Admin => role == Some("admin"),
+    };
+    if allowed {
+        return Ok(next.run(req).await);
     }
+    let message = match role {
+        Some("device") => "Access is denied: device credentials cannot use this resource.",
+        _ => "Access is denied: this needs the admin role.",
+    };
+    Err(AppError::Forbidden { message: message.into() })
 }

@@ -61,6 +61,15 @@ pub struct Config {
     #[arg(long, env = "ANCHORAGE_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
 
+    /// Console sessions end after this many seconds without a request.
+    #[arg(long, env = "ANCHORAGE_SESSION_IDLE_SECONDS", default_value_t = 1800)]
+    pub session_idle_seconds: u64,
+
+    /// Console sessions end this many seconds after login at the latest, unless the tenant
+    /// option `oauth.internal` / `basic-user.cookie.lifespan.seconds` says otherwise.
+    #[arg(long, env = "ANCHORAGE_SESSION_LIFETIME_SECONDS", default_value_t = 28800)]
+    pub session_lifetime_seconds: u64,
+
     /// Largest request body accepted on the API, in bytes (larger → 413).
     #[arg(long, env = "ANCHORAGE_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
@@ -93,6 +102,8 @@ impl std::fmt::Debug for Config {
             .field("device_listen", &self.device_listen)
             .field("tls_cert", &self.tls_cert)
             .field("tls_key", &self.tls_key)
+            .field("session_idle_seconds", &self.session_idle_seconds)
+            .field("session_lifetime_seconds", &self.session_lifetime_seconds)
             .field("max_body_bytes", &self.max_body_bytes)
             .finish()
     }

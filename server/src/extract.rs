@@ -148,3 +148,28 @@ impl FromRequestParts<AppState> for BaseUrl {
         Ok(BaseUrl(format!("{scheme}://{host}")))
     }
 }
+
+/// The client's address (`ip:port`), when the connection has one.
+pub struct ClientAddress(pub Option<String>);
+
+impl ClientAddress {
+    pub fn as_deref(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let addr = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string());
+        Ok(ClientAddress(addr))
+    }
+}
+
+/// Percent-encodes a query or path value (RFC 3986 unreserved characters stay).
+pub fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}

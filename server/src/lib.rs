@@ -4,6 +4,7 @@
 //! applies migrations, makes sure the tenant and its first admin exist, and serves. `main.rs`
 //! only parses configuration and sets up logging.
 
+pub mod audit;
 pub mod auth;
 pub mod clock;
 pub mod config;
@@ -11,6 +12,7 @@ pub mod db;
 pub mod device_trust;
 pub mod error;
 pub mod extract;
+pub mod limiter;
 pub mod routes;
 pub mod state;
 pub mod tls;
@@ -35,20 +37,25 @@ use crate::config::Config;
 use crate::error::AppError;
 pub use crate::state::AppState;
 
+/// The console runs only its own files: wasm needs `'wasm-unsafe-eval'`, nothing inline, no
+/// framing. No CORS headers are ever sent, so other origins cannot call the API from a browser.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
+     img-src 'self' data:; connect-src 'self'; worker-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+     frame-ancestors 'none'";
+
 /// The whole application: the authenticated API, JSON 404s under API paths, and the console
 /// (static files with `index.html` as the fallback for client-side routes).
 pub fn app(state: AppState) -> Router {
-    let api = routes::authenticated(&state)
-        .merge(routes::public())
+    let api = routes::api(&state)
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed });
     Router::new()
         .merge(api)
         .fallback(fallback)
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
+        .layer(SetResponseHeaderLayer::if_not_present(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY)))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(
             TraceLayer::new_for_http()
                 // Path only: query strings may carry ids a log reader need not see.
@@ -161,17 +168,15 @@ async fn bootstrap_admin(db: &db::Db, config: &Config, now: &str) -> anyhow::Res
         Some(p) => (p.0.clone(), false),
         None => (auth::generate_password(), true),
     };
-    anyhow::ensure!(
-        password.chars().count() >= auth::MIN_PASSWORD_CHARS,
-        "ANCHORAGE_ADMIN_PASSWORD must have at least {} characters",
-        auth::MIN_PASSWORD_CHARS
-    );
+    anchorage_common::users::check_password(&password).map_err(|e| anyhow::anyhow!("ANCHORAGE_ADMIN_PASSWORD: {e}"))?;
     let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password).map(|h| (h, password))).await??;
     let row = db::users::UserRow {
         tenant_id: config.tenant.clone(),
         user_name: config.admin_user.clone(),
         password_hash: hash.0,
         role: "admin".into(),
+        enabled: true,
+        password_changed_at: None,
     };
     db::users::insert(db, &row, now).await?;
     tracing::info!(tenant = %config.tenant, user = %config.admin_user, "created the first admin user");

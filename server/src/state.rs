@@ -7,6 +7,7 @@ use crate::auth::Authenticator;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::Db;
+use crate::limiter::LoginLimiter;
 use crate::tokens::TokenService;
 
 /// Everything a handler needs. Cheap to clone.
@@ -20,11 +21,12 @@ pub struct Inner {
     pub clock: Arc<dyn Clock>,
     pub auth: Authenticator,
     pub tokens: TokenService,
+    pub limiter: LoginLimiter,
 }
 
 impl AppState {
     pub fn new(db: Db, config: Config, clock: Arc<dyn Clock>, tokens: TokenService) -> Self {
-        Self(Arc::new(Inner { auth: Authenticator::new(db.clone()), db, config, clock, tokens }))
+        Self(Arc::new(Inner { auth: Authenticator::new(db.clone()), db, config, clock, tokens, limiter: LoginLimiter::default() }))
     }
 
     /// "Now" in the platform's text format, for timestamps stored in rows.

@@ -2,9 +2,11 @@
 //!
 //! Backend differences belong here alone; handlers call typed functions.
 
+pub mod audit;
 pub mod devices;
 pub mod inventory;
 pub mod options;
+pub mod sessions;
 pub mod signing_keys;
 pub mod trusted_certificates;
 pub mod users;

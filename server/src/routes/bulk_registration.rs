@@ -11,14 +11,18 @@ use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::{Extension, Json, Router};
+use axum::http::Method;
+use axum::{Extension, Json};
 
 use anchorage_common::api::{BulkFailed, BulkNewDeviceRequestResult, BulkNewDeviceStatus, BulkUpdated};
 use anchorage_common::bulk::{self, AuthType, BulkFile, DeviceEntry, FileError, Severity};
 
+use crate::audit;
 use crate::auth::{self, AuthUser};
+use crate::extract::ClientAddress;
 use crate::db::inventory::{self, Outcome, Prepared};
 use crate::error::AppError;
+use crate::routes::{Access, Endpoint};
 use crate::state::AppState;
 
 const RESOURCE: &str = "devicecontrol";
@@ -26,11 +30,10 @@ const MEDIA_TYPE: &str = "application/vnd.com.nsn.cumulocity.bulknewdevicereques
 /// Rows per transaction.
 const BATCH: usize = 1000;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/devicecontrol/bulkNewDeviceRequests", post(register_devices_in_bulk))
-        // The file limit plus room for the multipart framing.
-        .layer(DefaultBodyLimit::max(bulk::MAX_FILE_BYTES + 64 * 1024))
+pub fn endpoints() -> Vec<Endpoint> {
+    // The file limit plus room for the multipart framing.
+    let limit = DefaultBodyLimit::max(bulk::MAX_FILE_BYTES + 64 * 1024);
+    vec![Endpoint::new(Method::POST, "/devicecontrol/bulkNewDeviceRequests", Access::Admin, post(register_devices_in_bulk).layer(limit))]
 }
 
 fn multipart_error(e: axum::extract::multipart::MultipartError) -> AppError {
@@ -48,6 +51,7 @@ fn device_info(id: &str, line: u32) -> String {
 async fn register_devices_in_bulk(
     State(state): State<AppState>,
     Extension(user): Extension<AuthUser>,
+    ClientAddress(address): ClientAddress,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<Response, AppError> {
     let mut multipart = multipart.map_err(|_| AppError::UnsupportedMediaType {
@@ -74,6 +78,20 @@ async fn register_devices_in_bulk(
         tenant = %user.tenant, user = %user.user_name, all = result.number_of_all, created = result.number_of_created,
         updated = result.credential_updated_list.len(), failed = result.number_of_failed, "bulk registration"
     );
+    let text = format!(
+        "Bulk device registration: {} rows, {} created, {} updated, {} failed.",
+        result.number_of_all,
+        result.number_of_created,
+        result.credential_updated_list.len(),
+        result.number_of_failed
+    );
+    let event = audit::Event::info(audit::types::BULK_REGISTRATION, "Bulk device registration", text, Some(&user.user_name))
+        .from_address(address.as_deref())
+        .with_details(serde_json::json!({
+            "numberOfAll": result.number_of_all, "numberOfCreated": result.number_of_created,
+            "numberOfFailed": result.number_of_failed, "numberOfSuccessful": result.number_of_successful,
+        }));
+    audit::record(&state, &user.tenant, event).await?;
     let mut res = (StatusCode::CREATED, Json(result)).into_response();
     res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(MEDIA_TYPE));
     Ok(res)

@@ -5,37 +5,94 @@
 //! that same token; at or after half-life it gets a new one.
 
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, Method};
 use axum::routing::post;
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use serde_json::{Value, json};
 
 use anchorage_common::device::{check_device_id, device_user_name};
 use anchorage_common::options::{DEFAULT_DEVICE_TOKEN_LIFESPAN_SECONDS, DEVICE_TOKEN_LIFESPAN, OAUTH_INTERNAL, parse_lifespan};
 
 use crate::db;
+use crate::audit;
+use crate::extract::ClientAddress;
 use crate::device_trust::{self, TrustError};
 use crate::error::AppError;
+use crate::routes::{Access, Endpoint};
 use crate::state::AppState;
 use crate::tls::PeerCertificates;
 use crate::tokens::{AUDIENCE, Claims, random_id, renewal_due};
 
 const RESOURCE: &str = "devicecontrol";
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/devicecontrol/deviceAccessToken", post(issue_device_token))
+pub fn endpoints() -> Vec<Endpoint> {
+    // Authenticated by the device's TLS client certificate, not by credentials.
+    vec![Endpoint::new(Method::POST, "/devicecontrol/deviceAccessToken", Access::Public, post(issue_device_token))]
 }
 
 fn refused(reason: impl std::fmt::Display) -> AppError {
     AppError::unprocessable(RESOURCE, format!("The verification was not successful: {reason}"))
 }
 
+/// What the audit record of a request names: the device certificate and the CA that anchored
+/// it, as far as they are known.
+#[derive(Default)]
+struct Context {
+    tenant: Option<String>,
+    ca_fingerprint: Option<String>,
+    device_user: Option<String>,
+}
+
 async fn issue_device_token(
     State(state): State<AppState>,
     peer: Option<Extension<PeerCertificates>>,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
 ) -> Result<Json<Value>, AppError> {
     let chain = peer.map(|Extension(p)| p.0).unwrap_or_default();
+    let mut context = Context::default();
+    let result = issue(&state, &chain, &headers, &mut context).await;
+    // Every token issued and every refusal is audited; a token returned again is not new.
+    let leaf = chain.first().and_then(|c| anchorage_common::cert::inspect(c, state.clock.now()).ok()).map(|i| i.info);
+    let details = |result: &str| json!({
+        "result": result,
+        "device": context.device_user,
+        "certificateSerialNumber": leaf.as_ref().map(|l| &l.serial_number),
+        "certificateFingerprint": leaf.as_ref().map(|l| &l.fingerprint),
+        "certificateSubject": leaf.as_ref().map(|l| &l.subject),
+        "trustedCertificateFingerprint": context.ca_fingerprint,
+    });
+    let tenant = context.tenant.clone().unwrap_or_else(|| state.config.tenant.clone());
+    let user = context.device_user.as_deref();
+    match &result {
+        Ok(Issued { new: true, .. }) => {
+            let text = format!("Device token issued to '{}'.", user.unwrap_or("?"));
+            let event = audit::Event::info(audit::types::DEVICE_ACCESS_TOKEN, "Device token issued", text, user)
+                .from_address(address.as_deref())
+                .with_details(details("ISSUED"));
+            audit::record(&state, &tenant, event).await?;
+        }
+        Ok(_) => {}
+        Err(AppError::Internal(_)) => {}
+        Err(e) => {
+            let text = format!("Device token refused: {e}");
+            let event = audit::Event::info(audit::types::DEVICE_ACCESS_TOKEN, "Device token refused", text, user)
+                .warning()
+                .from_address(address.as_deref())
+                .with_details(details("REFUSED"));
+            audit::record(&state, &tenant, event).await?;
+        }
+    }
+    result.map(|i| Json(json!({ "accessToken": i.token })))
+}
+
+/// A token for the device, and whether it was issued by this request.
+struct Issued {
+    token: String,
+    new: bool,
+}
+
+async fn issue(state: &AppState, chain: &[rustls::pki_types::CertificateDer<'static>], headers: &HeaderMap, context: &mut Context) -> Result<Issued, AppError> {
     let header = match headers.get("x-ssl-cert-chain") {
         None => None,
         Some(v) => {
@@ -44,7 +101,7 @@ async fn issue_device_token(
         }
     };
     let now = state.clock.now();
-    let verified = match device_trust::verify(&state.db, &chain, header, now).await? {
+    let verified = match device_trust::verify(&state.db, chain, header, now).await? {
         Ok(v) => v,
         Err(TrustError::BadHeader(m)) => return Err(AppError::bad_request(RESOURCE, m)),
         Err(TrustError::Untrusted(m)) => {
@@ -53,10 +110,13 @@ async fn issue_device_token(
         }
     };
     let (leaf, anchor) = (&verified.leaf, &verified.anchor);
+    context.tenant = Some(anchor.tenant_id.clone());
+    context.ca_fingerprint = Some(anchor.fingerprint.clone());
     let device_id = leaf.common_name.clone().ok_or_else(|| refused("the device certificate has no common name (CN); its CN is the device id."))?;
     check_device_id(&device_id).map_err(|e| refused(format!("{e}.")))?;
     let tenant = anchor.tenant_id.as_str();
     let user_name = device_user_name(&device_id);
+    context.device_user = Some(user_name.clone());
 
     match db::devices::find_user(&state.db, tenant, &user_name).await? {
         Some(u) if u.auth_type != "CERTIFICATES" => {
@@ -79,7 +139,7 @@ async fn issue_device_token(
     let now_s = now.unix_timestamp();
     if let Some(current) = db::devices::current_token(&state.db, tenant, &user_name, now_s).await? {
         if !renewal_due(current.issued_at, current.expires_at, now_s) {
-            return Ok(Json(json!({ "accessToken": current.token })));
+            return Ok(Issued { token: current.token, new: false });
         }
     }
     let stored = db::options::get(&state.db, tenant, OAUTH_INTERNAL, DEVICE_TOKEN_LIFESPAN).await?;
@@ -118,5 +178,5 @@ async fn issue_device_token(
     )
     .await?;
     tracing::info!(tenant, device = %device_id, serial = %leaf.serial_number, ca = %anchor.fingerprint, lifespan, "device token issued");
-    Ok(Json(json!({ "accessToken": token })))
+    Ok(Issued { token, new: true })
 }

@@ -6,7 +6,8 @@
 
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
-use axum::{Extension, Json, Router};
+use axum::http::Method;
+use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -15,14 +16,16 @@ use anchorage_common::api::DeviceRegistration;
 use crate::auth::AuthUser;
 use crate::db::inventory::{self, DeviceObjectRow};
 use crate::error::AppError;
-use crate::extract::{BaseUrl, Paging};
+use crate::extract::{BaseUrl, Paging, url_encode};
+use crate::routes::{Access, Endpoint};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/inventory/managedObjects", get(list_devices))
-        .route("/inventory/managedObjects/{id}", get(get_device))
-        .route("/identity/externalIds/{id_type}/{external_id}", get(get_external_id))
+pub fn endpoints() -> Vec<Endpoint> {
+    vec![
+        Endpoint::new(Method::GET, "/inventory/managedObjects", Access::Read, get(list_devices)),
+        Endpoint::new(Method::GET, "/inventory/managedObjects/{id}", Access::Read, get(get_device)),
+        Endpoint::new(Method::GET, "/identity/externalIds/{id_type}/{external_id}", Access::Read, get(get_external_id)),
+    ]
 }
 
 fn to_wire(row: DeviceObjectRow, base: &str) -> Value {
@@ -105,11 +108,6 @@ async fn list_devices(
     Ok(Json(body))
 }
 
-fn url_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
-        .collect()
-}
 
 fn no_object(id: &str) -> AppError {
     AppError::not_found("inventory", format!("Finding device data from database failed : No managedObject for id '{id}'!"))

@@ -2,12 +2,14 @@
 
 use axum::extract::State;
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
+use axum::http::Method;
 
+use crate::routes::{Access, Endpoint};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/.well-known/jwks.json", get(jwks))
+pub fn endpoints() -> Vec<Endpoint> {
+    vec![Endpoint::new(Method::GET, "/.well-known/jwks.json", Access::Public, get(jwks))]
 }
 
 async fn jwks(State(state): State<AppState>) -> Json<serde_json::Value> {

@@ -1,39 +1,86 @@
 //! The REST API: one module per resource, each exposing `router()`.
 
+pub mod audit;
 pub mod bulk_registration;
 pub mod device_access_token;
 pub mod inventory;
 pub mod jwks;
+pub mod sessions;
 pub mod tenant;
 pub mod tenant_options;
 pub mod trusted_certificates;
 pub mod user;
+pub mod users;
 
 use axum::Router;
+use axum::http::Method;
 use axum::middleware;
+use axum::routing::MethodRouter;
 
 use crate::auth;
 use crate::state::AppState;
 
-/// Every API route that needs credentials: administration (console users only; a device
-/// token gets 403) and what any authenticated caller, devices included, may use.
-pub fn authenticated(state: &AppState) -> Router<AppState> {
-    let admin = Router::new()
-        .merge(trusted_certificates::router())
-        .merge(tenant_options::router())
-        .merge(bulk_registration::router())
-        .merge(inventory::router())
-        .route_layer(middleware::from_fn(auth::require_console_user));
-    Router::new()
-        .merge(admin)
-        .merge(tenant::router())
-        .merge(user::router())
-        .route_layer(middleware::from_fn_with_state(state.clone(), auth::require_user))
+/// Who may call an endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone; the handler authenticates by other means (the device's TLS certificate) or
+    /// serves public data.
+    Public,
+    /// Any authenticated caller, devices with a token included.
+    Authenticated,
+    /// Console users: admins and readers.
+    Read,
+    /// Console admins only.
+    Admin,
 }
 
-/// Routes that authenticate by other means (the device's TLS certificate) or not at all.
-pub fn public() -> Router<AppState> {
-    Router::new().merge(device_access_token::router()).merge(jwks::router())
+/// One method on one path, with who may call it: the router is built from this table, and
+/// the tests enumerate it, so no route can be added without an access rule.
+pub struct Endpoint {
+    pub method: Method,
+    pub path: &'static str,
+    pub access: Access,
+    handler: MethodRouter<AppState>,
+}
+
+impl Endpoint {
+    pub fn new(method: Method, path: &'static str, access: Access, handler: MethodRouter<AppState>) -> Self {
+        Self { method, path, access, handler }
+    }
+}
+
+/// Every endpoint of the API.
+pub fn endpoints() -> Vec<Endpoint> {
+    [
+        tenant::endpoints(),
+        user::endpoints(),
+        sessions::endpoints(),
+        users::endpoints(),
+        trusted_certificates::endpoints(),
+        tenant_options::endpoints(),
+        bulk_registration::endpoints(),
+        inventory::endpoints(),
+        device_access_token::endpoints(),
+        jwks::endpoints(),
+        audit::endpoints(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// The API router: each endpoint behind the authentication and role check its access needs.
+pub fn api(state: &AppState) -> Router<AppState> {
+    endpoints().into_iter().fold(Router::new(), |router, e| {
+        let handler = match e.access {
+            Access::Public => e.handler,
+            access => e
+                .handler
+                .route_layer(middleware::from_fn_with_state(access, auth::require_access))
+                .route_layer(middleware::from_fn_with_state(state.clone(), auth::require_user)),
+        };
+        router.route(e.path, handler)
+    })
 }
 
 /// Path prefixes that belong to the API: unknown paths under them get a JSON 404, never the

@@ -2,15 +2,17 @@
 
 use axum::extract::State;
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
+use axum::http::Method;
 
 use anchorage_common::api::CurrentTenant;
 
 use crate::extract::BaseUrl;
+use crate::routes::{Access, Endpoint};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/tenant/currentTenant", get(current_tenant))
+pub fn endpoints() -> Vec<Endpoint> {
+    vec![Endpoint::new(Method::GET, "/tenant/currentTenant", Access::Authenticated, get(current_tenant))]
 }
 
 async fn current_tenant(State(state): State<AppState>, BaseUrl(base): BaseUrl) -> Json<CurrentTenant> {

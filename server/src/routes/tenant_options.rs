@@ -6,10 +6,10 @@
 use std::collections::BTreeMap;
 
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Extension, Json, Router};
+use axum::routing::{delete, get, post, put};
+use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -19,18 +19,25 @@ use anchorage_common::options::{OptionInput, TenantOption, check_option, value_t
 use crate::auth::AuthUser;
 use crate::db::{self, options::OptionRow};
 use crate::error::AppError;
-use crate::extract::{ApiJson, BaseUrl, Paging};
+use crate::audit;
+use crate::extract::{ApiJson, BaseUrl, ClientAddress, Paging};
+use crate::routes::{Access, Endpoint};
 use crate::state::AppState;
 
 const RESOURCE: &str = "options";
 const OPTION_MEDIA_TYPE: &str = "application/vnd.com.nsn.cumulocity.option+json";
 const COLLECTION_MEDIA_TYPE: &str = "application/vnd.com.nsn.cumulocity.optioncollection+json";
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/tenant/options", get(list_options).post(create_option))
-        .route("/tenant/options/{category}", get(get_category).put(update_category))
-        .route("/tenant/options/{category}/{key}", get(get_option).put(update_option).delete(delete_option))
+pub fn endpoints() -> Vec<Endpoint> {
+    vec![
+        Endpoint::new(Method::GET, "/tenant/options", Access::Read, get(list_options)),
+        Endpoint::new(Method::POST, "/tenant/options", Access::Admin, post(create_option)),
+        Endpoint::new(Method::GET, "/tenant/options/{category}", Access::Read, get(get_category)),
+        Endpoint::new(Method::PUT, "/tenant/options/{category}", Access::Admin, put(update_category)),
+        Endpoint::new(Method::GET, "/tenant/options/{category}/{key}", Access::Read, get(get_option)),
+        Endpoint::new(Method::PUT, "/tenant/options/{category}/{key}", Access::Admin, put(update_option)),
+        Endpoint::new(Method::DELETE, "/tenant/options/{category}/{key}", Access::Admin, delete(delete_option)),
+    ]
 }
 
 /// A JSON answer with the platform's media type.
@@ -46,6 +53,16 @@ fn to_wire(row: OptionRow, base: &str) -> TenantOption {
 
 fn not_found(category: &str, key: &str) -> AppError {
     AppError::not_found(RESOURCE, format!("Unable to find option by given key: {category}/{key}"))
+}
+
+/// What the audit log shows of a value: `credentials.*` options are secrets.
+fn shown(key: &str, value: &str) -> String {
+    if key.starts_with("credentials.") { "<hidden>".into() } else { format!("'{value}'") }
+}
+
+async fn audit_set(state: &AppState, user: &AuthUser, address: Option<&str>, activity: &str, text: String) -> Result<(), AppError> {
+    let event = audit::Event::info(audit::types::OPTION, activity, text, Some(&user.user_name)).from_address(address);
+    audit::record(state, &user.tenant, event).await
 }
 
 fn invalid(message: String) -> AppError {
@@ -90,6 +107,7 @@ async fn list_options(
 async fn create_option(
     State(state): State<AppState>,
     Extension(user): Extension<AuthUser>,
+    ClientAddress(address): ClientAddress,
     BaseUrl(base): BaseUrl,
     ApiJson(input): ApiJson<OptionInput>,
 ) -> Result<Response, AppError> {
@@ -97,8 +115,11 @@ async fn create_option(
     let key = input.key.ok_or_else(|| invalid("key is required".into()))?;
     let value = value_text(input.value.as_ref().unwrap_or(&Value::Null)).map_err(invalid)?;
     let value = check_option(&category, &key, &value).map_err(invalid)?;
+    let existed = db::options::get(&state.db, &user.tenant, &category, &key).await?.is_some();
     db::options::upsert(&state.db, &user.tenant, &category, &key, &value, &state.now_text()).await?;
     tracing::info!(tenant = %user.tenant, user = %user.user_name, %category, %key, "tenant option set");
+    let activity = if existed { "Option updated" } else { "Option created" };
+    audit_set(&state, &user, address.as_deref(), activity, format!("Option '{category}/{key}' set to {}.", shown(&key, &value))).await?;
     // The platform answers 200 here, not 201 (OAS).
     Ok(with_type(OPTION_MEDIA_TYPE, StatusCode::OK, &to_wire(OptionRow { category, key, value }, &base)))
 }
@@ -115,6 +136,7 @@ async fn get_category(
 async fn update_category(
     State(state): State<AppState>,
     Extension(user): Extension<AuthUser>,
+    ClientAddress(address): ClientAddress,
     Path(category): Path<String>,
     ApiJson(map): ApiJson<BTreeMap<String, Value>>,
 ) -> Result<Response, AppError> {
@@ -133,6 +155,10 @@ async fn update_category(
     }
     tx.commit().await?;
     tracing::info!(tenant = %user.tenant, user = %user.user_name, %category, count = checked.len(), "tenant options set");
+    if !checked.is_empty() {
+        let set: Vec<String> = checked.iter().map(|(k, v)| format!("'{category}/{k}' = {}", shown(k, v))).collect();
+        audit_set(&state, &user, address.as_deref(), "Options updated", format!("Options set: {}.", set.join(", "))).await?;
+    }
     let map: BTreeMap<String, String> = db::options::category(&state.db, &user.tenant, &category).await?.into_iter().map(|r| (r.key, r.value)).collect();
     Ok(with_type(OPTION_MEDIA_TYPE, StatusCode::OK, &map))
 }
@@ -163,25 +189,31 @@ async fn get_option(
 async fn update_option(
     State(state): State<AppState>,
     Extension(user): Extension<AuthUser>,
+    ClientAddress(address): ClientAddress,
     Path((category, key)): Path<(String, String)>,
     BaseUrl(base): BaseUrl,
     ApiJson(input): ApiJson<OptionInput>,
 ) -> Result<Response, AppError> {
     let value = value_text(input.value.as_ref().unwrap_or(&Value::Null)).map_err(invalid)?;
     let value = check_option(&category, &key, &value).map_err(invalid)?;
+    let existed = db::options::get(&state.db, &user.tenant, &category, &key).await?.is_some();
     db::options::upsert(&state.db, &user.tenant, &category, &key, &value, &state.now_text()).await?;
     tracing::info!(tenant = %user.tenant, user = %user.user_name, %category, %key, "tenant option updated");
+    let activity = if existed { "Option updated" } else { "Option created" };
+    audit_set(&state, &user, address.as_deref(), activity, format!("Option '{category}/{key}' set to {}.", shown(&key, &value))).await?;
     Ok(with_type(OPTION_MEDIA_TYPE, StatusCode::OK, &to_wire(OptionRow { category, key, value }, &base)))
 }
 
 async fn delete_option(
     State(state): State<AppState>,
     Extension(user): Extension<AuthUser>,
+    ClientAddress(address): ClientAddress,
     Path((category, key)): Path<(String, String)>,
 ) -> Result<StatusCode, AppError> {
     if !db::options::delete(&state.db, &user.tenant, &category, &key).await? {
         return Err(not_found(&category, &key));
     }
     tracing::info!(tenant = %user.tenant, user = %user.user_name, %category, %key, "tenant option deleted");
+    audit_set(&state, &user, address.as_deref(), "Option deleted", format!("Option '{category}/{key}' deleted.")).await?;
     Ok(StatusCode::NO_CONTENT)
 }

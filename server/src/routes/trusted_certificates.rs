@@ -3,10 +3,10 @@
 //! delete. Every certificate is checked by the rules in `anchorage_common::cert`.
 
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::routing::{delete, get, post, put};
+use axum::{Extension, Json};
 
 use anchorage_common::api::{
     BulkNewTrustedCertificates, CertificateStatus, CertificateUpload, MAX_BULK_CERTIFICATES, NewTrustedCertificate,
@@ -17,19 +17,24 @@ use anchorage_common::pem;
 use crate::auth::AuthUser;
 use crate::db::trusted_certificates::{self as queries, CertificateRow};
 use crate::error::{AppError, is_unique_violation};
-use crate::extract::{ApiJson, BaseUrl, Paging};
+use crate::audit;
+use crate::extract::{ApiJson, BaseUrl, ClientAddress, Paging};
+use crate::routes::{Access, Endpoint};
 use crate::state::AppState;
 
 const RESOURCE: &str = "tenant";
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/tenant/tenants/{tenant_id}/trusted-certificates", get(list_certificates).post(create_certificate))
-        .route("/tenant/tenants/{tenant_id}/trusted-certificates/bulk", post(create_certificates_bulk))
-        .route(
-            "/tenant/tenants/{tenant_id}/trusted-certificates/{fingerprint}",
-            get(get_certificate).put(update_certificate).delete(delete_certificate),
-        )
+pub fn endpoints() -> Vec<Endpoint> {
+    const ALL: &str = "/tenant/tenants/{tenant_id}/trusted-certificates";
+    const ONE: &str = "/tenant/tenants/{tenant_id}/trusted-certificates/{fingerprint}";
+    vec![
+        Endpoint::new(Method::GET, ALL, Access::Read, get(list_certificates)),
+        Endpoint::new(Method::POST, ALL, Access::Admin, post(create_certificate)),
+        Endpoint::new(Method::POST, "/tenant/tenants/{tenant_id}/trusted-certificates/bulk", Access::Admin, post(create_certificates_bulk)),
+        Endpoint::new(Method::GET, ONE, Access::Read, get(get_certificate)),
+        Endpoint::new(Method::PUT, ONE, Access::Admin, put(update_certificate)),
+        Endpoint::new(Method::DELETE, ONE, Access::Admin, delete(delete_certificate)),
+    ]
 }
 
 /// The caller may only address its own tenant; any other id is "not found".
@@ -63,6 +68,20 @@ fn to_wire(row: CertificateRow, base: &str, tenant: &str) -> TrustedCertificate 
         proof_of_possession_valid: false,
         tenant_certificate_authority: false,
     }
+}
+
+/// The platform's audit text for a trusted certificate (`… on '<tenant>'.` plus its details).
+fn audit_text(what: &str, tenant: &str, fingerprint: &str, subject: &str, extra: &str) -> String {
+    format!("Trusted certificate {what} '{tenant}'. Certificate fingerprint: '{fingerprint}'.\n Certificate subject name: '{subject}'.\n{extra}")
+}
+
+async fn audit_added(state: &AppState, user: &AuthUser, address: Option<&str>, up: &CertificateUpload) -> Result<(), AppError> {
+    let i = &up.info;
+    let text = audit_text("added to", &user.tenant, &i.fingerprint, &i.subject, &format!(" Status='{}'", up.status.as_str()));
+    let event = audit::Event::info(audit::types::TENANT, "Trusted certificate added", text, Some(&user.user_name))
+        .from_address(address)
+        .with_details(serde_json::json!({"fingerprint": i.fingerprint, "name": up.name, "autoRegistrationEnabled": up.auto_registration_enabled}));
+    audit::record(state, &user.tenant, event).await
 }
 
 fn not_found(fingerprint: &str) -> AppError {
@@ -126,6 +145,7 @@ async fn list_certificates(
 async fn create_certificate(
     State(state): State<AppState>,
     Extension(user): Extension<AuthUser>,
+    ClientAddress(address): ClientAddress,
     Path(tenant_id): Path<String>,
     BaseUrl(base): BaseUrl,
     ApiJson(body): ApiJson<NewTrustedCertificate>,
@@ -138,6 +158,7 @@ async fn create_certificate(
         Err(e) => return Err(e.into()),
     }
     tracing::info!(tenant = %tenant_id, user = %user.user_name, fingerprint = %upload.info.fingerprint, "trusted certificate added");
+    audit_added(&state, &user, address.as_deref(), &upload).await?;
     let row = queries::find(&state.db, &tenant_id, &upload.info.fingerprint).await?.ok_or_else(|| not_found(&upload.info.fingerprint))?;
     let cert = to_wire(row, &base, &tenant_id);
     Ok((StatusCode::CREATED, [(header::LOCATION, cert.self_url.clone())], Json(cert)).into_response())
@@ -146,6 +167,7 @@ async fn create_certificate(
 async fn create_certificates_bulk(
     State(state): State<AppState>,
     Extension(user): Extension<AuthUser>,
+    ClientAddress(address): ClientAddress,
     Path(tenant_id): Path<String>,
     BaseUrl(base): BaseUrl,
     ApiJson(body): ApiJson<BulkNewTrustedCertificates>,
@@ -181,6 +203,9 @@ async fn create_certificates_bulk(
     }
     tx.commit().await?;
     tracing::info!(tenant = %tenant_id, user = %user.user_name, count = created.len(), "trusted certificates added in bulk");
+    for up in &uploads {
+        audit_added(&state, &user, address.as_deref(), up).await?;
+    }
     Ok((
         StatusCode::CREATED,
         Json(TrustedCertificateCollection { certificates: created, statistics: None, self_url: None, next: None, prev: None }),
@@ -202,6 +227,7 @@ async fn get_certificate(
 async fn update_certificate(
     State(state): State<AppState>,
     Extension(user): Extension<AuthUser>,
+    ClientAddress(address): ClientAddress,
     Path((tenant_id, fingerprint)): Path<(String, String)>,
     BaseUrl(base): BaseUrl,
     ApiJson(body): ApiJson<UpdateTrustedCertificate>,
@@ -209,24 +235,58 @@ async fn update_certificate(
     own_tenant(&user, &tenant_id)?;
     let fingerprint = normalize(&fingerprint);
     let changes = body.check().map_err(|m| AppError::unprocessable(RESOURCE, m))?;
+    let before = queries::find(&state.db, &tenant_id, &fingerprint).await?.ok_or_else(|| not_found(&fingerprint))?;
     if !queries::update(&state.db, &tenant_id, &fingerprint, &changes, &state.now_text()).await? {
         return Err(not_found(&fingerprint));
     }
-    tracing::info!(tenant = %tenant_id, user = %user.user_name, fingerprint = %fingerprint, ?changes, "trusted certificate updated");
     let row = queries::find(&state.db, &tenant_id, &fingerprint).await?.ok_or_else(|| not_found(&fingerprint))?;
+    // One record per request, naming what changed (nothing changed: nothing to record).
+    let mut changed: Vec<(&str, String)> = Vec::new();
+    if before.status != row.status {
+        let activity = if row.status == "ENABLED" { "Trusted certificate enabled" } else { "Trusted certificate disabled" };
+        changed.push((activity, format!(" Status='{}'", row.status)));
+    }
+    if before.name != row.name {
+        changed.push(("Trusted certificate renamed", format!(" Name='{}'", row.name)));
+    }
+    if before.auto_registration_enabled != row.auto_registration_enabled {
+        let activity = if row.auto_registration_enabled {
+            "Trusted certificate auto-registration enabled"
+        } else {
+            "Trusted certificate auto-registration disabled"
+        };
+        changed.push((activity, format!(" AutoRegistration='{}'", row.auto_registration_enabled)));
+    }
+    if !changed.is_empty() {
+        tracing::info!(tenant = %tenant_id, user = %user.user_name, fingerprint = %fingerprint, ?changes, "trusted certificate updated");
+        let activity = if changed.len() == 1 { changed[0].0 } else { "Trusted certificate updated" };
+        let extra: String = changed.iter().map(|(_, e)| e.as_str()).collect();
+        let text = audit_text("updated on", &tenant_id, &fingerprint, &row.subject, &extra);
+        let event = audit::Event::info(audit::types::TENANT, activity, text, Some(&user.user_name))
+            .from_address(address.as_deref())
+            .with_details(serde_json::json!({"fingerprint": fingerprint, "name": row.name}));
+        audit::record(&state, &tenant_id, event).await?;
+    }
     Ok(Json(to_wire(row, &base, &tenant_id)))
 }
 
 async fn delete_certificate(
     State(state): State<AppState>,
     Extension(user): Extension<AuthUser>,
+    ClientAddress(address): ClientAddress,
     Path((tenant_id, fingerprint)): Path<(String, String)>,
 ) -> Result<StatusCode, AppError> {
     own_tenant(&user, &tenant_id)?;
     let fingerprint = normalize(&fingerprint);
+    let row = queries::find(&state.db, &tenant_id, &fingerprint).await?.ok_or_else(|| not_found(&fingerprint))?;
     if !queries::delete(&state.db, &tenant_id, &fingerprint).await? {
         return Err(not_found(&fingerprint));
     }
     tracing::info!(tenant = %tenant_id, user = %user.user_name, fingerprint = %fingerprint, "trusted certificate deleted");
+    let text = audit_text("deleted from", &tenant_id, &fingerprint, &row.subject, "");
+    let event = audit::Event::info(audit::types::TENANT, "Trusted certificate deleted", text, Some(&user.user_name))
+        .from_address(address.as_deref())
+        .with_details(serde_json::json!({"fingerprint": fingerprint, "name": row.name}));
+    audit::record(&state, &tenant_id, event).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -2,28 +2,49 @@
 //! device user of a device token) and `POST /user/logout` (revokes the bearer token used).
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 
 use anchorage_common::api::{CurrentUser, Role};
 
 use crate::auth::AuthUser;
-use crate::extract::BaseUrl;
+use crate::audit;
+use crate::extract::{BaseUrl, ClientAddress};
+use crate::routes::{Access, Endpoint};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/user/currentUser", get(current_user)).route("/user/logout", post(logout))
+pub fn endpoints() -> Vec<Endpoint> {
+    vec![
+        Endpoint::new(Method::GET, "/user/currentUser", Access::Authenticated, get(current_user)),
+        Endpoint::new(Method::POST, "/user/logout", Access::Authenticated, post(logout)),
+    ]
 }
 
-/// Ends what authenticated this call: a device token is revoked at once (further use → 401).
-/// Basic credentials have nothing to end.
-async fn logout(State(state): State<AppState>, Extension(user): Extension<AuthUser>) -> Result<StatusCode, crate::error::AppError> {
+/// Ends what authenticated this call: a device token is revoked at once (further use → 401);
+/// a session ends and its cookies are cleared. Basic credentials have nothing to end.
+async fn logout(
+    State(state): State<AppState>,
+    Extension(user): Extension<AuthUser>,
+    ClientAddress(address): ClientAddress,
+    tls: Option<Extension<crate::tls::PeerCertificates>>,
+) -> Result<Response, crate::error::AppError> {
     if let Some(jti) = &user.token_id {
         crate::db::devices::revoke(&state.db, jti).await?;
         tracing::info!(tenant = %user.tenant, user = %user.user_name, "device token revoked by logout");
     }
-    Ok(StatusCode::NO_CONTENT)
+    let mut res = StatusCode::NO_CONTENT.into_response();
+    if let Some(session) = &user.session {
+        crate::db::sessions::delete(&state.db, session).await?;
+        tracing::info!(tenant = %user.tenant, user = %user.user_name, "logout");
+        let event = audit::Event::info(audit::types::AUTHENTICATION, "Logout", format!("User '{}' logged out.", user.user_name), Some(&user.user_name))
+            .from_address(address.as_deref());
+        audit::record(&state, &user.tenant, event).await?;
+        let secure = tls.is_some() || state.config.public_url.as_deref().is_some_and(|u| u.starts_with("https://"));
+        super::sessions::clear_cookies(&mut res, secure);
+    }
+    Ok(res)
 }
 
 async fn current_user(Extension(user): Extension<AuthUser>, BaseUrl(base): BaseUrl) -> Json<CurrentUser> {

@@ -39,6 +39,8 @@ pub fn config(data_dir: &Path, assets: &Path, password: Option<&str>) -> Config 
         device_listen: "127.0.0.1:0".parse().expect("addr"),
         tls_cert: None,
         tls_key: None,
+        session_idle_seconds: 1800,
+        session_lifetime_seconds: 28800,
         max_body_bytes: 1024 * 1024,
     }
 }

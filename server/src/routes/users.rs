@@ -1,0 +1,191 @@
+//! Console users under `/user/{tenant}/users`: list and read (admins and readers), create and
+//! change role, password or enabled (admins). Passwords are argon2 hashes, never returned, never
+//! logged. The last enabled admin cannot be demoted or disabled.
+
+use axum::extract::{Path, State};
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Extension, Json};
+use serde_json::json;
+
+use anchorage_common::users::{NewUser, User, UserChanges, UserRole, check_password, check_user_name};
+
+use crate::auth::{self, AuthUser};
+use crate::db::{self, users::UserRow};
+use crate::error::{AppError, is_unique_violation};
+use crate::extract::{ApiJson, BaseUrl, ClientAddress, Paging};
+use crate::routes::{Access, Endpoint};
+use crate::state::AppState;
+use crate::audit;
+
+const RESOURCE: &str = "user";
+
+pub fn endpoints() -> Vec<Endpoint> {
+    const ALL: &str = "/user/{tenant_id}/users";
+    const ONE: &str = "/user/{tenant_id}/users/{user_name}";
+    vec![
+        Endpoint::new(Method::GET, ALL, Access::Read, get(list_users)),
+        Endpoint::new(Method::POST, ALL, Access::Admin, post(create_user)),
+        Endpoint::new(Method::GET, ONE, Access::Read, get(get_user)),
+        Endpoint::new(Method::PUT, ONE, Access::Admin, put(update_user)),
+    ]
+}
+
+fn own_tenant(user: &AuthUser, tenant_id: &str) -> Result<(), AppError> {
+    if user.tenant == tenant_id { Ok(()) } else { Err(AppError::not_found(RESOURCE, format!("Tenant with id {tenant_id} not found."))) }
+}
+
+fn not_found(name: &str) -> AppError {
+    AppError::not_found(RESOURCE, format!("User with username '{name}' not found."))
+}
+
+fn to_wire(row: UserRow, base: &str) -> User {
+    User {
+        id: row.user_name.clone(),
+        self_url: format!("{base}/user/{}/users/{}", row.tenant_id, row.user_name),
+        user_name: row.user_name,
+        enabled: row.enabled,
+        role: UserRole::parse(&row.role).unwrap_or(UserRole::Reader),
+        last_password_change: row.password_changed_at,
+    }
+}
+
+async fn hash(password: String) -> Result<String, AppError> {
+    tokio::task::spawn_blocking(move || auth::hash_password(&password)).await.map_err(AppError::internal)?.map_err(AppError::Internal)
+}
+
+async fn list_users(
+    State(state): State<AppState>,
+    Extension(user): Extension<AuthUser>,
+    Path(tenant_id): Path<String>,
+    BaseUrl(base): BaseUrl,
+    paging: Paging,
+) -> Result<Json<serde_json::Value>, AppError> {
+    own_tenant(&user, &tenant_id)?;
+    let rows = db::users::page(&state.db, &tenant_id, paging.page_size, paging.offset()).await?;
+    let total = if paging.needs_total() { Some(u64::try_from(db::users::count(&state.db, &tenant_id).await?).unwrap_or(0)) } else { None };
+    let url = format!("{base}/user/{tenant_id}/users");
+    let more = match total {
+        Some(t) => paging.offset() + (rows.len() as u64) < t,
+        None => rows.len() == paging.page_size as usize,
+    };
+    let mut body = json!({
+        "users": rows.into_iter().map(|r| to_wire(r, &base)).collect::<Vec<_>>(),
+        "statistics": paging.statistics(total),
+        "self": format!("{url}?{}", paging.query_for(paging.current_page)),
+    });
+    if more {
+        body["next"] = json!(format!("{url}?{}", paging.query_for(paging.current_page + 1)));
+    }
+    if paging.current_page > 1 {
+        body["prev"] = json!(format!("{url}?{}", paging.query_for(paging.current_page - 1)));
+    }
+    Ok(Json(body))
+}
+
+async fn get_user(
+    State(state): State<AppState>,
+    Extension(user): Extension<AuthUser>,
+    Path((tenant_id, name)): Path<(String, String)>,
+    BaseUrl(base): BaseUrl,
+) -> Result<Json<User>, AppError> {
+    own_tenant(&user, &tenant_id)?;
+    let row = db::users::find(&state.db, &tenant_id, &name).await?.ok_or_else(|| not_found(&name))?;
+    Ok(Json(to_wire(row, &base)))
+}
+
+async fn create_user(
+    State(state): State<AppState>,
+    Extension(user): Extension<AuthUser>,
+    ClientAddress(address): ClientAddress,
+    Path(tenant_id): Path<String>,
+    BaseUrl(base): BaseUrl,
+    ApiJson(new): ApiJson<NewUser>,
+) -> Result<Response, AppError> {
+    own_tenant(&user, &tenant_id)?;
+    check_user_name(&new.user_name).map_err(|m| AppError::unprocessable(RESOURCE, m))?;
+    check_password(&new.password).map_err(|m| AppError::unprocessable(RESOURCE, m))?;
+    let role = new.role.unwrap_or(UserRole::Reader);
+    let row = UserRow {
+        tenant_id: tenant_id.clone(),
+        user_name: new.user_name.clone(),
+        password_hash: hash(new.password).await?,
+        role: role.as_str().into(),
+        enabled: new.enabled.unwrap_or(true),
+        password_changed_at: None,
+    };
+    match db::users::insert(&state.db, &row, &state.now_text()).await {
+        Ok(()) => {}
+        Err(e) if is_unique_violation(&e) => {
+            return Err(AppError::conflict(RESOURCE, format!("User with username '{}' already exists.", new.user_name)));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    state.auth.forget_all();
+    tracing::info!(tenant = %tenant_id, user = %user.user_name, created = %new.user_name, role = role.as_str(), "user created");
+    let text = format!("User '{}' created with role {}.", new.user_name, role.as_str());
+    audit::record(&state, &tenant_id, audit::Event::info(audit::types::USER, "User created", text, Some(&user.user_name)).from_address(address.as_deref())).await?;
+    let created = db::users::find(&state.db, &tenant_id, &new.user_name).await?.ok_or_else(|| not_found(&new.user_name))?;
+    Ok((StatusCode::CREATED, Json(to_wire(created, &base))).into_response())
+}
+
+async fn update_user(
+    State(state): State<AppState>,
+    Extension(user): Extension<AuthUser>,
+    ClientAddress(address): ClientAddress,
+    Path((tenant_id, name)): Path<(String, String)>,
+    BaseUrl(base): BaseUrl,
+    ApiJson(changes): ApiJson<UserChanges>,
+) -> Result<Json<User>, AppError> {
+    own_tenant(&user, &tenant_id)?;
+    let current = db::users::find(&state.db, &tenant_id, &name).await?.ok_or_else(|| not_found(&name))?;
+    if let Some(p) = &changes.password {
+        check_password(p).map_err(|m| AppError::unprocessable(RESOURCE, m))?;
+    }
+    let loses_admin = current.role == "admin"
+        && current.enabled
+        && (changes.role == Some(UserRole::Reader) || changes.enabled == Some(false));
+    if loses_admin && db::users::other_enabled_admins(&state.db, &tenant_id, &name).await? == 0 {
+        return Err(AppError::unprocessable(RESOURCE, "The last enabled admin cannot be demoted or disabled."));
+    }
+    let password_hash = match changes.password.clone() {
+        Some(p) => Some(hash(p).await?),
+        None => None,
+    };
+    db::users::update(
+        &state.db,
+        &tenant_id,
+        &name,
+        password_hash.as_deref(),
+        changes.role.map(UserRole::as_str),
+        changes.enabled,
+        &state.now_text(),
+    )
+    .await?;
+    state.auth.forget_all();
+    let mut what = Vec::new();
+    if changes.password.is_some() {
+        what.push("password changed".to_string());
+    }
+    if let Some(r) = changes.role.filter(|r| r.as_str() != current.role) {
+        what.push(format!("role set to {}", r.as_str()));
+    }
+    if let Some(e) = changes.enabled.filter(|e| *e != current.enabled) {
+        what.push(if e { "enabled".into() } else { "disabled".into() });
+    }
+    if !what.is_empty() {
+        tracing::info!(tenant = %tenant_id, user = %user.user_name, changed = %name, what = %what.join(", "), "user updated");
+        let activity = match what.as_slice() {
+            [one] if one == "disabled" => "User disabled",
+            [one] if one == "enabled" => "User enabled",
+            [one] if one == "password changed" => "User password changed",
+            [one] if one.starts_with("role") => "User role changed",
+            _ => "User updated",
+        };
+        let text = format!("User '{name}': {}.", what.join(", "));
+        audit::record(&state, &tenant_id, audit::Event::info(audit::types::USER, activity, text, Some(&user.user_name)).from_address(address.as_deref())).await?;
+    }
+    let updated = db::users::find(&state.db, &tenant_id, &name).await?.ok_or_else(|| not_found(&name))?;
+    Ok(Json(to_wire(updated, &base)))
+}
