@@ -243,7 +243,14 @@ pub async fn run(target: Arc<Target>, options: &BenchOptions) -> Report {
                         report.tokens += 1;
                         report.latencies.push(t0.elapsed());
                     }
-                    Outcome::Failed(kind) => *report.errors.entry(kind).or_default() += 1,
+                    Outcome::Failed(kind) => {
+                        // A server that is down refuses at once; do not spin on it.
+                        let pause = kind == "connect";
+                        *report.errors.entry(kind).or_default() += 1;
+                        if pause {
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                        }
+                    }
                 }
                 turn += clients;
             }
@@ -313,6 +320,14 @@ pub fn table(reports: &[&Report]) -> String {
             "server CPU",
             cell(&|r| r.server_cpu.map_or("-".into(), |c| format!("{:.0}% of a core", 100.0 * c.as_secs_f64() / r.elapsed.as_secs_f64().max(1e-9))))
         );
+    }
+    let per_token = |cpu: Option<Duration>, r: &Report| match cpu {
+        Some(c) if r.tokens > 0 => format!("{:.3} ms", c.as_secs_f64() * 1000.0 / r.tokens as f64),
+        _ => "-".into(),
+    };
+    let _ = writeln!(out, "{:<22}{}", "client CPU per token", cell(&|r| per_token(r.cpu, r)));
+    if reports.iter().any(|r| r.server_cpu.is_some()) {
+        let _ = writeln!(out, "{:<22}{}", "server CPU per token", cell(&|r| per_token(r.server_cpu, r)));
     }
     let _ = writeln!(out, "{:<22}{}", "load avg (1 min, max)", cell(&|r| r.load.map_or("?".into(), |l| format!("{l:.2}"))));
     for r in reports {

@@ -171,6 +171,8 @@ fn main() -> std::process::ExitCode {
             Command::Bench(args) => run_bench(args).await,
         }
     });
+    // Nothing left to finish: do not wait for idle pool threads.
+    runtime.shutdown_background();
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
