@@ -70,6 +70,18 @@ async fn pki_writes_a_chain_openssl_verifies_and_stores_it_reads() {
     let from_p12 = Identity::from_pkcs12_file(&p("dev-0003.p12"), "p12 pass").expect("p12");
     let from_pem = Identity::from_pem_files(&p("dev-0003.pem"), &p("dev-0003.key")).expect("pem");
     assert_eq!(from_p12.chain(), from_pem.chain());
+    // Stores made by openssl read too: its default (AES-256, PBKDF2) and the older 3DES kind.
+    for extra in [&[][..], &["-certpbe", "PBE-SHA1-3DES", "-keypbe", "PBE-SHA1-3DES", "-macalg", "sha1"][..]] {
+        let made = dir.path().join("openssl.p12");
+        let (ins, keys, outs) = (path_str(&p("dev-0003.pem")), path_str(&p("dev-0003.key")), path_str(&made));
+        let mut args = vec!["pkcs12", "-export", "-in", &ins, "-inkey", &keys, "-passout", "pass:o p", "-out", &outs];
+        args.extend_from_slice(extra);
+        let export = openssl(&args);
+        assert!(export.status.success(), "{}", String::from_utf8_lossy(&export.stderr));
+        let read = Identity::from_pkcs12_file(&made, "o p").expect("an openssl PKCS#12 store");
+        assert_eq!(read.leaf(), from_pem.leaf());
+        std::fs::remove_file(&made).expect("rm");
+    }
 
     // The bulk-registration CSV.
     let csv = std::fs::read_to_string(p("devices.csv")).expect("csv");
