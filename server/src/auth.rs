@@ -7,9 +7,9 @@
 //! Passwords are verified with argon2 (off the async threads); unknown and disabled users are
 //! verified against a dummy hash and answered exactly like a wrong password. Failed logins are
 //! throttled per user and per address ([`crate::limiter`]) and audited. A successful
-//! verification is remembered for a short time under a salted SHA-256 of the credentials, so a
-//! client sending Basic on every call does not pay argon2 on every call; any change to a user
-//! forgets them all.
+//! verification is remembered for a short time under a salted SHA-256 of the credentials,
+//! together with the stored hash it matched, so a client sending Basic on every call does not
+//! pay argon2 on every call, while a changed password, role or account state applies at once.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -61,7 +61,8 @@ pub struct Authenticator {
     db: Db,
     salt: [u8; 32],
     dummy_hash: String,
-    cache: Mutex<HashMap<[u8; 32], (AuthUser, Instant)>>,
+    /// Salted credential digest → (the stored hash it was verified against, until when).
+    cache: Mutex<HashMap<[u8; 32], (String, Instant)>>,
 }
 
 impl Authenticator {
@@ -76,41 +77,39 @@ impl Authenticator {
     }
 
     /// Checks `user`/`password` in `tenant`; `None` for any mismatch, whatever the cause.
+    /// The user's row is read every time, so a disabled user, a new role or a new password
+    /// (from any instance, the API or the command line) applies at once; only argon2 is skipped
+    /// for credentials verified against the same stored hash a short while ago.
     pub async fn verify(&self, tenant: &str, user: &str, password: &str) -> Result<Option<AuthUser>, AppError> {
         let key = self.cache_key(tenant, user, password);
-        if let Some(hit) = self.cached(&key) {
-            return Ok(Some(hit));
-        }
         let row = db::users::find(&self.db, tenant, user).await?;
-        let hash = row.as_ref().map(|r| r.password_hash.clone()).unwrap_or_else(|| self.dummy_hash.clone());
-        let password = password.to_string();
-        let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-            .await
-            .map_err(AppError::internal)?;
+        let remembered = row.as_ref().is_some_and(|r| self.remembered(&key, &r.password_hash));
+        let ok = remembered || {
+            let hash = row.as_ref().map(|r| r.password_hash.clone()).unwrap_or_else(|| self.dummy_hash.clone());
+            let password = password.to_string();
+            tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.map_err(AppError::internal)?
+        };
         let Some(row) = row.filter(|r| ok && r.enabled) else { return Ok(None) };
-        let user = AuthUser { tenant: row.tenant_id, user_name: row.user_name, role: row.role, token_id: None, session: None };
-        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        if cache.len() >= CACHE_MAX {
-            cache.clear();
+        if !remembered {
+            let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+            if cache.len() >= CACHE_MAX {
+                cache.clear();
+            }
+            cache.insert(key, (row.password_hash.clone(), Instant::now() + CACHE_TTL));
         }
-        cache.insert(key, (user.clone(), Instant::now() + CACHE_TTL));
-        Ok(Some(user))
+        Ok(Some(AuthUser { tenant: row.tenant_id, user_name: row.user_name, role: row.role, token_id: None, session: None }))
     }
 
-    /// Forgets every remembered verification (after any change to a user).
-    pub fn forget_all(&self) {
-        self.cache.lock().unwrap_or_else(|e| e.into_inner()).clear();
-    }
-
-    fn cached(&self, key: &[u8; 32]) -> Option<AuthUser> {
+    /// Whether these credentials were verified against `hash` within the cache's lifetime.
+    fn remembered(&self, key: &[u8; 32], hash: &str) -> bool {
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         match cache.get(key) {
-            Some((user, until)) if *until > Instant::now() => Some(user.clone()),
+            Some((h, until)) if *until > Instant::now() && h == hash => true,
             Some(_) => {
                 cache.remove(key);
-                None
+                false
             }
-            None => None,
+            None => false,
         }
     }
 

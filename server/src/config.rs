@@ -3,18 +3,9 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-/// anchorage: a console and service for X.509 device authentication that speaks the
-/// Cumulocity IoT REST API.
-///
-/// Every flag has a matching environment variable (shown in brackets).
+/// Everything an operator can set to run anchorage; every flag has a matching environment
+/// variable. Parsed as part of [`crate::cli::Cli`].
 #[derive(Clone, clap::Parser)]
-#[command(
-    name = "anchorage",
-    version,
-    about,
-    long_about = None,
-    after_help = "Environment only:\n  ANCHORAGE_ADMIN_PASSWORD  password of the admin user created at first start (at least 8 characters;\n                            generated and printed once when unset; ignored once the tenant has users)\n  RUST_LOG                  log filter (default: info)"
-)]
 pub struct Config {
     /// Address and port of the console and the REST API.
     #[arg(long, env = "ANCHORAGE_LISTEN", default_value = "127.0.0.1:8080")]
@@ -76,13 +67,6 @@ pub struct Config {
 }
 
 impl Config {
-    /// Reads the flags, then the secrets that come only from the environment.
-    pub fn from_env_and_args() -> Self {
-        let mut c = <Self as clap::Parser>::parse();
-        c.admin_password = std::env::var("ANCHORAGE_ADMIN_PASSWORD").ok().filter(|p| !p.is_empty()).map(Secret);
-        c
-    }
-
     /// The SQLite database file.
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join("anchorage.db")

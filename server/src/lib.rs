@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod db;
@@ -151,7 +152,7 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
 /// What start-up did about the tenant's first admin user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AdminBootstrap {
-    /// The tenant already had users; nothing was changed.
+    /// The tenant already had an admin; nothing was changed.
     Existing,
     /// Created with the password from `ANCHORAGE_ADMIN_PASSWORD`.
     CreatedFromEnvironment,
@@ -159,9 +160,9 @@ pub enum AdminBootstrap {
     CreatedWithGenerated(String),
 }
 
-/// Creates the first admin of the tenant when it has no user yet.
+/// Creates the first admin of the tenant when it has no admin yet.
 async fn bootstrap_admin(db: &db::Db, config: &Config, now: &str) -> anyhow::Result<AdminBootstrap> {
-    if db::users::count(db, &config.tenant).await? > 0 {
+    if db::users::count_admins(db, &config.tenant).await? > 0 {
         return Ok(AdminBootstrap::Existing);
     }
     let (password, generated) = match &config.admin_password {

@@ -1,20 +1,24 @@
-//! The `anchorage` binary: configuration, logging, then [`anchorage_server::start`].
+//! The `anchorage` binary: configuration, logging, then [`anchorage_server::start`] (or a
+//! `user` command).
 
 use std::sync::Arc;
 
 use anchorage_server::AdminBootstrap;
 use anchorage_server::clock::SystemClock;
-use anchorage_server::config::Config;
+use anchorage_server::cli::{self, Cli, Command};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let config = Config::from_env_and_args();
+    let Cli { config, command } = Cli::parse_with_env();
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+    if let Some(Command::User { action }) = command {
+        return cli::run_user(&config, action).await;
+    }
     let (tenant, user) = (config.tenant.clone(), config.admin_user.clone());
     let running = anchorage_server::start(config, Arc::new(SystemClock)).await?;
     let url = format!("http://{}/", running.addr);

@@ -39,6 +39,11 @@ pub async fn count(db: &Db, tenant: &str) -> sqlx::Result<i64> {
     sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE tenant_id = ?").bind(tenant).fetch_one(db).await
 }
 
+/// How many admins (enabled or not) `tenant` has.
+pub async fn count_admins(db: &Db, tenant: &str) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE tenant_id = ? AND role = 'admin'").bind(tenant).fetch_one(db).await
+}
+
 /// How many enabled admins `tenant` has other than `except`.
 pub async fn other_enabled_admins(db: &Db, tenant: &str, except: &str) -> sqlx::Result<i64> {
     sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE tenant_id = ? AND role = 'admin' AND enabled = 1 AND user_name != ?")

@@ -122,7 +122,6 @@ async fn create_user(
         }
         Err(e) => return Err(e.into()),
     }
-    state.auth.forget_all();
     tracing::info!(tenant = %tenant_id, user = %user.user_name, created = %new.user_name, role = role.as_str(), "user created");
     let text = format!("User '{}' created with role {}.", new.user_name, role.as_str());
     audit::record(&state, &tenant_id, audit::Event::info(audit::types::USER, "User created", text, Some(&user.user_name)).from_address(address.as_deref())).await?;
@@ -163,7 +162,6 @@ async fn update_user(
         &state.now_text(),
     )
     .await?;
-    state.auth.forget_all();
     let mut what = Vec::new();
     if changes.password.is_some() {
         what.push("password changed".to_string());

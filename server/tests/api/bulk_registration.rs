@@ -202,18 +202,6 @@ async fn rows_are_whole_or_absent_after_a_kill_during_registration() {
     assert_eq!((objects, ids, broken), (users, 2 * users, 0), "every registered row is whole");
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
-
-async fn wait_up(client: &reqwest::Client, base: &str) {
-    let deadline = Instant::now() + StdDuration::from_secs(60);
-    while client.get(format!("{base}/tenant/currentTenant")).send().await.is_err() {
-        assert!(Instant::now() < deadline, "anchorage did not start");
-        tokio::time::sleep(StdDuration::from_millis(50)).await;
-    }
-}
-
 async fn count_users(db_path: &std::path::Path) -> i64 {
     let Ok(db) = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", db_path.display())).await else { return 0 };
     let n = sqlx::query_scalar("SELECT COUNT(*) FROM device_users").fetch_one(&db).await.unwrap_or(0);

@@ -286,3 +286,17 @@ impl Device {
             .expect("client")
     }
 }
+
+/// A free loopback port (for the binary, which needs its ports up front).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+/// Waits until the server at `base` answers HTTP.
+pub async fn wait_up(client: &reqwest::Client, base: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while client.get(format!("{base}/tenant/currentTenant")).send().await.is_err() {
+        assert!(std::time::Instant::now() < deadline, "anchorage did not start");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

@@ -1,0 +1,170 @@
+//! The command line: `anchorage [flags]` serves; `anchorage user …` manages console users on
+//! the same data directory (for the first admin's lost password, or scripted set-up).
+
+use std::io::{BufRead as _, IsTerminal as _, Write as _};
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+
+use anchorage_common::users::{UserRole, check_password, check_user_name};
+
+use crate::config::{Config, Secret};
+use crate::{auth, db};
+
+/// anchorage: a console and service for X.509 device authentication that speaks the
+/// Cumulocity IoT REST API.
+#[derive(Parser)]
+#[command(
+    name = "anchorage",
+    version,
+    about,
+    long_about = None,
+    after_help = "Environment only:\n  ANCHORAGE_ADMIN_PASSWORD  password of the admin user created at first start (at least 8 characters;\n                            generated and printed once when unset; ignored once the tenant has an admin)\n  ANCHORAGE_USER_PASSWORD   password for `anchorage user add|passwd` (else read from standard input)\n  RUST_LOG                  log filter (default: info)"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Manage console users in the data directory's database.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum UserAction {
+    /// Create a user (password from ANCHORAGE_USER_PASSWORD or standard input).
+    Add {
+        name: String,
+        /// admin or reader.
+        #[arg(long, default_value = "reader")]
+        role: String,
+    },
+    /// Set a user's password (ends the user's sessions).
+    Passwd { name: String },
+    /// Disable a user (ends the user's sessions).
+    Disable { name: String },
+    /// Enable a disabled user.
+    Enable { name: String },
+    /// Change a user's role.
+    Role { name: String, role: String },
+    /// List the tenant's users.
+    List,
+}
+
+impl Cli {
+    /// Reads the flags, then the secrets that come only from the environment.
+    pub fn parse_with_env() -> Self {
+        let mut cli = Self::parse();
+        cli.config.admin_password = std::env::var("ANCHORAGE_ADMIN_PASSWORD").ok().filter(|p| !p.is_empty()).map(Secret);
+        cli
+    }
+}
+
+fn read_password() -> anyhow::Result<String> {
+    if let Ok(p) = std::env::var("ANCHORAGE_USER_PASSWORD") {
+        return Ok(p);
+    }
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("Password (shown as you type; or set ANCHORAGE_USER_PASSWORD): ");
+        std::io::stderr().flush()?;
+    }
+    let mut line = String::new();
+    stdin.lock().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+/// Runs a `user` command against the database of `config`.
+pub async fn run_user(config: &Config, action: UserAction) -> anyhow::Result<()> {
+    let db = db::open(&config.database_path()).await?;
+    let tenant = config.tenant.as_str();
+    let now = anchorage_common::timefmt::platform(time::OffsetDateTime::now_utc());
+    db::ensure_tenant(&db, tenant, &now).await?;
+    let fail = |m: String| anyhow::anyhow!(m);
+    let exists = |name: &str| {
+        let db = db.clone();
+        let name = name.to_string();
+        async move { db::users::find(&db, tenant, &name).await.map(|u| u.is_some()) }
+    };
+    match action {
+        UserAction::Add { name, role } => {
+            check_user_name(&name).map_err(fail)?;
+            let role = UserRole::parse(&role).map_err(fail)?;
+            let password = read_password()?;
+            check_password(&password).map_err(fail)?;
+            let row = db::users::UserRow {
+                tenant_id: tenant.into(),
+                user_name: name.clone(),
+                password_hash: auth::hash_password(&password)?,
+                role: role.as_str().into(),
+                enabled: true,
+                password_changed_at: None,
+            };
+            db::users::insert(&db, &row, &now).await.with_context(|| format!("creating user '{name}' (does it exist already?)"))?;
+            audit_cli(&db, tenant, "User created", format!("User '{name}' created with role {} (command line).", role.as_str()), &now).await?;
+            println!("created user '{name}' ({}) in tenant '{tenant}'", role.as_str());
+        }
+        UserAction::Passwd { name } => {
+            anyhow::ensure!(exists(&name).await?, "no user '{name}' in tenant '{tenant}'");
+            let password = read_password()?;
+            check_password(&password).map_err(fail)?;
+            let hash = auth::hash_password(&password)?;
+            db::users::update(&db, tenant, &name, Some(&hash), None, None, &now).await?;
+            audit_cli(&db, tenant, "User password changed", format!("User '{name}': password changed (command line)."), &now).await?;
+            println!("password of '{name}' changed; their sessions have ended");
+        }
+        UserAction::Disable { name } | UserAction::Enable { name } if !exists(&name).await? => {
+            anyhow::bail!("no user '{name}' in tenant '{tenant}'");
+        }
+        UserAction::Disable { name } => {
+            db::users::update(&db, tenant, &name, None, None, Some(false), &now).await?;
+            audit_cli(&db, tenant, "User disabled", format!("User '{name}': disabled (command line)."), &now).await?;
+            println!("disabled '{name}'; their sessions have ended");
+        }
+        UserAction::Enable { name } => {
+            db::users::update(&db, tenant, &name, None, None, Some(true), &now).await?;
+            audit_cli(&db, tenant, "User enabled", format!("User '{name}': enabled (command line)."), &now).await?;
+            println!("enabled '{name}'");
+        }
+        UserAction::Role { name, role } => {
+            anyhow::ensure!(exists(&name).await?, "no user '{name}' in tenant '{tenant}'");
+            let role = UserRole::parse(&role).map_err(fail)?;
+            db::users::update(&db, tenant, &name, None, Some(role.as_str()), None, &now).await?;
+            audit_cli(&db, tenant, "User role changed", format!("User '{name}': role set to {} (command line).", role.as_str()), &now).await?;
+            println!("'{name}' is now {}", role.as_str());
+        }
+        UserAction::List => {
+            for u in db::users::page(&db, tenant, u32::MAX, 0).await? {
+                println!("{}\t{}\t{}", u.user_name, u.role, if u.enabled { "enabled" } else { "disabled" });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Records a change made from the command line in the audit log.
+async fn audit_cli(db: &db::Db, tenant: &str, activity: &str, text: String, now: &str) -> anyhow::Result<()> {
+    db::audit::insert(
+        db,
+        &db::audit::NewRecord {
+            tenant,
+            r#type: crate::audit::types::USER,
+            activity,
+            text: &text,
+            time: now,
+            user: None,
+            severity: "information",
+            client_address: None,
+            details: Some(r#"{"source":"command line"}"#),
+        },
+    )
+    .await?;
+    Ok(())
+}
