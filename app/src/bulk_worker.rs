@@ -41,8 +41,9 @@ pub enum Request {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "kind")]
 pub enum Reply {
-    /// The file was parsed; the payload holds one byte of `FLAG_*` bits per row.
-    Parsed { file: u32, overview: Overview },
+    /// The file was parsed; the payload holds one byte of `FLAG_*` bits per row. The first
+    /// rows come along, so the preview needs no second round trip to show them.
+    Parsed { file: u32, overview: Overview, first_rows: Vec<RowView> },
     /// The file cannot be read at all.
     Unreadable { file: u32, message: String },
     /// The rows asked for.
@@ -73,11 +74,17 @@ pub struct RowView {
     pub issues: Vec<Issue>,
 }
 
+/// Rows sent along with [`Reply::Parsed`]: more than a screenful.
+pub const FIRST_ROWS: u32 = 160;
+
 /// Holds the parsed file and answers requests about it.
 #[derive(Debug, Default)]
 pub struct Engine {
     file: u32,
     parsed: Option<BulkFile>,
+    /// The previous file, dropped after the reply about the new one is on its way (freeing
+    /// a large file takes a while, and nobody waits for it then).
+    stale: Option<BulkFile>,
 }
 
 impl Engine {
@@ -86,7 +93,7 @@ impl Engine {
         match request {
             Request::Parse { file } => {
                 self.file = file;
-                self.parsed = None;
+                self.stale = self.parsed.take();
                 let started = now_ms();
                 match bulk::parse(payload.as_deref().unwrap_or_default()) {
                     Ok(parsed) => {
@@ -102,26 +109,18 @@ impl Engine {
                             file_issues: parsed.issues_of(1).cloned().collect(),
                             parse_ms,
                         };
+                        let first_rows = (0..FIRST_ROWS.min(u32::try_from(parsed.rows.len()).unwrap_or(u32::MAX)))
+                            .filter_map(|i| row_view(&parsed, i))
+                            .collect();
                         self.parsed = Some(parsed);
-                        (Reply::Parsed { file, overview }, Some(flags))
+                        (Reply::Parsed { file, overview, first_rows }, Some(flags))
                     }
                     Err(e) => (Reply::Unreadable { file, message: crate::format::sentence(&e.to_string()) }, None),
                 }
             }
             Request::Rows { file, indices } => {
                 let rows = match &self.parsed {
-                    Some(parsed) if file == self.file => indices
-                        .iter()
-                        .filter_map(|&i| parsed.rows.get(i as usize).map(|r| (i, r)))
-                        .map(|(index, r)| RowView {
-                            index,
-                            line: r.line,
-                            cells: r.cells.clone(),
-                            errors: r.errors,
-                            warnings: r.warnings,
-                            issues: parsed.issues_of(r.line).cloned().collect(),
-                        })
-                        .collect(),
+                    Some(parsed) if file == self.file => indices.iter().filter_map(|&i| row_view(parsed, i)).collect(),
                     _ => Vec::new(),
                 };
                 (Reply::Rows { file, rows }, None)
@@ -135,6 +134,25 @@ impl Engine {
             }
         }
     }
+}
+
+impl Engine {
+    /// Frees the previous file, if any.
+    pub fn drop_stale(&mut self) {
+        self.stale = None;
+    }
+}
+
+fn row_view(parsed: &BulkFile, index: u32) -> Option<RowView> {
+    let r = parsed.rows.get(index as usize)?;
+    Some(RowView {
+        index,
+        line: r.line,
+        cells: r.cells.clone(),
+        errors: r.errors,
+        warnings: r.warnings,
+        issues: parsed.issues_of(r.line).cloned().collect(),
+    })
 }
 
 /// The header and the valid rows of `file` as CSV with the file's separator; fields are
@@ -193,6 +211,7 @@ pub fn bulk_worker_message(data: JsValue) {
     if let Ok(scope) = js_sys::global().dyn_into::<web_sys::DedicatedWorkerGlobalScope>() {
         let _ = scope.post_message_with_transfer(&message, &transfer);
     }
+    ENGINE.with(|e| e.borrow_mut().drop_stale());
 }
 
 type OnReply = Rc<dyn Fn(Reply, Option<js_sys::ArrayBuffer>)>;
@@ -260,6 +279,7 @@ impl Parser {
             let (reply, payload) = local.borrow_mut().handle(request, payload);
             let payload = payload.map(|bytes| js_sys::Uint8Array::from(bytes.as_slice()).buffer());
             on_reply(reply, payload);
+            local.borrow_mut().drop_stale();
         });
     }
 }

@@ -1,0 +1,21 @@
+// Benchmarks (not tests): run with `npm run bench`. Same server and browser set-up as the
+// tests (global-setup.ts), one worker, generous time limits, no retries.
+import { defineConfig } from '@playwright/test';
+import base from './playwright.config';
+
+export default defineConfig({
+  ...base,
+  testDir: './bench',
+  testMatch: '*.bench.ts',
+  retries: 0,
+  timeout: 300_000,
+  expect: { timeout: 60_000 },
+  use: {
+    ...base.use,
+    launchOptions: {
+      ...base.use?.launchOptions,
+      // gc() between runs, so that one run's garbage is not collected during the next.
+      args: [...(base.use?.launchOptions?.args ?? []), '--js-flags=--expose-gc'],
+    },
+  },
+});
