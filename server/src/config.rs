@@ -52,6 +52,22 @@ pub struct Config {
     #[arg(long, env = "ANCHORAGE_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
 
+    /// Proxy mode: forward the platform's API to this tenant URL (e.g.
+    /// `https://t123.cumulocity.com`) instead of serving it from the local database. The
+    /// console's users are then the tenant's users; the device listener is off (devices talk
+    /// to the platform directly).
+    #[arg(long, env = "ANCHORAGE_UPSTREAM")]
+    pub upstream: Option<String>,
+
+    /// Proxy mode: a PEM file of CA certificates to trust for the upstream's TLS (besides the
+    /// system's). TLS to the upstream is always verified.
+    #[arg(long, env = "ANCHORAGE_UPSTREAM_CA", requires = "upstream")]
+    pub upstream_ca: Option<PathBuf>,
+
+    /// Proxy mode: seconds to wait for the upstream to connect and to answer.
+    #[arg(long, env = "ANCHORAGE_UPSTREAM_TIMEOUT_SECONDS", default_value_t = 10)]
+    pub upstream_timeout_seconds: u64,
+
     /// Console sessions end after this many seconds without a request.
     #[arg(long, env = "ANCHORAGE_SESSION_IDLE_SECONDS", default_value_t = 1800)]
     pub session_idle_seconds: u64,
@@ -86,6 +102,9 @@ impl std::fmt::Debug for Config {
             .field("device_listen", &self.device_listen)
             .field("tls_cert", &self.tls_cert)
             .field("tls_key", &self.tls_key)
+            .field("upstream", &self.upstream)
+            .field("upstream_ca", &self.upstream_ca)
+            .field("upstream_timeout_seconds", &self.upstream_timeout_seconds)
             .field("session_idle_seconds", &self.session_idle_seconds)
             .field("session_lifetime_seconds", &self.session_lifetime_seconds)
             .field("max_body_bytes", &self.max_body_bytes)

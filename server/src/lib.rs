@@ -14,6 +14,7 @@ pub mod device_trust;
 pub mod error;
 pub mod extract;
 pub mod limiter;
+pub mod proxy;
 pub mod routes;
 pub mod state;
 pub mod tls;
@@ -50,19 +51,7 @@ pub fn app(state: AppState) -> Router {
     let api = routes::api(&state)
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed });
-    Router::new()
-        .merge(api)
-        .fallback(fallback)
-        .layer(SetResponseHeaderLayer::if_not_present(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY)))
-        .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
-        .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
-        .layer(
-            TraceLayer::new_for_http()
-                // Path only: query strings may carry ids a log reader need not see.
-                .make_span_with(|req: &Request| tracing::info_span!("http", method = %req.method(), path = %req.uri().path())),
-        )
-        .with_state(state)
+    with_common_layers(Router::new().merge(api).fallback(fallback).with_state(state))
 }
 
 /// Unknown API paths → the platform's JSON 404; anything else → the console.
@@ -71,10 +60,15 @@ async fn fallback(State(state): State<AppState>, req: Request) -> Response {
     if routes::is_api_path(path) {
         return AppError::not_found("general", format!("Resource not found: {path}")).into_response();
     }
+    console_files(&state.config.assets_dir, req).await
+}
+
+/// The console's files from `dir`: precompressed variants when the browser accepts them, and
+/// `index.html` for client-side routes.
+pub(crate) async fn console_files(dir: &std::path::Path, req: Request) -> Response {
     if req.method() != Method::GET && req.method() != Method::HEAD {
         return AppError::MethodNotAllowed.into_response();
     }
-    let dir = &state.config.assets_dir;
     let index = ServeFile::new(dir.join("index.html")).precompressed_gzip().precompressed_br();
     let files = ServeDir::new(dir).precompressed_gzip().precompressed_br().fallback(index);
     let mut res = match files.oneshot(req).await {
@@ -86,26 +80,42 @@ async fn fallback(State(state): State<AppState>, req: Request) -> Response {
     res
 }
 
+/// The headers every answer carries, and request tracing (method and path only).
+pub(crate) fn with_common_layers(router: Router) -> Router {
+    router
+        .layer(SetResponseHeaderLayer::if_not_present(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY)))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(
+            TraceLayer::new_for_http()
+                // Path only: query strings may carry ids a log reader need not see.
+                .make_span_with(|req: &Request| tracing::info_span!("http", method = %req.method(), path = %req.uri().path())),
+        )
+}
+
 /// A running server.
 pub struct Running {
     /// The address the console and API listen on (useful with port 0).
     pub addr: SocketAddr,
-    /// The address of the device (mutual TLS) listener.
-    pub device_addr: SocketAddr,
+    /// The address of the device (mutual TLS) listener; none in proxy mode.
+    pub device_addr: Option<SocketAddr>,
     /// The local CA that signed the device listener's certificate, when anchorage made it.
     pub local_ca: Option<std::path::PathBuf>,
     /// What start-up did about the first admin user.
     pub admin: AdminBootstrap,
     shutdown: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
-    device_task: tokio::task::JoinHandle<()>,
+    device_task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
     /// Stops accepting, lets in-flight requests finish, and waits.
     pub async fn stop(self) -> anyhow::Result<()> {
         let _ = self.shutdown.send(true);
-        self.device_task.await.context("device listener task")?;
+        if let Some(t) = self.device_task {
+            t.await.context("device listener task")?;
+        }
         self.task.await.context("server task")?.context("server")?;
         Ok(())
     }
@@ -125,6 +135,9 @@ impl Running {
 /// Opens the database, bootstraps the tenant and its admin, binds, and serves in the
 /// background.
 pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Running> {
+    if config.upstream.is_some() {
+        return start_proxy(config).await;
+    }
     let db = db::open(&config.database_path()).await?;
     let now = anchorage_common::timefmt::platform(clock.now());
     db::ensure_tenant(&db, &config.tenant, &now).await?;
@@ -146,7 +159,21 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     let task = tokio::spawn(async move {
         axum::serve(listener, service).with_graceful_shutdown(async move { let _ = stop.changed().await; }).await
     });
-    Ok(Running { addr, device_addr, local_ca: device_tls.local_ca, admin, shutdown, task, device_task })
+    Ok(Running { addr, device_addr: Some(device_addr), local_ca: device_tls.local_ca, admin, shutdown, task, device_task: Some(device_task) })
+}
+
+/// Proxy mode: no database, no device listener; the console and the forwarded API.
+async fn start_proxy(config: Config) -> anyhow::Result<Running> {
+    let state = proxy::ProxyState::new(&config)?;
+    let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(upstream = config.upstream.as_deref().unwrap_or_default(), "proxy mode: forwarding the platform API");
+    let service = with_common_layers(proxy::app(state)).into_make_service_with_connect_info::<SocketAddr>();
+    let (shutdown, mut stop) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(async move {
+        axum::serve(listener, service).with_graceful_shutdown(async move { let _ = stop.changed().await; }).await
+    });
+    Ok(Running { addr, device_addr: None, local_ca: None, admin: AdminBootstrap::Proxy, shutdown, task, device_task: None })
 }
 
 /// What start-up did about the tenant's first admin user.
@@ -158,6 +185,8 @@ pub enum AdminBootstrap {
     CreatedFromEnvironment,
     /// Created with this generated password, to be shown once.
     CreatedWithGenerated(String),
+    /// Proxy mode: the users are the upstream tenant's.
+    Proxy,
 }
 
 /// Creates the first admin of the tenant when it has no admin yet.

@@ -33,10 +33,13 @@ async fn main() -> anyhow::Result<()> {
         AdminBootstrap::CreatedFromEnvironment => {
             println!("  log in as '{user}' (tenant '{tenant}') with the password from ANCHORAGE_ADMIN_PASSWORD")
         }
+        AdminBootstrap::Proxy => println!("  proxy mode: log in with your platform user; the device listener is off"),
         AdminBootstrap::Existing => println!("  log in as '{user}' (tenant '{tenant}') with the password set when this data directory was created"),
     }
     println!("  curl: curl -u '{tenant}/{user}:<password>' {url}tenant/tenants/{tenant}/trusted-certificates");
-    println!("  devices: POST https://{}/devicecontrol/deviceAccessToken over mutual TLS", running.device_addr);
+    if let Some(device_addr) = running.device_addr {
+        println!("  devices: POST https://{device_addr}/devicecontrol/deviceAccessToken over mutual TLS");
+    }
     if let Some(ca) = &running.local_ca {
         println!("  the device listener's certificate is signed by the local CA {} (give it to devices and curl as --cacert)", ca.display());
     }

@@ -54,8 +54,8 @@ impl Server {
         let running = anchorage_server::start(config(data.path(), device_listen), clock.clone() as Arc<dyn Clock>).await.expect("server starts");
         Self {
             api: format!("http://{}", running.addr),
-            device_url: format!("https://{}", running.device_addr),
-            device_listen: running.device_addr,
+            device_url: format!("https://{}", running.device_addr.expect("device listener")),
+            device_listen: running.device_addr.expect("device listener"),
             clock,
             data,
             running: Some(running),

@@ -87,7 +87,7 @@ pub fn api(state: &AppState) -> Router<AppState> {
 /// console's `index.html`.
 pub const API_PREFIXES: &[&str] = &[
     "/tenant", "/user", "/devicecontrol", "/inventory", "/identity", "/audit", "/alarm", "/event",
-    "/measurement", "/application", "/features", "/certificate-authority", "/.well-known",
+    "/measurement", "/application", "/features", "/certificate-authority", "/.well-known", "/anchorage",
 ];
 
 /// Whether `path` is an API path.

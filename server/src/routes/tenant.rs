@@ -1,4 +1,5 @@
-//! `GET /tenant/currentTenant`: how clients such as `@c8y/client` discover the tenant id.
+//! `GET /tenant/currentTenant`: how clients such as `@c8y/client` discover the tenant id; and
+//! `GET /anchorage/mode`, which the console reads to show whether it is local or a proxy.
 
 use axum::extract::State;
 use axum::routing::get;
@@ -12,7 +13,15 @@ use crate::routes::{Access, Endpoint};
 use crate::state::AppState;
 
 pub fn endpoints() -> Vec<Endpoint> {
-    vec![Endpoint::new(Method::GET, "/tenant/currentTenant", Access::Authenticated, get(current_tenant))]
+    vec![
+        Endpoint::new(Method::GET, "/tenant/currentTenant", Access::Authenticated, get(current_tenant)),
+        Endpoint::new(Method::GET, "/anchorage/mode", Access::Public, get(mode)),
+    ]
+}
+
+/// Which mode this anchorage runs in (the console shows it); proxy mode answers with its upstream.
+async fn mode() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "mode": "local" }))
 }
 
 async fn current_tenant(State(state): State<AppState>, BaseUrl(base): BaseUrl) -> Json<CurrentTenant> {

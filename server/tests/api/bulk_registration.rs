@@ -10,6 +10,7 @@ use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
 use crate::support::*;
+use crate::support::local_and_proxied;
 
 fn form(csv: impl Into<Vec<u8>>) -> Form {
     Form::new().part("file", Part::bytes(csv.into()).file_name("bulk-registration.csv").mime_str("text/csv").expect("mime"))
@@ -20,9 +21,7 @@ async fn upload(app: &TestApp, csv: &str) -> (u16, Value) {
     json(res).await
 }
 
-#[tokio::test]
-async fn a_mixed_file_is_answered_in_the_platforms_shape() {
-    let app = TestApp::spawn().await;
+local_and_proxied!(a_mixed_file_is_answered_in_the_platforms_shape, app, {
     let (status, first) = upload(&app, "ID;AUTH_TYPE;CREDENTIALS;TYPE;NAME\nc-01;CERTIFICATES;;c8y_Device;Cert 1\nb-01;BASIC;a-device-password;c8y_Device;Basic 1\n").await;
     assert_eq!(status, 201, "{first}");
     assert_eq!(first["numberOfCreated"], 2);
@@ -78,11 +77,9 @@ async fn a_mixed_file_is_answered_in_the_platforms_shape() {
     assert_error(res, 404, "identity/Not Found", "External id not found; external id = ID [type=c8y_Serial, value=nope]").await;
     let res = app.admin(Method::GET, &app.url("/inventory/managedObjects/999999")).send().await.expect("mo");
     assert_error(res, 404, "inventory/Not Found", "Finding device data from database failed : No managedObject for id '999999'!").await;
-}
+});
 
-#[tokio::test]
-async fn multipart_and_file_errors_are_clear() {
-    let app = TestApp::spawn().await;
+local_and_proxied!(multipart_and_file_errors_are_clear, app, {
     let url = app.url("/devicecontrol/bulkNewDeviceRequests");
     let res = app.admin(Method::POST, &url).json(&json!({})).send().await.expect("json");
     assert_error(res, 415, "general/Unsupported Media Type", "Send the CSV as multipart/form-data").await;
@@ -104,11 +101,9 @@ async fn multipart_and_file_errors_are_clear() {
     assert_error(res, 413, "general/Payload Too Large", "The request body is larger than the limit").await;
     let (_, list) = json(app.admin(Method::GET, &app.url("/inventory/managedObjects")).send().await.expect("list")).await;
     assert_eq!(list["managedObjects"], json!([]));
-}
+});
 
-#[tokio::test]
-async fn bulk_registered_certificate_devices_get_tokens_without_auto_registration() {
-    let app = TestApp::spawn().await;
+local_and_proxied!(bulk_registered_certificate_devices_get_tokens_without_auto_registration, app, {
     let root = Ca::root("Bulk Root");
     app.trust(&root, "ENABLED", false).await;
     let (status, body) = upload(&app, "ID;AUTH_TYPE;CREDENTIALS\nbulk-1;CERTIFICATES;\nbulk-basic;BASIC;a-device-password\n").await;
@@ -130,7 +125,7 @@ async fn bulk_registered_certificate_devices_get_tokens_without_auto_registratio
     assert!(reg["lastTokenTime"].as_str().is_some(), "{obj}");
     assert!(reg["lastCertificateSerial"].as_str().is_some_and(|s| !s.is_empty()));
     assert_eq!(reg["lastCertificateFingerprint"].as_str().map(str::len), Some(40));
-}
+});
 
 /// Kills the real binary with SIGKILL while it registers a large file; after a restart every
 /// device is either whole (user, managed object, external id) or absent.

@@ -18,11 +18,16 @@ pub const ADMIN: &str = "admin";
 pub const PASSWORD: &str = "test-password-1";
 
 pub struct TestApp {
+    /// Where the tests send their API calls: the server itself, or a proxy in front of it.
     pub base: String,
     pub client: reqwest::Client,
     pub clock: Arc<ManualClock>,
     pub admin: AdminBootstrap,
     running: Option<Running>,
+    /// A second anchorage in proxy mode in front of this one, if spawned so.
+    proxy: Option<Running>,
+    /// The server's console and device addresses, kept across restarts.
+    addrs: (std::net::SocketAddr, Option<std::net::SocketAddr>),
     data: tempfile::TempDir,
     assets: PathBuf,
 }
@@ -39,10 +44,21 @@ pub fn config(data_dir: &Path, assets: &Path, password: Option<&str>) -> Config 
         device_listen: "127.0.0.1:0".parse().expect("addr"),
         tls_cert: None,
         tls_key: None,
+        upstream: None,
+        upstream_ca: None,
+        upstream_timeout_seconds: 10,
         session_idle_seconds: 1800,
         session_lifetime_seconds: 28800,
         max_body_bytes: 1024 * 1024,
     }
+}
+
+/// The configuration of an anchorage in proxy mode in front of `upstream`.
+pub fn proxy_config(upstream: &str, upstream_ca: Option<PathBuf>, assets: &Path) -> Config {
+    let mut c = config(Path::new("/nonexistent-proxy-data"), assets, None);
+    c.upstream = Some(upstream.to_string());
+    c.upstream_ca = upstream_ca;
+    c
 }
 
 impl TestApp {
@@ -64,21 +80,53 @@ impl TestApp {
             client: reqwest::Client::new(),
             admin: running.admin.clone(),
             clock,
+            addrs: (running.addr, running.device_addr),
             running: Some(running),
+            proxy: None,
             data,
             assets,
         }
     }
 
-    /// Stops the server and starts a new one on the same data directory (a restart).
-    pub async fn restart(&mut self, password: Option<&str>) {
+    /// A fresh server (A) with a second anchorage (B) in proxy mode in front of it, reaching A
+    /// over TLS with A's local CA; API calls go to B.
+    pub async fn spawn_proxied() -> Self {
+        let mut app = Self::spawn().await;
+        let proxy = anchorage_server::start(
+            proxy_config(&app.upstream_url(), Some(app.data.path().join("tls/ca.pem")), &app.assets),
+            app.clock.clone() as Arc<dyn Clock>,
+        )
+        .await
+        .expect("proxy starts");
+        app.base = format!("http://{}", proxy.addr);
+        app.proxy = Some(proxy);
+        app
+    }
+
+    /// A's API over TLS (its device listener serves the whole API too).
+    pub fn upstream_url(&self) -> String {
+        let addr = self.running.as_ref().and_then(|r| r.device_addr).expect("device listener");
+        format!("https://localhost:{}", addr.port())
+    }
+
+    /// Stops the server (A; a proxy in front stays up).
+    pub async fn stop_server(&mut self) {
         if let Some(r) = self.running.take() {
             r.stop().await.expect("stops");
         }
-        let running = anchorage_server::start(config(self.data.path(), &self.assets, password), self.clock.clone() as Arc<dyn Clock>)
-            .await
-            .expect("server restarts");
-        self.base = format!("http://{}", running.addr);
+    }
+
+    /// Stops the server and starts a new one on the same data directory and the same ports (a
+    /// restart; a proxy in front stays up and must reach it again).
+    pub async fn restart(&mut self, password: Option<&str>) {
+        self.stop_server().await;
+        let mut c = config(self.data.path(), &self.assets, password);
+        c.listen = self.addrs.0;
+        c.device_listen = self.addrs.1.expect("device listener");
+        let running = anchorage_server::start(c, self.clock.clone() as Arc<dyn Clock>).await.expect("server restarts");
+        if self.proxy.is_none() {
+            self.base = format!("http://{}", running.addr);
+        }
         self.admin = running.admin.clone();
         self.running = Some(running);
     }
@@ -189,7 +237,7 @@ impl TestApp {
     }
 
     pub fn device_url(&self, path: &str) -> String {
-        let addr = self.running.as_ref().expect("running").device_addr;
+        let addr = self.running.as_ref().and_then(|r| r.device_addr).expect("device listener");
         format!("https://{addr}{path}")
     }
 
@@ -300,3 +348,27 @@ pub async fn wait_up(client: &reqwest::Client, base: &str) {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+/// Defines a test that runs twice: against the server (`local`), and through a second
+/// anchorage in proxy mode in front of it (`through_proxy`), which must answer the same.
+macro_rules! local_and_proxied {
+    ($name:ident, $app:ident, $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn run(#[allow(unused_mut)] mut $app: $crate::support::TestApp) $body
+
+            #[tokio::test]
+            async fn local() {
+                run($crate::support::TestApp::spawn().await).await
+            }
+
+            #[tokio::test]
+            async fn through_proxy() {
+                run($crate::support::TestApp::spawn_proxied().await).await
+            }
+        }
+    };
+}
+pub(crate) use local_and_proxied;

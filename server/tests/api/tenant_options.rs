@@ -4,10 +4,9 @@ use reqwest::Method;
 use serde_json::json;
 
 use crate::support::*;
+use crate::support::local_and_proxied;
 
-#[tokio::test]
-async fn options_api_is_complete() {
-    let app = TestApp::spawn().await;
+local_and_proxied!(options_api_is_complete, app, {
     let url = |p: &str| app.url(&format!("/tenant/options{p}"));
 
     // Not set yet: the platform's 404.
@@ -53,11 +52,9 @@ async fn options_api_is_complete() {
     assert_eq!(app.admin(Method::DELETE, &url("/configuration/x.y")).send().await.expect("delete").status(), 204);
     let res = app.admin(Method::DELETE, &url("/configuration/x.y")).send().await.expect("delete");
     assert_error(res, 404, "options/Not Found", "Unable to find option by given key: configuration/x.y").await;
-}
+});
 
-#[tokio::test]
-async fn device_token_lifespan_must_be_a_whole_number_of_at_least_300() {
-    let app = TestApp::spawn().await;
+local_and_proxied!(device_token_lifespan_must_be_a_whole_number_of_at_least_300, app, {
     let one = app.url("/tenant/options/oauth.internal/device-token.lifespan.seconds");
     for bad in [json!("299"), json!("ten minutes"), json!(-1), json!(1.5), json!("")] {
         let res = app.admin(Method::PUT, &one).json(&json!({"value": bad})).send().await.expect("put");
@@ -76,4 +73,4 @@ async fn device_token_lifespan_must_be_a_whole_number_of_at_least_300() {
     assert_eq!(map, json!({}));
     let res = app.admin(Method::PUT, &one).json(&json!({"value": 300})).send().await.expect("put");
     assert_eq!(json(res).await.1["value"], "300");
-}
+});

@@ -8,10 +8,9 @@ use serde_json::{Value, json};
 use time::Duration;
 
 use crate::support::*;
+use crate::support::local_and_proxied;
 
-#[tokio::test]
-async fn create_answers_201_with_every_field_computed_as_the_platform_does() {
-    let app = TestApp::spawn().await;
+local_and_proxied!(create_answers_201_with_every_field_computed_as_the_platform_does, app, {
     let pem_text = ca_pem("Fields CA");
     let der = pem::decode_certificates(&pem_text).expect("pem").remove(0);
     let res = app.create(&json!({"name": "Fields", "certInPemFormat": pem_text, "status": "ENABLED", "autoRegistrationEnabled": true})).await;
@@ -35,24 +34,21 @@ async fn create_answers_201_with_every_field_computed_as_the_platform_does() {
         let v = c[field].as_str().expect("date");
         assert!(v.len() == 24 && v.ends_with(".000Z") && v.as_bytes()[10] == b'T', "{field} = {v}");
     }
-    let self_url = format!("{}/{fp}", app.certs_url());
-    assert_eq!(c["self"], self_url.as_str());
-    assert_eq!(location.as_deref(), Some(self_url.as_str()));
-}
+    // Links name the server that made them (behind a proxy: the upstream, unchanged).
+    let self_path = format!("/tenant/tenants/{TENANT}/trusted-certificates/{fp}");
+    assert!(c["self"].as_str().is_some_and(|s| s.starts_with("http") && s.ends_with(&self_path)), "{c}");
+    assert_eq!(location.as_deref(), c["self"].as_str());
+});
 
-#[tokio::test]
-async fn bare_base64_input_and_string_booleans_are_accepted_and_name_defaults_to_the_cn() {
-    let app = TestApp::spawn().await;
+local_and_proxied!(bare_base64_input_and_string_booleans_are_accepted_and_name_defaults_to_the_cn, app, {
     let pem_text = ca_pem("Base64 CA");
     let b64 = pem::to_single_line_base64(&pem::decode_certificates(&pem_text).expect("pem").remove(0));
     let (status, c) = json(app.create(&json!({"certInPemFormat": b64, "status": "DISABLED", "autoRegistrationEnabled": "true"})).await).await;
     assert_eq!(status, 201, "{c}");
     assert_eq!((c["name"].as_str(), c["autoRegistrationEnabled"].as_bool()), (Some("Base64 CA"), Some(true)));
-}
+});
 
-#[tokio::test]
-async fn duplicate_is_409_with_the_platform_message() {
-    let app = TestApp::spawn().await;
+local_and_proxied!(duplicate_is_409_with_the_platform_message, app, {
     let pem_text = ca_pem("Twice");
     assert_eq!(app.create(&body("a", &pem_text, "ENABLED")).await.status(), 201);
     let fp = fingerprint(&pem_text);
@@ -61,11 +57,9 @@ async fn duplicate_is_409_with_the_platform_message() {
         b["message"],
         format!("Cannot add certificate - certificate with {fp} fingerprint already exists. : Certificate with {fp} fingerprint already exists.")
     );
-}
+});
 
-#[tokio::test]
-async fn unacceptable_certificates_are_422_with_the_reason_and_nothing_is_stored() {
-    let app = TestApp::spawn().await;
+local_and_proxied!(unacceptable_certificates_are_422_with_the_reason_and_nothing_is_stored, app, {
     let mut expired = params("old", IsCa::Ca(BasicConstraints::Unconstrained));
     expired.not_before = now() - Duration::days(10);
     expired.not_after = now() - Duration::days(1);
@@ -85,11 +79,9 @@ async fn unacceptable_certificates_are_422_with_the_reason_and_nothing_is_stored
     }
     let (_, list) = json(app.admin(Method::GET, &app.certs_url()).send().await.expect("list")).await;
     assert_eq!(list["certificates"], json!([]));
-}
+});
 
-#[tokio::test]
-async fn a_version_1_certificate_is_422() {
-    let app = TestApp::spawn().await;
+local_and_proxied!(a_version_1_certificate_is_422, app, {
     let dir = tempfile::tempdir().expect("tmp");
     let run = |args: &[&str]| {
         let out = std::process::Command::new("openssl").current_dir(dir.path()).args(args).output().expect("openssl");
@@ -99,11 +91,9 @@ async fn a_version_1_certificate_is_422() {
     run(&["x509", "-req", "-in", "r.csr", "-signkey", "k.pem", "-days", "2", "-out", "v1.pem"]);
     let v1 = std::fs::read_to_string(dir.path().join("v1.pem")).expect("read");
     assert_error(app.create(&body("v1", &v1, "ENABLED")).await, 422, "tenant/Unprocessable Entity", "Cannot add certificate - it is X.509 version 1").await;
-}
+});
 
-#[tokio::test]
-async fn malformed_requests_get_clear_errors() {
-    let app = TestApp::spawn().await;
+local_and_proxied!(malformed_requests_get_clear_errors, app, {
     let pem_text = ca_pem("Fields");
     let cases = [
         (json!({"name": "x", "status": "ENABLED"}), "certInPemFormat is required"),
@@ -122,11 +112,9 @@ async fn malformed_requests_get_clear_errors() {
     assert_error(res, 415, "general/Unsupported Media Type", "Send the body as JSON").await;
     let huge = json!({"name": "x", "certInPemFormat": "A".repeat(1024 * 1024 + 1), "status": "ENABLED"});
     assert_error(app.create(&huge).await, 413, "general/Payload Too Large", "The request body is larger than the limit of 1048576 bytes").await;
-}
+});
 
-#[tokio::test]
-async fn bulk_create_is_201_and_all_or_nothing() {
-    let app = TestApp::spawn().await;
+local_and_proxied!(bulk_create_is_201_and_all_or_nothing, app, {
     let bulk = app.url(&format!("/tenant/tenants/{TENANT}/trusted-certificates/bulk"));
     let (a, b, c) = (ca_pem("Bulk A"), ca_pem("Bulk B"), ca_pem("Bulk C"));
     let res = app.admin(Method::POST, &bulk).json(&json!({"certificates": [body("A", &a, "ENABLED"), body("B", &b, "DISABLED")]})).send().await.expect("request");
@@ -150,11 +138,9 @@ async fn bulk_create_is_201_and_all_or_nothing() {
 
     let (_, list) = json(app.admin(Method::GET, &format!("{}?pageSize=100", app.certs_url())).send().await.expect("list")).await;
     assert_eq!(list["certificates"].as_array().map(Vec::len), Some(2), "{list}");
-}
+});
 
-#[tokio::test]
-async fn get_update_and_delete_by_fingerprint() {
-    let app = TestApp::spawn().await;
+local_and_proxied!(get_update_and_delete_by_fingerprint, app, {
     let pem_text = ca_pem("Lifecycle");
     let fp = fingerprint(&pem_text);
     assert_eq!(app.create(&body("Life", &pem_text, "DISABLED")).await.status(), 201);
@@ -192,11 +178,9 @@ async fn get_update_and_delete_by_fingerprint() {
     assert!(res.bytes().await.expect("body").is_empty());
     assert_error(app.admin(Method::GET, &one).send().await.expect("get"), 404, "tenant/Not Found", &format!("Cannot find certificate with fingerprint {fp}.")).await;
     assert_eq!(app.admin(Method::DELETE, &one).send().await.expect("delete").status(), 404);
-}
+});
 
-#[tokio::test]
-async fn paging_follows_the_platform_envelope() {
-    let app = TestApp::spawn().await;
+local_and_proxied!(paging_follows_the_platform_envelope, app, {
     let mut fps = Vec::new();
     for i in 0..7 {
         let p = ca_pem(&format!("Page {i}"));
@@ -236,18 +220,14 @@ async fn paging_follows_the_platform_envelope() {
     // The platform's CA filter: anchorage has no tenant CA.
     let (_, ca) = get("certificateAuthority=true".into()).await;
     assert_eq!(ca["certificates"], json!([]));
-}
+});
 
-#[tokio::test]
-async fn another_tenant_path_is_404() {
-    let app = TestApp::spawn().await;
+local_and_proxied!(another_tenant_path_is_404, app, {
     let res = app.admin(Method::GET, &app.url("/tenant/tenants/t999/trusted-certificates")).send().await.expect("list");
     assert_error(res, 404, "tenant/Not Found", "Tenant with id t999 not found.").await;
-}
+});
 
-#[tokio::test]
-async fn everything_survives_a_restart() {
-    let mut app = TestApp::spawn().await;
+local_and_proxied!(everything_survives_a_restart, app, {
     let pem_text = ca_pem("Persistent");
     let fp = fingerprint(&pem_text);
     assert_eq!(app.create(&json!({"name": "Keep", "certInPemFormat": pem_text, "status": "ENABLED", "autoRegistrationEnabled": true})).await.status(), 201);
@@ -255,11 +235,9 @@ async fn everything_survives_a_restart() {
     let (status, c) = json(app.admin(Method::GET, &format!("{}/{fp}", app.certs_url())).send().await.expect("get")).await;
     assert_eq!(status, 200);
     assert_eq!((c["name"].as_str(), c["status"].as_str(), c["autoRegistrationEnabled"].as_bool()), (Some("Keep"), Some("ENABLED"), Some(true)));
-}
+});
 
-#[tokio::test]
-async fn validity_is_judged_by_the_server_clock() {
-    let app = TestApp::spawn().await;
+local_and_proxied!(validity_is_judged_by_the_server_clock, app, {
     let pem_text = ca_pem("Clocked");
     // Two years on, the certificate (valid one year) has expired.
     app.clock.advance(Duration::days(730));
@@ -267,4 +245,4 @@ async fn validity_is_judged_by_the_server_clock() {
     app.clock.advance(Duration::days(-730));
     let created: Value = json(app.create(&body("now", &pem_text, "ENABLED")).await).await.1;
     assert_eq!(created["name"], "now");
-}
+});

@@ -1,0 +1,297 @@
+//! Proxy mode (`--upstream URL`): the same console in front of a real platform tenant.
+//!
+//! The platform stores everything; anchorage forwards the platform's API unchanged (method,
+//! path, query, body, media types, status), streaming bodies both ways. The console's users are
+//! the tenant's users: a login is checked against the platform, and the credentials are kept
+//! in memory only, for the session's forwarded calls. Nothing is stored on disk; the device
+//! token endpoint is not forwarded (devices talk to the platform directly) and there is no
+//! device listener. When the platform does not answer, the caller gets a 502 or 504 in the
+//! platform's error envelope saying so in words; nothing is retried.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use axum::body::Body;
+use axum::extract::{Form, Query, Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine as _;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::auth::{SESSION_COOKIE, XSRF_COOKIE, XSRF_HEADER, cookie, session_hash};
+use crate::config::Config;
+use crate::error::AppError;
+
+/// Largest request body forwarded (the platform applies its own limits too).
+const MAX_FORWARDED_BODY: usize = 64 * 1024 * 1024;
+
+/// A console session in proxy mode: the user's own credentials, in memory only.
+struct Session {
+    authorization: HeaderValue,
+    xsrf: String,
+    last_seen: Instant,
+    expires: Instant,
+}
+
+/// State of a proxying anchorage.
+#[derive(Clone)]
+pub struct ProxyState(Arc<Inner>);
+
+struct Inner {
+    upstream: String,
+    client: reqwest::Client,
+    timeout: Duration,
+    sessions: Mutex<HashMap<String, Session>>,
+    idle: Duration,
+    lifetime: Duration,
+    assets: std::path::PathBuf,
+}
+
+impl ProxyState {
+    /// The upstream client: TLS always verified, against the system roots and `--upstream-ca`.
+    pub fn new(config: &Config) -> anyhow::Result<Self> {
+        let upstream = config.upstream.clone().context("no upstream")?.trim_end_matches('/').to_string();
+        anyhow::ensure!(upstream.starts_with("https://") || upstream.starts_with("http://"), "--upstream must be an http(s) URL");
+        let timeout = Duration::from_secs(config.upstream_timeout_seconds);
+        let mut builder = reqwest::Client::builder()
+            .use_rustls_tls()
+            .connect_timeout(timeout)
+            .read_timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_idle_timeout(Duration::from_secs(30));
+        if let Some(ca) = &config.upstream_ca {
+            let pem = std::fs::read(ca).with_context(|| format!("reading --upstream-ca {}", ca.display()))?;
+            for cert in reqwest::Certificate::from_pem_bundle(&pem).context("parsing --upstream-ca")? {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        Ok(Self(Arc::new(Inner {
+            upstream,
+            client: builder.build().context("building the upstream client")?,
+            timeout,
+            sessions: Mutex::new(HashMap::new()),
+            idle: Duration::from_secs(config.session_idle_seconds),
+            lifetime: Duration::from_secs(config.session_lifetime_seconds),
+            assets: config.assets_dir.clone(),
+        })))
+    }
+
+    /// A failure to reach the platform, in words.
+    fn gateway_error(&self, e: &reqwest::Error) -> AppError {
+        let upstream = &self.0.upstream;
+        if e.is_timeout() {
+            return AppError::refused(
+                StatusCode::GATEWAY_TIMEOUT,
+                "general",
+                format!("The platform at {upstream} did not answer within {} s.", self.0.timeout.as_secs()),
+            );
+        }
+        let mut cause = String::new();
+        let mut source: Option<&dyn std::error::Error> = Some(e);
+        while let Some(s) = source {
+            cause = s.to_string();
+            source = s.source();
+        }
+        let what = if cause.to_ascii_lowercase().contains("certificate") || cause.contains("tls") || cause.contains("TLS") {
+            format!("The TLS connection to the platform at {upstream} failed: {cause}.")
+        } else {
+            format!("The platform at {upstream} cannot be reached: {cause}.")
+        };
+        tracing::warn!(upstream = %upstream, error = %cause, "upstream call failed");
+        AppError::refused(StatusCode::BAD_GATEWAY, "general", what)
+    }
+}
+
+/// The router of proxy mode: local login and mode, forwarded API, the console's files.
+pub fn app(state: ProxyState) -> Router {
+    let assets = state.0.assets.clone();
+    Router::new()
+        .route("/tenant/oauth", post(login_with_cookie))
+        .route("/user/logout", post(logout))
+        .route("/anchorage/mode", get(mode))
+        .route("/devicecontrol/deviceAccessToken", post(not_forwarded))
+        .fallback(move |State(state): State<ProxyState>, req: Request| {
+            let assets = assets.clone();
+            async move {
+                if crate::routes::is_api_path(req.uri().path()) {
+                    forward(state, req).await
+                } else {
+                    crate::console_files(&assets, req).await
+                }
+            }
+        })
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_FORWARDED_BODY))
+        .with_state(state)
+}
+
+async fn mode(State(state): State<ProxyState>) -> Json<serde_json::Value> {
+    Json(json!({ "mode": "proxy", "upstream": state.0.upstream }))
+}
+
+async fn not_forwarded() -> AppError {
+    AppError::not_found(
+        "devicecontrol",
+        "anchorage runs in proxy mode: devices get their tokens from the platform directly, not through the console.",
+    )
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    grant_type: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+    tenant_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct TenantQuery {
+    tenant_id: Option<String>,
+}
+
+fn random_token() -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
+}
+
+/// Checks the credentials against the platform (`GET /user/currentUser`) and opens an
+/// in-memory session holding them.
+async fn login_with_cookie(
+    State(state): State<ProxyState>,
+    Query(query): Query<TenantQuery>,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, AppError> {
+    if !form.grant_type.as_deref().is_some_and(|g| g.eq_ignore_ascii_case("password")) {
+        return Err(AppError::bad_request("security", "grant_type must be PASSWORD"));
+    }
+    let (Some(user), Some(password)) = (form.username, form.password) else {
+        return Err(AppError::bad_request("security", "username and password are required"));
+    };
+    let login = match query.tenant_id.or(form.tenant_id).filter(|t| !t.is_empty()) {
+        Some(t) => format!("{t}/{user}"),
+        None => user.clone(),
+    };
+    let basic = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{login}:{password}")));
+    let authorization = HeaderValue::from_str(&basic).map_err(|_| AppError::bad_request("security", "the credentials cannot be sent"))?;
+    let res = state
+        .0
+        .client
+        .get(format!("{}/user/currentUser", state.0.upstream))
+        .header(header::AUTHORIZATION, authorization.clone())
+        .header(header::ACCEPT, "application/json")
+        .send()
+        .await
+        .map_err(|e| state.gateway_error(&e))?;
+    match res.status() {
+        s if s.is_success() => {}
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+            tracing::info!(upstream = %state.0.upstream, "login refused by the platform");
+            return Err(AppError::Unauthorized { message: "Invalid credentials!".into(), xbasic: false });
+        }
+        other => {
+            return Err(AppError::refused(StatusCode::BAD_GATEWAY, "general", format!("The platform at {} answered the login with {other}.", state.0.upstream)));
+        }
+    }
+    let (token, xsrf) = (random_token(), random_token());
+    let now = Instant::now();
+    {
+        let mut sessions = state.0.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        sessions.retain(|_, s| s.expires > now && now.duration_since(s.last_seen) < state.0.idle);
+        sessions.insert(session_hash(&token), Session { authorization, xsrf: xsrf.clone(), last_seen: now, expires: now + state.0.lifetime });
+    }
+    tracing::info!(upstream = %state.0.upstream, "login (proxy)");
+    let mut res = StatusCode::OK.into_response();
+    for c in [
+        format!("{SESSION_COOKIE}={token}; Path=/; SameSite=Strict; HttpOnly"),
+        format!("{XSRF_COOKIE}={xsrf}; Path=/; SameSite=Strict"),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&c) {
+            res.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    Ok(res)
+}
+
+async fn logout(State(state): State<ProxyState>, headers: HeaderMap) -> Response {
+    if let Some(token) = cookie(&headers, SESSION_COOKIE) {
+        state.0.sessions.lock().unwrap_or_else(|e| e.into_inner()).remove(&session_hash(token));
+    }
+    let mut res = StatusCode::NO_CONTENT.into_response();
+    for c in [format!("{SESSION_COOKIE}=; Path=/; SameSite=Strict; HttpOnly; Max-Age=0"), format!("{XSRF_COOKIE}=; Path=/; SameSite=Strict; Max-Age=0")] {
+        if let Ok(v) = HeaderValue::from_str(&c) {
+            res.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    res
+}
+
+/// The credentials to forward: the caller's own `Authorization`, or its session's.
+fn credentials(state: &ProxyState, req: &Request) -> Result<Option<HeaderValue>, AppError> {
+    if let Some(a) = req.headers().get(header::AUTHORIZATION) {
+        return Ok(Some(a.clone()));
+    }
+    let Some(token) = cookie(req.headers(), SESSION_COOKIE) else { return Ok(None) };
+    let mut sessions = state.0.sessions.lock().unwrap_or_else(|e| e.into_inner());
+    let hash = session_hash(token);
+    let now = Instant::now();
+    let Some(s) = sessions.get_mut(&hash) else {
+        return Err(AppError::Unauthorized { message: "The session has ended; log in again.".into(), xbasic: false });
+    };
+    if s.expires <= now || now.duration_since(s.last_seen) >= state.0.idle {
+        sessions.remove(&hash);
+        return Err(AppError::Unauthorized { message: "The session has ended; log in again.".into(), xbasic: false });
+    }
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let echoed = req.headers().get(XSRF_HEADER).and_then(|v| v.to_str().ok());
+    if !safe && echoed != Some(s.xsrf.as_str()) {
+        return Err(AppError::Forbidden { message: "Missing or wrong X-XSRF-TOKEN header for a session cookie.".into() });
+    }
+    s.last_seen = now;
+    Ok(Some(s.authorization.clone()))
+}
+
+/// Headers that belong to one connection, never forwarded.
+fn hop_by_hop(name: &HeaderName) -> bool {
+    matches!(
+        name.as_str(),
+        "connection" | "keep-alive" | "proxy-authenticate" | "proxy-authorization" | "te" | "trailer" | "transfer-encoding" | "upgrade" | "host"
+    )
+}
+
+/// Forwards one API call to the platform, streaming the bodies.
+async fn forward(state: ProxyState, req: Request) -> Response {
+    match forward_inner(&state, req).await {
+        Ok(res) => res,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn forward_inner(state: &ProxyState, req: Request) -> Result<Response, AppError> {
+    let authorization = credentials(state, &req)?;
+    let path_and_query = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let url = format!("{}{path_and_query}", state.0.upstream);
+    let mut out = state.0.client.request(req.method().clone(), url);
+    for (name, value) in req.headers() {
+        if hop_by_hop(name) || name == header::COOKIE || name == header::AUTHORIZATION || name.as_str() == XSRF_HEADER {
+            continue;
+        }
+        out = out.header(name, value);
+    }
+    if let Some(a) = authorization {
+        out = out.header(header::AUTHORIZATION, a);
+    }
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        out = out.body(reqwest::Body::wrap_stream(req.into_body().into_data_stream()));
+    }
+    let res = out.send().await.map_err(|e| state.gateway_error(&e))?;
+    let mut back = Response::builder().status(res.status());
+    for (name, value) in res.headers() {
+        if !hop_by_hop(name) && name != header::SET_COOKIE {
+            back = back.header(name, value);
+        }
+    }
+    back.body(Body::from_stream(res.bytes_stream())).map_err(AppError::internal)
+}
