@@ -164,7 +164,9 @@ fn write_private(path: &Path, pem: &str) -> anyhow::Result<()> {
 pub struct PeerCertificates(pub Arc<Vec<CertificateDer<'static>>>);
 
 /// Accepts TLS connections on `listener` and serves `app` on each, with the client's
-/// certificates and address in every request's extensions, until `shutdown` changes.
+/// certificates and address in every request's extensions. When `shutdown` changes it stops
+/// accepting, asks every open connection to finish its requests and close, and waits for them
+/// (10 s at most).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     config: Arc<ServerConfig>,
@@ -173,6 +175,7 @@ pub async fn serve(
 ) {
     use tower::ServiceExt as _;
     let acceptor = tokio_rustls::TlsAcceptor::from(config);
+    let mut connections = tokio::task::JoinSet::new();
     loop {
         let (tcp, remote) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -183,10 +186,12 @@ pub async fn serve(
                 }
             },
             _ = shutdown.changed() => break,
+            // Reap finished connections so the set does not grow.
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
         };
         let _ = tcp.set_nodelay(true);
-        let (acceptor, app) = (acceptor.clone(), app.clone());
-        tokio::spawn(async move {
+        let (acceptor, app, mut stop) = (acceptor.clone(), app.clone(), shutdown.clone());
+        connections.spawn(async move {
             let tls = match tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(tcp)).await {
                 Ok(Ok(tls)) => tls,
                 Ok(Err(e)) => {
@@ -203,9 +208,22 @@ pub async fn serve(
                 app.clone().oneshot(req)
             });
             let builder = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
-            if let Err(e) = builder.serve_connection(hyper_util::rt::TokioIo::new(tls), service).await {
+            let connection = builder.serve_connection(hyper_util::rt::TokioIo::new(tls), service);
+            tokio::pin!(connection);
+            let result = tokio::select! {
+                r = connection.as_mut() => r,
+                _ = stop.changed() => {
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
+            };
+            if let Err(e) = result {
                 tracing::debug!(client = %remote, error = %e, "device listener: connection ended with an error");
             }
         });
+    }
+    let drain = async { while connections.join_next().await.is_some() {} };
+    if tokio::time::timeout(std::time::Duration::from_secs(10), drain).await.is_err() {
+        connections.abort_all();
     }
 }

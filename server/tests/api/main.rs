@@ -9,4 +9,5 @@ mod device_tokens;
 mod tenant_options;
 mod console;
 mod support;
+mod proxy;
 mod trusted_certificates;

@@ -105,7 +105,7 @@ impl TestApp {
 
     /// A's API over TLS (its device listener serves the whole API too).
     pub fn upstream_url(&self) -> String {
-        let addr = self.running.as_ref().and_then(|r| r.device_addr).expect("device listener");
+        let addr = self.addrs.1.expect("device listener");
         format!("https://localhost:{}", addr.port())
     }
 
