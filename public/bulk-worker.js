@@ -1,7 +1,7 @@
-// The bulk-registration file parser's Web Worker: the console's own wasm module, loaded
-// here without mounting the page, answers each message (see app/src/bulk_worker.rs).
-// Messages that arrive while the module loads wait for it, in order.
-import init, { bulk_worker_message } from '/pkg/anchorage_app.js';
+// The bulk-registration file parser's Web Worker: loads the worker's wasm module (built from
+// app/src/bin/bulk_worker.rs) and hands it each message. Messages that arrive while the
+// module loads wait for it, in order.
+import init, { bulk_worker_message } from '/pkg/anchorage_bulk_worker.js';
 
 const ready = init();
 self.onmessage = (event) => {

@@ -50,12 +50,4 @@ pub fn count_of(n: u64, one: &str, many: &str) -> String {
     if n == 1 { format!("1 {one}") } else { format!("{} {many}", number(n)) }
 }
 
-/// A message as a sentence: `the file is empty` → `The file is empty.`
-pub fn sentence(s: &str) -> String {
-    let mut c = s.chars();
-    let mut out: String = c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default();
-    if !out.ends_with('.') {
-        out.push('.');
-    }
-    out
-}
+pub use crate::bulk_worker::protocol::sentence;

@@ -161,7 +161,7 @@ pub fn BulkRegistrationPage() -> impl IntoView {
     let parser = StoredValue::new_local(Parser::start(on_reply, on_broken));
     let request = Callback::new(move |indices: Vec<u32>| {
         let file = current.get_value();
-        parser.with_value(|p| p.send(Request::Rows { file, indices }, None));
+        parser.with_value(|p| p.send(&Request::Rows { file, indices }, None));
     });
 
     let choose = move |file: web_sys::File| {
@@ -186,7 +186,7 @@ pub fn BulkRegistrationPage() -> impl IntoView {
             }
             read_at.set_value(now_ms());
             match read {
-                Some(buffer) => parser.with_value(|p| p.send(Request::Parse { file: n }, Some(buffer))),
+                Some(buffer) => parser.with_value(|p| p.send(&Request::Parse { file: n }, Some(buffer))),
                 None => phase.set(Phase::Unreadable { name, message: "The file could not be read.".into() }),
             }
         });
@@ -245,7 +245,7 @@ pub fn BulkRegistrationPage() -> impl IntoView {
             send_file(file.into(), name, false);
         } else {
             upload.set(Upload::Preparing);
-            parser.with_value(|p| p.send(Request::ValidCsv { file: r.file }, None));
+            parser.with_value(|p| p.send(&Request::ValidCsv { file: r.file }, None));
         }
     };
 

@@ -1,0 +1,108 @@
+//! The messages between the bulk registration page and its parser worker, shared by the
+//! console (`app/src/bulk_worker.rs`) and the worker (`app/src/bin/bulk_worker.rs`, which
+//! includes this file by path so that it needs nothing else from the console).
+//!
+//! A message is a JS array `[json, payload?]`: a [`Request`] or [`Reply`] in JSON and an
+//! optional `ArrayBuffer`, transferred, not copied (the file in; the row flags and the CSV of
+//! the valid rows out).
+
+use anchorage_common::bulk::{Issue, Summary};
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+
+/// The row has at least one error.
+pub const FLAG_ERROR: u8 = 1;
+/// The row has at least one warning.
+pub const FLAG_WARNING: u8 = 2;
+
+/// What the page asks. `file` numbers the files chosen, so late answers about an earlier
+/// file are recognised and dropped.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind")]
+pub enum Request {
+    /// Parse the file in the payload.
+    Parse { file: u32 },
+    /// The rows at these indices (0-based, in file order).
+    Rows { file: u32, indices: Vec<u32> },
+    /// A CSV of the header and the valid rows, in the payload of the reply.
+    ValidCsv { file: u32 },
+}
+
+/// What the parser answers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind")]
+pub enum Reply {
+    /// The file was parsed; the payload holds one byte of `FLAG_*` bits per row. The first
+    /// rows come along, so the preview needs no second round trip to show them.
+    Parsed { file: u32, overview: Overview, first_rows: Vec<RowView> },
+    /// The file cannot be read at all.
+    Unreadable { file: u32, message: String },
+    /// The rows asked for.
+    Rows { file: u32, rows: Vec<RowView> },
+    /// The CSV of the valid rows is in the payload.
+    Csv { file: u32 },
+}
+
+/// The file as a whole.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Overview {
+    pub header: Vec<String>,
+    pub summary: Summary,
+    /// Problems of the file rather than of a row (e.g. its encoding).
+    pub file_issues: Vec<Issue>,
+    /// How long `bulk::parse` took, in milliseconds.
+    pub parse_ms: f64,
+}
+
+/// One row as the preview shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowView {
+    pub index: u32,
+    pub line: u32,
+    pub cells: Vec<String>,
+    pub errors: u32,
+    pub warnings: u32,
+    pub issues: Vec<Issue>,
+}
+
+/// Rows sent along with [`Reply::Parsed`]: more than a screenful.
+pub const FIRST_ROWS: u32 = 160;
+
+/// Milliseconds on the high-resolution clock of the window or worker.
+pub fn now_ms() -> f64 {
+    js_sys::Reflect::get(&js_sys::global(), &"performance".into())
+        .ok()
+        .and_then(|p| p.dyn_into::<web_sys::Performance>().ok())
+        .map_or(0.0, |p| p.now())
+}
+
+/// A message: the JSON of `value` and the payload, with the payload's buffer in the transfer
+/// list.
+pub fn encode<T: Serialize>(value: &T, payload: Option<js_sys::ArrayBuffer>) -> Option<(js_sys::Array, js_sys::Array)> {
+    let json = serde_json::to_string(value).ok()?;
+    let (message, transfer) = (js_sys::Array::new(), js_sys::Array::new());
+    message.push(&JsValue::from_str(&json));
+    if let Some(buffer) = payload {
+        message.push(&buffer);
+        transfer.push(&buffer);
+    }
+    Some((message, transfer))
+}
+
+/// The value and payload of a message.
+pub fn decode<T: serde::de::DeserializeOwned>(data: &JsValue) -> Option<(T, Option<js_sys::ArrayBuffer>)> {
+    let parts: &js_sys::Array = data.dyn_ref()?;
+    let value = serde_json::from_str(&parts.get(0).as_string()?).ok()?;
+    Some((value, parts.get(1).dyn_into().ok()))
+}
+
+/// A message as a sentence: `the file is empty` → `The file is empty.`
+pub fn sentence(s: &str) -> String {
+    let mut c = s.chars();
+    let mut out: String = c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default();
+    if !out.ends_with('.') {
+        out.push('.');
+    }
+    out
+}
