@@ -6,7 +6,7 @@
 //! CAs cost no more than one), then the path is verified with rustls-webpki for client
 //! authentication at the server's clock.
 
-use anchorage_common::cert::{self, CertificateInfo};
+use anchorage_common::cert::CertificateInfo;
 use rustls::pki_types::{CertificateDer, UnixTime};
 use time::OffsetDateTime;
 use webpki::{EndEntityCert, KeyUsage};
@@ -51,9 +51,11 @@ fn issuer_name(der: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// Verifies the device's chain against the trusted certificates stored now.
+/// `leaf` is the inspection of `tls_chain[0]`, made once by the caller.
 pub async fn verify(
     db: &Db,
     tls_chain: &[CertificateDer<'static>],
+    leaf: Option<&CertificateInfo>,
     header_chain: Option<Vec<Vec<u8>>>,
     now: OffsetDateTime,
 ) -> Result<Result<Verified, TrustError>, sqlx::Error> {
@@ -75,9 +77,8 @@ pub async fn verify(
             }
         }
     }
-    let leaf = match cert::inspect(leaf_der, now) {
-        Ok(i) => i.info,
-        Err(e) => return Ok(Err(TrustError::Untrusted(format!("The device certificate cannot be parsed: {e}.")))),
+    let Some(leaf) = leaf.cloned() else {
+        return Ok(Err(TrustError::Untrusted("The device certificate cannot be parsed.".into())));
     };
     let mut subjects: Vec<Vec<u8>> = std::iter::once(leaf_der.as_ref()).chain(intermediates.iter().map(|c| c.as_ref())).filter_map(issuer_name).collect();
     subjects.sort();

@@ -2,14 +2,14 @@
 
 use super::Db;
 
-/// A device user.
+/// A device user and its current token, read in one query.
 #[derive(Debug, Clone, sqlx::FromRow)]
-pub struct DeviceUserRow {
-    pub tenant_id: String,
-    pub user_name: String,
-    pub device_id: String,
+pub struct DeviceState {
     pub auth_type: String,
-    pub registered_by: String,
+    /// The newest unrevoked token still valid at the time asked, if any.
+    pub token: Option<String>,
+    pub issued_at: Option<i64>,
+    pub expires_at: Option<i64>,
 }
 
 /// A device token as stored.
@@ -22,27 +22,20 @@ pub struct TokenRow {
     pub revoked: bool,
 }
 
-pub async fn find_user(db: &Db, tenant: &str, user_name: &str) -> sqlx::Result<Option<DeviceUserRow>> {
+/// The device user `user_name` of `tenant` with its newest unrevoked token valid at `now`
+/// (unix seconds): one round trip on the token endpoint's hot path.
+pub async fn state(db: &Db, tenant: &str, user_name: &str, now: i64) -> sqlx::Result<Option<DeviceState>> {
     sqlx::query_as(
-        "SELECT tenant_id, user_name, device_id, auth_type, registered_by FROM device_users WHERE tenant_id = ? AND user_name = ?",
+        "SELECT u.auth_type, t.token, t.issued_at, t.expires_at FROM device_users u \
+         LEFT JOIN device_tokens t ON t.jti = ( \
+             SELECT jti FROM device_tokens WHERE tenant_id = u.tenant_id AND user_name = u.user_name \
+             AND revoked = 0 AND expires_at > ? AND issued_at <= ? ORDER BY issued_at DESC LIMIT 1) \
+         WHERE u.tenant_id = ? AND u.user_name = ?",
     )
-    .bind(tenant)
-    .bind(user_name)
-    .fetch_optional(db)
-    .await
-}
-
-/// The newest unrevoked token of a device user that is still valid at `now` (unix seconds).
-pub async fn current_token(db: &Db, tenant: &str, user_name: &str, now: i64) -> sqlx::Result<Option<TokenRow>> {
-    sqlx::query_as(
-        "SELECT jti, token, issued_at, expires_at, revoked FROM device_tokens \
-         WHERE tenant_id = ? AND user_name = ? AND revoked = 0 AND expires_at > ? AND issued_at <= ? \
-         ORDER BY issued_at DESC LIMIT 1",
-    )
-    .bind(tenant)
-    .bind(user_name)
     .bind(now)
     .bind(now)
+    .bind(tenant)
+    .bind(user_name)
     .fetch_optional(db)
     .await
 }
@@ -72,7 +65,8 @@ pub struct Issue<'a> {
 /// Stores a new token, drops the user's expired ones, and records what the device used — in
 /// one transaction.
 pub async fn store_token(db: &Db, t: &Issue<'_>) -> sqlx::Result<()> {
-    let mut tx = db.begin().await?;
+    // IMMEDIATE: concurrent first requests wait for the write lock instead of failing.
+    let mut tx = db.begin_with("BEGIN IMMEDIATE").await?;
     sqlx::query("DELETE FROM device_tokens WHERE tenant_id = ? AND user_name = ? AND expires_at <= ?")
         .bind(t.tenant)
         .bind(t.user_name)

@@ -34,8 +34,11 @@ pub async fn open(path: &Path) -> anyhow::Result<Db> {
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(10));
+    // No ping before handing out a connection: a local file does not go away, and the ping is
+    // a round trip to the connection's thread on every query.
     let pool = SqlitePoolOptions::new()
         .max_connections(8)
+        .test_before_acquire(false)
         .connect_with(options)
         .await
         .with_context(|| format!("opening database {}", path.display()))?;

@@ -51,9 +51,9 @@ async fn issue_device_token(
 ) -> Result<Json<Value>, AppError> {
     let chain = peer.map(|Extension(p)| p.0).unwrap_or_default();
     let mut context = Context::default();
-    let result = issue(&state, &chain, &headers, &mut context).await;
-    // Every token issued and every refusal is audited; a token returned again is not new.
     let leaf = chain.first().and_then(|c| anchorage_common::cert::inspect(c, state.clock.now()).ok()).map(|i| i.info);
+    let result = issue(&state, &chain, leaf.as_ref(), &headers, &mut context).await;
+    // Every token issued and every refusal is audited; a token returned again is not new.
     let details = |result: &str| json!({
         "result": result,
         "device": context.device_user,
@@ -92,7 +92,13 @@ struct Issued {
     new: bool,
 }
 
-async fn issue(state: &AppState, chain: &[rustls::pki_types::CertificateDer<'static>], headers: &HeaderMap, context: &mut Context) -> Result<Issued, AppError> {
+async fn issue(
+    state: &AppState,
+    chain: &[rustls::pki_types::CertificateDer<'static>],
+    leaf: Option<&anchorage_common::CertificateInfo>,
+    headers: &HeaderMap,
+    context: &mut Context,
+) -> Result<Issued, AppError> {
     let header = match headers.get("x-ssl-cert-chain") {
         None => None,
         Some(v) => {
@@ -101,7 +107,7 @@ async fn issue(state: &AppState, chain: &[rustls::pki_types::CertificateDer<'sta
         }
     };
     let now = state.clock.now();
-    let verified = match device_trust::verify(&state.db, chain, header, now).await? {
+    let verified = match device_trust::verify(&state.db, chain, leaf, header, now).await? {
         Ok(v) => v,
         Err(TrustError::BadHeader(m)) => return Err(AppError::bad_request(RESOURCE, m)),
         Err(TrustError::Untrusted(m)) => {
@@ -118,7 +124,9 @@ async fn issue(state: &AppState, chain: &[rustls::pki_types::CertificateDer<'sta
     let user_name = device_user_name(&device_id);
     context.device_user = Some(user_name.clone());
 
-    match db::devices::find_user(&state.db, tenant, &user_name).await? {
+    let now_s = now.unix_timestamp();
+    let device = db::devices::state(&state.db, tenant, &user_name, now_s).await?;
+    match &device {
         Some(u) if u.auth_type != "CERTIFICATES" => {
             return Err(refused(format!("device '{device_id}' is registered for password authentication, not certificates.")));
         }
@@ -136,10 +144,9 @@ async fn issue(state: &AppState, chain: &[rustls::pki_types::CertificateDer<'sta
         }
     }
 
-    let now_s = now.unix_timestamp();
-    if let Some(current) = db::devices::current_token(&state.db, tenant, &user_name, now_s).await? {
-        if !renewal_due(current.issued_at, current.expires_at, now_s) {
-            return Ok(Issued { token: current.token, new: false });
+    if let Some(db::devices::DeviceState { token: Some(token), issued_at: Some(iat), expires_at: Some(exp), .. }) = device {
+        if !renewal_due(iat, exp, now_s) {
+            return Ok(Issued { token, new: false });
         }
     }
     let stored = db::options::get(&state.db, tenant, OAUTH_INTERNAL, DEVICE_TOKEN_LIFESPAN).await?;
