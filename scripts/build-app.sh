@@ -17,6 +17,11 @@ out="target/wasm32-unknown-unknown/wasm-release"
 
 step() { printf '==> %s\n' "$*"; }
 
+# Leptos erases the types of components and view children (`AnyView`) under this cfg: one
+# monomorphisation per output type instead of one per closure, 24 KB less gzip on this console.
+# Set for every wasm step here, so that the two cargo calls share one build.
+export RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }--cfg erase_components"
+
 step "wasm32 target"
 rustup target add wasm32-unknown-unknown >/dev/null
 
