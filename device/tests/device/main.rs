@@ -2,6 +2,7 @@
 //! mutual TLS on loopback, real SQLite, the server's manual clock), and of the CLI binary.
 
 mod bench;
+mod bulk;
 mod pki;
 mod support;
 mod token;
