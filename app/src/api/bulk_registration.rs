@@ -20,7 +20,7 @@ impl Client {
         &self,
         file: &Blob,
         file_name: &str,
-        progress: impl Fn(f64, f64) + 'static,
+        progress: impl Fn(u64, u64) + 'static,
     ) -> Result<BulkNewDeviceRequestResult, ApiError> {
         let failed = |_| ApiError::Unexpected("the browser refused to send the file".into());
         let xhr = XmlHttpRequest::new().map_err(failed)?;
@@ -45,7 +45,7 @@ impl Client {
         });
         let on_progress = Closure::<dyn FnMut(ProgressEvent)>::new(move |e: ProgressEvent| {
             if e.length_computable() {
-                progress(e.loaded(), e.total());
+                progress(e.loaded() as u64, e.total() as u64);
             }
         });
         xhr.set_onloadend(Some(on_end.as_ref().unchecked_ref()));

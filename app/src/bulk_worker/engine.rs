@@ -25,7 +25,7 @@ impl Engine {
                 let started = now_ms();
                 match bulk::parse(payload.as_deref().unwrap_or_default()) {
                     Ok(parsed) => {
-                        let parse_ms = now_ms() - started;
+                        let parse_ms = (now_ms() - started) as u32;
                         let flags = parsed
                             .rows
                             .iter()

@@ -19,7 +19,6 @@ pub const FLAG_WARNING: u8 = 2;
 /// What the page asks. `file` numbers the files chosen, so late answers about an earlier
 /// file are recognised and dropped.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "kind")]
 pub enum Request {
     /// Parse the file in the payload.
     Parse { file: u32 },
@@ -31,7 +30,6 @@ pub enum Request {
 
 /// What the parser answers.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "kind")]
 pub enum Reply {
     /// The file was parsed; the payload holds one byte of `FLAG_*` bits per row. The first
     /// rows come along, so the preview needs no second round trip to show them.
@@ -52,7 +50,7 @@ pub struct Overview {
     /// Problems of the file rather than of a row (e.g. its encoding).
     pub file_issues: Vec<Issue>,
     /// How long `bulk::parse` took, in milliseconds.
-    pub parse_ms: f64,
+    pub parse_ms: u32,
 }
 
 /// One row as the preview shows it.
@@ -69,7 +67,8 @@ pub struct RowView {
 /// Rows sent along with [`Reply::Parsed`]: more than a screenful.
 pub const FIRST_ROWS: u32 = 160;
 
-/// Milliseconds on the high-resolution clock of the window or worker.
+/// Milliseconds on the high-resolution clock of the window or worker. (Durations are shown
+/// as whole milliseconds: integers, so that the console needs no float formatting code.)
 pub fn now_ms() -> f64 {
     js_sys::Reflect::get(&js_sys::global(), &"performance".into())
         .ok()

@@ -33,8 +33,8 @@ pub(crate) struct Ready {
     error_rows: Vec<u32>,
     /// Milliseconds from choosing the file until it was read, and until it was parsed (for
     /// the benchmark, shown as `data-` attributes).
-    read_ms: f64,
-    parsed_ms: f64,
+    read_ms: u32,
+    parsed_ms: u32,
 }
 
 /// Where the chosen file is.
@@ -52,7 +52,7 @@ enum Upload {
     Idle,
     /// The CSV of the valid rows is being made.
     Preparing,
-    Sending { loaded: f64, total: f64 },
+    Sending { loaded: u64, total: u64 },
     /// Sent; the server is registering.
     Registering,
     Done { result: Arc<BulkNewDeviceRequestResult>, valid_only: bool },
@@ -81,7 +81,7 @@ pub fn BulkRegistrationPage() -> impl IntoView {
     let chosen = StoredValue::new_local(None::<web_sys::File>);
     let started = StoredValue::new(0.0f64);
     let read_at = StoredValue::new(0.0f64);
-    let ready_ms = RwSignal::new(None::<f64>);
+    let ready_ms = RwSignal::new(None::<u32>);
     let errors_only = RwSignal::new(false);
     let valid_only = RwSignal::new(false);
     let upload = RwSignal::new(Upload::Idle);
@@ -89,9 +89,9 @@ pub fn BulkRegistrationPage() -> impl IntoView {
 
     let send_file = move |blob: web_sys::Blob, name: String, only_valid: bool| {
         let Some(client) = console.client() else { return };
-        upload.set(Upload::Sending { loaded: 0.0, total: blob.size() });
+        upload.set(Upload::Sending { loaded: 0, total: blob.size() as u64 });
         spawn_local(async move {
-            let progress = move |loaded: f64, total: f64| {
+            let progress = move |loaded: u64, total: u64| {
                 upload.set(if loaded >= total { Upload::Registering } else { Upload::Sending { loaded, total } });
             };
             match client.register_devices(&blob, &name, progress).await {
@@ -111,7 +111,7 @@ pub fn BulkRegistrationPage() -> impl IntoView {
         if ready_ms.get_untracked().is_none() {
             request_animation_frame(move || {
                 if current.get_value() == file && ready_ms.get_untracked().is_none() {
-                    ready_ms.set(Some(now_ms() - started.get_value()));
+                    ready_ms.set(Some((now_ms() - started.get_value()) as u32));
                 }
             });
         }
@@ -121,12 +121,12 @@ pub fn BulkRegistrationPage() -> impl IntoView {
             let flags = payload.map(|b| js_sys::Uint8Array::new(&b).to_vec()).unwrap_or_default();
             let error_rows = (0u32..).zip(&flags).filter(|(_, f)| *f & FLAG_ERROR != 0).map(|(i, _)| i).collect();
             let name = chosen.with_value(|f| f.as_ref().map(web_sys::File::name)).unwrap_or_default();
-            cache.clear();
+            cache.reset(overview.summary.rows);
             cache.insert(first_rows);
             if overview.summary.invalid == 0 {
                 errors_only.set(false);
             }
-            let (read_ms, parsed_ms) = (read_at.get_value() - started.get_value(), now_ms() - started.get_value());
+            let (read_ms, parsed_ms) = ((read_at.get_value() - started.get_value()) as u32, (now_ms() - started.get_value()) as u32);
             phase.set(Phase::Ready(Arc::new(Ready { file, name, overview, error_rows, read_ms, parsed_ms })));
             measure(file);
         }
@@ -171,7 +171,7 @@ pub fn BulkRegistrationPage() -> impl IntoView {
         ready_ms.set(None);
         upload.set(Upload::Idle);
         valid_only.set(false);
-        cache.clear();
+        cache.reset(0);
         let name = file.name();
         chosen.set_value(Some(file.clone()));
         if file.size() > bulk::MAX_FILE_BYTES as f64 {
@@ -280,7 +280,7 @@ pub fn BulkRegistrationPage() -> impl IntoView {
         .into_any(),
         Upload::Preparing => view! { <p class="upload-state" role="status">"Preparing the valid rows…"</p> }.into_any(),
         Upload::Sending { loaded, total } => {
-            let percent = if total > 0.0 { (loaded / total * 100.0).floor() } else { 0.0 };
+            let percent = (loaded * 100).checked_div(total).unwrap_or(0);
             view! {
                 <div class="upload-state" role="status">
                     <label for="upload-progress">{format!("Sending the file… {percent} %")}</label>
@@ -365,7 +365,7 @@ fn FilePreview(
     cache: RowCache,
     errors_only: RwSignal<bool>,
     request: Callback<Vec<u32>>,
-    ready_ms: RwSignal<Option<f64>>,
+    ready_ms: RwSignal<Option<u32>>,
 ) -> impl IntoView {
     let s = ready.overview.summary.clone();
     let counts = [
@@ -383,9 +383,9 @@ fn FilePreview(
     })
     .collect_view();
     let file_issues = ready.overview.file_issues.clone();
-    let parse_ms = format!("{:.0}", ready.overview.parse_ms);
-    let read_ms = format!("{:.0}", ready.read_ms);
-    let parsed_ms = format!("{:.0}", ready.parsed_ms);
+    let parse_ms = ready.overview.parse_ms.to_string();
+    let read_ms = ready.read_ms.to_string();
+    let parsed_ms = ready.parsed_ms.to_string();
     let heading = format!("\u{201c}{}\u{201d}", ready.name);
     let has_errors = s.invalid > 0;
     view! {
@@ -395,7 +395,7 @@ fn FilePreview(
             data-read-ms=read_ms
             data-parse-ms=parse_ms
             data-parsed-ms=parsed_ms
-            data-ready-ms=move || ready_ms.get().map(|ms| format!("{ms:.0}"))
+            data-ready-ms=move || ready_ms.get().map(|ms| ms.to_string())
         >
             <div class="preview-head">
                 <h2 id="preview-title">{heading}</h2>
