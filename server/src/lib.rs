@@ -90,7 +90,7 @@ pub(crate) fn with_common_layers(router: Router) -> Router {
         .layer(
             TraceLayer::new_for_http()
                 // Path only: query strings may carry ids a log reader need not see.
-                .make_span_with(|req: &Request| tracing::info_span!("http", method = %req.method(), path = %req.uri().path())),
+                .make_span_with(|req: &Request| tracing::debug_span!("http", method = %req.method(), path = %req.uri().path())),
         )
 }
 
