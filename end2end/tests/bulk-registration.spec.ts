@@ -152,3 +152,28 @@ test('the devices page pages through 50 devices at a time', async ({ page, reque
   await expect(rows).toHaveCount(10);
   await expect(pager.getByRole('button', { name: 'Next' })).toBeDisabled();
 });
+
+test('a large file renders only the rows in view, and scrolling reaches the last one', async ({ page }) => {
+  const u = unique();
+  const lines = ['ID;AUTH_TYPE;CREDENTIALS'];
+  for (let i = 0; i < 20_000; i += 1) lines.push(`e2e-big-${i}-${u};CERTIFICATES;`);
+  lines.push(`e2e-big-0-${u};CERTIFICATES;`); // a duplicate on the last line, 20,002
+  await openConsole(page);
+  await navigate(page, 'Bulk registration');
+  await page.getByLabel('CSV file').setInputFiles(tempFile('big.csv', lines.join('\n')));
+  await expect(page.getByRole('list', { name: 'Counts' }).getByRole('listitem').first()).toHaveText('20,001 rows');
+
+  const table = page.getByRole('region', { name: 'Rows of the file' });
+  const rendered = table.locator('tbody tr:not(.spacer)');
+  await expect(table.getByRole('rowheader', { name: '2', exact: true })).toBeVisible();
+  expect(await rendered.count()).toBeLessThan(100);
+  await table.evaluate((el) => { el.scrollTop = el.scrollHeight; });
+  await expect(table.getByRole('rowheader', { name: '20002', exact: true })).toBeVisible();
+  const last = table.getByRole('row').filter({ has: page.getByRole('rowheader', { name: '20002', exact: true }) });
+  await expect(last).toContainText('is a duplicate of line 2');
+  expect(await rendered.count()).toBeLessThan(100);
+
+  await page.getByLabel('Errors only').check();
+  await expect(rendered).toHaveCount(1);
+  await expect(rendered.getByRole('rowheader')).toHaveText('20002');
+});

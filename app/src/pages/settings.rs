@@ -66,7 +66,10 @@ fn TokenLifespan() -> impl IntoView {
     load();
 
     let checked = Memo::new(move |_| input.with(|v| parse_lifespan(v)));
-    let is_default = move || loaded.with(|l| *l == Loaded::Value(None));
+    // "default" while the tenant has no value of its own and the field still shows it.
+    let is_default = move || {
+        loaded.with(|l| *l == Loaded::Value(None)) && checked.get() == Ok(DEFAULT_DEVICE_TOKEN_LIFESPAN_SECONDS)
+    };
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let Ok(seconds) = checked.get_untracked() else { return };

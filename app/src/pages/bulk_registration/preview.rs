@@ -174,7 +174,7 @@ pub(super) fn Preview(
             top.set(usize::try_from(el.scroll_top()).unwrap_or(0));
         }
     };
-    let width = format!("width: {}rem", 4 + 11 * columns + 30);
+    let width = format!("width: {}rem", 4 + 9 * columns + 26);
     let header = ready.overview.header.iter().map(|h| view! { <th scope="col" title=h.clone()>{h.clone()}</th> }).collect_view();
     let span = (columns + 2).to_string();
     let span_below = span.clone();
