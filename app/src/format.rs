@@ -51,3 +51,20 @@ pub fn count_of(n: u64, one: &str, many: &str) -> String {
 }
 
 pub use crate::bulk_worker::protocol::sentence;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_group_thousands() {
+        assert_eq!(number(0), "0");
+        assert_eq!(number(999), "999");
+        assert_eq!(number(1000), "1,000");
+        assert_eq!(number(100_000), "100,000");
+        assert_eq!(number(1_234_567), "1,234,567");
+        assert_eq!(count_of(1, "row", "rows"), "1 row");
+        assert_eq!(count_of(20_001, "row", "rows"), "20,001 rows");
+        assert_eq!(sentence("the file is empty"), "The file is empty.");
+    }
+}

@@ -97,3 +97,40 @@ pub fn valid_rows_csv(file: &BulkFile) -> Vec<u8> {
     }
     writer.into_inner().unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_valid_rows_csv_keeps_the_header_quotes_where_needed_and_reads_back_valid() {
+        let file = bulk::parse(
+            b"ID;NAME;AUTH_TYPE;CREDENTIALS\r\n\
+              a-1;\"Hall; north\";CERTIFICATES;\r\n\
+              bad id;z;CERTIFICATES;\r\n\
+              c-3;\"say \"\"hi\"\"\";BASIC;pw-123456789\r\n",
+        )
+        .expect("the test file parses");
+        assert_eq!(file.summary.invalid, 1);
+        let csv = String::from_utf8(valid_rows_csv(&file)).expect("UTF-8");
+        assert_eq!(csv, "ID;NAME;AUTH_TYPE;CREDENTIALS\na-1;\"Hall; north\";CERTIFICATES;\nc-3;\"say \"\"hi\"\"\";BASIC;pw-123456789\n");
+        let again = bulk::parse(csv.as_bytes()).expect("the valid rows parse");
+        assert_eq!((again.summary.rows, again.summary.invalid), (2, 0));
+        assert_eq!(again.rows[0].cells[1], "Hall; north");
+        assert_eq!(again.rows[1].cells[1], "say \"hi\"");
+    }
+
+    #[test]
+    fn rows_are_answered_with_their_issues_only_for_the_current_file() {
+        let parsed = bulk::parse(b"ID;CREDENTIALS\nok-1;pw-123456789\nbad id;pw-123456789\n").expect("parses");
+        let mut engine = Engine { file: 7, parsed: Some(parsed), stale: None };
+        let (reply, payload) = engine.handle(Request::Rows { file: 7, indices: vec![1, 0, 9] }, None);
+        assert!(payload.is_none());
+        let Reply::Rows { file: 7, rows } = reply else { panic!("not rows: {reply:?}") };
+        assert_eq!(rows.iter().map(|r| (r.index, r.line)).collect::<Vec<_>>(), vec![(1, 3), (0, 2)]);
+        assert_eq!(rows[0].errors, 1);
+        assert!(rows[0].issues[0].message.contains("whitespace"));
+        let (reply, _) = engine.handle(Request::Rows { file: 6, indices: vec![0] }, None);
+        assert!(matches!(reply, Reply::Rows { file: 6, rows } if rows.is_empty()));
+    }
+}

@@ -91,3 +91,14 @@ pub(super) fn RegistrationResult(
         </section>
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::line_of;
+
+    #[test]
+    fn the_line_is_read_from_the_device_info() {
+        assert_eq!(line_of("DeviceInfo{id='a', line=12}"), "12");
+        assert_eq!(line_of("something else"), "something else");
+    }
+}
