@@ -40,14 +40,22 @@ if [[ "$have" != "$want" ]]; then
     cargo install wasm-bindgen-cli --version "$want"
 fi
 
-step "cargo build (wasm-release)"
-cargo build -p anchorage-app --target wasm32-unknown-unknown --profile wasm-release
+step "cargo build (wasm-release): the console"
+cargo build -p anchorage-app --lib --target wasm32-unknown-unknown --profile wasm-release
+
+# The bulk-registration worker is the CSV parser's hot loop, loaded only on that page: built
+# for speed (opt-level 3: bulk::parse of 100,000 rows in Chromium 170 -> 118 ms, for 19 KB
+# more gzip on that page), in a target directory of its own so both builds stay cached.
+step "cargo build (wasm-release, opt-level 3): the bulk registration worker"
+worker_target="target/wasm-worker"
+CARGO_PROFILE_WASM_RELEASE_OPT_LEVEL=3 CARGO_TARGET_DIR="$worker_target" \
+    cargo build -p anchorage-app --bin anchorage_bulk_worker --target wasm32-unknown-unknown --profile wasm-release
 
 step "wasm-bindgen"
 rm -rf "$site"
 mkdir -p "$site/pkg"
-for module in anchorage_app anchorage_bulk_worker; do
-    wasm-bindgen --target web --remove-name-section --no-typescript --out-dir "$site/pkg" "$out/$module.wasm"
+for module in "$out/anchorage_app.wasm" "$worker_target/wasm32-unknown-unknown/wasm-release/anchorage_bulk_worker.wasm"; do
+    wasm-bindgen --target web --remove-name-section --no-typescript --out-dir "$site/pkg" "$module"
 done
 
 # wasm-opt (binaryen 132, -Oz or -Os) was measured on this console: the wasm gets 15 % smaller
