@@ -361,7 +361,7 @@ fn validate_row(columns: &[Column], header: &[String], row: &mut Row, seen: &mut
         (Some(AuthType::Basic), None) => {
             error(None, "CREDENTIALS is required for password (BASIC) devices; for certificate devices set AUTH_TYPE to CERTIFICATES".into())
         }
-        (Some(AuthType::Basic), Some((i, c))) if c.is_empty() => {
+        (Some(AuthType::Basic), Some((i, ""))) => {
             error(Some(i), "CREDENTIALS is required for password (BASIC) devices; for certificate devices set AUTH_TYPE to CERTIFICATES".into())
         }
         _ => {}
@@ -382,20 +382,20 @@ fn validate_row(columns: &[Column], header: &[String], row: &mut Row, seen: &mut
             }
         }
     }
-    if let Some((i, v)) = get(&Column::Shell) {
-        if !matches!(v.trim(), "" | "0" | "1") {
-            error(Some(i), format!("SHELL must be 0 or 1, not '{v}'"));
-        }
+    if let Some((i, v)) = get(&Column::Shell)
+        && !matches!(v.trim(), "" | "0" | "1")
+    {
+        error(Some(i), format!("SHELL must be 0 or 1, not '{v}'"));
     }
-    if let Some((i, v)) = get(&Column::Tenant) {
-        if !v.trim().is_empty() {
-            error(Some(i), "TENANT can only be used from the management tenant".into());
-        }
+    if let Some((i, v)) = get(&Column::Tenant)
+        && !v.trim().is_empty()
+    {
+        error(Some(i), "TENANT can only be used from the management tenant".into());
     }
-    if let Some((i, v)) = get(&Column::EnrollmentOtp) {
-        if !v.trim().is_empty() {
-            error(Some(i), "ENROLLMENT_OTP (certificate enrollment with a one-time password) is not supported by anchorage".into());
-        }
+    if let Some((i, v)) = get(&Column::EnrollmentOtp)
+        && !v.trim().is_empty()
+    {
+        error(Some(i), "ENROLLMENT_OTP (certificate enrollment with a one-time password) is not supported by anchorage".into());
     }
     for (i, v) in row.cells.iter().enumerate() {
         if v.chars().count() > MAX_CELL_CHARS {

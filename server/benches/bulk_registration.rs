@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use anchorage_server::clock::SystemClock;
 use anchorage_server::config::{Config, Secret};
+use clap::Parser as _;
 
 const ROWS: usize = 100_000;
 const RUNS: usize = 3;
@@ -28,21 +29,14 @@ async fn main() -> anyhow::Result<()> {
     let mut times = Vec::new();
     for run in 1..=RUNS {
         let dir = tempfile::tempdir()?;
-        let config = Config {
-            listen: "127.0.0.1:0".parse()?,
-            data_dir: dir.path().to_path_buf(),
-            tenant: "t100".into(),
-            admin_user: "admin".into(),
-            admin_password: Some(Secret("bench-password".into())),
-            assets_dir: dir.path().join("site"),
-            public_url: None,
-            device_listen: "127.0.0.1:0".parse()?,
-            tls_cert: None,
-            tls_key: None,
-            session_idle_seconds: 1800,
-            session_lifetime_seconds: 28800,
-            max_body_bytes: 1024 * 1024,
-        };
+        let mut config = Config::try_parse_from([
+            "anchorage".to_string(),
+            "--listen=127.0.0.1:0".into(),
+            "--device-listen=127.0.0.1:0".into(),
+            "--tenant=t100".into(),
+            format!("--data-dir={}", dir.path().display()),
+        ])?;
+        config.admin_password = Some(Secret("bench-password".into()));
         let server = anchorage_server::start(config, Arc::new(SystemClock)).await?;
         let form = reqwest::multipart::Form::new()
             .part("file", reqwest::multipart::Part::bytes(body.clone().into_bytes()).file_name("bulk.csv").mime_str("text/csv")?);

@@ -307,6 +307,24 @@ pub async fn require_user(
     Ok(next.run(req).await)
 }
 
+/// Middleware (after [`require_user`]): the caller's role must allow the endpoint's access.
+pub async fn require_access(State(access): State<Access>, req: Request, next: Next) -> Result<Response, AppError> {
+    let role = req.extensions().get::<AuthUser>().map(|u| u.role.as_str());
+    let allowed = match access {
+        Access::Public | Access::Authenticated => role.is_some(),
+        Access::Read => matches!(role, Some("admin" | "reader")),
+        Access::Admin => role == Some("admin"),
+    };
+    if allowed {
+        return Ok(next.run(req).await);
+    }
+    let message = match role {
+        Some("device") => "Access is denied: device credentials cannot use this resource.",
+        _ => "Access is denied: this needs the admin role.",
+    };
+    Err(AppError::Forbidden { message: message.into() })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -342,20 +360,3 @@ mod tests {
     }
 }
 
-/// Middleware (after [`require_user`]): the caller's role must allow the endpoint's access.
-pub async fn require_access(State(access): State<Access>, req: Request, next: Next) -> Result<Response, AppError> {
-    let role = req.extensions().get::<AuthUser>().map(|u| u.role.as_str());
-    let allowed = match access {
-        Access::Public | Access::Authenticated => role.is_some(),
-        Access::Read => matches!(role, Some("admin" | "reader")),
-        Access::Admin => role == Some("admin"),
-    };
-    if allowed {
-        return Ok(next.run(req).await);
-    }
-    let message = match role {
-        Some("device") => "Access is denied: device credentials cannot use this resource.",
-        _ => "Access is denied: this needs the admin role.",
-    };
-    Err(AppError::Forbidden { message: message.into() })
-}

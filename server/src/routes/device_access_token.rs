@@ -144,10 +144,10 @@ async fn issue(
         }
     }
 
-    if let Some(db::devices::DeviceState { token: Some(token), issued_at: Some(iat), expires_at: Some(exp), .. }) = device {
-        if !renewal_due(iat, exp, now_s) {
-            return Ok(Issued { token, new: false });
-        }
+    if let Some(db::devices::DeviceState { token: Some(token), issued_at: Some(iat), expires_at: Some(exp), .. }) = device
+        && !renewal_due(iat, exp, now_s)
+    {
+        return Ok(Issued { token, new: false });
     }
     let stored = db::options::get(&state.db, tenant, OAUTH_INTERNAL, DEVICE_TOKEN_LIFESPAN).await?;
     let lifespan = stored.as_deref().map(parse_lifespan).transpose().unwrap_or_else(|e| {
