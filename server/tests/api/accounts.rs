@@ -171,15 +171,18 @@ async fn failed_logins_are_throttled_and_unknown_users_look_like_known_ones() {
     }
     assert_eq!(bodies[0], bodies[1], "known and unknown users get the same answer");
 
-    // Timing class: both are checked against an argon2 hash.
-    let mut times = Vec::new();
-    for user in [ADMIN, "nobody-here", ADMIN, "nobody-here"] {
-        let started = std::time::Instant::now();
-        let _ = login(&app, user, "wrong-password").await;
-        times.push(started.elapsed().as_secs_f64());
-        app.clock.advance(Duration::hours(2));
+    // Timing class: both are checked against an argon2 hash. The fastest of several tries of
+    // each is compared (the minimum is what noise from other work on the machine cannot lower);
+    // without the dummy hash an unknown user would answer ten times faster or more.
+    let (mut known, mut unknown) = (f64::MAX, f64::MAX);
+    for _ in 0..4 {
+        for (user, best) in [(ADMIN, &mut known), ("nobody-here", &mut unknown)] {
+            let started = std::time::Instant::now();
+            let _ = login(&app, user, "wrong-password").await;
+            *best = best.min(started.elapsed().as_secs_f64());
+            app.clock.advance(Duration::hours(2));
+        }
     }
-    let (known, unknown) = ((times[0] + times[2]) / 2.0, (times[1] + times[3]) / 2.0);
     assert!(known / unknown < 4.0 && unknown / known < 4.0, "known {known:.4}s vs unknown {unknown:.4}s");
 
     // Five failures are free; the sixth attempt must wait, even with the right password.
