@@ -6,7 +6,8 @@
 // validate with anchorage_common::bulk, send the row flags back, render). The worker's own
 // `bulk::parse` time is `data-parse-ms`. PapaParse: from the File object to parsed rows
 // (`file.text()` then `Papa.parse`), on the page's thread. Runs are interleaved; medians are
-// printed. Not part of the test run: `npm run bench` (see package.json).
+// printed. Not part of the test run: `cd end2end && npm run bench` (BENCH_RUNS=n to change
+// the number of runs; ANCHORAGE_BIN as for the tests).
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -14,7 +15,7 @@ import { expect, test } from '@playwright/test';
 import { navigate, openConsole } from '../tests/support';
 
 const ROWS = 100_000;
-const RUNS = 5;
+const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 
 function makeFile(): { file: string; bytes: number } {
   const lines = ['ID;TYPE;NAME;PATH;AUTH_TYPE;CREDENTIALS'];

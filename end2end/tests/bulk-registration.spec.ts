@@ -177,3 +177,19 @@ test('a large file renders only the rows in view, and scrolling reaches the last
   await expect(rendered).toHaveCount(1);
   await expect(rendered.getByRole('rowheader')).toHaveText('20002');
 });
+
+test('a file dropped on the page is previewed like a chosen one', async ({ page }) => {
+  const u = unique();
+  await openConsole(page);
+  await navigate(page, 'Bulk registration');
+  const csv = `ID,AUTH_TYPE,CREDENTIALS\ne2e-drop-1-${u},CERTIFICATES,\ne2e-drop-2-${u},CERTIFICATES,\n`;
+  const transfer = await page.evaluateHandle((text) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([text], 'dropped.csv', { type: 'text/csv' }));
+    return dt;
+  }, csv);
+  await page.locator('section.page').dispatchEvent('drop', { dataTransfer: transfer });
+  await expect(page.getByRole('heading', { name: '“dropped.csv”' })).toBeVisible();
+  await expect(page.getByRole('list', { name: 'Counts' }).getByRole('listitem').first()).toHaveText('2 rows');
+  await expect(page.getByRole('button', { name: 'Register 2 devices' })).toBeEnabled();
+});
