@@ -20,19 +20,21 @@ pub use protocol::{FLAG_ERROR, Overview, Reply, Request, RowView, now_ms};
 /// at start.
 pub struct Parser {
     worker: Option<web_sys::Worker>,
+    /// Set when the worker failed.
+    broken: Rc<std::cell::Cell<bool>>,
     _listeners: Vec<Closure<dyn FnMut(web_sys::MessageEvent)>>,
 }
 
 impl Parser {
-    /// Starts the worker. `on_broken` is told when it cannot start or fails (the request in
-    /// flight is then lost).
+    /// Starts the worker. `on_broken` is told when it fails later (the request in flight is
+    /// then lost); [`Parser::is_running`] tells whether it runs.
     pub fn start(on_reply: impl Fn(Reply, Option<js_sys::ArrayBuffer>) + 'static, on_broken: impl Fn() + 'static) -> Parser {
-        let on_broken = Rc::new(on_broken);
+        let broken = Rc::new(std::cell::Cell::new(false));
         let options = web_sys::WorkerOptions::new();
         options.set_type(web_sys::WorkerType::Module);
         let Ok(worker) = web_sys::Worker::new_with_options("/bulk-worker.js", &options) else {
-            on_broken();
-            return Parser { worker: None, _listeners: Vec::new() };
+            broken.set(true);
+            return Parser { worker: None, broken, _listeners: Vec::new() };
         };
         let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
             if let Some((reply, payload)) = protocol::decode::<Reply>(&e.data()) {
@@ -41,14 +43,18 @@ impl Parser {
         });
         worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         // The event is an `ErrorEvent`; only the fact matters.
-        let on_error = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| on_broken());
+        let failed = broken.clone();
+        let on_error = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| {
+            failed.set(true);
+            on_broken();
+        });
         worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-        Parser { worker: Some(worker), _listeners: vec![on_message, on_error] }
+        Parser { worker: Some(worker), broken, _listeners: vec![on_message, on_error] }
     }
 
-    /// Whether the worker runs.
+    /// Whether the worker runs (it started and has not failed).
     pub fn is_running(&self) -> bool {
-        self.worker.is_some()
+        self.worker.is_some() && !self.broken.get()
     }
 
     /// Sends a request, with the file or nothing as payload.

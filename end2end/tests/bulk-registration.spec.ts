@@ -193,3 +193,12 @@ test('a file dropped on the page is previewed like a chosen one', async ({ page 
   await expect(page.getByRole('list', { name: 'Counts' }).getByRole('listitem').first()).toHaveText('2 rows');
   await expect(page.getByRole('button', { name: 'Register 2 devices' })).toBeEnabled();
 });
+
+test('when the file checker cannot start, choosing a file says so instead of waiting', async ({ page }) => {
+  await page.route('**/bulk-worker.js', (route) => route.fulfill({ status: 404, body: 'gone' }));
+  await openConsole(page);
+  await navigate(page, 'Bulk registration');
+  await page.getByLabel('CSV file').setInputFiles({ name: 'any.csv', mimeType: 'text/csv', buffer: Buffer.from('ID;CREDENTIALS\na;pw-123456789\n') });
+  await expect(page.getByRole('alert')).toContainText('“any.csv” cannot be registered.');
+  await expect(page.getByRole('alert')).toContainText(/file checker|could not be checked in the background/);
+});

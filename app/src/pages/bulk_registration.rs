@@ -109,9 +109,11 @@ pub fn BulkRegistrationPage() -> impl IntoView {
     // preview (after rendering, before the next paint).
     let measure = move |file: u32| {
         if ready_ms.get_untracked().is_none() {
+            // The frame may come after the page was left: only `try_` reads then.
             request_animation_frame(move || {
-                if current.get_value() == file && ready_ms.get_untracked().is_none() {
-                    ready_ms.set(Some((now_ms() - started.get_value()) as u32));
+                if current.try_get_value() == Some(file) && ready_ms.try_get_untracked() == Some(None) {
+                    let started = started.try_get_value().unwrap_or_default();
+                    ready_ms.set(Some((now_ms() - started) as u32));
                 }
             });
         }
@@ -152,7 +154,7 @@ pub fn BulkRegistrationPage() -> impl IntoView {
         _ => {}
     };
     let on_broken = move || {
-        if matches!(phase.get_untracked(), Phase::Reading(_)) {
+        if matches!(phase.try_get_untracked(), Some(Phase::Reading(_))) {
             let name = chosen.with_value(|f| f.as_ref().map(web_sys::File::name)).unwrap_or_default();
             let message = "The file could not be checked in the background; choose it again.".to_string();
             phase.set(Phase::Unreadable { name, message });
@@ -176,6 +178,11 @@ pub fn BulkRegistrationPage() -> impl IntoView {
         chosen.set_value(Some(file.clone()));
         if file.size() > bulk::MAX_FILE_BYTES as f64 {
             phase.set(Phase::Unreadable { name, message: format::sentence(&FileError::TooLarge.to_string()) });
+            return;
+        }
+        if !parser.with_value(Parser::is_running) {
+            let message = "The file cannot be checked: this browser did not start the file checker (a module Web Worker). Reload the page, or use a current browser.".into();
+            phase.set(Phase::Unreadable { name, message });
             return;
         }
         phase.set(Phase::Reading(name.clone()));
@@ -220,6 +227,9 @@ pub fn BulkRegistrationPage() -> impl IntoView {
     let to_send = move || summary().map_or(0, |s| s.valid);
     let blocked = move || -> Option<String> {
         let s = summary()?;
+        if console.session.read_only() {
+            return Some(crate::components::read_only::READ_ONLY.into());
+        }
         if upload.with(Upload::busy) {
             return Some("Registering…".into());
         }
@@ -347,7 +357,13 @@ pub fn BulkRegistrationPage() -> impl IntoView {
                         </label>
                     </Show>
                     <p class="reason">{blocked}</p>
-                    <button type="button" class="button primary" disabled=move || blocked().is_some() on:click=submit>
+                    <button
+                        type="button"
+                        class="button primary"
+                        disabled=move || blocked().is_some()
+                        title=crate::components::read_only::title(console.session)
+                        on:click=submit
+                    >
                         {submit_text}
                     </button>
                 </div>
