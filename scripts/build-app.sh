@@ -13,7 +13,9 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 site="target/site"
-out="target/wasm32-unknown-unknown/wasm-release"
+# Cargo's output, wherever CARGO_TARGET_DIR puts it.
+target_dir="${CARGO_TARGET_DIR:-target}"
+out="$target_dir/wasm32-unknown-unknown/wasm-release"
 
 step() { printf '==> %s\n' "$*"; }
 
@@ -47,7 +49,7 @@ cargo build -p anchorage-app --lib --target wasm32-unknown-unknown --profile was
 # for speed (opt-level 3: bulk::parse of 100,000 rows in Chromium 170 -> 118 ms, for 19 KB
 # more gzip on that page), in a target directory of its own so both builds stay cached.
 step "cargo build (wasm-release, opt-level 3): the bulk registration worker"
-worker_target="target/wasm-worker"
+worker_target="$target_dir/wasm-worker"
 CARGO_PROFILE_WASM_RELEASE_OPT_LEVEL=3 CARGO_TARGET_DIR="$worker_target" \
     cargo build -p anchorage-app --bin anchorage_bulk_worker --target wasm32-unknown-unknown --profile wasm-release
 
