@@ -33,22 +33,38 @@ impl Console {
         self.toasts.show(message.into());
     }
 
-    /// What a page does with an API error: a refused login (the password changed, the server
-    /// restarted with other credentials) ends the session and goes to the login page, which
-    /// comes back here afterwards. Returns the error's text for the page to show otherwise.
+    /// What a page does with an API error: a 401 (the session expired, was ended elsewhere, or
+    /// the password changed) ends the session and goes to the login page, which comes back here
+    /// afterwards. Returns the error's text for the page to show otherwise.
     pub fn explain(&self, err: &ApiError) -> Option<String> {
         if *err == ApiError::Unauthorized {
-            self.session.end();
-            self.router.to_login();
+            self.session_ended("Your session has ended. Log in again.");
             None
         } else {
             Some(err.to_string())
         }
     }
 
-    /// Logs out: forgets the credentials and shows the login page.
+    /// Shows the login page with `why`, coming back to the current page afterwards.
+    pub fn session_ended(&self, why: &str) {
+        if self.session.logged_in_untracked() {
+            self.session.end_with(Some(why.to_string()));
+            self.router.to_login();
+        }
+    }
+
+    /// Logs out: ends the session on the server (which clears the cookies) and shows the login
+    /// page. A session that had already ended is as good as ended now.
     pub fn log_out(&self) {
-        self.session.end();
-        self.router.go(crate::router::Route::Login);
+        let console = *self;
+        leptos::task::spawn_local(async move {
+            match crate::api::log_out().await {
+                Ok(()) | Err(ApiError::Unauthorized) => {
+                    console.session.end();
+                    console.router.go(crate::router::Route::Login);
+                }
+                Err(e) => console.toast(format!("Could not log out: {e}")),
+            }
+        });
     }
 }

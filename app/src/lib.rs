@@ -41,7 +41,21 @@ pub fn App() -> impl IntoView {
     provide_context(router);
     provide_context(session);
 
+    // Is a session open (a reload keeps the login)? No page is shown until this answers.
+    leptos::task::spawn_local(async move {
+        session.set_mode(api::mode().await.ok());
+        match api::resume().await {
+            Ok(login) => session.begin(login),
+            Err(api::ApiError::Unauthorized) => session.end(),
+            Err(e) => session.end_with(Some(format!("Your session could not be checked: {e}"))),
+        }
+        router.refresh();
+    });
+
     let page = move || {
+        if !session.known() {
+            return view! { <p class="placeholder late" role="status">"Loading…"</p> }.into_any();
+        }
         let route = router.route();
         if route.access() == Access::Member && !session.logged_in() {
             // The router sends visitors without a login to /login; render nothing meanwhile.
@@ -59,12 +73,21 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// The bar at the top for a logged-in user: product, navigation, tenant, user, log out.
+/// The bar at the top for a logged-in user: product, navigation, mode, tenant, user and role,
+/// log out.
 #[component]
 fn Header() -> impl IntoView {
     let console = Console::get();
     let tenant = move || console.session.tenant().map(|t| t.name).unwrap_or_default();
     let user = move || console.session.user().map(|u| u.user_name).unwrap_or_default();
+    let role = move || console.session.role().map(|r| r.as_str());
+    let mode = move || match console.session.mode() {
+        Some(api::Mode::Proxy { upstream }) => format!("Proxy \u{2192} {upstream}"),
+        Some(api::Mode::Local) => "Local".to_string(),
+        None => String::new(),
+    };
+    // Behind a proxy the platform manages the users.
+    let shown = move |r: Route| r.in_navigation() && !(r == Route::Users && console.session.proxied());
     view! {
         <header class="topbar">
             <Link route=Route::HOME class="brand">
@@ -72,13 +95,17 @@ fn Header() -> impl IntoView {
                 <span>"anchorage"</span>
             </Link>
             <nav aria-label="Main">
-                {Route::ALL
+                {move || Route::ALL
                     .iter()
-                    .filter(|r| r.in_navigation())
+                    .filter(|&&r| shown(r))
                     .map(|&r| view! { <Link route=r>{r.title()}</Link> })
                     .collect_view()}
             </nav>
             <div class="whoami">
+                <span class="mode" title="Where the data is kept">
+                    <span class="sr-only">"Mode "</span>
+                    {mode}
+                </span>
                 <span class="tenant" title="Tenant">
                     <span class="sr-only">"Tenant "</span>
                     {tenant}
@@ -86,6 +113,10 @@ fn Header() -> impl IntoView {
                 <span class="user" title="User">
                     <span class="sr-only">"User "</span>
                     {user}
+                </span>
+                <span class="role badge" title="Role">
+                    <span class="sr-only">"Role "</span>
+                    {role}
                 </span>
                 <button type="button" class="button small" on:click=move |_| console.log_out()>"Log out"</button>
             </div>

@@ -86,6 +86,8 @@ pages! {
     Devices => "/devices", "Devices", Member, pages::devices::DevicesPage;
     BulkRegistration => "/bulk-registration", "Bulk registration", Member, pages::bulk_registration::BulkRegistrationPage;
     Settings => "/settings", "Settings", Member, pages::settings::SettingsPage;
+    Users => "/users", "Users", Member, pages::users::UsersPage;
+    Audit => "/audit", "Audit", Member, pages::audit::AuditPage;
 }
 
 impl Route {
@@ -132,6 +134,12 @@ impl Router {
         self.navigate(path_and_query, false);
     }
 
+    /// Shows the page for the browser's location again, applying the login rules: called once
+    /// the start-up session check has answered.
+    pub fn refresh(&self) {
+        self.follow_location(true);
+    }
+
     /// Sends the visitor to the login page, remembering the page being shown so that the
     /// login comes back to it.
     pub fn to_login(&self) {
@@ -167,12 +175,13 @@ impl Router {
     }
 
     /// Shows the page for the browser's location, applying the login rule (by replacing the
-    /// history entry, so that "back" does not bounce).
+    /// history entry, so that "back" does not bounce). Until the start-up session check has
+    /// answered, the rules wait ([`Router::refresh`]).
     fn follow_location(&self, apply_rules: bool) {
         let location = window().location();
         let path = location.pathname().unwrap_or_default();
         let route = Route::from_path(&path);
-        if apply_rules {
+        if apply_rules && self.session.known_untracked() {
             let logged_in = self.session.logged_in_untracked();
             let redirect = if route.access() == Access::Member && !logged_in {
                 Some(login_path(route))

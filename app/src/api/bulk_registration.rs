@@ -25,12 +25,12 @@ impl Client {
         let failed = |_| ApiError::Unexpected("the browser refused to send the file".into());
         let xhr = XmlHttpRequest::new().map_err(failed)?;
         xhr.open("POST", URL).map_err(failed)?;
-        for (name, value) in [
-            ("Authorization", self.credentials.0.as_str()),
-            ("UseXBasic", "true"),
-            ("Accept", "application/json"),
-        ] {
+        // The session cookie goes by itself (same origin); changes must echo its XSRF token.
+        for (name, value) in [("UseXBasic", "true"), ("Accept", "application/json")] {
             xhr.set_request_header(name, value).map_err(failed)?;
+        }
+        if let Some(token) = super::session::xsrf_token() {
+            xhr.set_request_header("X-XSRF-TOKEN", &token).map_err(failed)?;
         }
         let form = FormData::new().map_err(failed)?;
         form.append_with_blob_and_filename("file", file, file_name).map_err(failed)?;

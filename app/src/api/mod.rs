@@ -1,23 +1,28 @@
 //! The console's only door to the network: typed async functions over the platform's REST API.
 //!
-//! Every request carries the Basic credentials of the session, `UseXBasic: true` (so a 401
-//! never makes the browser pop up its own login box) and `Accept: application/json`. Failures
-//! come back as [`ApiError`], whose `Display` is a sentence for the person using the console.
-//! Pages never see gloo-net.
+//! Calls are authenticated by the session cookie, which the browser sends by itself (see
+//! [`session`]); every request carries the session's `X-XSRF-TOKEN`, `UseXBasic: true` (so a
+//! 401 never makes the browser pop up its own login box) and `Accept: application/json`.
+//! Failures come back as [`ApiError`], whose `Display` is a sentence for the person using the
+//! console. Pages never see gloo-net.
 
+mod audit;
 mod bulk_registration;
 mod devices;
 mod options;
+mod session;
 mod trusted_certificates;
+mod users;
 
+pub use audit::{AuditFilter, AuditPage, AuditRecord};
 pub use devices::{Device, DevicePage};
+pub use session::{Mode, log_in, log_out, mode, resume};
 
 use std::fmt;
 
 use anchorage_common::api::{CurrentTenant, CurrentUser, ErrorBody};
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
-use gloo_net::http::{Request, RequestBuilder, Response};
+use anchorage_common::users::UserRole;
+use gloo_net::http::{RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 
 /// Why an API call failed, in terms the user can act on.
@@ -44,50 +49,20 @@ impl fmt::Display for ApiError {
     }
 }
 
-/// The value of the `Authorization` header for one login. Lives in memory only; `Debug`
-/// never shows it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Credentials(String);
-
-impl Credentials {
-    /// Basic credentials for `user` (prefixed `tenant/` when a tenant is given, as the
-    /// platform accepts) and `password`.
-    pub fn basic(tenant: &str, user: &str, password: &str) -> Self {
-        let tenant = tenant.trim();
-        let user = user.trim();
-        let login = if tenant.is_empty() { user.to_string() } else { format!("{tenant}/{user}") };
-        Credentials(format!("Basic {}", STANDARD.encode(format!("{login}:{password}"))))
-    }
-}
-
-impl fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Credentials(…)")
-    }
-}
-
-/// An authenticated connection to anchorage: credentials plus the tenant they belong to.
+/// The API of the session's tenant. Holds no credential: the session cookie is HttpOnly and
+/// the browser sends it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Client {
-    credentials: Credentials,
     tenant_id: String,
 }
 
-/// What a successful login yields.
+/// Who is logged in: what a login or [`resume`] yields.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Login {
     pub client: Client,
     pub user: CurrentUser,
     pub tenant: CurrentTenant,
-}
-
-/// Checks `credentials` with `GET /user/currentUser`, then learns the tenant id with
-/// `GET /tenant/currentTenant`.
-pub async fn login(credentials: Credentials) -> Result<Login, ApiError> {
-    let user: CurrentUser = json(authorized(Request::get("/user/currentUser"), &credentials)).await?;
-    let tenant: CurrentTenant = json(authorized(Request::get("/tenant/currentTenant"), &credentials)).await?;
-    let client = Client { credentials, tenant_id: tenant.name.clone() };
-    Ok(Login { client, user, tenant })
+    pub role: UserRole,
 }
 
 impl Client {
@@ -97,15 +72,18 @@ impl Client {
     }
 
     fn request(&self, builder: RequestBuilder) -> RequestBuilder {
-        authorized(builder, &self.credentials)
+        prepared(builder)
     }
 }
 
-fn authorized(builder: RequestBuilder, credentials: &Credentials) -> RequestBuilder {
-    builder
-        .header("Authorization", &credentials.0)
-        .header("UseXBasic", "true")
-        .header("Accept", "application/json")
+/// The headers of every call. `X-XSRF-TOKEN` is what the server requires of changes made with
+/// the session cookie; it is sent on reads too (where it does no harm) to keep this one rule.
+fn prepared(builder: RequestBuilder) -> RequestBuilder {
+    let builder = builder.header("UseXBasic", "true").header("Accept", "application/json");
+    match session::xsrf_token() {
+        Some(token) => builder.header("X-XSRF-TOKEN", &token),
+        None => builder,
+    }
 }
 
 /// Sends a request without a body and decodes a JSON answer.

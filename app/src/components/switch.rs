@@ -22,6 +22,9 @@ pub fn Switch(
     /// While true, the change in flight is shown and further clicks are ignored.
     #[prop(into, default = Signal::stored(false))]
     busy: Signal<bool>,
+    /// While true (a reader is logged in), the switch is disabled and says why.
+    #[prop(into, default = Signal::stored(false))]
+    read_only: Signal<bool>,
     /// Called with the state the user asked for.
     on_change: Callback<bool>,
 ) -> impl IntoView {
@@ -29,20 +32,23 @@ pub fn Switch(
     let changed = move |_| {
         let Some(el) = input.get_untracked() else { return };
         let wanted = el.checked();
-        if busy.get_untracked() {
+        if busy.get_untracked() || read_only.get_untracked() {
             // One change at a time: undo the click the browser already applied.
             el.set_checked(!wanted);
             return;
         }
         on_change.run(wanted);
     };
+    let title = move || read_only.get().then_some(super::read_only::READ_ONLY);
     view! {
-        <label class="switch" class:busy=busy>
+        <label class="switch" class:busy=busy title=title>
             <input
                 type="checkbox"
                 role="switch"
                 node_ref=input
                 prop:checked=checked
+                disabled=read_only
+                title=title
                 aria-label=label
                 aria-busy=move || busy.get().then_some("true")
                 on:change=changed

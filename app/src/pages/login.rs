@@ -1,10 +1,17 @@
-//! The login page: tenant (optional), user name and password, checked against
-//! `GET /user/currentUser`. The credentials stay in memory only.
+//! The login page: tenant (optional), user name and password, sent once to `POST /tenant/oauth`,
+//! which opens a cookie session. The password is not kept.
 
 use leptos::prelude::*;
 
-use crate::api::{self, ApiError, Credentials};
+use crate::api::{self, ApiError};
 use crate::context::Console;
+
+/// What a login sends.
+struct Attempt {
+    tenant: String,
+    user: String,
+    password: String,
+}
 
 /// The login form.
 #[component]
@@ -15,10 +22,10 @@ pub fn LoginPage() -> impl IntoView {
     let password = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
 
-    let log_in = Action::new_local(move |credentials: &Credentials| {
-        let credentials = credentials.clone();
+    let log_in = Action::new_local(move |attempt: &Attempt| {
+        let (tenant_id, user_name, secret) = (attempt.tenant.clone(), attempt.user.clone(), attempt.password.clone());
         async move {
-            match api::login(credentials).await {
+            match api::log_in(&tenant_id, &user_name, &secret).await {
                 Ok(login) => {
                     let next = console.router.after_login();
                     console.session.begin(login);
@@ -42,8 +49,8 @@ pub fn LoginPage() -> impl IntoView {
             return;
         }
         error.set(None);
-        let credentials = Credentials::basic(&tenant.get_untracked(), &user.get_untracked(), &password.get_untracked());
-        log_in.dispatch_local(credentials);
+        let attempt = Attempt { tenant: tenant.get_untracked(), user: user.get_untracked(), password: password.get_untracked() };
+        log_in.dispatch_local(attempt);
     };
 
     view! {
@@ -69,7 +76,10 @@ pub fn LoginPage() -> impl IntoView {
                     <label for="login-password">"Password"</label>
                     <input id="login-password" name="password" type="password" autocomplete="current-password" required bind:value=password />
                 </div>
-                {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+                {move || match error.get() {
+                    Some(e) => Some(view! { <p class="error" role="alert">{e}</p> }),
+                    None => console.session.notice().map(|n| view! { <p class="notice" role="status">{n}</p> }),
+                }}
                 <button type="submit" class="button primary wide" disabled=move || pending.get()>
                     {move || if pending.get() { "Logging in…" } else { "Log in" }}
                 </button>

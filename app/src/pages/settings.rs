@@ -70,8 +70,13 @@ fn TokenLifespan() -> impl IntoView {
     let is_default = move || {
         loaded.with(|l| *l == Loaded::Value(None)) && checked.get() == Ok(DEFAULT_DEVICE_TOKEN_LIFESPAN_SECONDS)
     };
+    let read_only = move || console.session.read_only();
+    let read_only_title = crate::components::read_only::title(console.session);
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
+        if read_only() {
+            return;
+        }
         let Ok(seconds) = checked.get_untracked() else { return };
         let Some(client) = console.client() else { return };
         if saving.get_untracked() {
@@ -120,6 +125,8 @@ fn TokenLifespan() -> impl IntoView {
                             aria-invalid=move || checked.with(Result::is_err).to_string()
                             prop:value=move || input.get()
                             on:input=move |ev| input.set(event_target_value(&ev))
+                            readonly=read_only
+                            title=read_only_title
                         />
                         <span id="token-lifespan-echo" class="echo" aria-live="polite">
                             {move || checked.get().ok().map(|n| format!("= {}", human_duration(n)))}
@@ -133,7 +140,12 @@ fn TokenLifespan() -> impl IntoView {
                     </p>
                 </div>
                 {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
-                <button type="submit" class="button primary" disabled=move || checked.with(Result::is_err) || saving.get()>
+                <button
+                    type="submit"
+                    class="button primary"
+                    disabled=move || checked.with(Result::is_err) || saving.get() || read_only()
+                    title=read_only_title
+                >
                     {move || if saving.get() { "Saving…" } else { "Save" }}
                 </button>
             </form>

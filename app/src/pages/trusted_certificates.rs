@@ -160,7 +160,12 @@ pub fn TrustedCertificatesPage() -> impl IntoView {
         })
     });
     let is_empty = move || phase.get() == Phase::Empty;
+    let read_only = move || console.session.read_only();
+    let read_only_title = crate::components::read_only::title(console.session);
     let open_add = move |_| {
+        if read_only() {
+            return;
+        }
         state.problem.set(None);
         adding.set(true);
     };
@@ -216,7 +221,7 @@ pub fn TrustedCertificatesPage() -> impl IntoView {
             <div class="empty">
                 <p class="empty-title">"No trusted certificates to display."</p>
                 <p>"Add your first certificate by clicking below."</p>
-                <button type="button" class="button primary" on:click=open_add>"Add trusted certificate"</button>
+                <button type="button" class="button primary" disabled=read_only title=read_only_title on:click=open_add>"Add trusted certificate"</button>
             </div>
         }
         .into_any(),
@@ -262,7 +267,7 @@ pub fn TrustedCertificatesPage() -> impl IntoView {
                 </div>
                 <div class="toolbar">
                     <Show when=move || !is_empty()>
-                        <button type="button" class="button primary" on:click=open_add>"Add trusted certificate"</button>
+                        <button type="button" class="button primary" disabled=read_only title=read_only_title on:click=open_add>"Add trusted certificate"</button>
                     </Show>
                     <button type="button" class="button" on:click=reload>
                         <span class="reload-icon" class:spinning=move || list.loading.get() aria-hidden="true">"↻"</span>

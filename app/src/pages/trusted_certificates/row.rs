@@ -114,7 +114,13 @@ pub(super) fn CertificateRow(
             None => not_after.into_any(),
         }
     };
-    let ask_delete = move |_| state.deleting.set(Some((fp.get_value(), name())));
+    let read_only = Signal::derive(move || console.session.read_only());
+    let read_only_title = crate::components::read_only::title(console.session);
+    let ask_delete = move |_| {
+        if !read_only.get_untracked() {
+            state.deleting.set(Some((fp.get_value(), name())));
+        }
+    };
 
     view! {
         <tr class="cert-row" class:open=expanded>
@@ -129,6 +135,7 @@ pub(super) fn CertificateRow(
                     checked=enabled
                     label=Signal::derive(move || format!("Enabled: {}", name()))
                     busy=Signal::derive(move || status_pending.with(Option::is_some))
+                    read_only=read_only
                     on_change=set_enabled
                 />
             </td>
@@ -139,6 +146,7 @@ pub(super) fn CertificateRow(
                     checked=auto
                     label=Signal::derive(move || format!("Auto registration: {}", name()))
                     busy=Signal::derive(move || auto_pending.with(Option::is_some))
+                    read_only=read_only
                     on_change=set_auto
                 />
             </td>
@@ -158,6 +166,8 @@ pub(super) fn CertificateRow(
                     type="button"
                     class="button small danger-outline"
                     aria-label=move || format!("Delete {}", name())
+                    disabled=read_only
+                    title=read_only_title
                     on:click=ask_delete
                 >
                     "Delete"
@@ -185,9 +195,11 @@ fn Details(fingerprint: String, cert: Memo<Option<TrustedCertificate>>, state: P
     let name_input = RwSignal::new(cert.with_untracked(|c| c.as_ref().map(|c| c.name.clone()).unwrap_or_default()));
     let name_error = RwSignal::new(None::<String>);
     let saving = RwSignal::new(false);
+    let read_only = move || console.session.read_only();
+    let read_only_title = crate::components::read_only::title(console.session);
     let rename = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        if saving.get_untracked() {
+        if saving.get_untracked() || read_only() {
             return;
         }
         let name = match api::check_name(&Value::String(name_input.get_untracked())) {
@@ -253,8 +265,10 @@ fn Details(fingerprint: String, cert: Memo<Option<TrustedCertificate>>, state: P
                         bind:value=name_input
                         aria-invalid=move || name_error.with(Option::is_some).then_some("true")
                         aria-describedby=ids("rename-error")
+                        readonly=read_only
+                        title=read_only_title
                     />
-                    <button type="submit" class="button primary" disabled=move || saving.get()>"Save"</button>
+                    <button type="submit" class="button primary" disabled=move || saving.get() || read_only() title=read_only_title>"Save"</button>
                 </div>
                 <p class="field-error" id=ids("rename-error") role="alert">{move || name_error.get()}</p>
             </form>
