@@ -35,6 +35,13 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     }
 }
 
+/// The links of one page of a collection.
+pub struct PageLinks {
+    pub self_url: String,
+    pub next: Option<String>,
+    pub prev: Option<String>,
+}
+
 /// Paging query parameters as the platform takes them.
 #[derive(Debug, Clone)]
 pub struct Paging {
@@ -72,6 +79,39 @@ impl Paging {
     /// Whether the total must be counted.
     pub fn needs_total(&self) -> bool {
         self.with_total_pages || self.with_total_elements
+    }
+
+    /// `self`, `next` (only when another page exists: known from the total when counted, else
+    /// from a full page) and `prev` (after page 1) of a page of `returned` rows; `extra` are
+    /// the filter parameters the links keep.
+    pub fn links(&self, url: &str, extra: &[(&str, Option<&str>)], returned: usize, total: Option<u64>) -> PageLinks {
+        let kept: String = extra
+            .iter()
+            .filter_map(|(k, v)| v.filter(|v| !v.is_empty()).map(|v| format!("&{k}={}", url_encode(v))))
+            .collect();
+        let link = |page: u32| format!("{url}?{}{kept}", self.query_for(page));
+        let more = match total {
+            Some(t) => self.offset() + (returned as u64) < t,
+            None => returned == self.page_size as usize,
+        };
+        PageLinks {
+            self_url: link(self.current_page),
+            next: more.then(|| link(self.current_page + 1)),
+            prev: (self.current_page > 1).then(|| link(self.current_page - 1)),
+        }
+    }
+
+    /// The platform's collection envelope: `{<property>: items, statistics, self, next?, prev?}`.
+    pub fn envelope(&self, property: &str, items: Vec<serde_json::Value>, url: &str, extra: &[(&str, Option<&str>)], total: Option<u64>) -> serde_json::Value {
+        let links = self.links(url, extra, items.len(), total);
+        let mut body = serde_json::json!({ property: items, "statistics": self.statistics(total), "self": links.self_url });
+        if let Some(next) = links.next {
+            body["next"] = next.into();
+        }
+        if let Some(prev) = links.prev {
+            body["prev"] = prev.into();
+        }
+        body
     }
 
     /// The query string for page `page` (what `self`, `next` and `prev` carry).

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use crate::auth::AuthUser;
 use crate::db::audit::{self, AuditRow, Filter};
 use crate::error::AppError;
-use crate::extract::{BaseUrl, Paging, url_encode};
+use crate::extract::{BaseUrl, Paging};
 use crate::routes::{Access, Endpoint};
 use crate::state::AppState;
 
@@ -79,29 +79,15 @@ async fn list_records(
     };
     let rows = audit::page(&state.db, &user.tenant, &filter, paging.page_size, paging.offset()).await?;
     let total = if paging.needs_total() { Some(audit::count(&state.db, &user.tenant, &filter).await?) } else { None };
-    let more = match total {
-        Some(t) => paging.offset() + (rows.len() as u64) < t,
-        None => rows.len() == paging.page_size as usize,
-    };
-    let mut extra = String::new();
-    for (k, v) in [("type", &q.r#type), ("user", &q.user), ("dateFrom", &q.date_from), ("dateTo", &q.date_to), ("revert", &q.revert)] {
-        if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
-            extra.push_str(&format!("&{k}={}", url_encode(v)));
-        }
-    }
-    let url = format!("{base}/audit/auditRecords");
-    let link = |page: u32| format!("{url}?{}{extra}", paging.query_for(page));
-    let mut body = json!({
-        "auditRecords": rows.into_iter().map(|r| to_wire(r, &base)).collect::<Vec<_>>(),
-        "statistics": paging.statistics(total),
-        "self": link(paging.current_page),
-    });
-    if more {
-        body["next"] = json!(link(paging.current_page + 1));
-    }
-    if paging.current_page > 1 {
-        body["prev"] = json!(link(paging.current_page - 1));
-    }
+    let extra = [
+        ("type", q.r#type.as_deref()),
+        ("user", q.user.as_deref()),
+        ("dateFrom", q.date_from.as_deref()),
+        ("dateTo", q.date_to.as_deref()),
+        ("revert", q.revert.as_deref()),
+    ];
+    let items = rows.into_iter().map(|r| to_wire(r, &base)).collect();
+    let body = paging.envelope("auditRecords", items, &format!("{base}/audit/auditRecords"), &extra, total);
     Ok(Json(body))
 }
 

@@ -82,29 +82,9 @@ async fn list_devices(
         (true, false) => Some(0),
         (true, true) => Some(inventory::count_devices(&state.db, &user.tenant, text, device_type).await?),
     };
-    let more = match total {
-        Some(t) => paging.offset() + (rows.len() as u64) < t,
-        None => rows.len() == paging.page_size as usize,
-    };
-    let mut extra = String::new();
-    for (k, v) in [("fragmentType", &q.fragment_type), ("type", &q.r#type), ("text", &q.text)] {
-        if let Some(v) = v {
-            extra.push_str(&format!("&{k}={}", url_encode(v)));
-        }
-    }
-    let url = format!("{base}/inventory/managedObjects");
-    let link = |page: u32| format!("{url}?{}{extra}", paging.query_for(page));
-    let mut body = json!({
-        "managedObjects": rows.into_iter().map(|r| to_wire(r, &base)).collect::<Vec<_>>(),
-        "statistics": paging.statistics(total),
-        "self": link(paging.current_page),
-    });
-    if more {
-        body["next"] = json!(link(paging.current_page + 1));
-    }
-    if paging.current_page > 1 {
-        body["prev"] = json!(link(paging.current_page - 1));
-    }
+    let extra = [("fragmentType", q.fragment_type.as_deref()), ("type", q.r#type.as_deref()), ("text", q.text.as_deref())];
+    let items = rows.into_iter().map(|r| to_wire(r, &base)).collect();
+    let body = paging.envelope("managedObjects", items, &format!("{base}/inventory/managedObjects"), &extra, total);
     Ok(Json(body))
 }
 

@@ -89,16 +89,12 @@ async fn list_options(
 ) -> Result<Response, AppError> {
     let rows = db::options::page(&state.db, &user.tenant, paging.page_size, paging.offset()).await?;
     let total = if paging.needs_total() { Some(db::options::count(&state.db, &user.tenant).await?) } else { None };
-    let more = match total {
-        Some(t) => paging.offset() + (rows.len() as u64) < t,
-        None => rows.len() == paging.page_size as usize,
-    };
-    let url = format!("{base}/tenant/options");
+    let links = paging.links(&format!("{base}/tenant/options"), &[], rows.len(), total);
     let body = OptionCollection {
         statistics: paging.statistics(total),
-        self_url: format!("{url}?{}", paging.query_for(paging.current_page)),
-        next: more.then(|| format!("{url}?{}", paging.query_for(paging.current_page + 1))),
-        prev: (paging.current_page > 1).then(|| format!("{url}?{}", paging.query_for(paging.current_page - 1))),
+        self_url: links.self_url,
+        next: links.next,
+        prev: links.prev,
         options: rows.into_iter().map(|r| to_wire(r, &base)).collect(),
     };
     Ok(with_type(COLLECTION_MEDIA_TYPE, StatusCode::OK, &body))

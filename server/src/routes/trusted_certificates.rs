@@ -129,15 +129,12 @@ async fn list_certificates(
         (true, false) => Some(queries::count(&state.db, &tenant_id).await?),
     };
     let url = collection_url(&base, &tenant_id);
-    let more = match total {
-        Some(t) => paging.offset() + (rows.len() as u64) < t,
-        None => rows.len() == paging.page_size as usize,
-    };
+    let links = paging.links(&url, &[], rows.len(), total);
     Ok(Json(TrustedCertificateCollection {
         statistics: Some(paging.statistics(total)),
-        self_url: Some(format!("{url}?{}", paging.query_for(paging.current_page))),
-        next: more.then(|| format!("{url}?{}", paging.query_for(paging.current_page + 1))),
-        prev: (paging.current_page > 1).then(|| format!("{url}?{}", paging.query_for(paging.current_page - 1))),
+        self_url: Some(links.self_url),
+        next: links.next,
+        prev: links.prev,
         certificates: rows.into_iter().map(|r| to_wire(r, &base, &tenant_id)).collect(),
     }))
 }

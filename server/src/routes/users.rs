@@ -7,7 +7,6 @@ use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Extension, Json};
-use serde_json::json;
 
 use anchorage_common::users::{NewUser, User, UserChanges, UserRole, check_password, check_user_name};
 
@@ -66,21 +65,8 @@ async fn list_users(
     let rows = db::users::page(&state.db, &tenant_id, paging.page_size, paging.offset()).await?;
     let total = if paging.needs_total() { Some(u64::try_from(db::users::count(&state.db, &tenant_id).await?).unwrap_or(0)) } else { None };
     let url = format!("{base}/user/{tenant_id}/users");
-    let more = match total {
-        Some(t) => paging.offset() + (rows.len() as u64) < t,
-        None => rows.len() == paging.page_size as usize,
-    };
-    let mut body = json!({
-        "users": rows.into_iter().map(|r| to_wire(r, &base)).collect::<Vec<_>>(),
-        "statistics": paging.statistics(total),
-        "self": format!("{url}?{}", paging.query_for(paging.current_page)),
-    });
-    if more {
-        body["next"] = json!(format!("{url}?{}", paging.query_for(paging.current_page + 1)));
-    }
-    if paging.current_page > 1 {
-        body["prev"] = json!(format!("{url}?{}", paging.query_for(paging.current_page - 1)));
-    }
+    let items = rows.into_iter().map(|r| serde_json::to_value(to_wire(r, &base)).unwrap_or_default()).collect();
+    let body = paging.envelope("users", items, &url, &[], total);
     Ok(Json(body))
 }
 
