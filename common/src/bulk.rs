@@ -123,19 +123,61 @@ pub struct Issue {
     pub message: String,
 }
 
-/// A data row: its cells as written, and how many problems it has.
+/// A data row: its cells as written, and how many problems it has. The cells live in one
+/// buffer (two allocations a row, not one a cell: 100,000-row files are the normal case).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
     /// Line of the file the row starts on (the header is line 1).
     pub line: u32,
-    pub cells: Vec<String>,
+    text: String,
+    /// Where each cell ends in `text`.
+    ends: Vec<u32>,
     pub errors: u32,
     pub warnings: u32,
 }
 
 impl Row {
+    /// A row of `cells` on `line`, with no problems counted yet.
+    pub fn new<'a>(line: u32, cells: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut text = String::new();
+        let mut ends = Vec::new();
+        for c in cells {
+            text.push_str(c);
+            ends.push(u32::try_from(text.len()).unwrap_or(u32::MAX));
+        }
+        Row { line, text, ends, errors: 0, warnings: 0 }
+    }
+
+    fn from_record(line: u32, record: &csv::StringRecord) -> Self {
+        let text = record.as_slice().to_string();
+        let ends = (0..record.len()).map(|i| record.range(i).map_or(0, |r| u32::try_from(r.end).unwrap_or(u32::MAX))).collect();
+        Row { line, text, ends, errors: 0, warnings: 0 }
+    }
+
     pub fn is_valid(&self) -> bool {
         self.errors == 0
+    }
+
+    /// How many cells the row has.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Whether the row has no cell.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Cell `i`, as written.
+    pub fn cell(&self, i: usize) -> Option<&str> {
+        let end = *self.ends.get(i)? as usize;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        self.text.get(start..end)
+    }
+
+    /// Every cell, in order.
+    pub fn cells(&self) -> impl Iterator<Item = &str> {
+        (0..self.len()).map(|i| self.cell(i).unwrap_or_default())
     }
 }
 
@@ -263,13 +305,13 @@ pub fn parse(bytes: &[u8]) -> Result<BulkFile, FileError> {
         .has_headers(false)
         .flexible(true)
         .from_reader(text.as_bytes());
-    let mut records = reader.records();
-
-    let header_record = match records.next() {
-        Some(Ok(r)) => r,
-        Some(Err(e)) => return Err(FileError::Malformed(e.to_string())),
-        None => return Err(FileError::Empty),
-    };
+    let mut record = csv::StringRecord::new();
+    match reader.read_record(&mut record) {
+        Ok(true) => {}
+        Ok(false) => return Err(FileError::Empty),
+        Err(e) => return Err(FileError::Malformed(e.to_string())),
+    }
+    let header_record = record.clone();
     let header: Vec<String> = header_record.iter().map(|h| h.trim().to_string()).collect();
     if header.len() > MAX_COLUMNS {
         return Err(FileError::Header(format!("it has {} columns; at most {MAX_COLUMNS} are accepted", header.len())));
@@ -284,11 +326,17 @@ pub fn parse(bytes: &[u8]) -> Result<BulkFile, FileError> {
         return Err(FileError::Header("the mandatory column ID is missing".into()));
     }
 
+    let at = Indices::of(&columns);
     let mut file = BulkFile { separator, header, columns, rows: Vec::new(), issues: Vec::new(), summary: Summary::default() };
     file.issues.extend(encoding_warning);
-    let mut seen: HashMap<String, u32> = HashMap::new();
-    for record in records {
-        let record = record.map_err(|e| FileError::Malformed(e.to_string()))?;
+    // A fast hasher with a random seed: the server parses untrusted files too.
+    let mut seen: Seen = HashMap::with_hasher(foldhash::fast::RandomState::default());
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => return Err(FileError::Malformed(e.to_string())),
+        }
         let line = record.position().map_or(0, |p| u32::try_from(p.line()).unwrap_or(u32::MAX));
         // Blank lines (a trailing one included) are not rows.
         if record.len() == 1 && record[0].trim().is_empty() {
@@ -297,14 +345,13 @@ pub fn parse(bytes: &[u8]) -> Result<BulkFile, FileError> {
         if file.rows.len() >= MAX_ROWS {
             return Err(FileError::TooManyRows);
         }
-        let cells: Vec<String> = record.iter().map(str::to_string).collect();
-        let mut row = Row { line, cells, errors: 0, warnings: 0 };
-        validate_row(&file.columns, &file.header, &mut row, &mut seen, &mut file.issues);
+        let mut row = Row::from_record(line, &record);
+        let auth = validate_row(&at, &file.header, &mut row, &mut seen, &mut file.issues);
         file.summary.rows += 1;
         if row.is_valid() {
             file.summary.valid += 1;
-            match cell(&file.columns, &row, &Column::AuthType).map(str::trim) {
-                Some(a) if a.eq_ignore_ascii_case("CERTIFICATES") => file.summary.certificates += 1,
+            match auth {
+                Some(AuthType::Certificates) => file.summary.certificates += 1,
                 _ => file.summary.basic += 1,
             }
         } else {
@@ -318,21 +365,59 @@ pub fn parse(bytes: &[u8]) -> Result<BulkFile, FileError> {
 }
 
 fn cell<'r>(columns: &[Column], row: &'r Row, which: &Column) -> Option<&'r str> {
-    columns.iter().position(|c| c == which).and_then(|i| row.cells.get(i)).map(String::as_str)
+    columns.iter().position(|c| c == which).and_then(|i| row.cell(i))
 }
 
-fn validate_row(columns: &[Column], header: &[String], row: &mut Row, seen: &mut HashMap<String, u32>, issues: &mut Vec<Issue>) {
+/// Where the columns the rules look at are, found once per file.
+struct Indices {
+    count: usize,
+    id: Option<usize>,
+    auth_type: Option<usize>,
+    credentials: Option<usize>,
+    type_: Option<usize>,
+    name: Option<usize>,
+    shell: Option<usize>,
+    tenant: Option<usize>,
+    enrollment_otp: Option<usize>,
+    /// ICCID, IDTYPE, PATH, SHELL: using one makes TYPE and NAME required.
+    needing_type_and_name: Vec<usize>,
+}
+
+impl Indices {
+    fn of(columns: &[Column]) -> Self {
+        let at = |which: Column| columns.iter().position(|c| *c == which);
+        Indices {
+            count: columns.len(),
+            id: at(Column::Id),
+            auth_type: at(Column::AuthType),
+            credentials: at(Column::Credentials),
+            type_: at(Column::Type),
+            name: at(Column::Name),
+            shell: at(Column::Shell),
+            tenant: at(Column::Tenant),
+            enrollment_otp: at(Column::EnrollmentOtp),
+            needing_type_and_name: columns.iter().enumerate().filter(|(_, c)| c.needs_type_and_name()).map(|(i, _)| i).collect(),
+        }
+    }
+}
+
+/// IDs seen so far and the line of each.
+type Seen = HashMap<String, u32, foldhash::fast::RandomState>;
+
+/// Checks one row, counts its problems into it and `issues`; returns its auth type when the
+/// row names a valid one.
+fn validate_row(at: &Indices, header: &[String], row: &mut Row, seen: &mut Seen, issues: &mut Vec<Issue>) -> Option<AuthType> {
     let line = row.line;
     let mut problems: Vec<(Option<usize>, Severity, String)> = Vec::new();
     let mut warnings: Vec<(Option<usize>, Severity, String)> = Vec::new();
     let mut error = |col: Option<usize>, m: String| problems.push((col, Severity::Error, m));
-    if row.cells.len() != columns.len() {
-        error(None, format!("the row has {} fields but the header has {}", row.cells.len(), columns.len()));
+    if row.len() != at.count {
+        error(None, format!("the row has {} fields but the header has {}", row.len(), at.count));
     }
-    let get = |which: &Column| columns.iter().position(|c| c == which).map(|i| (i, row.cells.get(i).map_or("", |s| s.as_str())));
+    let get = |index: Option<usize>| index.map(|i| (i, row.cell(i).unwrap_or_default()));
 
     // ID
-    if let Some((i, id)) = get(&Column::Id) {
+    if let Some((i, id)) = get(at.id) {
         match check_device_id(id) {
             Err(e) => error(Some(i), capitalize(&e)),
             Ok(()) => match seen.get(id) {
@@ -344,16 +429,16 @@ fn validate_row(columns: &[Column], header: &[String], row: &mut Row, seen: &mut
         }
     }
     // AUTH_TYPE and CREDENTIALS
-    let auth = match get(&Column::AuthType) {
+    let auth = match get(at.auth_type).map(|(i, v)| (i, v, v.trim())) {
         None => Some(AuthType::Basic),
-        Some((_, v)) if v.trim().is_empty() || v.trim().eq_ignore_ascii_case("BASIC") => Some(AuthType::Basic),
-        Some((_, v)) if v.trim().eq_ignore_ascii_case("CERTIFICATES") => Some(AuthType::Certificates),
-        Some((i, v)) => {
+        Some((_, _, t)) if t.is_empty() || t.eq_ignore_ascii_case("BASIC") => Some(AuthType::Basic),
+        Some((_, _, t)) if t.eq_ignore_ascii_case("CERTIFICATES") => Some(AuthType::Certificates),
+        Some((i, v, _)) => {
             error(Some(i), format!("AUTH_TYPE must be BASIC or CERTIFICATES, not '{v}'"));
             None
         }
     };
-    let credentials = get(&Column::Credentials);
+    let credentials = get(at.credentials);
     match (auth, credentials) {
         (Some(AuthType::Certificates), Some((i, c))) if !c.is_empty() => {
             error(Some(i), "CREDENTIALS must be empty when AUTH_TYPE is CERTIFICATES".into())
@@ -367,38 +452,35 @@ fn validate_row(columns: &[Column], header: &[String], row: &mut Row, seen: &mut
         _ => {}
     }
     // TYPE and NAME when ICCID, IDTYPE, PATH or SHELL are used.
-    let uses_extras: Vec<&str> = columns
-        .iter()
-        .enumerate()
-        .filter(|(i, c)| c.needs_type_and_name() && row.cells.get(*i).is_some_and(|v| !v.is_empty()))
-        .map(|(i, _)| header[i].as_str())
-        .collect();
-    if !uses_extras.is_empty() {
-        for (which, label) in [(Column::Type, "TYPE"), (Column::Name, "NAME")] {
-            let present = get(&which).is_some_and(|(_, v)| !v.trim().is_empty());
+    let used = |i: &&usize| row.cell(**i).is_some_and(|v| !v.is_empty());
+    let missing_type_or_name = [at.type_, at.name].iter().any(|c| !get(*c).is_some_and(|(_, v)| !v.trim().is_empty()));
+    if missing_type_or_name && at.needing_type_and_name.iter().any(|i| used(&i)) {
+        let uses_extras: Vec<&str> = at.needing_type_and_name.iter().filter(used).map(|i| header[*i].as_str()).collect();
+        for (which, label) in [(at.type_, "TYPE"), (at.name, "NAME")] {
+            let present = get(which).is_some_and(|(_, v)| !v.trim().is_empty());
             if !present {
-                let col = get(&which).map(|(i, _)| i);
+                let col = which;
                 error(col, format!("{label} is required when {} is used", uses_extras.join(", ")));
             }
         }
     }
-    if let Some((i, v)) = get(&Column::Shell)
+    if let Some((i, v)) = get(at.shell)
         && !matches!(v.trim(), "" | "0" | "1")
     {
         error(Some(i), format!("SHELL must be 0 or 1, not '{v}'"));
     }
-    if let Some((i, v)) = get(&Column::Tenant)
+    if let Some((i, v)) = get(at.tenant)
         && !v.trim().is_empty()
     {
         error(Some(i), "TENANT can only be used from the management tenant".into());
     }
-    if let Some((i, v)) = get(&Column::EnrollmentOtp)
+    if let Some((i, v)) = get(at.enrollment_otp)
         && !v.trim().is_empty()
     {
         error(Some(i), "ENROLLMENT_OTP (certificate enrollment with a one-time password) is not supported by anchorage".into());
     }
-    for (i, v) in row.cells.iter().enumerate() {
-        if v.chars().count() > MAX_CELL_CHARS {
+    for (i, v) in row.cells().enumerate() {
+        if v.len() > MAX_CELL_CHARS && v.chars().count() > MAX_CELL_CHARS {
             error(Some(i), format!("the value is longer than {MAX_CELL_CHARS} characters"));
         } else if is_formula(v) {
             let warning = format!("'{}' starts with '{}': a spreadsheet would run it as a formula", shorten(v), &v[..1]);
@@ -412,6 +494,7 @@ fn validate_row(columns: &[Column], header: &[String], row: &mut Row, seen: &mut
         }
         issues.push(Issue { line, column: col.and_then(|i| header.get(i).cloned()), severity, message });
     }
+    auth
 }
 
 fn shorten(v: &str) -> String {
@@ -439,10 +522,10 @@ impl BulkFile {
         let mut properties = Map::new();
         let mut external_ids = Vec::new();
         for (i, c) in self.columns.iter().enumerate() {
-            let Some(v) = row.cells.get(i).filter(|v| !v.is_empty()) else { continue };
+            let Some(v) = row.cell(i).filter(|v| !v.is_empty()) else { continue };
             match c {
-                Column::External(t) => external_ids.push((t.clone(), v.clone())),
-                Column::Custom(path) => insert_nested(&mut properties, path, v.clone()),
+                Column::External(t) => external_ids.push((t.clone(), v.to_string())),
+                Column::Custom(path) => insert_nested(&mut properties, path, v.to_string()),
                 _ => {}
             }
         }

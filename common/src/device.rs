@@ -12,10 +12,13 @@ pub fn check_device_id(id: &str) -> Result<(), String> {
     if id.is_empty() {
         return Err("the device id is empty".into());
     }
-    if id.chars().count() > MAX_DEVICE_ID_CHARS {
+    // Bytes first: every forbidden character is ASCII, and most ids are.
+    let bad = |c: char| c.is_whitespace() || c.is_control() || "/+$:".contains(c);
+    let suspicious = id.bytes().any(|b| !b.is_ascii() || bad(b as char));
+    if id.len() > MAX_DEVICE_ID_CHARS && id.chars().count() > MAX_DEVICE_ID_CHARS {
         return Err(format!("the device id is longer than {MAX_DEVICE_ID_CHARS} characters"));
     }
-    if let Some(c) = id.chars().find(|c| c.is_whitespace() || c.is_control() || "/+$:".contains(*c)) {
+    if suspicious && let Some(c) = id.chars().find(|c| bad(*c)) {
         let shown = if c.is_whitespace() { "whitespace".to_string() } else { format!("'{c}'") };
         return Err(format!("the device id '{id}' contains {shown}, which is not allowed (no whitespace, '/', '+', '$' or ':')"));
     }
