@@ -153,7 +153,8 @@ fn the_templates_parse() {
     let certs = parse(templates::CERTIFICATES.as_bytes()).expect("certificates");
     assert_eq!((certs.summary.valid, certs.summary.certificates), (1, 1), "{:?}", certs.issues);
     let simple = parse(templates::SIMPLE.as_bytes()).expect("simple");
-    assert_eq!(simple.header, ["ID", "PATH"]);
+    assert_eq!(simple.header, ["ID", "AUTH_TYPE"]);
+    assert_eq!((simple.summary.valid, simple.summary.certificates), (2, 2), "{:?}", simple.issues);
 }
 
 #[test]

@@ -68,7 +68,7 @@ test('the templates download as CSV files with the platform\'s header', async ({
   await openConsole(page);
   await navigate(page, 'Bulk registration');
   const expected: [string, string, string][] = [
-    ['Simple', 'bulk-registration-simple.csv', 'ID;PATH'],
+    ['Simple', 'bulk-registration-simple.csv', 'ID;AUTH_TYPE'],
     ['Full', 'bulk-registration-full.csv', '"ID";"TYPE";"NAME";"ICCID";"IDTYPE";"PATH";"SHELL";"AUTH_TYPE";"CREDENTIALS"'],
     ['Certificates', 'bulk-registration-certificates.csv', '"ID";"AUTH_TYPE";"CREDENTIALS";"TYPE";"NAME"'],
   ];
