@@ -1,4 +1,5 @@
-// Logging in and out of the console; credentials live in memory only.
+// Logging in and out of the console: a cookie session (HttpOnly), nothing in the browser's
+// storage, and a session that ends elsewhere sends the page back to the login.
 import { expect, test } from '@playwright/test';
 import { USER, logIn, password } from './support';
 
@@ -42,12 +43,69 @@ test('the tenant may be given, and log out forgets the credentials', async ({ pa
   await expect(page.getByRole('button', { name: 'Log in' })).toBeVisible();
 });
 
-test('nothing about the session is stored in the browser', async ({ page, context }) => {
+test('the session is an HttpOnly cookie: a reload keeps the login, nothing is in storage, logout ends it', async ({ page, context }) => {
   await page.goto('/');
   await logIn(page);
   const storage = await page.evaluate(() => [localStorage.length, sessionStorage.length]);
   expect(storage).toEqual([0, 0]);
-  expect(await context.cookies()).toEqual([]);
+  const cookies = await context.cookies();
+  const session = cookies.find((c) => c.name === 'authorization');
+  expect(session?.httpOnly).toBe(true);
+  expect(session?.sameSite).toBe('Strict');
+  // The page's script sees the XSRF token only, never the session.
+  const visible = await page.evaluate(() => document.cookie);
+  expect(visible).toContain('XSRF-TOKEN=');
+  expect(visible).not.toContain('authorization');
+  expect(visible).not.toContain(password());
+
   await page.reload();
-  await expect(page).toHaveURL(/\/login/);
+  await expect(page.getByRole('heading', { name: 'Trusted certificates', level: 1 })).toBeVisible();
+  await expect(page).toHaveURL(/\/trusted-certificates$/);
+  await expect(page.getByRole('banner')).toContainText(USER);
+  expect(await page.evaluate(() => [localStorage.length, sessionStorage.length])).toEqual([0, 0]);
+
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await expect(page).toHaveURL(/\/login$/);
+  expect((await context.cookies()).filter((c) => c.name === 'authorization')).toEqual([]);
+  await page.reload();
+  await expect(page.getByRole('button', { name: 'Log in' })).toBeVisible();
+  await expect(page).toHaveURL(/\/login$/);
+});
+
+test('a session ended elsewhere sends the next action to the login page, which comes back after it', async ({ page, context }) => {
+  await page.goto('/');
+  await logIn(page);
+
+  // Another tab of the same browser logs out through the API.
+  const other = await context.newPage();
+  await other.goto('/trusted-certificates');
+  await expect(other.getByRole('heading', { name: 'Trusted certificates', level: 1 })).toBeVisible();
+  const status = await other.evaluate(async () => {
+    const xsrf = document.cookie.split('; ').find((c) => c.startsWith('XSRF-TOKEN='))?.slice('XSRF-TOKEN='.length) ?? '';
+    const res = await fetch('/user/logout', { method: 'POST', headers: { 'X-XSRF-TOKEN': xsrf, UseXBasic: 'true' } });
+    return res.status;
+  });
+  expect(status).toBe(204);
+  await other.close();
+
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Settings' }).click();
+  await expect(page).toHaveURL(/\/login\?next=%2Fsettings$/);
+  await expect(page.getByRole('status').filter({ hasText: 'Your session has ended. Log in again.' })).toBeVisible();
+  await logIn(page, 'Settings');
+});
+
+test('a change without the XSRF token is refused, with it accepted', async ({ page }) => {
+  await page.goto('/');
+  await logIn(page);
+  const statuses = await page.evaluate(async () => {
+    const xsrf = document.cookie.split('; ').find((c) => c.startsWith('XSRF-TOKEN='))?.slice('XSRF-TOKEN='.length) ?? '';
+    const put = (headers: Record<string, string>) =>
+      fetch('/tenant/options/oauth.internal/device-token.lifespan.seconds', {
+        method: 'PUT',
+        headers: { 'Content-Type': 'application/json', UseXBasic: 'true', ...headers },
+        body: JSON.stringify({ value: '3600' }),
+      }).then((r) => r.status);
+    return [await put({}), await put({ 'X-XSRF-TOKEN': 'forged' }), await put({ 'X-XSRF-TOKEN': xsrf })];
+  });
+  expect(statuses).toEqual([403, 403, 200]);
 });

@@ -1,11 +1,11 @@
 // The settings page: the device-token lifespan, checked in the browser with the shared rule
 // and stored as the tenant option oauth.internal / device-token.lifespan.seconds.
 import { Request, expect, test } from '@playwright/test';
-import { adminAuth, navigate, openConsole, reloadAndLogIn } from './support';
+import { adminAuth, navigate, openConsole, reloadPage } from './support';
 
 const OPTION = '/tenant/options/oauth.internal/device-token.lifespan.seconds';
 
-test('without the option the default is shown; a new lifespan persists after a reload and a new login', async ({ page, request }) => {
+test('without the option the default is shown; a new lifespan persists after a reload', async ({ page, request }) => {
   const removed = await request.delete(OPTION, { headers: { Authorization: adminAuth() } });
   expect([204, 404]).toContain(removed.status());
 
@@ -24,7 +24,7 @@ test('without the option the default is shown; a new lifespan persists after a r
   await expect(page.getByRole('status').filter({ hasText: 'Settings saved.' })).toBeVisible();
   await expect(card.getByText('default', { exact: true })).toHaveCount(0);
 
-  await reloadAndLogIn(page, 'Settings');
+  await reloadPage(page, 'Settings');
   await expect(page.getByLabel('Token lifespan (seconds)')).toHaveValue('5400');
   const stored = await request.get(OPTION, { headers: { Authorization: adminAuth() } });
   expect((await stored.json()).value).toBe('5400');

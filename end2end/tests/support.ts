@@ -89,12 +89,12 @@ export async function openConsole(page: Page): Promise<void> {
   await logIn(page);
 }
 
-/** Reloads the page; credentials live in memory only, so this logs in again, which comes
- * back to the page (whose heading is `heading`). */
-export async function reloadAndLogIn(page: Page, heading = 'Trusted certificates'): Promise<void> {
+/** Reloads the page; the session cookie keeps the login, so the page (whose heading is
+ * `heading`) comes back without logging in again. */
+export async function reloadPage(page: Page, heading = 'Trusted certificates'): Promise<void> {
   await page.reload();
-  await expect(page).toHaveURL(/\/login/);
-  await logIn(page, heading);
+  await expect(page.getByRole('heading', { name: heading, level: 1 })).toBeVisible();
+  await expect(page).not.toHaveURL(/\/login/);
 }
 
 /** The table row of the certificate named `name`. */

@@ -1,7 +1,7 @@
 // The trusted certificates page against the real server: add (file, DER, bundle), refuse a
 // non-CA before sending anything, switches, rename and delete, each checked after a reload.
 import { Request, expect, test } from '@playwright/test';
-import { makeCertificate, openConsole, reloadAndLogIn, row, uploadViaApi } from './support';
+import { makeCertificate, openConsole, reloadPage, row, uploadViaApi } from './support';
 
 test('a CA added through the file input is listed, and its details show the fingerprint', async ({ page }) => {
   const ca = makeCertificate('E2E Root CA', { ca: true });
@@ -123,14 +123,14 @@ test('status and auto registration switches are saved', async ({ page, request }
   expect((await put).status()).toBe(200);
   await expect(auto).toBeChecked();
 
-  await reloadAndLogIn(page);
+  await reloadPage(page);
   await expect(page.getByRole('switch', { name: `Enabled: ${ca.name}` })).toBeChecked();
   await expect(page.getByRole('switch', { name: `Auto registration: ${ca.name}` })).toBeChecked();
 
   put = page.waitForResponse((r) => r.request().method() === 'PUT' && r.url().endsWith(ca.fingerprint));
   await page.getByRole('switch', { name: `Enabled: ${ca.name}` }).click();
   await put;
-  await reloadAndLogIn(page);
+  await reloadPage(page);
   await expect(page.getByRole('switch', { name: `Enabled: ${ca.name}` })).not.toBeChecked();
 });
 
@@ -154,7 +154,7 @@ test('a certificate is renamed from its details', async ({ page, request }) => {
   await expect(row(page, newName)).toBeVisible();
   await expect(row(page, ca.name)).toHaveCount(0);
 
-  await reloadAndLogIn(page);
+  await reloadPage(page);
   await expect(row(page, newName)).toBeVisible();
 });
 
@@ -176,7 +176,7 @@ test('a certificate is deleted after confirmation', async ({ page, request }) =>
   await expect(confirm).toBeHidden();
   await expect(row(page, ca.name)).toHaveCount(0);
 
-  await reloadAndLogIn(page);
+  await reloadPage(page);
   await expect(row(page, ca.name)).toHaveCount(0);
 });
 
