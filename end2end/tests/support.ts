@@ -53,7 +53,7 @@ export function makeCertificate(label: string, options: { ca: boolean; days?: nu
 }
 
 function basicAuth(): string {
-  return 'Basic ' + Buffer.from(`${USER}:${password()}`).toString('base64');
+  return basic(USER, password());
 }
 
 /** The tenant id, as the server reports it. */
@@ -76,11 +76,21 @@ export async function uploadViaApi(request: APIRequestContext, cert: TestCertifi
 /** Logs in on the login page the browser is on (or is sent to) and waits for the page it
  * leads to (the trusted certificates unless the login was asked for another page). */
 export async function logIn(page: Page, heading = 'Trusted certificates'): Promise<void> {
+  await logInAs(page, USER, password(), heading);
+}
+
+/** Logs in as `user` on the login page the browser is on, and waits for the page it leads to. */
+export async function logInAs(page: Page, user: string, secret: string, heading = 'Trusted certificates'): Promise<void> {
   await expect(page.getByRole('button', { name: 'Log in' })).toBeVisible();
-  await page.getByLabel('Username').fill(USER);
-  await page.getByLabel('Password').fill(password());
+  await page.getByLabel('Username').fill(user);
+  await page.getByLabel('Password').fill(secret);
   await page.getByRole('button', { name: 'Log in' }).click();
   await expect(page.getByRole('heading', { name: heading, level: 1 })).toBeVisible();
+}
+
+/** A Basic `Authorization` header value. */
+export function basic(user: string, secret: string): string {
+  return 'Basic ' + Buffer.from(`${user}:${secret}`).toString('base64');
 }
 
 /** Opens the console and logs in. */
