@@ -102,7 +102,7 @@ pub async fn verify(
         let Ok(ta) = webpki::anchor_from_trusted_cert(&CertificateDer::from(anchor.der.as_slice())).map(|t| t.to_owned()) else { continue };
         let anchors = [ta];
         let result = end_entity
-            .verify_for_usage(webpki::ALL_VERIFICATION_ALGS, &anchors, &intermediates, time, KeyUsage::client_auth(), None, None)
+            .verify_for_usage(verification_algorithms(), &anchors, &intermediates, time, KeyUsage::client_auth(), None, None)
             .map(|_| ());
         match result {
             Ok(_) if anchor.status != "ENABLED" => disabled_match = Some(anchor),
@@ -119,6 +119,12 @@ pub async fn verify(
         (None, None) => "The device certificate is not trusted.".to_string(),
     };
     Ok(Err(TrustError::Untrusted(message)))
+}
+
+/// The signature algorithms of the TLS crypto provider (aws-lc-rs), so chains are verified with
+/// the same implementation as the handshake.
+fn verification_algorithms() -> &'static [&'static dyn rustls::pki_types::SignatureVerificationAlgorithm] {
+    rustls::crypto::aws_lc_rs::default_provider().signature_verification_algorithms.all
 }
 
 /// webpki's verdict in words for a device operator.
