@@ -4,7 +4,6 @@
 use anchorage_common::api::PageStatistics;
 use gloo_net::http::Request;
 use serde::Deserialize;
-use serde_json::Value;
 
 use super::{ApiError, Client, encode, json};
 
@@ -26,13 +25,20 @@ pub struct AuditRecord {
     #[serde(default)]
     pub severity: Option<String>,
     #[serde(default, rename = "anchorage_Details")]
-    pub details: Option<Value>,
+    pub details: Option<AuditDetails>,
+}
+
+/// What anchorage adds to a record; only the part the page shows is read.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct AuditDetails {
+    #[serde(default, rename = "clientAddress")]
+    pub client_address: Option<String>,
 }
 
 impl AuditRecord {
     /// The address the action came from, when anchorage recorded it.
     pub fn client_address(&self) -> Option<&str> {
-        self.details.as_ref()?.get("clientAddress")?.as_str()
+        self.details.as_ref()?.client_address.as_deref()
     }
 }
 

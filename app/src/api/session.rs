@@ -6,7 +6,7 @@
 //! it. No credential or token is kept by the console, in storage or in memory.
 
 use anchorage_common::api::{CurrentTenant, CurrentUser};
-use anchorage_common::users::UserRole;
+use anchorage_common::users::{User, UserRole};
 use gloo_net::http::Request;
 use serde::Deserialize;
 use wasm_bindgen::prelude::{Closure, JsValue};
@@ -113,12 +113,9 @@ impl Client {
     /// The user's role: anchorage's `role` field of the user, or, where the users API does not
     /// have one (a platform behind the proxy), what `effectiveRoles` says.
     async fn role_of(&self, user: &CurrentUser) -> Result<UserRole, ApiError> {
-        #[derive(Deserialize)]
-        struct Account {
-            role: Option<UserRole>,
-        }
-        match json::<Account>(self.request(Request::get(&self.user_url(&user.user_name)))).await {
-            Ok(Account { role: Some(role) }) => Ok(role),
+        // A platform's users have no `role` (nor, maybe, `enabled`): they do not decode as `User`.
+        match json::<User>(self.request(Request::get(&self.user_url(&user.user_name)))).await {
+            Ok(account) => Ok(account.role),
             Err(ApiError::Unauthorized) => Err(ApiError::Unauthorized),
             _ => {
                 let admin = user.effective_roles.iter().any(|r| r.id == "ROLE_TENANT_ADMIN" || r.id == "ROLE_TENANT_MANAGEMENT_ADMIN");

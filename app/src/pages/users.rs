@@ -212,7 +212,8 @@ pub fn UsersPage() -> impl IntoView {
 fn UserRow(name: String, users: Users) -> impl IntoView {
     let console = Console::get();
     let key = StoredValue::new(name.clone());
-    let user = Memo::new(move |_| key.with_value(|n| users.get(n)));
+    // Read from the list where needed (a handful of users), rather than a memo per row.
+    let user = move || key.with_value(|n| users.get(n));
     let me = console.session.user_name_untracked().as_deref() == Some(name.as_str());
     let read_only = Signal::derive(move || console.session.read_only());
     let title = read_only::title(console.session);
@@ -220,7 +221,7 @@ fn UserRow(name: String, users: Users) -> impl IntoView {
     // While a change is in flight the control shows the state asked for; afterwards the stored
     // one (so a refused change goes back).
     let role_pending = RwSignal::new(None::<UserRole>);
-    let role = move || role_pending.get().or_else(|| user.with(|u| u.as_ref().map(|u| u.role))).unwrap_or(UserRole::Reader);
+    let role = move || role_pending.get().or_else(|| user().map(|u| u.role)).unwrap_or(UserRole::Reader);
     let set_role = move |ev: leptos::ev::Event| {
         let Ok(wanted) = UserRole::parse(&event_target_value(&ev)) else { return };
         if read_only.get_untracked() {
@@ -239,7 +240,7 @@ fn UserRow(name: String, users: Users) -> impl IntoView {
 
     let enabled_pending = RwSignal::new(None::<bool>);
     let enabled = Signal::derive(move || {
-        enabled_pending.get().unwrap_or_else(|| user.with(|u| u.as_ref().is_some_and(|u| u.enabled)))
+        enabled_pending.get().unwrap_or_else(|| user().is_some_and(|u| u.enabled))
     });
     let set_enabled = Callback::new(move |on: bool| {
         enabled_pending.set(Some(on));
@@ -248,8 +249,7 @@ fn UserRow(name: String, users: Users) -> impl IntoView {
     });
 
     let last_change = move || {
-        user.with(|u| u.as_ref().and_then(|u| u.last_password_change.as_deref().map(format::timestamp)))
-            .unwrap_or_else(|| "—".to_string())
+        user().and_then(|u| u.last_password_change).map_or_else(|| "—".to_string(), |t| format::timestamp(&t))
     };
     let role_label = format!("Role of {name}");
     let reset_label = format!("Reset password of {name}");
@@ -259,7 +259,7 @@ fn UserRow(name: String, users: Users) -> impl IntoView {
                 {name.clone()}
                 {me.then(|| view! { <span class="badge">"you"</span> })}
             </th>
-            <td>
+            <td data-label="Role">
                 <select
                     aria-label=role_label
                     disabled=move || read_only.get() || role_pending.with(Option::is_some)
@@ -270,7 +270,7 @@ fn UserRow(name: String, users: Users) -> impl IntoView {
                     <option value="reader" prop:selected=move || role() == UserRole::Reader>"reader"</option>
                 </select>
             </td>
-            <td>
+            <td data-label="Enabled">
                 <Switch
                     checked=enabled
                     label=format!("Enabled: {name}")
@@ -279,7 +279,7 @@ fn UserRow(name: String, users: Users) -> impl IntoView {
                     on_change=set_enabled
                 />
             </td>
-            <td>{last_change}</td>
+            <td data-label="Last password change">{last_change}</td>
             <td class="actions">
                 <button
                     type="button"
@@ -311,11 +311,11 @@ fn AddUserForm(on_close: Callback<()>, on_created: Callback<String>) -> impl Int
     let console = Console::get();
     let name = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
-    let role = RwSignal::new(UserRole::Reader);
+    let admin = RwSignal::new(false);
     // Field errors show once a submission was tried, then follow the typing.
     let tried = RwSignal::new(false);
-    let name_error = Memo::new(move |_| if tried.get() { name.with(|n| sentence(check_user_name(n.trim()))) } else { None });
-    let password_error = Memo::new(move |_| if tried.get() { password.with(|p| sentence(check_password(p))) } else { None });
+    let name_error = move || if tried.get() { name.with(|n| sentence(check_user_name(n.trim()))) } else { None };
+    let password_error = move || if tried.get() { password.with(|p| sentence(check_password(p))) } else { None };
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
 
@@ -328,7 +328,7 @@ fn AddUserForm(on_close: Callback<()>, on_created: Callback<String>) -> impl Int
             return;
         }
         let Some(client) = console.client() else { return };
-        let new = NewUser { user_name, password, role: Some(role.get_untracked()), enabled: None };
+        let new = NewUser { user_name, password, role: Some(if admin.get_untracked() { UserRole::Admin } else { UserRole::Reader }), enabled: None };
         busy.set(true);
         error.set(None);
         spawn_local(async move {
@@ -351,10 +351,10 @@ fn AddUserForm(on_close: Callback<()>, on_created: Callback<String>) -> impl Int
                     type="text"
                     autocomplete="off"
                     bind:value=name
-                    aria-invalid=move || name_error.with(Option::is_some).then_some("true")
+                    aria-invalid=move || name_error().is_some().then_some("true")
                     aria-describedby="new-user-name-error"
                 />
-                <p class="field-error" id="new-user-name-error" role="alert">{move || name_error.get()}</p>
+                <p class="field-error" id="new-user-name-error" role="alert">{name_error}</p>
             </div>
             <div class="field">
                 <label for="new-user-password">"Password"</label>
@@ -363,17 +363,17 @@ fn AddUserForm(on_close: Callback<()>, on_created: Callback<String>) -> impl Int
                     type="password"
                     autocomplete="new-password"
                     bind:value=password
-                    aria-invalid=move || password_error.with(Option::is_some).then_some("true")
+                    aria-invalid=move || password_error().is_some().then_some("true")
                     aria-describedby="new-user-password-hint new-user-password-error"
                 />
                 <p class="hint" id="new-user-password-hint">{format!("At least {MIN_PASSWORD_CHARS} characters.")}</p>
-                <p class="field-error" id="new-user-password-error" role="alert">{move || password_error.get()}</p>
+                <p class="field-error" id="new-user-password-error" role="alert">{password_error}</p>
             </div>
             <div class="field">
                 <label for="new-user-role">"Role"</label>
                 <select
                     id="new-user-role"
-                    on:change=move |ev| role.set(if event_target_value(&ev) == "admin" { UserRole::Admin } else { UserRole::Reader })
+                    on:change=move |ev| admin.set(event_target_value(&ev) == "admin")
                 >
                     <option value="reader" selected>"reader: sees everything, changes nothing"</option>
                     <option value="admin">"admin: changes everything"</option>
@@ -398,7 +398,7 @@ fn ResetPasswordForm(users: Users) -> impl IntoView {
     let me = console.session.user_name_untracked().as_deref() == Some(name.as_str());
     let password = RwSignal::new(String::new());
     let tried = RwSignal::new(false);
-    let password_error = Memo::new(move |_| if tried.get() { password.with(|p| sentence(check_password(p))) } else { None });
+    let password_error = move || if tried.get() { password.with(|p| sentence(check_password(p))) } else { None };
     let busy = RwSignal::new(false);
     let key = StoredValue::new(name.clone());
 
@@ -431,13 +431,13 @@ fn ResetPasswordForm(users: Users) -> impl IntoView {
                     type="password"
                     autocomplete="new-password"
                     bind:value=password
-                    aria-invalid=move || password_error.with(Option::is_some).then_some("true")
+                    aria-invalid=move || password_error().is_some().then_some("true")
                     aria-describedby="reset-password-hint reset-password-error"
                 />
                 <p class="hint" id="reset-password-hint">
                     {format!("At least {MIN_PASSWORD_CHARS} characters. The user's open sessions end.")}
                 </p>
-                <p class="field-error" id="reset-password-error" role="alert">{move || password_error.get()}</p>
+                <p class="field-error" id="reset-password-error" role="alert">{password_error}</p>
             </div>
             {me.then(|| view! { <p class="notice">"This is your own password: you will log in again with the new one."</p> })}
             <div class="dialog-actions">
