@@ -107,10 +107,23 @@ test("through a proxy the console manages the platform's certificates, says when
   await expect(failure).toContainText('The trusted certificates could not be loaded.');
   await expect(failure).toContainText(`The platform at ${upstream} cannot be reached`);
 
-  // A is back on the same ports: B works again, with the same session.
+  // A reload cannot check the session either; the login page says why.
+  await page.reload();
+  await expect(page).toHaveURL(/\/login\?next=%2Ftrusted-certificates$/);
+  await expect(page.getByRole('status').filter({ hasText: 'Your session could not be checked' })).toContainText(
+    `The platform at ${upstream} cannot be reached`,
+  );
+
+  // A is back on the same ports: B works again, with the same session (no new login).
   await platform.start();
-  await page.getByRole('button', { name: 'Reload' }).click();
+  await page.reload();
+  await expect(page.getByRole('heading', { name: 'Trusted certificates', level: 1 })).toBeVisible();
   await expect(row(page, ca.name)).toBeVisible();
   await expect(page.getByRole('switch', { name: `Enabled: ${ca.name}` })).toBeChecked();
   await expect(page.getByRole('alert')).toHaveCount(0);
+
+  // Users belong to the platform.
+  await page.goto(`${proxy.baseURL}/users`);
+  await expect(page.getByText('Users are managed on the platform.')).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Add user' })).toHaveCount(0);
 });
