@@ -9,12 +9,10 @@ use anchorage_common::api::{CurrentTenant, CurrentUser};
 use anchorage_common::users::{User, UserRole};
 use gloo_net::http::Request;
 use serde::Deserialize;
-use wasm_bindgen::prelude::{Closure, JsValue};
-use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
-use web_sys::XmlHttpRequest;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 
-use super::{ApiError, Client, Login, encode, error_of, json, no_content, prepared};
+use super::{ApiError, Client, Login, encode, failure, json, no_content, prepared};
 
 /// What the server runs as, from `GET /anchorage/mode`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,45 +37,33 @@ pub(super) fn xsrf_token() -> Option<String> {
 /// Logs in (the tenant may be empty) and answers who is now logged in.
 pub async fn log_in(tenant: &str, user: &str, password: &str) -> Result<Login, ApiError> {
     let (tenant, user) = (tenant.trim(), user.trim());
+    let login = if tenant.is_empty() { user.to_string() } else { format!("{tenant}/{user}") };
+    check_password(&login, password).await?;
     let url = if tenant.is_empty() { "/tenant/oauth".to_string() } else { format!("/tenant/oauth?tenant_id={}", encode(tenant)) };
     let form = format!("grant_type=PASSWORD&username={}&password={}", encode(user), encode(password));
-    let login = if tenant.is_empty() { user.to_string() } else { format!("{tenant}/{user}") };
-    post_login_form(&url, &form, &login, password).await?;
+    let request = prepared(Request::post(&url))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(form)
+        .map_err(|e| ApiError::Unexpected(format!("could not encode the request: {e}")))?;
+    send_for_status(request).await?;
     resume().await
 }
 
-/// Sends the login form with an `XMLHttpRequest` given the user's credentials, not with
-/// `fetch`: the server answers a refused login with `WWW-Authenticate: Basic` (it does not
-/// honour `UseXBasic` on this path), which makes browsers pop up their own login box over a
-/// `fetch`. An `XMLHttpRequest` that has credentials never prompts: on a Basic challenge it
-/// retries once with them (the server sees the same login again) and then reports the 401.
-async fn post_login_form(url: &str, form: &str, login: &str, password: &str) -> Result<(), ApiError> {
-    let failed = |_| ApiError::Unexpected("the browser refused to send the login".into());
-    let xhr = XmlHttpRequest::new().map_err(failed)?;
-    xhr.open_with_async_and_user_and_password("POST", url, true, Some(login), Some(password)).map_err(failed)?;
-    for (name, value) in [
-        ("Content-Type", "application/x-www-form-urlencoded"),
-        ("UseXBasic", "true"),
-        ("Accept", "application/json"),
-    ] {
-        xhr.set_request_header(name, value).map_err(failed)?;
-    }
-    let mut resolve = None;
-    let finished = js_sys::Promise::new(&mut |ok, _| resolve = Some(ok));
-    let on_end = Closure::<dyn FnMut()>::new(move || {
-        if let Some(ok) = &resolve {
-            let _ = ok.call0(&JsValue::NULL);
-        }
-    });
-    xhr.set_onloadend(Some(on_end.as_ref().unchecked_ref()));
-    xhr.send_with_opt_str(Some(form)).map_err(|_| ApiError::Network)?;
-    let _ = JsFuture::from(finished).await;
-    drop(on_end);
-    match xhr.status().unwrap_or(0) {
-        0 => Err(ApiError::Network),
-        200..=299 => Ok(()),
-        status => Err(error_of(status, &xhr.response_text().ok().flatten().unwrap_or_default())),
-    }
+/// Checks the credentials once before the form is sent: the server refuses a form login with
+/// `WWW-Authenticate: Basic` (it does not honour `UseXBasic` on `POST /tenant/oauth`), over
+/// which browsers pop up their own login box, while a Basic check with `UseXBasic` is refused
+/// with `XBasic`, which they leave alone. So the form only goes with credentials just accepted,
+/// and a wrong password is one failed login, told in words. (Not kept: this one call only.)
+async fn check_password(login: &str, password: &str) -> Result<(), ApiError> {
+    let basic = format!("Basic {}", STANDARD.encode(format!("{login}:{password}")));
+    let _: CurrentUser = json(prepared(Request::get("/user/currentUser")).header("Authorization", &basic)).await?;
+    Ok(())
+}
+
+/// Sends a request whose success may have a body or not (the login answers 200, empty).
+async fn send_for_status(request: gloo_net::http::Request) -> Result<(), ApiError> {
+    let response = request.send().await.map_err(|_| ApiError::Network)?;
+    if response.ok() { Ok(()) } else { Err(failure(response).await) }
 }
 
 /// Who the session cookie belongs to: the user, the tenant and the role. `Unauthorized` when
