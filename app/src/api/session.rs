@@ -27,11 +27,23 @@ pub enum Mode {
 pub(super) fn xsrf_token() -> Option<String> {
     let document = web_sys::window()?.document()?;
     let cookies = js_sys::Reflect::get(&document, &"cookie".into()).ok()?.as_string()?;
+    cookie_value(&cookies, "XSRF-TOKEN")
+}
+
+/// The value of the cookie `name` in a `document.cookie` string (`a=1; b=2`), if not empty.
+fn cookie_value(cookies: &str, name: &str) -> Option<String> {
     cookies
         .split(';')
-        .find_map(|c| c.trim().strip_prefix("XSRF-TOKEN="))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v.to_string())
         .filter(|v| !v.is_empty())
-        .map(str::to_string)
+}
+
+/// The role `effectiveRoles` stands for: admin with the platform's tenant-admin roles.
+fn role_from_effective_roles(user: &CurrentUser) -> UserRole {
+    let admin = user.effective_roles.iter().any(|r| r.id == "ROLE_TENANT_ADMIN" || r.id == "ROLE_TENANT_MANAGEMENT_ADMIN");
+    if admin { UserRole::Admin } else { UserRole::Reader }
 }
 
 /// Logs in (the tenant may be empty) and answers who is now logged in.
@@ -103,10 +115,37 @@ impl Client {
         match json::<User>(self.request(Request::get(&self.user_url(&user.user_name)))).await {
             Ok(account) => Ok(account.role),
             Err(ApiError::Unauthorized) => Err(ApiError::Unauthorized),
-            _ => {
-                let admin = user.effective_roles.iter().any(|r| r.id == "ROLE_TENANT_ADMIN" || r.id == "ROLE_TENANT_MANAGEMENT_ADMIN");
-                Ok(if admin { UserRole::Admin } else { UserRole::Reader })
-            }
+            _ => Ok(role_from_effective_roles(user)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use anchorage_common::api::Role;
+
+    use super::*;
+
+    #[test]
+    fn the_xsrf_cookie_is_found_among_others() {
+        assert_eq!(cookie_value("a=1; XSRF-TOKEN=abc-_1; b=2", "XSRF-TOKEN").as_deref(), Some("abc-_1"));
+        assert_eq!(cookie_value("XSRF-TOKEN=x", "XSRF-TOKEN").as_deref(), Some("x"));
+        assert_eq!(cookie_value("NOT-XSRF-TOKEN=x", "XSRF-TOKEN"), None);
+        assert_eq!(cookie_value("XSRF-TOKEN=; a=1", "XSRF-TOKEN"), None);
+        assert_eq!(cookie_value("", "XSRF-TOKEN"), None);
+    }
+
+    #[test]
+    fn tenant_admin_roles_make_an_admin() {
+        let user = |roles: &[&str]| CurrentUser {
+            id: "u".into(),
+            user_name: "u".into(),
+            self_url: String::new(),
+            effective_roles: roles.iter().map(|r| Role { id: r.to_string(), name: r.to_string() }).collect(),
+        };
+        assert_eq!(role_from_effective_roles(&user(&["ROLE_TENANT_MANAGEMENT_READ", "ROLE_TENANT_ADMIN"])), UserRole::Admin);
+        assert_eq!(role_from_effective_roles(&user(&["ROLE_TENANT_MANAGEMENT_ADMIN"])), UserRole::Admin);
+        assert_eq!(role_from_effective_roles(&user(&["ROLE_TENANT_MANAGEMENT_READ"])), UserRole::Reader);
+        assert_eq!(role_from_effective_roles(&user(&[])), UserRole::Reader);
     }
 }
