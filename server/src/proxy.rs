@@ -189,7 +189,8 @@ async fn login_with_cookie(
         s if s.is_success() => {}
         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
             tracing::info!(upstream = %state.0.upstream, "login refused by the platform");
-            return Err(AppError::Unauthorized { message: "Invalid credentials!".into(), xbasic: false });
+            // A form login never answers with a Basic challenge: browsers would show their own dialog.
+            return Err(AppError::Unauthorized { message: "Invalid credentials!".into(), xbasic: true });
         }
         other => {
             return Err(AppError::refused(StatusCode::BAD_GATEWAY, "general", format!("The platform at {} answered the login with {other}.", state.0.upstream)));

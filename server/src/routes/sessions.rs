@@ -68,7 +68,8 @@ async fn open_session(
         return Err(AppError::bad_request("security", "username and password are required"));
     };
     let tenant = query.tenant_id.or(form.tenant_id).filter(|t| !t.is_empty());
-    let user = auth::password_login(state, tenant.as_deref(), &user, &password, address, false).await?;
+    // A form login never answers with a Basic challenge: browsers would show their own dialog.
+    let user = auth::password_login(state, tenant.as_deref(), &user, &password, address, true).await?;
 
     let now = state.clock.now().unix_timestamp();
     let idle = i64::try_from(state.config.session_idle_seconds).unwrap_or(i64::MAX);
