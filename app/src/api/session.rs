@@ -9,8 +9,6 @@ use anchorage_common::api::{CurrentTenant, CurrentUser};
 use anchorage_common::users::{User, UserRole};
 use gloo_net::http::Request;
 use serde::Deserialize;
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 
 use super::{ApiError, Client, Login, encode, failure, json, no_content, prepared};
 
@@ -49,33 +47,17 @@ fn role_from_effective_roles(user: &CurrentUser) -> UserRole {
 /// Logs in (the tenant may be empty) and answers who is now logged in.
 pub async fn log_in(tenant: &str, user: &str, password: &str) -> Result<Login, ApiError> {
     let (tenant, user) = (tenant.trim(), user.trim());
-    let login = if tenant.is_empty() { user.to_string() } else { format!("{tenant}/{user}") };
-    check_password(&login, password).await?;
     let url = if tenant.is_empty() { "/tenant/oauth".to_string() } else { format!("/tenant/oauth?tenant_id={}", encode(tenant)) };
     let form = format!("grant_type=PASSWORD&username={}&password={}", encode(user), encode(password));
     let request = prepared(Request::post(&url))
         .header("Content-Type", "application/x-www-form-urlencoded")
         .body(form)
         .map_err(|e| ApiError::Unexpected(format!("could not encode the request: {e}")))?;
-    send_for_status(request).await?;
-    resume().await
-}
-
-/// Checks the credentials once before the form is sent: the server refuses a form login with
-/// `WWW-Authenticate: Basic` (it does not honour `UseXBasic` on `POST /tenant/oauth`), over
-/// which browsers pop up their own login box, while a Basic check with `UseXBasic` is refused
-/// with `XBasic`, which they leave alone. So the form only goes with credentials just accepted,
-/// and a wrong password is one failed login, told in words. (Not kept: this one call only.)
-async fn check_password(login: &str, password: &str) -> Result<(), ApiError> {
-    let basic = format!("Basic {}", STANDARD.encode(format!("{login}:{password}")));
-    let _: CurrentUser = json(prepared(Request::get("/user/currentUser")).header("Authorization", &basic)).await?;
-    Ok(())
-}
-
-/// Sends a request whose success may have a body or not (the login answers 200, empty).
-async fn send_for_status(request: gloo_net::http::Request) -> Result<(), ApiError> {
     let response = request.send().await.map_err(|_| ApiError::Network)?;
-    if response.ok() { Ok(()) } else { Err(failure(response).await) }
+    if !response.ok() {
+        return Err(failure(response).await);
+    }
+    resume().await
 }
 
 /// Who the session cookie belongs to: the user, the tenant and the role. `Unauthorized` when
