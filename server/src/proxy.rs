@@ -235,15 +235,16 @@ fn credentials(state: &ProxyState, req: &Request) -> Result<Option<HeaderValue>,
         return Ok(Some(a.clone()));
     }
     let Some(token) = cookie(req.headers(), SESSION_COOKIE) else { return Ok(None) };
+    let xbasic = req.headers().contains_key("usexbasic");
     let mut sessions = state.0.sessions.lock().unwrap_or_else(|e| e.into_inner());
     let hash = session_hash(token);
     let now = Instant::now();
     let Some(s) = sessions.get_mut(&hash) else {
-        return Err(AppError::Unauthorized { message: "The session has ended; log in again.".into(), xbasic: false });
+        return Err(AppError::Unauthorized { message: "The session has ended; log in again.".into(), xbasic });
     };
     if s.expires <= now || now.duration_since(s.last_seen) >= state.0.idle {
         sessions.remove(&hash);
-        return Err(AppError::Unauthorized { message: "The session has ended; log in again.".into(), xbasic: false });
+        return Err(AppError::Unauthorized { message: "The session has ended; log in again.".into(), xbasic });
     }
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     let echoed = req.headers().get(XSRF_HEADER).and_then(|v| v.to_str().ok());
