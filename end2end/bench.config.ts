@@ -12,6 +12,9 @@ export default defineConfig({
   expect: { timeout: 60_000 },
   use: {
     ...base.use,
+    // The benchmark injects PapaParse into the page; the console's Content-Security-Policy
+    // (script-src 'self') rightly refuses inline scripts, so the benchmark page bypasses it.
+    bypassCSP: true,
     launchOptions: {
       ...base.use?.launchOptions,
       // gc() between runs, so that one run's garbage is not collected during the next.
