@@ -3,30 +3,15 @@
 // the environment, and returns the teardown that stops the server and removes the directory.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { ASSETS, BIN, freePort } from './tests/servers';
 
 /** The admin password of the test server (a throwaway value for a throwaway database). */
 export const ADMIN_PASSWORD = 'e2e-admin-password';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 export default async function globalSetup(): Promise<() => Promise<void>> {
-  const root = path.resolve(__dirname, '..');
-  const bin = process.env.ANCHORAGE_BIN ?? path.join(root, 'target/debug/anchorage');
-  const assets = process.env.ANCHORAGE_ASSETS_DIR ?? path.join(root, 'target/site');
+  const [bin, assets] = [BIN, ASSETS];
   if (!fs.existsSync(bin)) {
     throw new Error(`no server binary at ${bin}: run \`cargo build -p anchorage-server\` or set ANCHORAGE_BIN`);
   }

@@ -45,6 +45,37 @@ impl Console {
         }
     }
 
+    /// Loads a page's data where the latest request wins: `generation` counts requests, and the
+    /// answer to a request that a later one overtook is dropped. While it runs `loading` is set;
+    /// the answer or the error in words lands in `answer` (a 401 ends the session instead).
+    pub fn load_latest<T: Send + Sync + 'static>(
+        &self,
+        generation: StoredValue<u64>,
+        loading: RwSignal<bool>,
+        answer: RwSignal<Option<Result<T, String>>>,
+        request: impl std::future::Future<Output = Result<T, ApiError>> + 'static,
+    ) {
+        let console = *self;
+        let n = generation.get_value() + 1;
+        generation.set_value(n);
+        loading.set(true);
+        leptos::task::spawn_local(async move {
+            let result = request.await;
+            if generation.try_get_value() != Some(n) {
+                return;
+            }
+            loading.set(false);
+            match result {
+                Ok(data) => answer.set(Some(Ok(data))),
+                Err(e) => {
+                    if let Some(message) = console.explain(&e) {
+                        answer.set(Some(Err(message)));
+                    }
+                }
+            }
+        });
+    }
+
     /// Shows the login page with `why`, coming back to the current page afterwards.
     pub fn session_ended(&self, why: &str) {
         if self.session.logged_in_untracked() {

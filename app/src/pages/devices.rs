@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
 use crate::api::{Device, DevicePage};
 use crate::context::Console;
@@ -48,24 +47,7 @@ pub fn DevicesPage() -> impl IntoView {
         let text = text.get();
         let page = page.get();
         let Some(client) = console.client() else { return };
-        let n = generation.get_value() + 1;
-        generation.set_value(n);
-        loading.set(true);
-        spawn_local(async move {
-            let result = client.list_devices(&text, page, PAGE_SIZE).await;
-            if generation.try_get_value() != Some(n) {
-                return;
-            }
-            loading.set(false);
-            match result {
-                Ok(p) => answer.set(Some(Ok(p))),
-                Err(e) => {
-                    if let Some(message) = console.explain(&e) {
-                        answer.set(Some(Err(message)));
-                    }
-                }
-            }
-        });
+        console.load_latest(generation, loading, answer, async move { client.list_devices(&text, page, PAGE_SIZE).await });
     });
 
     let body = move || match answer.get() {

@@ -87,7 +87,7 @@ pub async fn store_token(db: &Db, t: &Issue<'_>) -> sqlx::Result<()> {
 }
 
 /// Records the certificate a device last authenticated with.
-pub async fn record_use<'e, E: sqlx::SqliteExecutor<'e>>(executor: E, t: &Issue<'_>) -> sqlx::Result<()> {
+async fn record_use<'e, E: sqlx::SqliteExecutor<'e>>(executor: E, t: &Issue<'_>) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE device_users SET last_token_at = ?, last_cert_serial = ?, last_cert_fingerprint = ?, last_ca_fingerprint = ? \
          WHERE tenant_id = ? AND user_name = ?",

@@ -378,15 +378,3 @@ pub async fn by_external_id(db: &Db, tenant: &str, id_type: &str, value: &str) -
         .fetch_optional(db)
         .await
 }
-
-/// Registration rows for whole-or-absent checks in tests and tooling: `(user, has object,
-/// external ids)`.
-pub async fn consistency(db: &Db, tenant: &str) -> sqlx::Result<Vec<(String, bool, i64)>> {
-    sqlx::query_as(
-        "SELECT u.user_name, m.id IS NOT NULL, (SELECT COUNT(*) FROM external_ids x WHERE x.managed_object_id = u.managed_object_id) \
-         FROM device_users u LEFT JOIN managed_objects m ON m.id = u.managed_object_id WHERE u.tenant_id = ? ORDER BY u.user_name",
-    )
-    .bind(tenant)
-    .fetch_all(db)
-    .await
-}
