@@ -90,6 +90,8 @@ pub struct CertificateInfo {
     pub is_ca: bool,
     /// The DER of the subject name, for issuer look-ups during path building.
     pub subject_der: Vec<u8>,
+    /// The DER of the issuer name: the subject of the certificate that signed this one.
+    pub issuer_der: Vec<u8>,
     /// Subject key identifier, lowercase hex, if the certificate has one.
     pub subject_key_id: Option<String>,
     /// Whether subject and issuer are the same name.
@@ -188,6 +190,7 @@ fn info(der: &[u8], cert: &X509Certificate<'_>) -> Result<CertificateInfo, Parse
         not_after: validity.not_after.to_datetime(),
         is_ca,
         subject_der: cert.subject().as_raw().to_vec(),
+        issuer_der: cert.issuer().as_raw().to_vec(),
         subject_key_id,
         self_issued: cert.subject().as_raw() == cert.issuer().as_raw(),
     })

@@ -1,10 +1,10 @@
 //! Does a device's certificate chain to a trusted certificate that is enabled *now*?
 //!
 //! Inputs: the TLS client certificate (the handshake proved the device holds its key), the
-//! intermediates it sent in TLS, and optionally the `X-Ssl-Cert-Chain` header. Candidate
-//! anchors are looked up by the issuer names in the chain (an indexed query, so 10,000 uploaded
-//! CAs cost no more than one), then the path is verified with rustls-webpki for client
-//! authentication at the server's clock.
+//! intermediates it sent in TLS, and optionally the `X-Ssl-Cert-Chain` header ([`presented`]).
+//! The caller looks up the candidate anchors by the issuer names in the chain (an indexed
+//! query, so 10,000 uploaded CAs cost no more than one), then [`anchor`] verifies the path with
+//! rustls-webpki for client authentication at the server's clock.
 
 use anchorage_common::cert::CertificateInfo;
 use rustls::pki_types::{CertificateDer, UnixTime};
@@ -12,8 +12,7 @@ use time::OffsetDateTime;
 use webpki::{EndEntityCert, KeyUsage};
 use x509_parser::prelude::FromDer as _;
 
-use crate::db::trusted_certificates::{AnchorRow, by_subjects};
-use crate::db::Db;
+use crate::db::trusted_certificates::AnchorRow;
 
 /// Most certificates accepted in `X-Ssl-Cert-Chain` (the platform's cloud limit is 10).
 pub const MAX_CHAIN: usize = 10;
@@ -27,13 +26,6 @@ pub enum TrustError {
     /// No or an untrusted chain (401).
     #[error("{0}")]
     Untrusted(String),
-}
-
-/// A verified device certificate and the trusted certificate that anchored it.
-#[derive(Debug, Clone)]
-pub struct Verified {
-    pub leaf: CertificateInfo,
-    pub anchor: AnchorRow,
 }
 
 /// Reads `X-Ssl-Cert-Chain`: PEM certificates with line breaks replaced by spaces.
@@ -50,26 +42,36 @@ fn issuer_name(der: &[u8]) -> Option<Vec<u8>> {
     x509_parser::certificate::X509Certificate::from_der(der).ok().map(|(_, c)| c.issuer().as_raw().to_vec())
 }
 
-/// Verifies the device's chain against the trusted certificates stored now.
-/// `leaf` is the inspection of `tls_chain[0]`, made once by the caller.
-pub async fn verify(
-    db: &Db,
-    tls_chain: &[CertificateDer<'static>],
-    leaf: Option<&CertificateInfo>,
+/// The chain a device presented: its certificate (`leaf` is its inspection), the intermediates
+/// from TLS and from `X-Ssl-Cert-Chain`, and the names of their issuers, by which the
+/// candidate trusted certificates are looked up.
+pub struct Presented<'a> {
+    leaf_der: &'a CertificateDer<'static>,
+    pub leaf: &'a CertificateInfo,
+    intermediates: Vec<CertificateDer<'static>>,
+    /// DER names, sorted, without duplicates.
+    pub issuers: Vec<Vec<u8>>,
+}
+
+/// Reads what the device presented: the TLS client certificate (`leaf` is its inspection,
+/// made once by the caller), the intermediates it sent in TLS, and the `X-Ssl-Cert-Chain`
+/// header's certificates, whose first must be the TLS client certificate.
+pub fn presented<'a>(
+    tls_chain: &'a [CertificateDer<'static>],
+    leaf: Option<&'a CertificateInfo>,
     header_chain: Option<Vec<Vec<u8>>>,
-    now: OffsetDateTime,
-) -> Result<Result<Verified, TrustError>, sqlx::Error> {
+) -> Result<Presented<'a>, TrustError> {
     let Some(leaf_der) = tls_chain.first() else {
-        return Ok(Err(TrustError::Untrusted(
+        return Err(TrustError::Untrusted(
             "No client certificate was presented: call this endpoint over mutual TLS with the device certificate.".into(),
-        )));
+        ));
     };
     let mut intermediates: Vec<CertificateDer<'static>> = tls_chain[1..].to_vec();
     if let Some(header) = header_chain {
         if header.first().map(Vec::as_slice) != Some(leaf_der.as_ref()) {
-            return Ok(Err(TrustError::Untrusted(
+            return Err(TrustError::Untrusted(
                 "The first certificate in X-Ssl-Cert-Chain is not the certificate the device authenticated with.".into(),
-            )));
+            ));
         }
         for der in header.into_iter().skip(1) {
             if !intermediates.iter().any(|c| c.as_ref() == der.as_slice()) {
@@ -77,40 +79,48 @@ pub async fn verify(
             }
         }
     }
-    let Some(leaf) = leaf.cloned() else {
-        return Ok(Err(TrustError::Untrusted("The device certificate cannot be parsed.".into())));
+    let Some(leaf) = leaf else {
+        return Err(TrustError::Untrusted("The device certificate cannot be parsed.".into()));
     };
-    let mut subjects: Vec<Vec<u8>> = std::iter::once(leaf_der.as_ref()).chain(intermediates.iter().map(|c| c.as_ref())).filter_map(issuer_name).collect();
-    subjects.sort();
-    subjects.dedup();
-    let candidates = by_subjects(db, &subjects).await?;
+    let mut issuers: Vec<Vec<u8>> =
+        std::iter::once(leaf.issuer_der.clone()).chain(intermediates.iter().filter_map(|c| issuer_name(c.as_ref()))).collect();
+    issuers.sort();
+    issuers.dedup();
+    Ok(Presented { leaf_der, leaf, intermediates, issuers })
+}
+
+/// Which of `candidates` (the trusted certificates stored now whose subject is one of
+/// `presented.issuers`, in upload order) anchors the chain: the first that is enabled, in date
+/// and verifies it for client authentication at `now`. Returns its index.
+pub fn anchor(presented: &Presented<'_>, candidates: &[&AnchorRow], now: OffsetDateTime) -> Result<usize, TrustError> {
+    let leaf = presented.leaf;
     if candidates.is_empty() {
-        return Ok(Err(TrustError::Untrusted(format!(
+        return Err(TrustError::Untrusted(format!(
             "The device certificate is not trusted: no trusted certificate issued it or its chain (issuer: {}). \
              Upload the issuing CA, or send the intermediates in X-Ssl-Cert-Chain.",
             leaf.issuer
-        ))));
+        )));
     }
     let time = UnixTime::since_unix_epoch(std::time::Duration::from_secs(u64::try_from(now.unix_timestamp()).unwrap_or(0)));
-    let end_entity = match EndEntityCert::try_from(leaf_der) {
+    let end_entity = match EndEntityCert::try_from(presented.leaf_der) {
         Ok(e) => e,
-        Err(e) => return Ok(Err(TrustError::Untrusted(format!("The device certificate is invalid: {}.", describe(&e, &leaf))))),
+        Err(e) => return Err(TrustError::Untrusted(format!("The device certificate is invalid: {}.", describe(&e, leaf)))),
     };
     let mut last_error = None;
     let mut disabled_match = None;
-    for anchor in &candidates {
+    for (index, anchor) in candidates.iter().enumerate() {
         let Ok(ta) = webpki::anchor_from_trusted_cert(&CertificateDer::from(anchor.der.as_slice())).map(|t| t.to_owned()) else { continue };
         let anchors = [ta];
         let result = end_entity
-            .verify_for_usage(verification_algorithms(), &anchors, &intermediates, time, KeyUsage::client_auth(), None, None)
+            .verify_for_usage(verification_algorithms(), &anchors, &presented.intermediates, time, KeyUsage::client_auth(), None, None)
             .map(|_| ());
         match result {
             Ok(_) if anchor.status != "ENABLED" => disabled_match = Some(anchor),
             Ok(_) if anchorage_common::timefmt::parse(&anchor.not_after).is_some_and(|t| t < now) => {
                 last_error = Some(format!("the trusted certificate '{}' that anchors it expired on {}", anchor.name, anchor.not_after));
             }
-            Ok(_) => return Ok(Ok(Verified { leaf, anchor: anchor.clone() })),
-            Err(e) => last_error = Some(describe(&e, &leaf)),
+            Ok(_) => return Ok(index),
+            Err(e) => last_error = Some(describe(&e, leaf)),
         }
     }
     let message = match (disabled_match, last_error) {
@@ -118,7 +128,7 @@ pub async fn verify(
         (None, Some(e)) => format!("The device certificate is not trusted: {e}."),
         (None, None) => "The device certificate is not trusted.".to_string(),
     };
-    Ok(Err(TrustError::Untrusted(message)))
+    Err(TrustError::Untrusted(message))
 }
 
 /// The signature algorithms of the TLS crypto provider (aws-lc-rs), so chains are verified with

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::auth::Authenticator;
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::db::Db;
+use crate::db::{Db, Readers};
 use crate::limiter::LoginLimiter;
 use crate::tokens::TokenService;
 
@@ -17,6 +17,8 @@ pub struct AppState(Arc<Inner>);
 /// The contents of [`AppState`].
 pub struct Inner {
     pub db: Db,
+    /// The device-token endpoint's own read connections.
+    pub readers: Readers,
     pub config: Config,
     pub clock: Arc<dyn Clock>,
     pub auth: Authenticator,
@@ -26,7 +28,7 @@ pub struct Inner {
 
 impl AppState {
     pub fn new(db: Db, config: Config, clock: Arc<dyn Clock>, tokens: TokenService) -> Self {
-        Self(Arc::new(Inner { auth: Authenticator::new(db.clone()), db, config, clock, tokens, limiter: LoginLimiter::default() }))
+        Self(Arc::new(Inner { auth: Authenticator::new(db.clone()), readers: Readers::new(&db), db, config, clock, tokens, limiter: LoginLimiter::default() }))
     }
 
     /// "Now" in the platform's text format, for timestamps stored in rows.

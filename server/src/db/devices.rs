@@ -1,9 +1,12 @@
 //! Queries for device users and the tokens issued to them.
 
-use super::Db;
+use anchorage_common::options::{DEVICE_TOKEN_LIFESPAN, OAUTH_INTERNAL};
 
-/// A device user and its current token, read in one query.
-#[derive(Debug, Clone, sqlx::FromRow)]
+use super::Db;
+use super::trusted_certificates::AnchorRow;
+
+/// A device user and its current token.
+#[derive(Debug, Clone)]
 pub struct DeviceState {
     pub auth_type: String,
     /// The newest unrevoked token still valid at the time asked, if any.
@@ -22,22 +25,63 @@ pub struct TokenRow {
     pub revoked: bool,
 }
 
-/// The device user `user_name` of `tenant` with its newest unrevoked token valid at `now`
-/// (unix seconds): one round trip on the token endpoint's hot path.
-pub async fn state(db: &Db, tenant: &str, user_name: &str, now: i64) -> sqlx::Result<Option<DeviceState>> {
-    sqlx::query_as(
-        "SELECT u.auth_type, t.token, t.issued_at, t.expires_at FROM device_users u \
+/// A trusted certificate that may anchor a device's chain, read together with what the token
+/// endpoint needs from that certificate's tenant: the device user's state and the token
+/// lifespan option.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub anchor: AnchorRow,
+    /// The device user in the anchor's tenant; `None` when not registered there.
+    pub device: Option<DeviceState>,
+    /// The tenant's stored `oauth.internal` / `device-token.lifespan.seconds`, if set.
+    pub lifespan: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct CandidateRow {
+    #[sqlx(flatten)]
+    anchor: AnchorRow,
+    auth_type: Option<String>,
+    token: Option<String>,
+    issued_at: Option<i64>,
+    expires_at: Option<i64>,
+    lifespan: Option<String>,
+}
+
+/// The trusted certificates (of any tenant, enabled or not) whose subject is one of `subjects`
+/// (DER names), each with the device user `user_name` of its tenant and that user's newest
+/// unrevoked token valid at `now` (unix seconds), and the tenant's token lifespan: the token
+/// endpoint's reads in one round trip. Uses the subject index, so the cost does not grow with
+/// the number of CAs.
+pub async fn candidates(db: &mut sqlx::SqliteConnection, subjects: &[Vec<u8>], user_name: &str, now: i64) -> sqlx::Result<Vec<Candidate>> {
+    if subjects.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks = vec!["?"; subjects.len()].join(", ");
+    let sql = format!(
+        "SELECT c.tenant_id, c.fingerprint, c.name, c.status, c.auto_registration_enabled, c.der, c.not_after, \
+                u.auth_type, t.token, t.issued_at, t.expires_at, o.value AS lifespan \
+         FROM trusted_certificates c \
+         LEFT JOIN device_users u ON u.tenant_id = c.tenant_id AND u.user_name = ? \
          LEFT JOIN device_tokens t ON t.jti = ( \
              SELECT jti FROM device_tokens WHERE tenant_id = u.tenant_id AND user_name = u.user_name \
              AND revoked = 0 AND expires_at > ? AND issued_at <= ? ORDER BY issued_at DESC LIMIT 1) \
-         WHERE u.tenant_id = ? AND u.user_name = ?",
-    )
-    .bind(now)
-    .bind(now)
-    .bind(tenant)
-    .bind(user_name)
-    .fetch_optional(db)
-    .await
+         LEFT JOIN tenant_options o ON o.tenant_id = c.tenant_id AND o.category = ? AND o.key = ? \
+         WHERE c.subject_der IN ({marks}) ORDER BY c.id"
+    );
+    let mut q = sqlx::query_as::<_, CandidateRow>(&sql).bind(user_name).bind(now).bind(now).bind(OAUTH_INTERNAL).bind(DEVICE_TOKEN_LIFESPAN);
+    for s in subjects {
+        q = q.bind(s);
+    }
+    let rows = q.fetch_all(db).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Candidate {
+            anchor: r.anchor,
+            device: r.auth_type.map(|auth_type| DeviceState { auth_type, token: r.token, issued_at: r.issued_at, expires_at: r.expires_at }),
+            lifespan: r.lifespan,
+        })
+        .collect())
 }
 
 /// A token by its id.

@@ -129,21 +129,3 @@ pub struct AnchorRow {
     pub der: Vec<u8>,
     pub not_after: String,
 }
-
-/// Trusted certificates (of any tenant, enabled or not) whose subject is one of `subjects`
-/// (DER names). Uses the subject index, so the cost does not grow with the number of CAs.
-pub async fn by_subjects(db: &Db, subjects: &[Vec<u8>]) -> sqlx::Result<Vec<AnchorRow>> {
-    if subjects.is_empty() {
-        return Ok(Vec::new());
-    }
-    let marks = vec!["?"; subjects.len()].join(", ");
-    let sql = format!(
-        "SELECT tenant_id, fingerprint, name, status, auto_registration_enabled, der, not_after \
-         FROM trusted_certificates WHERE subject_der IN ({marks}) ORDER BY id"
-    );
-    let mut q = sqlx::query_as(&sql);
-    for s in subjects {
-        q = q.bind(s);
-    }
-    q.fetch_all(db).await
-}

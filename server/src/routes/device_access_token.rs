@@ -11,7 +11,7 @@ use axum::{Extension, Json};
 use serde_json::{Value, json};
 
 use anchorage_common::device::{check_device_id, device_user_name};
-use anchorage_common::options::{DEFAULT_DEVICE_TOKEN_LIFESPAN_SECONDS, DEVICE_TOKEN_LIFESPAN, OAUTH_INTERNAL, parse_lifespan};
+use anchorage_common::options::{DEFAULT_DEVICE_TOKEN_LIFESPAN_SECONDS, parse_lifespan};
 
 use crate::db;
 use crate::audit;
@@ -107,25 +107,39 @@ async fn issue(
         }
     };
     let now = state.clock.now();
-    let verified = match device_trust::verify(&state.db, chain, leaf, header, now).await? {
-        Ok(v) => v,
-        Err(TrustError::BadHeader(m)) => return Err(AppError::bad_request(RESOURCE, m)),
-        Err(TrustError::Untrusted(m)) => {
+    let now_s = now.unix_timestamp();
+    let untrusted = |e: TrustError| match e {
+        TrustError::BadHeader(m) => AppError::bad_request(RESOURCE, m),
+        TrustError::Untrusted(m) => {
             tracing::info!(reason = %m, "device token refused");
-            return Err(AppError::Unauthorized { message: m, xbasic: false });
+            AppError::Unauthorized { message: m, xbasic: false }
         }
     };
-    let (leaf, anchor) = (&verified.leaf, &verified.anchor);
+    let presented = device_trust::presented(chain, leaf, header).map_err(untrusted)?;
+    // The device user is named after the leaf's CN; it is looked up with the candidate anchors
+    // (in each anchor's tenant) so that the request costs one read, and used only once the
+    // chain is verified.
+    let user_name = presented.leaf.common_name.as_deref().map(device_user_name).unwrap_or_default();
+    let mut candidates = {
+        let mut reader = state.readers.acquire().await?;
+        match db::devices::candidates(reader.connection()?, &presented.issuers, &user_name, now_s).await {
+            Ok(c) => c,
+            Err(e) => {
+                reader.discard();
+                return Err(e.into());
+            }
+        }
+    };
+    let chosen = device_trust::anchor(&presented, &candidates.iter().map(|c| &c.anchor).collect::<Vec<_>>(), now).map_err(untrusted)?;
+    let db::devices::Candidate { anchor, device, lifespan } = candidates.swap_remove(chosen);
+    let leaf = presented.leaf;
     context.tenant = Some(anchor.tenant_id.clone());
     context.ca_fingerprint = Some(anchor.fingerprint.clone());
     let device_id = leaf.common_name.clone().ok_or_else(|| refused("the device certificate has no common name (CN); its CN is the device id."))?;
     check_device_id(&device_id).map_err(|e| refused(format!("{e}.")))?;
     let tenant = anchor.tenant_id.as_str();
-    let user_name = device_user_name(&device_id);
     context.device_user = Some(user_name.clone());
 
-    let now_s = now.unix_timestamp();
-    let device = db::devices::state(&state.db, tenant, &user_name, now_s).await?;
     match &device {
         Some(u) if u.auth_type != "CERTIFICATES" => {
             return Err(refused(format!("device '{device_id}' is registered for password authentication, not certificates.")));
@@ -149,8 +163,8 @@ async fn issue(
     {
         return Ok(Issued { token, new: false });
     }
-    let stored = db::options::get(&state.db, tenant, OAUTH_INTERNAL, DEVICE_TOKEN_LIFESPAN).await?;
-    let lifespan = stored.as_deref().map(parse_lifespan).transpose().unwrap_or_else(|e| {
+    // Read with the candidates, in this request: the lifespan in force at issue time.
+    let lifespan = lifespan.as_deref().map(parse_lifespan).transpose().unwrap_or_else(|e| {
         tracing::warn!(error = %e, "stored device-token lifespan is invalid; using the default");
         None
     });
