@@ -83,6 +83,11 @@ pub fn load_or_create(config: &Config, now: OffsetDateTime) -> anyhow::Result<De
         .with_single_cert(chain, key)
         .context("the device listener's certificate and key do not match")?;
     server_config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    // No TLS 1.3 session tickets: every token is issued on a full handshake, a fresh proof
+    // that the device holds its key. A device reconnects about once per half token lifetime
+    // (150 s at the least), so at fleet scale a bounded session cache would rarely still hold
+    // it; tickets cost a write and a cached session per connection for nothing.
+    server_config.send_tls13_tickets = 0;
     Ok(DeviceTls { server_config: Arc::new(server_config), local_ca })
 }
 
