@@ -52,12 +52,17 @@ pub async fn open(path: &Path) -> anyhow::Result<Db> {
 /// request at a time; they are opened on first use with the pool's options.
 pub struct Readers {
     slots: Vec<tokio::sync::Mutex<Option<sqlx::SqliteConnection>>>,
+    /// One permit per slot: a holder is sure to find a free slot.
+    free: tokio::sync::Semaphore,
     options: std::sync::Arc<SqliteConnectOptions>,
-    next: std::sync::atomic::AtomicUsize,
 }
 
 /// A connection lent by [`Readers`] until dropped.
-pub struct Reader<'a>(tokio::sync::MutexGuard<'a, Option<sqlx::SqliteConnection>>);
+pub struct Reader<'a> {
+    // Dropped in this order: the slot is free before its permit is returned.
+    slot: tokio::sync::MutexGuard<'a, Option<sqlx::SqliteConnection>>,
+    _permit: tokio::sync::SemaphorePermit<'a>,
+}
 
 impl Readers {
     /// How many connections: enough for the device listener's concurrent requests on a few
@@ -67,34 +72,33 @@ impl Readers {
     pub fn new(db: &Db) -> Self {
         Self {
             slots: (0..Self::SLOTS).map(|_| tokio::sync::Mutex::new(None)).collect(),
+            free: tokio::sync::Semaphore::new(Self::SLOTS),
             options: db.connect_options(),
-            next: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
-    /// A free connection, or the next one in turn once it is free; opened if needed.
+    /// The first connection to be free; opened if needed.
     pub async fn acquire(&self) -> sqlx::Result<Reader<'_>> {
         use sqlx::ConnectOptions as _;
-        let mut guard = match self.slots.iter().find_map(|s| s.try_lock().ok()) {
-            Some(g) => g,
-            None => self.slots[self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % self.slots.len()].lock().await,
-        };
-        if guard.is_none() {
-            *guard = Some(self.options.connect().await?);
+        let permit = self.free.acquire().await.map_err(|_| sqlx::Error::PoolClosed)?;
+        // Permits and slots are as many, so a permit holder finds one unlocked.
+        let mut slot = self.slots.iter().find_map(|s| s.try_lock().ok()).ok_or(sqlx::Error::PoolTimedOut)?;
+        if slot.is_none() {
+            *slot = Some(self.options.connect().await?);
         }
-        Ok(Reader(guard))
+        Ok(Reader { slot, _permit: permit })
     }
 }
 
 impl Reader<'_> {
     /// The connection, to run queries on (always there: `acquire` opens it).
     pub fn connection(&mut self) -> sqlx::Result<&mut sqlx::SqliteConnection> {
-        self.0.as_mut().ok_or(sqlx::Error::PoolClosed)
+        self.slot.as_mut().ok_or(sqlx::Error::PoolClosed)
     }
 
     /// Closes the connection after an error, so the next request opens a fresh one.
     pub fn discard(mut self) {
-        *self.0 = None;
+        *self.slot = None;
     }
 }
 
@@ -106,4 +110,37 @@ pub async fn ensure_tenant(db: &Db, tenant: &str, now: &str) -> anyhow::Result<(
         .execute(db)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::Future as _;
+    use std::task::{Context, Poll, Waker};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn readers_wait_when_all_are_lent_and_see_what_the_pool_committed() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let db = open(&dir.path().join("r.db")).await.expect("database");
+        let readers = Readers::new(&db);
+        let mut lent = Vec::new();
+        for _ in 0..Readers::SLOTS {
+            lent.push(readers.acquire().await.expect("a reader"));
+        }
+        // One more waits for a connection instead of failing or opening a fifth.
+        let mut waiting = Box::pin(readers.acquire());
+        assert!(matches!(waiting.as_mut().poll(&mut Context::from_waker(Waker::noop())), Poll::Pending));
+        ensure_tenant(&db, "t-new", "2026-01-01T00:00:00.000Z").await.expect("a write through the pool");
+        lent.pop();
+        let mut reader = waiting.await.expect("the freed reader");
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tenants WHERE id = 't-new'")
+            .fetch_one(reader.connection().expect("a connection"))
+            .await
+            .expect("a read");
+        assert_eq!(n, 1);
+        reader.discard();
+        let mut again = readers.acquire().await.expect("a reader opened anew after a discard");
+        assert!(again.connection().is_ok());
+    }
 }
