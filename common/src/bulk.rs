@@ -123,61 +123,36 @@ pub struct Issue {
     pub message: String,
 }
 
-/// A data row: its cells as written, and how many problems it has. The cells live in one
-/// buffer (two allocations a row, not one a cell: 100,000-row files are the normal case).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A data row: where its cells are in the file's text, and how many problems it has. The
+/// cells of every row live in one buffer of the [`BulkFile`] (no allocation per row or cell:
+/// 100,000-row files are the normal case); read them with [`BulkFile::cell`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Row {
     /// Line of the file the row starts on (the header is line 1).
     pub line: u32,
-    text: String,
-    /// Where each cell ends in `text`.
-    ends: Vec<u32>,
+    /// Where the row's first cell starts in the file's text.
+    start: u32,
+    /// Index of the row's first cell end in the file's `ends`.
+    first: u32,
+    /// How many cells the row has.
+    count: u32,
     pub errors: u32,
     pub warnings: u32,
 }
 
 impl Row {
-    /// A row of `cells` on `line`, with no problems counted yet.
-    pub fn new<'a>(line: u32, cells: impl IntoIterator<Item = &'a str>) -> Self {
-        let mut text = String::new();
-        let mut ends = Vec::new();
-        for c in cells {
-            text.push_str(c);
-            ends.push(u32::try_from(text.len()).unwrap_or(u32::MAX));
-        }
-        Row { line, text, ends, errors: 0, warnings: 0 }
-    }
-
-    fn from_record(line: u32, record: &csv::StringRecord) -> Self {
-        let text = record.as_slice().to_string();
-        let ends = (0..record.len()).map(|i| record.range(i).map_or(0, |r| u32::try_from(r.end).unwrap_or(u32::MAX))).collect();
-        Row { line, text, ends, errors: 0, warnings: 0 }
-    }
-
     pub fn is_valid(&self) -> bool {
         self.errors == 0
     }
 
     /// How many cells the row has.
     pub fn len(&self) -> usize {
-        self.ends.len()
+        self.count as usize
     }
 
     /// Whether the row has no cell.
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
-    }
-
-    /// Cell `i`, as written.
-    pub fn cell(&self, i: usize) -> Option<&str> {
-        let end = *self.ends.get(i)? as usize;
-        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-        self.text.get(start..end)
-    }
-
-    /// Every cell, in order.
-    pub fn cells(&self) -> impl Iterator<Item = &str> {
-        (0..self.len()).map(|i| self.cell(i).unwrap_or_default())
+        self.count == 0
     }
 }
 
@@ -203,6 +178,10 @@ pub struct BulkFile {
     /// Every problem, in line order; file-level problems have line 1.
     pub issues: Vec<Issue>,
     pub summary: Summary,
+    /// The cells of every row, one after another.
+    text: String,
+    /// Where each cell ends in `text`, row after row.
+    ends: Vec<u32>,
 }
 
 /// Why a file cannot be read at all (no row can be judged).
@@ -270,10 +249,13 @@ pub fn detect_separator(header_line: &str) -> char {
     best.0
 }
 
+/// The UTF-8 byte order mark, dropped from the start of a file.
+const BOM: &[u8] = b"\xef\xbb\xbf";
+
 /// Decodes file bytes: UTF-8 (a BOM is dropped), else Windows-1252 read as Latin-1 with a
 /// warning.
 fn decode(bytes: &[u8]) -> (std::borrow::Cow<'_, str>, Option<Issue>) {
-    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
     match std::str::from_utf8(bytes) {
         Ok(s) => (s.into(), None),
         Err(_) => {
@@ -299,76 +281,342 @@ pub fn parse(bytes: &[u8]) -> Result<BulkFile, FileError> {
         return Err(FileError::Empty);
     }
     let first_line = text.lines().next().unwrap_or_default();
-    let separator = detect_separator(first_line);
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(separator as u8)
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let mut record = csv::StringRecord::new();
-    match reader.read_record(&mut record) {
-        Ok(true) => {}
-        Ok(false) => return Err(FileError::Empty),
-        Err(e) => return Err(FileError::Malformed(e.to_string())),
-    }
-    let header_record = record.clone();
-    let header: Vec<String> = header_record.iter().map(|h| h.trim().to_string()).collect();
-    if header.len() > MAX_COLUMNS {
-        return Err(FileError::Header(format!("it has {} columns; at most {MAX_COLUMNS} are accepted", header.len())));
-    }
-    let columns = header.iter().map(|h| Column::parse(h)).collect::<Result<Vec<_>, _>>().map_err(FileError::Header)?;
-    for (i, c) in columns.iter().enumerate() {
-        if columns[..i].contains(c) {
-            return Err(FileError::Header(format!("column '{}' appears twice", header[i])));
-        }
-    }
-    if !columns.contains(&Column::Id) {
-        return Err(FileError::Header("the mandatory column ID is missing".into()));
-    }
-
-    let at = Indices::of(&columns);
-    let mut file = BulkFile { separator, header, columns, rows: Vec::new(), issues: Vec::new(), summary: Summary::default() };
-    file.issues.extend(encoding_warning);
-    // A fast hasher with a random seed: the server parses untrusted files too.
-    let mut seen: Seen = HashMap::with_hasher(foldhash::fast::RandomState::default());
-    loop {
-        match reader.read_record(&mut record) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => return Err(FileError::Malformed(e.to_string())),
-        }
-        let line = record.position().map_or(0, |p| u32::try_from(p.line()).unwrap_or(u32::MAX));
-        // Blank lines (a trailing one included) are not rows.
-        if record.len() == 1 && record[0].trim().is_empty() {
-            continue;
-        }
-        if file.rows.len() >= MAX_ROWS {
-            return Err(FileError::TooManyRows);
-        }
-        let mut row = Row::from_record(line, &record);
-        let auth = validate_row(&at, &file.header, &mut row, &mut seen, &mut file.issues);
-        file.summary.rows += 1;
-        if row.is_valid() {
-            file.summary.valid += 1;
-            match auth {
-                Some(AuthType::Certificates) => file.summary.certificates += 1,
-                _ => file.summary.basic += 1,
-            }
-        } else {
-            file.summary.invalid += 1;
-        }
-        file.rows.push(row);
-    }
-    file.summary.errors = file.issues.iter().filter(|i| i.severity == Severity::Error).count();
-    file.summary.warnings = file.issues.len() - file.summary.errors;
-    Ok(file)
+    let mut scan = Scan::new(detect_separator(first_line), text.len(), encoding_warning);
+    scan.feed(text.as_bytes());
+    scan.finish()
 }
 
-fn cell<'r>(columns: &[Column], row: &'r Row, which: &Column) -> Option<&'r str> {
-    columns.iter().position(|c| c == which).and_then(|i| row.cell(i))
+/// Parses and validates a file that arrives in pieces (a browser reads a file as a stream):
+/// each piece is parsed and checked as it comes, so reading and parsing overlap. The result
+/// is the one [`parse`] gives for the whole file, always: files that are not UTF-8, too
+/// large, or refused as a whole are parsed again from their bytes by [`parse`] at the end
+/// (the rare case; those bytes are kept until then).
+#[derive(Debug)]
+pub struct StreamParser {
+    /// Every byte fed so far (up to [`MAX_FILE_BYTES`]).
+    bytes: Vec<u8>,
+    /// More than [`MAX_FILE_BYTES`] were fed.
+    too_large: bool,
+    /// `bytes[..utf8_up_to]` is valid UTF-8; what follows may end in the middle of a character.
+    utf8_up_to: usize,
+    /// `bytes` are not UTF-8: only [`parse`] at the end can read them.
+    not_utf8: bool,
+    /// The parser, once the header line (and so the separator) is known.
+    scan: Option<Scan>,
+    /// Where the BOM-less text starts in `bytes`.
+    text_start: usize,
+    /// How much of `bytes` `scan` has been given.
+    scanned: usize,
+}
+
+impl StreamParser {
+    /// A parser for a file of about `size` bytes.
+    pub fn new(size: usize) -> Self {
+        StreamParser {
+            bytes: Vec::with_capacity(size.min(MAX_FILE_BYTES)),
+            too_large: false,
+            utf8_up_to: 0,
+            not_utf8: false,
+            scan: None,
+            text_start: 0,
+            scanned: 0,
+        }
+    }
+
+    /// The next piece of the file.
+    pub fn feed(&mut self, piece: &[u8]) {
+        if self.too_large || piece.is_empty() {
+            return;
+        }
+        if self.bytes.len() + piece.len() > MAX_FILE_BYTES {
+            self.too_large = true;
+            self.bytes = Vec::new();
+            self.scan = None;
+            return;
+        }
+        self.bytes.extend_from_slice(piece);
+        if self.not_utf8 {
+            return;
+        }
+        match std::str::from_utf8(&self.bytes[self.utf8_up_to..]) {
+            Ok(_) => self.utf8_up_to = self.bytes.len(),
+            // A character cut at the end of the piece: the next piece completes it.
+            Err(e) if e.error_len().is_none() => self.utf8_up_to += e.valid_up_to(),
+            Err(_) => {
+                self.not_utf8 = true;
+                self.scan = None;
+                return;
+            }
+        }
+        if self.scan.is_none() {
+            // The header line decides the separator: wait for all of it.
+            let Some(newline) = find_newline(&self.bytes) else { return };
+            self.start_scan(newline);
+        }
+        self.scan_more();
+    }
+
+    /// The parsed and checked file, once every piece was fed.
+    pub fn finish(mut self) -> Result<BulkFile, FileError> {
+        if self.too_large {
+            return Err(FileError::TooLarge);
+        }
+        if self.not_utf8 || self.utf8_up_to != self.bytes.len() {
+            return parse(&self.bytes);
+        }
+        if self.scan.is_none() {
+            self.start_scan(self.bytes.len());
+        }
+        self.scan_more();
+        match self.scan.take().map(Scan::finish) {
+            Some(Ok(file)) => Ok(file),
+            // Refused: `parse` tells exactly why (e.g. an empty file before a bad header).
+            _ => parse(&self.bytes),
+        }
+    }
+
+    /// Starts the parser on the header line, which ends at `line_end` (or the file does).
+    fn start_scan(&mut self, line_end: usize) {
+        self.text_start = if self.bytes.starts_with(BOM) { BOM.len() } else { 0 };
+        let first_line = self.bytes.get(self.text_start..line_end).unwrap_or_default();
+        // Valid UTF-8 up to here: checked before (a line ends at an ASCII byte).
+        let first_line = std::str::from_utf8(first_line).unwrap_or_default();
+        let capacity = self.bytes.capacity().saturating_sub(self.text_start);
+        self.scan = Some(Scan::new(detect_separator(first_line), capacity, None));
+        self.scanned = self.text_start;
+    }
+
+    fn scan_more(&mut self) {
+        if let Some(scan) = &mut self.scan {
+            scan.feed(&self.bytes[self.scanned..]);
+            self.scanned = self.bytes.len();
+        }
+    }
+}
+
+fn find_newline(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().position(|&b| b == b'\n')
+}
+
+/// The parser proper: reads records with `csv_core` (the `csv` crate's own state machine)
+/// into one buffer for the whole file and checks each row as soon as it is complete.
+#[derive(Debug)]
+struct Scan {
+    reader: csv_core::Reader,
+    separator: char,
+    /// The cells read so far (`text[..used]`); the rest is room for more.
+    text: Vec<u8>,
+    used: usize,
+    /// The record being read: where it starts in `text`, the line it starts on, and where its
+    /// fields end (relative to its start).
+    record_start: usize,
+    record_line: u32,
+    record_ends: Vec<usize>,
+    record_fields: usize,
+    /// The header once read, and what the rules need of it.
+    head: Option<Head>,
+    ends: Vec<u32>,
+    rows: Vec<Row>,
+    issues: Vec<Issue>,
+    summary: Summary,
+    seen: Seen,
+    /// Why the file is refused, once it is.
+    refused: Option<FileError>,
+}
+
+#[derive(Debug)]
+struct Head {
+    header: Vec<String>,
+    columns: Vec<Column>,
+    at: Indices,
+}
+
+impl Scan {
+    fn new(separator: char, capacity: usize, encoding_warning: Option<Issue>) -> Self {
+        let reader = csv_core::ReaderBuilder::new().delimiter(u8::try_from(separator).unwrap_or(b';')).build();
+        Scan {
+            reader,
+            separator,
+            // Cells are never longer than the text they are read from.
+            text: vec![0; capacity.max(64) + 1],
+            used: 0,
+            record_start: 0,
+            record_line: 1,
+            record_ends: vec![0; 64],
+            record_fields: 0,
+            head: None,
+            ends: Vec::new(),
+            rows: Vec::new(),
+            issues: encoding_warning.into_iter().collect(),
+            summary: Summary::default(),
+            seen: Seen::new(),
+            refused: None,
+        }
+    }
+
+    /// Reads the records of `input`, the text that follows what was fed before.
+    fn feed(&mut self, input: &[u8]) {
+        if !input.is_empty() {
+            self.read(input);
+        }
+    }
+
+    /// Reads to the end (the last record may have no line break) and returns the file.
+    fn finish(mut self) -> Result<BulkFile, FileError> {
+        self.read(&[]);
+        if let Some(e) = self.refused {
+            return Err(e);
+        }
+        let Some(head) = self.head else { return Err(FileError::Empty) };
+        self.text.truncate(self.used);
+        // Always valid: cells are cut from UTF-8 text at ASCII bytes.
+        let text = String::from_utf8(self.text).map_err(|e| FileError::Malformed(e.to_string()))?;
+        self.summary.errors = self.issues.iter().filter(|i| i.severity == Severity::Error).count();
+        self.summary.warnings = self.issues.len() - self.summary.errors;
+        Ok(BulkFile {
+            separator: self.separator,
+            header: head.header,
+            columns: head.columns,
+            rows: self.rows,
+            issues: self.issues,
+            summary: self.summary,
+            text,
+            ends: self.ends,
+        })
+    }
+
+    /// `input` empty: the end of the file.
+    fn read(&mut self, mut input: &[u8]) {
+        use csv_core::ReadRecordResult::*;
+        let at_end = input.is_empty();
+        while self.refused.is_none() {
+            let (result, read, written, ended) =
+                self.reader.read_record(input, &mut self.text[self.used..], &mut self.record_ends[self.record_fields..]);
+            input = &input[read..];
+            self.used += written;
+            self.record_fields += ended;
+            match result {
+                InputEmpty if at_end => {}
+                InputEmpty => return,
+                OutputFull => {
+                    let more = self.text.len().max(64 * 1024);
+                    self.text.resize(self.text.len() + more, 0);
+                }
+                OutputEndsFull => {
+                    let more = self.record_ends.len();
+                    self.record_ends.resize(more * 2, 0);
+                }
+                Record => {
+                    self.record();
+                    self.record_start = self.used;
+                    self.record_fields = 0;
+                    self.record_line = u32::try_from(self.reader.line()).unwrap_or(u32::MAX);
+                }
+                End => return,
+            }
+        }
+    }
+
+    /// The record just read: the header, a blank line, or a row to check.
+    fn record(&mut self) {
+        let Ok(text) = std::str::from_utf8(&self.text[self.record_start..self.used]) else {
+            self.refused = Some(FileError::Malformed("the file is not UTF-8".into()));
+            return;
+        };
+        let cells = Cells { text, ends: &self.record_ends[..self.record_fields] };
+        let Some(head) = &self.head else {
+            match Head::of(&cells) {
+                Ok(head) => self.head = Some(head),
+                Err(e) => self.refused = Some(e),
+            }
+            // The header's cells are not kept in the text.
+            self.used = self.record_start;
+            return;
+        };
+        // Blank lines (a trailing one included) are not rows.
+        if cells.len() == 1 && text.trim().is_empty() {
+            self.used = self.record_start;
+            return;
+        }
+        if self.rows.len() >= MAX_ROWS {
+            self.refused = Some(FileError::TooManyRows);
+            return;
+        }
+        let line = self.record_line;
+        let start = self.record_start;
+        let previous = &self.text[..start];
+        let (errors, warnings, auth) = validate_row(head, line, &cells, &mut self.seen, previous, start, &mut self.issues);
+        let row = Row {
+            line,
+            start: u32::try_from(start).unwrap_or(u32::MAX),
+            first: u32::try_from(self.ends.len()).unwrap_or(u32::MAX),
+            count: u32::try_from(cells.len()).unwrap_or(u32::MAX),
+            errors,
+            warnings,
+        };
+        self.ends.extend(cells.ends.iter().map(|&e| u32::try_from(start + e).unwrap_or(u32::MAX)));
+        self.summary.rows += 1;
+        if row.is_valid() {
+            self.summary.valid += 1;
+            match auth {
+                Some(AuthType::Certificates) => self.summary.certificates += 1,
+                _ => self.summary.basic += 1,
+            }
+        } else {
+            self.summary.invalid += 1;
+        }
+        self.rows.push(row);
+    }
+}
+
+impl Head {
+    fn of(cells: &Cells<'_>) -> Result<Head, FileError> {
+        let header: Vec<String> = cells.iter().map(|h| h.trim().to_string()).collect();
+        if header.len() > MAX_COLUMNS {
+            return Err(FileError::Header(format!("it has {} columns; at most {MAX_COLUMNS} are accepted", header.len())));
+        }
+        let columns = header.iter().map(|h| Column::parse(h)).collect::<Result<Vec<_>, _>>().map_err(FileError::Header)?;
+        for (i, c) in columns.iter().enumerate() {
+            if columns[..i].contains(c) {
+                return Err(FileError::Header(format!("column '{}' appears twice", header[i])));
+            }
+        }
+        if !columns.contains(&Column::Id) {
+            return Err(FileError::Header("the mandatory column ID is missing".into()));
+        }
+        let at = Indices::of(&columns);
+        Ok(Head { header, columns, at })
+    }
+}
+
+/// The cells of the record being checked: `text` cut at `ends`.
+struct Cells<'a> {
+    text: &'a str,
+    ends: &'a [usize],
+}
+
+impl<'a> Cells<'a> {
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn get(&self, i: usize) -> Option<&'a str> {
+        let end = *self.ends.get(i)?;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        self.text.get(start..end)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &'a str> + '_ {
+        (0..self.len()).map(|i| self.get(i).unwrap_or_default())
+    }
+}
+
+fn cell<'f>(file: &'f BulkFile, row: &Row, which: &Column) -> Option<&'f str> {
+    file.columns.iter().position(|c| c == which).and_then(|i| file.cell(row, i))
 }
 
 /// Where the columns the rules look at are, found once per file.
+#[derive(Debug)]
 struct Indices {
     count: usize,
     id: Option<usize>,
@@ -401,31 +649,84 @@ impl Indices {
     }
 }
 
-/// IDs seen so far and the line of each.
-type Seen = HashMap<String, u32, foldhash::fast::RandomState>;
+/// The valid IDs seen so far, by a hash of the ID (a fast hasher with a random seed: the
+/// server parses untrusted files too). An entry points at the ID in the file's text, so no
+/// ID is copied; IDs whose hash an earlier, different ID has are kept apart, in full.
+#[derive(Debug)]
+struct Seen {
+    hasher: foldhash::fast::RandomState,
+    /// Hash → where the first ID with that hash is in the text, and its line.
+    first: HashMap<u64, (u32, u32, u32), foldhash::fast::RandomState>,
+    /// IDs whose hash was taken by another ID → line.
+    collided: HashMap<String, u32, foldhash::fast::RandomState>,
+}
 
-/// Checks one row, counts its problems into it and `issues`; returns its auth type when the
-/// row names a valid one.
-fn validate_row(at: &Indices, header: &[String], row: &mut Row, seen: &mut Seen, issues: &mut Vec<Issue>) -> Option<AuthType> {
-    let line = row.line;
+impl Seen {
+    fn new() -> Self {
+        Seen { hasher: Default::default(), first: HashMap::default(), collided: HashMap::default() }
+    }
+
+    /// The line of an earlier row with ID `id`; else records `id`, which is at `at` in the
+    /// text, on `line`. `text` is the text of the earlier rows.
+    fn check(&mut self, id: &str, at: usize, line: u32, text: &[u8]) -> Option<u32> {
+        use std::collections::hash_map::Entry;
+        use std::hash::BuildHasher;
+        let hash = self.hasher.hash_one(id);
+        match self.first.entry(hash) {
+            Entry::Vacant(e) => {
+                let at = u32::try_from(at).unwrap_or(u32::MAX);
+                e.insert((at, u32::try_from(id.len()).unwrap_or(u32::MAX), line));
+                None
+            }
+            Entry::Occupied(e) => {
+                let (start, len, first_line) = *e.get();
+                let (start, len) = (start as usize, len as usize);
+                if text.get(start..start + len) == Some(id.as_bytes()) {
+                    return Some(first_line);
+                }
+                match self.collided.get(id) {
+                    Some(&first_line) => Some(first_line),
+                    None => {
+                        self.collided.insert(id.to_string(), line);
+                        None
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Checks one row (its `cells`, on `line`, starting at `start` in the text whose earlier rows
+/// are `previous`), adds its problems to `issues`; returns how many errors and warnings it
+/// has, and its auth type when the row names a valid one.
+fn validate_row(
+    head: &Head,
+    line: u32,
+    cells: &Cells<'_>,
+    seen: &mut Seen,
+    previous: &[u8],
+    start: usize,
+    issues: &mut Vec<Issue>,
+) -> (u32, u32, Option<AuthType>) {
+    let (at, header) = (&head.at, &head.header);
     let mut problems: Vec<(Option<usize>, Severity, String)> = Vec::new();
     let mut warnings: Vec<(Option<usize>, Severity, String)> = Vec::new();
     let mut error = |col: Option<usize>, m: String| problems.push((col, Severity::Error, m));
-    if row.len() != at.count {
-        error(None, format!("the row has {} fields but the header has {}", row.len(), at.count));
+    if cells.len() != at.count {
+        error(None, format!("the row has {} fields but the header has {}", cells.len(), at.count));
     }
-    let get = |index: Option<usize>| index.map(|i| (i, row.cell(i).unwrap_or_default()));
+    let get = |index: Option<usize>| index.map(|i| (i, cells.get(i).unwrap_or_default()));
 
     // ID
     if let Some((i, id)) = get(at.id) {
         match check_device_id(id) {
             Err(e) => error(Some(i), capitalize(&e)),
-            Ok(()) => match seen.get(id) {
-                Some(first) => error(Some(i), format!("The ID '{id}' is a duplicate of line {first}")),
-                None => {
-                    seen.insert(id.to_string(), line);
+            Ok(()) => {
+                let offset = if i == 0 { 0 } else { cells.ends[i - 1] };
+                if let Some(first) = seen.check(id, start + offset, line, previous) {
+                    error(Some(i), format!("The ID '{id}' is a duplicate of line {first}"));
                 }
-            },
+            }
         }
     }
     // AUTH_TYPE and CREDENTIALS
@@ -452,7 +753,7 @@ fn validate_row(at: &Indices, header: &[String], row: &mut Row, seen: &mut Seen,
         _ => {}
     }
     // TYPE and NAME when ICCID, IDTYPE, PATH or SHELL are used.
-    let used = |i: &&usize| row.cell(**i).is_some_and(|v| !v.is_empty());
+    let used = |i: &&usize| cells.get(**i).is_some_and(|v| !v.is_empty());
     let missing_type_or_name = [at.type_, at.name].iter().any(|c| !get(*c).is_some_and(|(_, v)| !v.trim().is_empty()));
     if missing_type_or_name && at.needing_type_and_name.iter().any(|i| used(&i)) {
         let uses_extras: Vec<&str> = at.needing_type_and_name.iter().filter(used).map(|i| header[*i].as_str()).collect();
@@ -479,7 +780,7 @@ fn validate_row(at: &Indices, header: &[String], row: &mut Row, seen: &mut Seen,
     {
         error(Some(i), "ENROLLMENT_OTP (certificate enrollment with a one-time password) is not supported by anchorage".into());
     }
-    for (i, v) in row.cells().enumerate() {
+    for (i, v) in cells.iter().enumerate() {
         if v.len() > MAX_CELL_CHARS && v.chars().count() > MAX_CELL_CHARS {
             error(Some(i), format!("the value is longer than {MAX_CELL_CHARS} characters"));
         } else if is_formula(v) {
@@ -487,14 +788,15 @@ fn validate_row(at: &Indices, header: &[String], row: &mut Row, seen: &mut Seen,
             warnings.push((Some(i), Severity::Warning, warning));
         }
     }
+    let (mut errors, mut warning_count) = (0, 0);
     for (col, severity, message) in problems.into_iter().chain(warnings) {
         match severity {
-            Severity::Error => row.errors += 1,
-            Severity::Warning => row.warnings += 1,
+            Severity::Error => errors += 1,
+            Severity::Warning => warning_count += 1,
         }
         issues.push(Issue { line, column: col.and_then(|i| header.get(i).cloned()), severity, message });
     }
-    auth
+    (errors, warning_count, auth)
 }
 
 fn shorten(v: &str) -> String {
@@ -514,7 +816,7 @@ impl BulkFile {
 
     /// The entry of a valid row.
     pub fn entry(&self, row: &Row) -> DeviceEntry {
-        let get = |which: &Column| cell(&self.columns, row, which).map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
+        let get = |which: &Column| cell(self, row, which).map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
         let auth_type = match get(&Column::AuthType) {
             Some(a) if a.eq_ignore_ascii_case("CERTIFICATES") => AuthType::Certificates,
             _ => AuthType::Basic,
@@ -522,7 +824,7 @@ impl BulkFile {
         let mut properties = Map::new();
         let mut external_ids = Vec::new();
         for (i, c) in self.columns.iter().enumerate() {
-            let Some(v) = row.cell(i).filter(|v| !v.is_empty()) else { continue };
+            let Some(v) = self.cell(row, i).filter(|v| !v.is_empty()) else { continue };
             match c {
                 Column::External(t) => external_ids.push((t.clone(), v.to_string())),
                 Column::Custom(path) => insert_nested(&mut properties, path, v.to_string()),
@@ -531,9 +833,9 @@ impl BulkFile {
         }
         DeviceEntry {
             line: row.line,
-            id: cell(&self.columns, row, &Column::Id).unwrap_or_default().to_string(),
+            id: cell(self, row, &Column::Id).unwrap_or_default().to_string(),
             auth_type,
-            credentials: if auth_type == AuthType::Basic { cell(&self.columns, row, &Column::Credentials).map(str::to_string) } else { None },
+            credentials: if auth_type == AuthType::Basic { cell(self, row, &Column::Credentials).map(str::to_string) } else { None },
             device_type: get(&Column::Type),
             name: get(&Column::Name),
             iccid: get(&Column::Iccid),
@@ -543,6 +845,22 @@ impl BulkFile {
             external_ids,
             properties,
         }
+    }
+
+    /// Cell `i` of `row` (a row of this file), as written.
+    pub fn cell(&self, row: &Row, i: usize) -> Option<&str> {
+        if i >= row.len() {
+            return None;
+        }
+        let at = row.first as usize + i;
+        let end = *self.ends.get(at)? as usize;
+        let start = if i == 0 { row.start as usize } else { self.ends[at - 1] as usize };
+        self.text.get(start..end)
+    }
+
+    /// Every cell of `row` (a row of this file), in order.
+    pub fn cells<'a>(&'a self, row: &'a Row) -> impl Iterator<Item = &'a str> + 'a {
+        (0..row.len()).map(move |i| self.cell(row, i).unwrap_or_default())
     }
 
     /// The issues of one line.
