@@ -1,7 +1,7 @@
 //! The worker's side of bulk registration: parses a file with `anchorage_common::bulk`, keeps
 //! it, and answers the page's requests about it. Compiled into the worker only.
 
-use anchorage_common::bulk::{self, BulkFile};
+use anchorage_common::bulk::{self, BulkFile, FileError};
 
 use crate::protocol::{FIRST_ROWS, FLAG_ERROR, FLAG_WARNING, Overview, Reply, Request, RowView, now_ms, sentence};
 
@@ -20,31 +20,10 @@ impl Engine {
     pub fn handle(&mut self, request: Request, payload: Option<Vec<u8>>) -> (Reply, Option<Vec<u8>>) {
         match request {
             Request::Parse { file } => {
-                self.file = file;
-                self.stale = self.parsed.take();
                 let started = now_ms();
-                match bulk::parse(payload.as_deref().unwrap_or_default()) {
-                    Ok(parsed) => {
-                        let parse_ms = (now_ms() - started) as u32;
-                        let flags = parsed
-                            .rows
-                            .iter()
-                            .map(|r| (u8::from(r.errors > 0) * FLAG_ERROR) | (u8::from(r.warnings > 0) * FLAG_WARNING))
-                            .collect();
-                        let overview = Overview {
-                            header: parsed.header.clone(),
-                            summary: parsed.summary.clone(),
-                            file_issues: parsed.issues_of(1).cloned().collect(),
-                            parse_ms,
-                        };
-                        let first_rows = (0..FIRST_ROWS.min(u32::try_from(parsed.rows.len()).unwrap_or(u32::MAX)))
-                            .filter_map(|i| row_view(&parsed, i))
-                            .collect();
-                        self.parsed = Some(parsed);
-                        (Reply::Parsed { file, overview, first_rows }, Some(flags))
-                    }
-                    Err(e) => (Reply::Unreadable { file, message: sentence(&e.to_string()) }, None),
-                }
+                let parsed = bulk::parse(payload.as_deref().unwrap_or_default());
+                let ms = (now_ms() - started) as u32;
+                self.parsed(file, parsed, ms, ms)
             }
             Request::Rows { file, indices } => {
                 let rows = match &self.parsed {
@@ -65,6 +44,40 @@ impl Engine {
 }
 
 impl Engine {
+    /// Keeps file number `file`, parsed (in `parse_ms` of the parser's time, `worker_ms` in
+    /// all), and answers with its overview, first rows and row flags.
+    pub fn parsed(&mut self, file: u32, parsed: Result<BulkFile, FileError>, parse_ms: u32, worker_ms: u32) -> (Reply, Option<Vec<u8>>) {
+        self.file = file;
+        self.stale = self.parsed.take();
+        match parsed {
+            Ok(parsed) => {
+                let flags = parsed
+                    .rows
+                    .iter()
+                    .map(|r| (u8::from(r.errors > 0) * FLAG_ERROR) | (u8::from(r.warnings > 0) * FLAG_WARNING))
+                    .collect();
+                let overview = Overview {
+                    header: parsed.header.clone(),
+                    summary: parsed.summary.clone(),
+                    file_issues: parsed.issues_of(1).cloned().collect(),
+                    parse_ms,
+                    worker_ms,
+                };
+                let first_rows = (0..FIRST_ROWS.min(u32::try_from(parsed.rows.len()).unwrap_or(u32::MAX)))
+                    .filter_map(|i| row_view(&parsed, i))
+                    .collect();
+                self.parsed = Some(parsed);
+                (Reply::Parsed { file, overview, first_rows }, Some(flags))
+            }
+            Err(e) => (Reply::Unreadable { file, message: sentence(&e.to_string()) }, None),
+        }
+    }
+
+    /// The answer when file number `file` cannot be read at all.
+    pub fn unreadable(file: u32, message: &str) -> (Reply, Option<Vec<u8>>) {
+        (Reply::Unreadable { file, message: message.into() }, None)
+    }
+
     /// Frees the previous file, if any.
     pub fn drop_stale(&mut self) {
         self.stale = None;
