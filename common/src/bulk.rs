@@ -398,21 +398,33 @@ fn find_newline(bytes: &[u8]) -> Option<usize> {
     bytes.iter().position(|&b| b == b'\n')
 }
 
-/// The parser proper: reads records with `csv_core` (the `csv` crate's own state machine)
-/// into one buffer for the whole file and checks each row as soon as it is complete.
+/// The parser proper: cuts the text into records and cells into one buffer for the whole file
+/// and checks each row as soon as it is complete.
+///
+/// Records are cut exactly as the `csv` crate (`csv_core`) cuts them with this module's
+/// settings (tests/bulk_equivalence.rs compares them): `"` quotes, `""` in quotes is a quote,
+/// a quote after text in a field is text, text after a closing quote joins the field; `\r`,
+/// `\n` and `\r\n` end a record; blank lines are no record; a BOM at the very start is
+/// dropped. A record's line is the `csv` crate's too: one more than the `\n`s read when the
+/// record before it ended (so the `\n` of a `\r\n` counts for the record after the next).
 #[derive(Debug)]
 struct Scan {
-    reader: csv_core::Reader,
     separator: char,
-    /// The cells read so far (`text[..used]`); the rest is room for more.
+    /// The separator as a byte, and which bytes end a cell outside quotes.
+    delimiter: u8,
+    special: [bool; 256],
+    state: State,
+    /// Whether any input was read (a BOM is dropped only at the very start).
+    started: bool,
+    /// `\n` bytes read so far.
+    newlines: u64,
+    /// The cells read so far.
     text: Vec<u8>,
-    used: usize,
     /// The record being read: where it starts in `text`, the line it starts on, and where its
     /// fields end (relative to its start).
     record_start: usize,
     record_line: u32,
     record_ends: Vec<usize>,
-    record_fields: usize,
     /// The header once read, and what the rules need of it.
     head: Option<Head>,
     ends: Vec<u32>,
@@ -424,6 +436,25 @@ struct Scan {
     refused: Option<FileError>,
 }
 
+/// Where the record reader is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Before a record: line breaks are skipped.
+    StartRecord,
+    /// After a separator (or at a record's start).
+    StartField,
+    /// In an unquoted cell.
+    InField,
+    /// In a quoted cell.
+    InQuoted,
+    /// After a quote in a quoted cell: a second quote is a quote, anything else ends the quotes.
+    QuoteInQuoted,
+    /// After a record ended by `\r`: a `\n` belongs to it.
+    AfterCr,
+    /// The end of the file was read.
+    End,
+}
+
 #[derive(Debug)]
 struct Head {
     header: Vec<String>,
@@ -433,17 +464,23 @@ struct Head {
 
 impl Scan {
     fn new(separator: char, capacity: usize, encoding_warning: Option<Issue>) -> Self {
-        let reader = csv_core::ReaderBuilder::new().delimiter(u8::try_from(separator).unwrap_or(b';')).build();
+        let delimiter = u8::try_from(separator).unwrap_or(b';');
+        let mut special = [false; 256];
+        for b in [delimiter, b'\r', b'\n'] {
+            special[usize::from(b)] = true;
+        }
         Scan {
-            reader,
             separator,
+            delimiter,
+            special,
+            state: State::StartRecord,
+            started: false,
+            newlines: 0,
             // Cells are never longer than the text they are read from.
-            text: vec![0; capacity.max(64) + 1],
-            used: 0,
+            text: Vec::with_capacity(capacity),
             record_start: 0,
             record_line: 1,
-            record_ends: vec![0; 64],
-            record_fields: 0,
+            record_ends: Vec::with_capacity(64),
             head: None,
             ends: Vec::new(),
             rows: Vec::new(),
@@ -463,12 +500,11 @@ impl Scan {
 
     /// Reads to the end (the last record may have no line break) and returns the file.
     fn finish(mut self) -> Result<BulkFile, FileError> {
-        self.read(&[]);
+        self.read_end();
         if let Some(e) = self.refused {
             return Err(e);
         }
         let Some(head) = self.head else { return Err(FileError::Empty) };
-        self.text.truncate(self.used);
         // Always valid: cells are cut from UTF-8 text at ASCII bytes.
         let text = String::from_utf8(self.text).map_err(|e| FileError::Malformed(e.to_string()))?;
         self.summary.errors = self.issues.iter().filter(|i| i.severity == Severity::Error).count();
@@ -485,57 +521,148 @@ impl Scan {
         })
     }
 
-    /// `input` empty: the end of the file.
-    fn read(&mut self, mut input: &[u8]) {
-        use csv_core::ReadRecordResult::*;
-        let at_end = input.is_empty();
-        while self.refused.is_none() {
-            let (result, read, written, ended) =
-                self.reader.read_record(input, &mut self.text[self.used..], &mut self.record_ends[self.record_fields..]);
-            input = &input[read..];
-            self.used += written;
-            self.record_fields += ended;
-            match result {
-                InputEmpty if at_end => {}
-                InputEmpty => return,
-                OutputFull => {
-                    let more = self.text.len().max(64 * 1024);
-                    self.text.resize(self.text.len() + more, 0);
+    fn read(&mut self, input: &[u8]) {
+        let mut i = 0;
+        if !self.started {
+            self.started = true;
+            if input.len() >= BOM.len() && input.starts_with(BOM) {
+                i = BOM.len();
+            }
+        }
+        let n = input.len();
+        while i < n && self.refused.is_none() {
+            match self.state {
+                State::StartRecord => {
+                    let b = input[i];
+                    if b == b'\n' || b == b'\r' {
+                        self.newlines += u64::from(b == b'\n');
+                        i += 1;
+                    } else {
+                        self.state = State::StartField;
+                    }
                 }
-                OutputEndsFull => {
-                    let more = self.record_ends.len();
-                    self.record_ends.resize(more * 2, 0);
+                State::StartField => {
+                    let b = input[i];
+                    if b == b'"' {
+                        i += 1;
+                        self.state = State::InQuoted;
+                    } else if b == self.delimiter {
+                        i += 1;
+                        self.end_field();
+                    } else if b == b'\n' || b == b'\r' {
+                        i += 1;
+                        self.end_record(b);
+                    } else {
+                        self.state = State::InField;
+                    }
                 }
-                Record => {
-                    self.record();
-                    self.record_start = self.used;
-                    self.record_fields = 0;
-                    self.record_line = u32::try_from(self.reader.line()).unwrap_or(u32::MAX);
+                State::InField => {
+                    let rest = &input[i..];
+                    let len = rest.iter().position(|&b| self.special[usize::from(b)]).unwrap_or(rest.len());
+                    self.text.extend_from_slice(&rest[..len]);
+                    i += len;
+                    if let Some(&b) = input.get(i) {
+                        i += 1;
+                        if b == self.delimiter {
+                            self.end_field();
+                            self.state = State::StartField;
+                        } else {
+                            self.end_record(b);
+                        }
+                    }
                 }
-                End => return,
+                State::InQuoted => {
+                    let rest = &input[i..];
+                    let len = rest.iter().position(|&b| b == b'"').unwrap_or(rest.len());
+                    let quoted = &rest[..len];
+                    self.newlines += quoted.iter().filter(|&&b| b == b'\n').count() as u64;
+                    self.text.extend_from_slice(quoted);
+                    i += len;
+                    if i < n {
+                        i += 1;
+                        self.state = State::QuoteInQuoted;
+                    }
+                }
+                State::QuoteInQuoted => {
+                    let b = input[i];
+                    if b == b'"' {
+                        i += 1;
+                        self.text.push(b'"');
+                        self.state = State::InQuoted;
+                    } else if b == self.delimiter {
+                        i += 1;
+                        self.end_field();
+                        self.state = State::StartField;
+                    } else if b == b'\n' || b == b'\r' {
+                        i += 1;
+                        self.end_record(b);
+                    } else {
+                        self.state = State::InField;
+                    }
+                }
+                State::AfterCr => {
+                    if input[i] == b'\n' {
+                        self.newlines += 1;
+                        i += 1;
+                    }
+                    self.state = State::StartRecord;
+                }
+                State::End => return,
             }
         }
     }
 
-    /// The record just read: the header, a blank line, or a row to check.
+    /// The end of the file: the last record may have no line break.
+    fn read_end(&mut self) {
+        match self.state {
+            State::StartField | State::InField | State::InQuoted | State::QuoteInQuoted => {
+                self.end_field();
+                self.record();
+            }
+            State::StartRecord | State::AfterCr | State::End => {}
+        }
+        self.state = State::End;
+    }
+
+    fn end_field(&mut self) {
+        self.record_ends.push(self.text.len() - self.record_start);
+    }
+
+    /// The record ends with line break `b` (read).
+    fn end_record(&mut self, b: u8) {
+        self.newlines += u64::from(b == b'\n');
+        self.end_field();
+        self.record();
+        self.state = if b == b'\r' { State::AfterCr } else { State::StartRecord };
+    }
+
+    /// The record just read: the header, a blank line, or a row to check. Then the next
+    /// record starts.
     fn record(&mut self) {
-        let Ok(text) = std::str::from_utf8(&self.text[self.record_start..self.used]) else {
+        self.check_record();
+        self.record_start = self.text.len();
+        self.record_ends.clear();
+        self.record_line = u32::try_from(self.newlines + 1).unwrap_or(u32::MAX);
+    }
+
+    fn check_record(&mut self) {
+        let Ok(text) = std::str::from_utf8(&self.text[self.record_start..]) else {
             self.refused = Some(FileError::Malformed("the file is not UTF-8".into()));
             return;
         };
-        let cells = Cells { text, ends: &self.record_ends[..self.record_fields] };
+        let cells = Cells { text, ends: &self.record_ends };
         let Some(head) = &self.head else {
             match Head::of(&cells) {
                 Ok(head) => self.head = Some(head),
                 Err(e) => self.refused = Some(e),
             }
             // The header's cells are not kept in the text.
-            self.used = self.record_start;
+            self.text.truncate(self.record_start);
             return;
         };
         // Blank lines (a trailing one included) are not rows.
         if cells.len() == 1 && text.trim().is_empty() {
-            self.used = self.record_start;
+            self.text.truncate(self.record_start);
             return;
         }
         if self.rows.len() >= MAX_ROWS {

@@ -380,9 +380,12 @@ fn streamed(bytes: &[u8], rng: &mut Rng) -> Result<BulkFile, FileError> {
 
 #[test]
 fn generated_files_parse_as_the_reference_does_whole_and_in_pieces() {
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    // BULK_EQUIVALENCE_CASES=n (and BULK_EQUIVALENCE_SEED) for a longer run.
+    let cases = std::env::var("BULK_EQUIVALENCE_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(4000);
+    let seed = std::env::var("BULK_EQUIVALENCE_SEED").ok().and_then(|n| n.parse().ok()).unwrap_or(0x9e37_79b9_7f4a_7c15);
+    let mut rng = Rng(seed);
     let mut outcomes = [0usize; 2];
-    for case in 0..4000 {
+    for case in 0..cases {
         let bytes = generate(&mut rng);
         let expected = reference::parse(&bytes);
         let whole = bulk::parse(&bytes).map(|f| seen(&f));
