@@ -282,7 +282,7 @@ pub fn parse(bytes: &[u8]) -> Result<BulkFile, FileError> {
     }
     let first_line = text.lines().next().unwrap_or_default();
     let mut scan = Scan::new(detect_separator(first_line), text.len(), encoding_warning);
-    scan.feed(text.as_bytes());
+    scan.feed(&text);
     scan.finish()
 }
 
@@ -301,12 +301,9 @@ pub struct StreamParser {
     utf8_up_to: usize,
     /// `bytes` are not UTF-8: only [`parse`] at the end can read them.
     not_utf8: bool,
-    /// The parser, once the header line (and so the separator) is known.
+    /// The parser, once the header line (and so the separator) is known; it has been given
+    /// `bytes[..utf8_up_to]`.
     scan: Option<Scan>,
-    /// Where the BOM-less text starts in `bytes`.
-    text_start: usize,
-    /// How much of `bytes` `scan` has been given.
-    scanned: usize,
 }
 
 impl StreamParser {
@@ -318,8 +315,6 @@ impl StreamParser {
             utf8_up_to: 0,
             not_utf8: false,
             scan: None,
-            text_start: 0,
-            scanned: 0,
         }
     }
 
@@ -338,22 +333,35 @@ impl StreamParser {
         if self.not_utf8 {
             return;
         }
-        match std::str::from_utf8(&self.bytes[self.utf8_up_to..]) {
-            Ok(_) => self.utf8_up_to = self.bytes.len(),
+        // The text is checked once, here, and the parser reads it as checked text.
+        let from = self.utf8_up_to;
+        let valid = match std::str::from_utf8(&self.bytes[from..]) {
+            Ok(valid) => {
+                if let Some(scan) = &mut self.scan {
+                    scan.feed(valid);
+                }
+                valid.len()
+            }
             // A character cut at the end of the piece: the next piece completes it.
-            Err(e) if e.error_len().is_none() => self.utf8_up_to += e.valid_up_to(),
+            Err(e) if e.error_len().is_none() => {
+                let valid = e.valid_up_to();
+                if let Some(scan) = &mut self.scan {
+                    scan.feed(std::str::from_utf8(&self.bytes[from..from + valid]).unwrap_or_default());
+                }
+                valid
+            }
             Err(_) => {
                 self.not_utf8 = true;
                 self.scan = None;
                 return;
             }
-        }
+        };
+        self.utf8_up_to += valid;
         if self.scan.is_none() {
             // The header line decides the separator: wait for all of it.
-            let Some(newline) = find_newline(&self.bytes) else { return };
+            let Some(newline) = find_newline(&self.bytes[..self.utf8_up_to]) else { return };
             self.start_scan(newline);
         }
-        self.scan_more();
     }
 
     /// The parsed and checked file, once every piece was fed.
@@ -367,7 +375,6 @@ impl StreamParser {
         if self.scan.is_none() {
             self.start_scan(self.bytes.len());
         }
-        self.scan_more();
         match self.scan.take().map(Scan::finish) {
             Some(Ok(file)) => Ok(file),
             // Refused: `parse` tells exactly why (e.g. an empty file before a bad header).
@@ -375,22 +382,17 @@ impl StreamParser {
         }
     }
 
-    /// Starts the parser on the header line, which ends at `line_end` (or the file does).
+    /// Starts the parser on the text so far, whose header line ends at `line_end` (or the file
+    /// does).
     fn start_scan(&mut self, line_end: usize) {
-        self.text_start = if self.bytes.starts_with(BOM) { BOM.len() } else { 0 };
-        let first_line = self.bytes.get(self.text_start..line_end).unwrap_or_default();
-        // Valid UTF-8 up to here: checked before (a line ends at an ASCII byte).
-        let first_line = std::str::from_utf8(first_line).unwrap_or_default();
-        let capacity = self.bytes.capacity().saturating_sub(self.text_start);
-        self.scan = Some(Scan::new(detect_separator(first_line), capacity, None));
-        self.scanned = self.text_start;
-    }
-
-    fn scan_more(&mut self) {
-        if let Some(scan) = &mut self.scan {
-            scan.feed(&self.bytes[self.scanned..]);
-            self.scanned = self.bytes.len();
-        }
+        let start = if self.bytes.starts_with(BOM) { BOM.len() } else { 0 };
+        // Valid UTF-8 up to `utf8_up_to`: checked before.
+        let text = std::str::from_utf8(self.bytes.get(start..self.utf8_up_to).unwrap_or_default()).unwrap_or_default();
+        let first_line = text.get(..line_end.saturating_sub(start)).unwrap_or_default();
+        let capacity = self.bytes.capacity().saturating_sub(start);
+        let mut scan = Scan::new(detect_separator(first_line), capacity, None);
+        scan.feed(text);
+        self.scan = Some(scan);
     }
 }
 
@@ -410,16 +412,15 @@ fn find_newline(bytes: &[u8]) -> Option<usize> {
 #[derive(Debug)]
 struct Scan {
     separator: char,
-    /// The separator as a byte, and which bytes end a cell outside quotes.
+    /// The separator as a byte.
     delimiter: u8,
-    special: [bool; 256],
     state: State,
     /// Whether any input was read (a BOM is dropped only at the very start).
     started: bool,
     /// `\n` bytes read so far.
     newlines: u64,
     /// The cells read so far.
-    text: Vec<u8>,
+    text: String,
     /// The record being read: where it starts in `text`, the line it starts on, and where its
     /// fields end (relative to its start).
     record_start: usize,
@@ -465,19 +466,14 @@ struct Head {
 impl Scan {
     fn new(separator: char, capacity: usize, encoding_warning: Option<Issue>) -> Self {
         let delimiter = u8::try_from(separator).unwrap_or(b';');
-        let mut special = [false; 256];
-        for b in [delimiter, b'\r', b'\n'] {
-            special[usize::from(b)] = true;
-        }
         Scan {
             separator,
             delimiter,
-            special,
             state: State::StartRecord,
             started: false,
             newlines: 0,
             // Cells are never longer than the text they are read from.
-            text: Vec::with_capacity(capacity),
+            text: String::with_capacity(capacity),
             record_start: 0,
             record_line: 1,
             record_ends: Vec::with_capacity(64),
@@ -492,7 +488,7 @@ impl Scan {
     }
 
     /// Reads the records of `input`, the text that follows what was fed before.
-    fn feed(&mut self, input: &[u8]) {
+    fn feed(&mut self, input: &str) {
         if !input.is_empty() {
             self.read(input);
         }
@@ -505,8 +501,6 @@ impl Scan {
             return Err(e);
         }
         let Some(head) = self.head else { return Err(FileError::Empty) };
-        // Always valid: cells are cut from UTF-8 text at ASCII bytes.
-        let text = String::from_utf8(self.text).map_err(|e| FileError::Malformed(e.to_string()))?;
         self.summary.errors = self.issues.iter().filter(|i| i.severity == Severity::Error).count();
         self.summary.warnings = self.issues.len() - self.summary.errors;
         Ok(BulkFile {
@@ -516,12 +510,15 @@ impl Scan {
             rows: self.rows,
             issues: self.issues,
             summary: self.summary,
-            text,
+            text: self.text,
             ends: self.ends,
         })
     }
 
-    fn read(&mut self, input: &[u8]) {
+    /// Cells are copied from `text` in runs cut at ASCII bytes (separators, quotes, line
+    /// breaks), so they are text too.
+    fn read(&mut self, text: &str) {
+        let input = text.as_bytes();
         let mut i = 0;
         if !self.started {
             self.started = true;
@@ -557,9 +554,8 @@ impl Scan {
                     }
                 }
                 State::InField => {
-                    let rest = &input[i..];
-                    let len = rest.iter().position(|&b| self.special[usize::from(b)]).unwrap_or(rest.len());
-                    self.text.extend_from_slice(&rest[..len]);
+                    let len = find3(&input[i..], self.delimiter, b'\r', b'\n');
+                    self.text.push_str(text.get(i..i + len).unwrap_or_default());
                     i += len;
                     if let Some(&b) = input.get(i) {
                         i += 1;
@@ -572,11 +568,10 @@ impl Scan {
                     }
                 }
                 State::InQuoted => {
-                    let rest = &input[i..];
-                    let len = rest.iter().position(|&b| b == b'"').unwrap_or(rest.len());
-                    let quoted = &rest[..len];
-                    self.newlines += quoted.iter().filter(|&&b| b == b'\n').count() as u64;
-                    self.text.extend_from_slice(quoted);
+                    let len = find3(&input[i..], b'"', b'"', b'"');
+                    let quoted = text.get(i..i + len).unwrap_or_default();
+                    self.newlines += quoted.bytes().filter(|&b| b == b'\n').count() as u64;
+                    self.text.push_str(quoted);
                     i += len;
                     if i < n {
                         i += 1;
@@ -587,7 +582,7 @@ impl Scan {
                     let b = input[i];
                     if b == b'"' {
                         i += 1;
-                        self.text.push(b'"');
+                        self.text.push('"');
                         self.state = State::InQuoted;
                     } else if b == self.delimiter {
                         i += 1;
@@ -646,10 +641,7 @@ impl Scan {
     }
 
     fn check_record(&mut self) {
-        let Ok(text) = std::str::from_utf8(&self.text[self.record_start..]) else {
-            self.refused = Some(FileError::Malformed("the file is not UTF-8".into()));
-            return;
-        };
+        let text = self.text.get(self.record_start..).unwrap_or_default();
         let cells = Cells { text, ends: &self.record_ends };
         let Some(head) = &self.head else {
             match Head::of(&cells) {
@@ -671,7 +663,7 @@ impl Scan {
         }
         let line = self.record_line;
         let start = self.record_start;
-        let previous = &self.text[..start];
+        let previous = self.text.as_bytes().get(..start).unwrap_or_default();
         let (errors, warnings, auth) = validate_row(head, line, &cells, &mut self.seen, previous, start, &mut self.issues);
         let row = Row {
             line,
@@ -714,6 +706,27 @@ impl Head {
         let at = Indices::of(&columns);
         Ok(Head { header, columns, at })
     }
+}
+
+/// Where the first of the bytes `a`, `b` and `c` is in `bytes` (its length if none is): eight
+/// bytes at a time, with the bit tricks for finding a zero byte in a word (the lowest flagged
+/// byte is always a true match).
+fn find3(bytes: &[u8], a: u8, b: u8, c: u8) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+    let (a8, b8, c8) = (ONES * u64::from(a), ONES * u64::from(b), ONES * u64::from(c));
+    let mut words = bytes.chunks_exact(8);
+    let mut at = 0;
+    for word in &mut words {
+        let x = u64::from_le_bytes(word.try_into().unwrap_or_default());
+        let found = zero(x ^ a8) | zero(x ^ b8) | zero(x ^ c8);
+        if found != 0 {
+            return at + (found.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    at + words.remainder().iter().position(|&x| x == a || x == b || x == c).unwrap_or(words.remainder().len())
 }
 
 /// The cells of the record being checked: `text` cut at `ends`.
@@ -796,9 +809,13 @@ impl Seen {
     /// The line of an earlier row with ID `id`; else records `id`, which is at `at` in the
     /// text, on `line`. `text` is the text of the earlier rows.
     fn check(&mut self, id: &str, at: usize, line: u32, text: &[u8]) -> Option<u32> {
-        use std::collections::hash_map::Entry;
         use std::hash::BuildHasher;
         let hash = self.hasher.hash_one(id);
+        self.check_hashed(hash, id, at, line, text)
+    }
+
+    fn check_hashed(&mut self, hash: u64, id: &str, at: usize, line: u32, text: &[u8]) -> Option<u32> {
+        use std::collections::hash_map::Entry;
         match self.first.entry(hash) {
             Entry::Vacant(e) => {
                 let at = u32::try_from(at).unwrap_or(u32::MAX);
@@ -857,7 +874,7 @@ fn validate_row(
         }
     }
     // AUTH_TYPE and CREDENTIALS
-    let auth = match get(at.auth_type).map(|(i, v)| (i, v, v.trim())) {
+    let auth = match get(at.auth_type).map(|(i, v)| (i, v, trim(v))) {
         None => Some(AuthType::Basic),
         Some((_, _, t)) if t.is_empty() || t.eq_ignore_ascii_case("BASIC") => Some(AuthType::Basic),
         Some((_, _, t)) if t.eq_ignore_ascii_case("CERTIFICATES") => Some(AuthType::Certificates),
@@ -881,11 +898,11 @@ fn validate_row(
     }
     // TYPE and NAME when ICCID, IDTYPE, PATH or SHELL are used.
     let used = |i: &&usize| cells.get(**i).is_some_and(|v| !v.is_empty());
-    let missing_type_or_name = [at.type_, at.name].iter().any(|c| !get(*c).is_some_and(|(_, v)| !v.trim().is_empty()));
+    let missing_type_or_name = [at.type_, at.name].iter().any(|c| !get(*c).is_some_and(|(_, v)| !trim(v).is_empty()));
     if missing_type_or_name && at.needing_type_and_name.iter().any(|i| used(&i)) {
         let uses_extras: Vec<&str> = at.needing_type_and_name.iter().filter(used).map(|i| header[*i].as_str()).collect();
         for (which, label) in [(at.type_, "TYPE"), (at.name, "NAME")] {
-            let present = get(which).is_some_and(|(_, v)| !v.trim().is_empty());
+            let present = get(which).is_some_and(|(_, v)| !trim(v).is_empty());
             if !present {
                 let col = which;
                 error(col, format!("{label} is required when {} is used", uses_extras.join(", ")));
@@ -893,17 +910,17 @@ fn validate_row(
         }
     }
     if let Some((i, v)) = get(at.shell)
-        && !matches!(v.trim(), "" | "0" | "1")
+        && !matches!(trim(v), "" | "0" | "1")
     {
         error(Some(i), format!("SHELL must be 0 or 1, not '{v}'"));
     }
     if let Some((i, v)) = get(at.tenant)
-        && !v.trim().is_empty()
+        && !trim(v).is_empty()
     {
         error(Some(i), "TENANT can only be used from the management tenant".into());
     }
     if let Some((i, v)) = get(at.enrollment_otp)
-        && !v.trim().is_empty()
+        && !trim(v).is_empty()
     {
         error(Some(i), "ENROLLMENT_OTP (certificate enrollment with a one-time password) is not supported by anchorage".into());
     }
@@ -924,6 +941,14 @@ fn validate_row(
         issues.push(Issue { line, column: col.and_then(|i| header.get(i).cloned()), severity, message });
     }
     (errors, warning_count, auth)
+}
+
+/// `s.trim()`, at once for the usual cell that starts and ends with a visible ASCII character.
+fn trim(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(first), Some(last)) if first.is_ascii_graphic() && last.is_ascii_graphic() => s,
+        _ => s.trim(),
+    }
 }
 
 fn shorten(v: &str) -> String {
@@ -1025,4 +1050,44 @@ pub mod templates {
 \"device-01\";\"c8y_Device\";\"Device 01\";\"\";\"c8y_Serial\";\"Group A\";\"1\";\"BASIC\";\"a-long-device-password-01\"\n";
     /// Certificate devices: `AUTH_TYPE=CERTIFICATES`, empty `CREDENTIALS`.
     pub const CERTIFICATES: &str = "\"ID\";\"AUTH_TYPE\";\"CREDENTIALS\";\"TYPE\";\"NAME\"\n\"cert-device-01\";\"CERTIFICATES\";\"\";\"c8y_Device\";\"Certificate device 01\"\n";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn find3_finds_the_first_of_three_bytes_at_every_offset() {
+        let text = b"abc;defgh\rijklmnopq\nrstuvwxyz0123456789;;\n";
+        for start in 0..text.len() {
+            for end in start..=text.len() {
+                let bytes = &text[start..end];
+                let naive = bytes.iter().position(|&b| b == b';' || b == b'\r' || b == b'\n').unwrap_or(bytes.len());
+                assert_eq!(find3(bytes, b';', b'\r', b'\n'), naive, "{start}..{end}");
+            }
+        }
+        // Bytes just above and below the ones sought (borrows between bytes in the word trick).
+        let tricky = [0x3a, 0x3c, 0x0b, 0x0c, 0x0e, 0x80, 0xff, 0x00, 0x01, 0x3b];
+        assert_eq!(find3(&tricky, b';', b'\r', b'\n'), 9);
+        assert_eq!(find3(&[0x00, 0x3b], b';', b'\r', b'\n'), 1);
+    }
+
+    #[test]
+    fn the_quick_trim_is_str_trim() {
+        for v in ["", " ", "a", " a", "a ", "\ta\n", "x y", "\u{a0}x", "x\u{3000}", "é", " é ", "\u{85}", "-", "a\r"] {
+            assert_eq!(trim(v), v.trim(), "{v:?}");
+        }
+    }
+
+    #[test]
+    fn ids_whose_hashes_collide_are_still_told_apart() {
+        let mut seen = Seen::new();
+        let text = b"first|second|";
+        // Two different IDs given the same hash on purpose.
+        assert_eq!(seen.check_hashed(7, "first", 0, 2, text), None);
+        assert_eq!(seen.check_hashed(7, "second", 6, 3, text), None);
+        assert_eq!(seen.check_hashed(7, "second", 13, 4, text), Some(3));
+        assert_eq!(seen.check_hashed(7, "first", 13, 5, text), Some(2));
+        assert_eq!(seen.check_hashed(8, "third", 13, 6, text), None);
+    }
 }
