@@ -685,6 +685,19 @@ impl Scan {
             self.summary.invalid += 1;
         }
         self.rows.push(row);
+        if self.rows.len() == 1 {
+            self.expect_rows_like(self.text.len() - start + cells.len());
+        }
+    }
+
+    /// Makes room at once for as many rows as the text would hold if every row took `bytes`
+    /// bytes as the first did (instead of growing and copying as they come).
+    fn expect_rows_like(&mut self, bytes: usize) {
+        let rows = (self.text.capacity() / bytes.max(1)).min(MAX_ROWS);
+        let cells = self.ends.len().max(1);
+        self.rows.reserve(rows);
+        self.ends.reserve((rows * cells).min(self.text.capacity()));
+        self.seen.first.reserve(rows);
     }
 }
 
