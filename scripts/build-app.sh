@@ -51,7 +51,6 @@ cargo build -p anchorage-app --lib --target wasm32-unknown-unknown --profile was
 step "cargo build (wasm-release, opt-level 3): the bulk registration worker"
 worker_target="$target_dir/wasm-worker"
 CARGO_PROFILE_WASM_RELEASE_OPT_LEVEL=3 CARGO_TARGET_DIR="$worker_target" \
-    RUSTFLAGS="$RUSTFLAGS -C target-feature=+simd128" \
     cargo build -p anchorage-app --bin anchorage_bulk_worker --target wasm32-unknown-unknown --profile wasm-release
 
 step "wasm-bindgen"
