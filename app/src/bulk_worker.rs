@@ -1,9 +1,10 @@
 //! Parsing bulk-registration files off the page's thread.
 //!
-//! `anchorage_common::bulk::parse` takes a few hundred milliseconds for a 100,000-row file
-//! in the browser, too long to block the page. It runs in a Web Worker instead: a small wasm
+//! Parsing and checking a 100,000-row file takes tens of milliseconds in the browser, and
+//! reading it as long again: too long to block the page. It runs in a Web Worker instead: a small wasm
 //! module of its own (`app/src/bin/bulk_worker.rs`, loaded by `public/bulk-worker.js`), so
-//! that the parser is not part of the console's first load. The worker keeps the parsed file;
+//! that the parser is not part of the console's first load. The page hands it the `File`;
+//! the worker reads it and parses it as it reads. The worker keeps the parsed file;
 //! the page sees only what it shows: the counts, one status byte per row, and the rows it
 //! scrolls to, on request ([`protocol`]).
 
@@ -38,7 +39,7 @@ impl Parser {
         };
         let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
             if let Some((reply, payload)) = protocol::decode::<Reply>(&e.data()) {
-                on_reply(reply, payload);
+                on_reply(reply, payload.and_then(|p| p.dyn_into().ok()));
             }
         });
         worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
@@ -57,8 +58,8 @@ impl Parser {
         self.worker.is_some() && !self.broken.get()
     }
 
-    /// Sends a request, with the file or nothing as payload.
-    pub fn send(&self, request: &Request, payload: Option<js_sys::ArrayBuffer>) {
+    /// Sends a request, with the file (a `File`) or nothing as payload.
+    pub fn send(&self, request: &Request, payload: Option<&JsValue>) {
         let Some(worker) = &self.worker else { return };
         if let Some((message, transfer)) = protocol::encode(request, payload) {
             let _ = worker.post_message_with_transfer(&message, &transfer);

@@ -123,61 +123,36 @@ pub struct Issue {
     pub message: String,
 }
 
-/// A data row: its cells as written, and how many problems it has. The cells live in one
-/// buffer (two allocations a row, not one a cell: 100,000-row files are the normal case).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A data row: where its cells are in the file's text, and how many problems it has. The
+/// cells of every row live in one buffer of the [`BulkFile`] (no allocation per row or cell:
+/// 100,000-row files are the normal case); read them with [`BulkFile::cell`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Row {
     /// Line of the file the row starts on (the header is line 1).
     pub line: u32,
-    text: String,
-    /// Where each cell ends in `text`.
-    ends: Vec<u32>,
+    /// Where the row's first cell starts in the file's text.
+    start: u32,
+    /// Index of the row's first cell end in the file's `ends`.
+    first: u32,
+    /// How many cells the row has.
+    count: u32,
     pub errors: u32,
     pub warnings: u32,
 }
 
 impl Row {
-    /// A row of `cells` on `line`, with no problems counted yet.
-    pub fn new<'a>(line: u32, cells: impl IntoIterator<Item = &'a str>) -> Self {
-        let mut text = String::new();
-        let mut ends = Vec::new();
-        for c in cells {
-            text.push_str(c);
-            ends.push(u32::try_from(text.len()).unwrap_or(u32::MAX));
-        }
-        Row { line, text, ends, errors: 0, warnings: 0 }
-    }
-
-    fn from_record(line: u32, record: &csv::StringRecord) -> Self {
-        let text = record.as_slice().to_string();
-        let ends = (0..record.len()).map(|i| record.range(i).map_or(0, |r| u32::try_from(r.end).unwrap_or(u32::MAX))).collect();
-        Row { line, text, ends, errors: 0, warnings: 0 }
-    }
-
     pub fn is_valid(&self) -> bool {
         self.errors == 0
     }
 
     /// How many cells the row has.
     pub fn len(&self) -> usize {
-        self.ends.len()
+        self.count as usize
     }
 
     /// Whether the row has no cell.
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
-    }
-
-    /// Cell `i`, as written.
-    pub fn cell(&self, i: usize) -> Option<&str> {
-        let end = *self.ends.get(i)? as usize;
-        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-        self.text.get(start..end)
-    }
-
-    /// Every cell, in order.
-    pub fn cells(&self) -> impl Iterator<Item = &str> {
-        (0..self.len()).map(|i| self.cell(i).unwrap_or_default())
+        self.count == 0
     }
 }
 
@@ -203,6 +178,10 @@ pub struct BulkFile {
     /// Every problem, in line order; file-level problems have line 1.
     pub issues: Vec<Issue>,
     pub summary: Summary,
+    /// The cells of every row, one after another.
+    text: String,
+    /// Where each cell ends in `text`, row after row.
+    ends: Vec<u32>,
 }
 
 /// Why a file cannot be read at all (no row can be judged).
@@ -270,10 +249,13 @@ pub fn detect_separator(header_line: &str) -> char {
     best.0
 }
 
+/// The UTF-8 byte order mark, dropped from the start of a file.
+const BOM: &[u8] = b"\xef\xbb\xbf";
+
 /// Decodes file bytes: UTF-8 (a BOM is dropped), else Windows-1252 read as Latin-1 with a
 /// warning.
 fn decode(bytes: &[u8]) -> (std::borrow::Cow<'_, str>, Option<Issue>) {
-    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
     match std::str::from_utf8(bytes) {
         Ok(s) => (s.into(), None),
         Err(_) => {
@@ -299,76 +281,495 @@ pub fn parse(bytes: &[u8]) -> Result<BulkFile, FileError> {
         return Err(FileError::Empty);
     }
     let first_line = text.lines().next().unwrap_or_default();
-    let separator = detect_separator(first_line);
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(separator as u8)
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let mut record = csv::StringRecord::new();
-    match reader.read_record(&mut record) {
-        Ok(true) => {}
-        Ok(false) => return Err(FileError::Empty),
-        Err(e) => return Err(FileError::Malformed(e.to_string())),
-    }
-    let header_record = record.clone();
-    let header: Vec<String> = header_record.iter().map(|h| h.trim().to_string()).collect();
-    if header.len() > MAX_COLUMNS {
-        return Err(FileError::Header(format!("it has {} columns; at most {MAX_COLUMNS} are accepted", header.len())));
-    }
-    let columns = header.iter().map(|h| Column::parse(h)).collect::<Result<Vec<_>, _>>().map_err(FileError::Header)?;
-    for (i, c) in columns.iter().enumerate() {
-        if columns[..i].contains(c) {
-            return Err(FileError::Header(format!("column '{}' appears twice", header[i])));
-        }
-    }
-    if !columns.contains(&Column::Id) {
-        return Err(FileError::Header("the mandatory column ID is missing".into()));
-    }
-
-    let at = Indices::of(&columns);
-    let mut file = BulkFile { separator, header, columns, rows: Vec::new(), issues: Vec::new(), summary: Summary::default() };
-    file.issues.extend(encoding_warning);
-    // A fast hasher with a random seed: the server parses untrusted files too.
-    let mut seen: Seen = HashMap::with_hasher(foldhash::fast::RandomState::default());
-    loop {
-        match reader.read_record(&mut record) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => return Err(FileError::Malformed(e.to_string())),
-        }
-        let line = record.position().map_or(0, |p| u32::try_from(p.line()).unwrap_or(u32::MAX));
-        // Blank lines (a trailing one included) are not rows.
-        if record.len() == 1 && record[0].trim().is_empty() {
-            continue;
-        }
-        if file.rows.len() >= MAX_ROWS {
-            return Err(FileError::TooManyRows);
-        }
-        let mut row = Row::from_record(line, &record);
-        let auth = validate_row(&at, &file.header, &mut row, &mut seen, &mut file.issues);
-        file.summary.rows += 1;
-        if row.is_valid() {
-            file.summary.valid += 1;
-            match auth {
-                Some(AuthType::Certificates) => file.summary.certificates += 1,
-                _ => file.summary.basic += 1,
-            }
-        } else {
-            file.summary.invalid += 1;
-        }
-        file.rows.push(row);
-    }
-    file.summary.errors = file.issues.iter().filter(|i| i.severity == Severity::Error).count();
-    file.summary.warnings = file.issues.len() - file.summary.errors;
-    Ok(file)
+    let mut scan = Scan::new(detect_separator(first_line), text.len(), encoding_warning);
+    scan.feed(&text);
+    scan.finish()
 }
 
-fn cell<'r>(columns: &[Column], row: &'r Row, which: &Column) -> Option<&'r str> {
-    columns.iter().position(|c| c == which).and_then(|i| row.cell(i))
+/// Parses and validates a file that arrives in pieces (a browser reads a file as a stream):
+/// each piece is parsed and checked as it comes, so reading and parsing overlap. The result
+/// is the one [`parse`] gives for the whole file, always: files that are not UTF-8, too
+/// large, or refused as a whole are parsed again from their bytes by [`parse`] at the end
+/// (the rare case; those bytes are kept until then).
+#[derive(Debug)]
+pub struct StreamParser {
+    /// Every byte fed so far (up to [`MAX_FILE_BYTES`]).
+    bytes: Vec<u8>,
+    /// More than [`MAX_FILE_BYTES`] were fed.
+    too_large: bool,
+    /// `bytes[..utf8_up_to]` is valid UTF-8; what follows may end in the middle of a character.
+    utf8_up_to: usize,
+    /// `bytes` are not UTF-8: only [`parse`] at the end can read them.
+    not_utf8: bool,
+    /// The parser, once the header line (and so the separator) is known; it has been given
+    /// `bytes[..utf8_up_to]`.
+    scan: Option<Scan>,
+}
+
+impl StreamParser {
+    /// A parser for a file of about `size` bytes.
+    pub fn new(size: usize) -> Self {
+        StreamParser {
+            bytes: Vec::with_capacity(size.min(MAX_FILE_BYTES)),
+            too_large: false,
+            utf8_up_to: 0,
+            not_utf8: false,
+            scan: None,
+        }
+    }
+
+    /// The next piece of the file.
+    pub fn feed(&mut self, piece: &[u8]) {
+        if self.too_large || piece.is_empty() {
+            return;
+        }
+        if self.bytes.len() + piece.len() > MAX_FILE_BYTES {
+            self.too_large = true;
+            self.bytes = Vec::new();
+            self.scan = None;
+            return;
+        }
+        self.bytes.extend_from_slice(piece);
+        if self.not_utf8 {
+            return;
+        }
+        // The text is checked once, here, and the parser reads it as checked text.
+        let from = self.utf8_up_to;
+        let valid = match std::str::from_utf8(&self.bytes[from..]) {
+            Ok(valid) => {
+                if let Some(scan) = &mut self.scan {
+                    scan.feed(valid);
+                }
+                valid.len()
+            }
+            // A character cut at the end of the piece: the next piece completes it.
+            Err(e) if e.error_len().is_none() => {
+                let valid = e.valid_up_to();
+                if let Some(scan) = &mut self.scan {
+                    scan.feed(std::str::from_utf8(&self.bytes[from..from + valid]).unwrap_or_default());
+                }
+                valid
+            }
+            Err(_) => {
+                self.not_utf8 = true;
+                self.scan = None;
+                return;
+            }
+        };
+        self.utf8_up_to += valid;
+        if self.scan.is_none() {
+            // The header line decides the separator: wait for all of it.
+            let Some(newline) = find_newline(&self.bytes[..self.utf8_up_to]) else { return };
+            self.start_scan(newline);
+        }
+    }
+
+    /// The parsed and checked file, once every piece was fed.
+    pub fn finish(mut self) -> Result<BulkFile, FileError> {
+        if self.too_large {
+            return Err(FileError::TooLarge);
+        }
+        if self.not_utf8 || self.utf8_up_to != self.bytes.len() {
+            return parse(&self.bytes);
+        }
+        if self.scan.is_none() {
+            self.start_scan(self.bytes.len());
+        }
+        match self.scan.take().map(Scan::finish) {
+            Some(Ok(file)) => Ok(file),
+            // Refused: `parse` tells exactly why (e.g. an empty file before a bad header).
+            _ => parse(&self.bytes),
+        }
+    }
+
+    /// Starts the parser on the text so far, whose header line ends at `line_end` (or the file
+    /// does).
+    fn start_scan(&mut self, line_end: usize) {
+        let start = if self.bytes.starts_with(BOM) { BOM.len() } else { 0 };
+        // Valid UTF-8 up to `utf8_up_to`: checked before.
+        let text = std::str::from_utf8(self.bytes.get(start..self.utf8_up_to).unwrap_or_default()).unwrap_or_default();
+        let first_line = text.get(..line_end.saturating_sub(start)).unwrap_or_default();
+        let capacity = self.bytes.capacity().saturating_sub(start);
+        let mut scan = Scan::new(detect_separator(first_line), capacity, None);
+        scan.feed(text);
+        self.scan = Some(scan);
+    }
+}
+
+fn find_newline(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().position(|&b| b == b'\n')
+}
+
+/// The parser proper: cuts the text into records and cells into one buffer for the whole file
+/// and checks each row as soon as it is complete.
+///
+/// Records are cut exactly as the `csv` crate (`csv_core`) cuts them with this module's
+/// settings (tests/bulk_equivalence.rs compares them): `"` quotes, `""` in quotes is a quote,
+/// a quote after text in a field is text, text after a closing quote joins the field; `\r`,
+/// `\n` and `\r\n` end a record; blank lines are no record; a BOM at the very start is
+/// dropped. A record's line is the `csv` crate's too: one more than the `\n`s read when the
+/// record before it ended (so the `\n` of a `\r\n` counts for the record after the next).
+#[derive(Debug)]
+struct Scan {
+    separator: char,
+    /// The separator as a byte.
+    delimiter: u8,
+    state: State,
+    /// Whether any input was read (a BOM is dropped only at the very start).
+    started: bool,
+    /// `\n` bytes read so far.
+    newlines: u64,
+    /// The cells read so far.
+    text: String,
+    /// The record being read: where it starts in `text`, the line it starts on, and where its
+    /// fields end (relative to its start).
+    record_start: usize,
+    record_line: u32,
+    record_ends: Vec<usize>,
+    /// The header once read, and what the rules need of it.
+    head: Option<Head>,
+    ends: Vec<u32>,
+    rows: Vec<Row>,
+    issues: Vec<Issue>,
+    summary: Summary,
+    seen: Seen,
+    /// Why the file is refused, once it is.
+    refused: Option<FileError>,
+}
+
+/// Where the record reader is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Before a record: line breaks are skipped.
+    StartRecord,
+    /// After a separator (or at a record's start).
+    StartField,
+    /// In an unquoted cell.
+    InField,
+    /// In a quoted cell.
+    InQuoted,
+    /// After a quote in a quoted cell: a second quote is a quote, anything else ends the quotes.
+    QuoteInQuoted,
+    /// After a record ended by `\r`: a `\n` belongs to it.
+    AfterCr,
+    /// The end of the file was read.
+    End,
+}
+
+#[derive(Debug)]
+struct Head {
+    header: Vec<String>,
+    columns: Vec<Column>,
+    at: Indices,
+}
+
+impl Scan {
+    fn new(separator: char, capacity: usize, encoding_warning: Option<Issue>) -> Self {
+        let delimiter = u8::try_from(separator).unwrap_or(b';');
+        Scan {
+            separator,
+            delimiter,
+            state: State::StartRecord,
+            started: false,
+            newlines: 0,
+            // Cells are never longer than the text they are read from.
+            text: String::with_capacity(capacity),
+            record_start: 0,
+            record_line: 1,
+            record_ends: Vec::with_capacity(64),
+            head: None,
+            ends: Vec::new(),
+            rows: Vec::new(),
+            issues: encoding_warning.into_iter().collect(),
+            summary: Summary::default(),
+            seen: Seen::new(),
+            refused: None,
+        }
+    }
+
+    /// Reads the records of `input`, the text that follows what was fed before.
+    fn feed(&mut self, input: &str) {
+        if !input.is_empty() {
+            self.read(input);
+        }
+    }
+
+    /// Reads to the end (the last record may have no line break) and returns the file.
+    fn finish(mut self) -> Result<BulkFile, FileError> {
+        self.read_end();
+        if let Some(e) = self.refused {
+            return Err(e);
+        }
+        let Some(head) = self.head else { return Err(FileError::Empty) };
+        self.summary.errors = self.issues.iter().filter(|i| i.severity == Severity::Error).count();
+        self.summary.warnings = self.issues.len() - self.summary.errors;
+        Ok(BulkFile {
+            separator: self.separator,
+            header: head.header,
+            columns: head.columns,
+            rows: self.rows,
+            issues: self.issues,
+            summary: self.summary,
+            text: self.text,
+            ends: self.ends,
+        })
+    }
+
+    /// Cells are copied from `text` in runs cut at ASCII bytes (separators, quotes, line
+    /// breaks), so they are text too.
+    fn read(&mut self, text: &str) {
+        let input = text.as_bytes();
+        let mut i = 0;
+        if !self.started {
+            self.started = true;
+            if input.len() >= BOM.len() && input.starts_with(BOM) {
+                i = BOM.len();
+            }
+        }
+        let n = input.len();
+        while i < n && self.refused.is_none() {
+            match self.state {
+                State::StartRecord => {
+                    let b = input[i];
+                    if b == b'\n' || b == b'\r' {
+                        self.newlines += u64::from(b == b'\n');
+                        i += 1;
+                    } else {
+                        self.state = State::StartField;
+                    }
+                }
+                State::StartField => {
+                    let b = input[i];
+                    if b == b'"' {
+                        i += 1;
+                        self.state = State::InQuoted;
+                    } else if b == self.delimiter {
+                        i += 1;
+                        self.end_field();
+                    } else if b == b'\n' || b == b'\r' {
+                        i += 1;
+                        self.end_record(b);
+                    } else {
+                        self.state = State::InField;
+                    }
+                }
+                State::InField => {
+                    let len = find3(&input[i..], self.delimiter, b'\r', b'\n');
+                    self.text.push_str(text.get(i..i + len).unwrap_or_default());
+                    i += len;
+                    if let Some(&b) = input.get(i) {
+                        i += 1;
+                        if b == self.delimiter {
+                            self.end_field();
+                            self.state = State::StartField;
+                        } else {
+                            self.end_record(b);
+                        }
+                    }
+                }
+                State::InQuoted => {
+                    let len = find3(&input[i..], b'"', b'"', b'"');
+                    let quoted = text.get(i..i + len).unwrap_or_default();
+                    self.newlines += quoted.bytes().filter(|&b| b == b'\n').count() as u64;
+                    self.text.push_str(quoted);
+                    i += len;
+                    if i < n {
+                        i += 1;
+                        self.state = State::QuoteInQuoted;
+                    }
+                }
+                State::QuoteInQuoted => {
+                    let b = input[i];
+                    if b == b'"' {
+                        i += 1;
+                        self.text.push('"');
+                        self.state = State::InQuoted;
+                    } else if b == self.delimiter {
+                        i += 1;
+                        self.end_field();
+                        self.state = State::StartField;
+                    } else if b == b'\n' || b == b'\r' {
+                        i += 1;
+                        self.end_record(b);
+                    } else {
+                        self.state = State::InField;
+                    }
+                }
+                State::AfterCr => {
+                    if input[i] == b'\n' {
+                        self.newlines += 1;
+                        i += 1;
+                    }
+                    self.state = State::StartRecord;
+                }
+                State::End => return,
+            }
+        }
+    }
+
+    /// The end of the file: the last record may have no line break.
+    fn read_end(&mut self) {
+        match self.state {
+            State::StartField | State::InField | State::InQuoted | State::QuoteInQuoted => {
+                self.end_field();
+                self.record();
+            }
+            State::StartRecord | State::AfterCr | State::End => {}
+        }
+        self.state = State::End;
+    }
+
+    fn end_field(&mut self) {
+        self.record_ends.push(self.text.len() - self.record_start);
+    }
+
+    /// The record ends with line break `b` (read).
+    fn end_record(&mut self, b: u8) {
+        self.newlines += u64::from(b == b'\n');
+        self.end_field();
+        self.record();
+        self.state = if b == b'\r' { State::AfterCr } else { State::StartRecord };
+    }
+
+    /// The record just read: the header, a blank line, or a row to check. Then the next
+    /// record starts.
+    fn record(&mut self) {
+        self.check_record();
+        self.record_start = self.text.len();
+        self.record_ends.clear();
+        self.record_line = u32::try_from(self.newlines + 1).unwrap_or(u32::MAX);
+    }
+
+    fn check_record(&mut self) {
+        let text = self.text.get(self.record_start..).unwrap_or_default();
+        let cells = Cells { text, ends: &self.record_ends };
+        let Some(head) = &self.head else {
+            match Head::of(&cells) {
+                Ok(head) => self.head = Some(head),
+                Err(e) => self.refused = Some(e),
+            }
+            // The header's cells are not kept in the text.
+            self.text.truncate(self.record_start);
+            return;
+        };
+        // Blank lines (a trailing one included) are not rows.
+        if cells.len() == 1 && text.trim().is_empty() {
+            self.text.truncate(self.record_start);
+            return;
+        }
+        if self.rows.len() >= MAX_ROWS {
+            self.refused = Some(FileError::TooManyRows);
+            return;
+        }
+        let line = self.record_line;
+        let start = self.record_start;
+        let previous = self.text.as_bytes().get(..start).unwrap_or_default();
+        let (errors, warnings, auth) = validate_row(head, line, &cells, &mut self.seen, previous, start, &mut self.issues);
+        let row = Row {
+            line,
+            start: u32::try_from(start).unwrap_or(u32::MAX),
+            first: u32::try_from(self.ends.len()).unwrap_or(u32::MAX),
+            count: u32::try_from(cells.len()).unwrap_or(u32::MAX),
+            errors,
+            warnings,
+        };
+        self.ends.extend(cells.ends.iter().map(|&e| u32::try_from(start + e).unwrap_or(u32::MAX)));
+        self.summary.rows += 1;
+        if row.is_valid() {
+            self.summary.valid += 1;
+            match auth {
+                Some(AuthType::Certificates) => self.summary.certificates += 1,
+                _ => self.summary.basic += 1,
+            }
+        } else {
+            self.summary.invalid += 1;
+        }
+        self.rows.push(row);
+        if self.rows.len() == 1 {
+            self.expect_rows_like(self.text.len() - start + cells.len());
+        }
+    }
+
+    /// Makes room at once for as many rows as the text would hold if every row took `bytes`
+    /// bytes as the first did (instead of growing and copying as they come).
+    fn expect_rows_like(&mut self, bytes: usize) {
+        let rows = (self.text.capacity() / bytes.max(1)).min(MAX_ROWS);
+        let cells = self.ends.len().max(1);
+        self.rows.reserve(rows);
+        self.ends.reserve((rows * cells).min(self.text.capacity()));
+        self.seen.first.reserve(rows);
+    }
+}
+
+impl Head {
+    fn of(cells: &Cells<'_>) -> Result<Head, FileError> {
+        let header: Vec<String> = cells.iter().map(|h| h.trim().to_string()).collect();
+        if header.len() > MAX_COLUMNS {
+            return Err(FileError::Header(format!("it has {} columns; at most {MAX_COLUMNS} are accepted", header.len())));
+        }
+        let columns = header.iter().map(|h| Column::parse(h)).collect::<Result<Vec<_>, _>>().map_err(FileError::Header)?;
+        for (i, c) in columns.iter().enumerate() {
+            if columns[..i].contains(c) {
+                return Err(FileError::Header(format!("column '{}' appears twice", header[i])));
+            }
+        }
+        if !columns.contains(&Column::Id) {
+            return Err(FileError::Header("the mandatory column ID is missing".into()));
+        }
+        let at = Indices::of(&columns);
+        Ok(Head { header, columns, at })
+    }
+}
+
+/// Where the first of the bytes `a`, `b` and `c` is in `bytes` (its length if none is): eight
+/// bytes at a time, with the bit tricks for finding a zero byte in a word (the lowest flagged
+/// byte is always a true match).
+fn find3(bytes: &[u8], a: u8, b: u8, c: u8) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+    let (a8, b8, c8) = (ONES * u64::from(a), ONES * u64::from(b), ONES * u64::from(c));
+    let mut words = bytes.chunks_exact(8);
+    let mut at = 0;
+    for word in &mut words {
+        let x = u64::from_le_bytes(word.try_into().unwrap_or_default());
+        let found = zero(x ^ a8) | zero(x ^ b8) | zero(x ^ c8);
+        if found != 0 {
+            return at + (found.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    at + words.remainder().iter().position(|&x| x == a || x == b || x == c).unwrap_or(words.remainder().len())
+}
+
+/// The cells of the record being checked: `text` cut at `ends`.
+struct Cells<'a> {
+    text: &'a str,
+    ends: &'a [usize],
+}
+
+impl<'a> Cells<'a> {
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn get(&self, i: usize) -> Option<&'a str> {
+        let end = *self.ends.get(i)?;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        self.text.get(start..end)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &'a str> + '_ {
+        (0..self.len()).map(|i| self.get(i).unwrap_or_default())
+    }
+}
+
+fn cell<'f>(file: &'f BulkFile, row: &Row, which: &Column) -> Option<&'f str> {
+    file.columns.iter().position(|c| c == which).and_then(|i| file.cell(row, i))
 }
 
 /// Where the columns the rules look at are, found once per file.
+#[derive(Debug)]
 struct Indices {
     count: usize,
     id: Option<usize>,
@@ -401,35 +802,92 @@ impl Indices {
     }
 }
 
-/// IDs seen so far and the line of each.
-type Seen = HashMap<String, u32, foldhash::fast::RandomState>;
+/// The valid IDs seen so far, by a hash of the ID (a fast hasher with a random seed: the
+/// server parses untrusted files too). An entry points at the ID in the file's text, so no
+/// ID is copied; IDs whose hash an earlier, different ID has are kept apart, in full.
+#[derive(Debug)]
+struct Seen {
+    hasher: foldhash::fast::RandomState,
+    /// Hash → where the first ID with that hash is in the text, and its line.
+    first: HashMap<u64, (u32, u32, u32), foldhash::fast::RandomState>,
+    /// IDs whose hash was taken by another ID → line.
+    collided: HashMap<String, u32, foldhash::fast::RandomState>,
+}
 
-/// Checks one row, counts its problems into it and `issues`; returns its auth type when the
-/// row names a valid one.
-fn validate_row(at: &Indices, header: &[String], row: &mut Row, seen: &mut Seen, issues: &mut Vec<Issue>) -> Option<AuthType> {
-    let line = row.line;
+impl Seen {
+    fn new() -> Self {
+        Seen { hasher: Default::default(), first: HashMap::default(), collided: HashMap::default() }
+    }
+
+    /// The line of an earlier row with ID `id`; else records `id`, which is at `at` in the
+    /// text, on `line`. `text` is the text of the earlier rows.
+    fn check(&mut self, id: &str, at: usize, line: u32, text: &[u8]) -> Option<u32> {
+        use std::hash::BuildHasher;
+        let hash = self.hasher.hash_one(id);
+        self.check_hashed(hash, id, at, line, text)
+    }
+
+    fn check_hashed(&mut self, hash: u64, id: &str, at: usize, line: u32, text: &[u8]) -> Option<u32> {
+        use std::collections::hash_map::Entry;
+        match self.first.entry(hash) {
+            Entry::Vacant(e) => {
+                let at = u32::try_from(at).unwrap_or(u32::MAX);
+                e.insert((at, u32::try_from(id.len()).unwrap_or(u32::MAX), line));
+                None
+            }
+            Entry::Occupied(e) => {
+                let (start, len, first_line) = *e.get();
+                let (start, len) = (start as usize, len as usize);
+                if text.get(start..start + len) == Some(id.as_bytes()) {
+                    return Some(first_line);
+                }
+                match self.collided.get(id) {
+                    Some(&first_line) => Some(first_line),
+                    None => {
+                        self.collided.insert(id.to_string(), line);
+                        None
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Checks one row (its `cells`, on `line`, starting at `start` in the text whose earlier rows
+/// are `previous`), adds its problems to `issues`; returns how many errors and warnings it
+/// has, and its auth type when the row names a valid one.
+fn validate_row(
+    head: &Head,
+    line: u32,
+    cells: &Cells<'_>,
+    seen: &mut Seen,
+    previous: &[u8],
+    start: usize,
+    issues: &mut Vec<Issue>,
+) -> (u32, u32, Option<AuthType>) {
+    let (at, header) = (&head.at, &head.header);
     let mut problems: Vec<(Option<usize>, Severity, String)> = Vec::new();
     let mut warnings: Vec<(Option<usize>, Severity, String)> = Vec::new();
     let mut error = |col: Option<usize>, m: String| problems.push((col, Severity::Error, m));
-    if row.len() != at.count {
-        error(None, format!("the row has {} fields but the header has {}", row.len(), at.count));
+    if cells.len() != at.count {
+        error(None, format!("the row has {} fields but the header has {}", cells.len(), at.count));
     }
-    let get = |index: Option<usize>| index.map(|i| (i, row.cell(i).unwrap_or_default()));
+    let get = |index: Option<usize>| index.map(|i| (i, cells.get(i).unwrap_or_default()));
 
     // ID
     if let Some((i, id)) = get(at.id) {
         match check_device_id(id) {
             Err(e) => error(Some(i), capitalize(&e)),
-            Ok(()) => match seen.get(id) {
-                Some(first) => error(Some(i), format!("The ID '{id}' is a duplicate of line {first}")),
-                None => {
-                    seen.insert(id.to_string(), line);
+            Ok(()) => {
+                let offset = if i == 0 { 0 } else { cells.ends[i - 1] };
+                if let Some(first) = seen.check(id, start + offset, line, previous) {
+                    error(Some(i), format!("The ID '{id}' is a duplicate of line {first}"));
                 }
-            },
+            }
         }
     }
     // AUTH_TYPE and CREDENTIALS
-    let auth = match get(at.auth_type).map(|(i, v)| (i, v, v.trim())) {
+    let auth = match get(at.auth_type).map(|(i, v)| (i, v, trim(v))) {
         None => Some(AuthType::Basic),
         Some((_, _, t)) if t.is_empty() || t.eq_ignore_ascii_case("BASIC") => Some(AuthType::Basic),
         Some((_, _, t)) if t.eq_ignore_ascii_case("CERTIFICATES") => Some(AuthType::Certificates),
@@ -452,12 +910,12 @@ fn validate_row(at: &Indices, header: &[String], row: &mut Row, seen: &mut Seen,
         _ => {}
     }
     // TYPE and NAME when ICCID, IDTYPE, PATH or SHELL are used.
-    let used = |i: &&usize| row.cell(**i).is_some_and(|v| !v.is_empty());
-    let missing_type_or_name = [at.type_, at.name].iter().any(|c| !get(*c).is_some_and(|(_, v)| !v.trim().is_empty()));
+    let used = |i: &&usize| cells.get(**i).is_some_and(|v| !v.is_empty());
+    let missing_type_or_name = [at.type_, at.name].iter().any(|c| !get(*c).is_some_and(|(_, v)| !trim(v).is_empty()));
     if missing_type_or_name && at.needing_type_and_name.iter().any(|i| used(&i)) {
         let uses_extras: Vec<&str> = at.needing_type_and_name.iter().filter(used).map(|i| header[*i].as_str()).collect();
         for (which, label) in [(at.type_, "TYPE"), (at.name, "NAME")] {
-            let present = get(which).is_some_and(|(_, v)| !v.trim().is_empty());
+            let present = get(which).is_some_and(|(_, v)| !trim(v).is_empty());
             if !present {
                 let col = which;
                 error(col, format!("{label} is required when {} is used", uses_extras.join(", ")));
@@ -465,21 +923,21 @@ fn validate_row(at: &Indices, header: &[String], row: &mut Row, seen: &mut Seen,
         }
     }
     if let Some((i, v)) = get(at.shell)
-        && !matches!(v.trim(), "" | "0" | "1")
+        && !matches!(trim(v), "" | "0" | "1")
     {
         error(Some(i), format!("SHELL must be 0 or 1, not '{v}'"));
     }
     if let Some((i, v)) = get(at.tenant)
-        && !v.trim().is_empty()
+        && !trim(v).is_empty()
     {
         error(Some(i), "TENANT can only be used from the management tenant".into());
     }
     if let Some((i, v)) = get(at.enrollment_otp)
-        && !v.trim().is_empty()
+        && !trim(v).is_empty()
     {
         error(Some(i), "ENROLLMENT_OTP (certificate enrollment with a one-time password) is not supported by anchorage".into());
     }
-    for (i, v) in row.cells().enumerate() {
+    for (i, v) in cells.iter().enumerate() {
         if v.len() > MAX_CELL_CHARS && v.chars().count() > MAX_CELL_CHARS {
             error(Some(i), format!("the value is longer than {MAX_CELL_CHARS} characters"));
         } else if is_formula(v) {
@@ -487,14 +945,23 @@ fn validate_row(at: &Indices, header: &[String], row: &mut Row, seen: &mut Seen,
             warnings.push((Some(i), Severity::Warning, warning));
         }
     }
+    let (mut errors, mut warning_count) = (0, 0);
     for (col, severity, message) in problems.into_iter().chain(warnings) {
         match severity {
-            Severity::Error => row.errors += 1,
-            Severity::Warning => row.warnings += 1,
+            Severity::Error => errors += 1,
+            Severity::Warning => warning_count += 1,
         }
         issues.push(Issue { line, column: col.and_then(|i| header.get(i).cloned()), severity, message });
     }
-    auth
+    (errors, warning_count, auth)
+}
+
+/// `s.trim()`, at once for the usual cell that starts and ends with a visible ASCII character.
+fn trim(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(first), Some(last)) if first.is_ascii_graphic() && last.is_ascii_graphic() => s,
+        _ => s.trim(),
+    }
 }
 
 fn shorten(v: &str) -> String {
@@ -514,7 +981,7 @@ impl BulkFile {
 
     /// The entry of a valid row.
     pub fn entry(&self, row: &Row) -> DeviceEntry {
-        let get = |which: &Column| cell(&self.columns, row, which).map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
+        let get = |which: &Column| cell(self, row, which).map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
         let auth_type = match get(&Column::AuthType) {
             Some(a) if a.eq_ignore_ascii_case("CERTIFICATES") => AuthType::Certificates,
             _ => AuthType::Basic,
@@ -522,7 +989,7 @@ impl BulkFile {
         let mut properties = Map::new();
         let mut external_ids = Vec::new();
         for (i, c) in self.columns.iter().enumerate() {
-            let Some(v) = row.cell(i).filter(|v| !v.is_empty()) else { continue };
+            let Some(v) = self.cell(row, i).filter(|v| !v.is_empty()) else { continue };
             match c {
                 Column::External(t) => external_ids.push((t.clone(), v.to_string())),
                 Column::Custom(path) => insert_nested(&mut properties, path, v.to_string()),
@@ -531,9 +998,9 @@ impl BulkFile {
         }
         DeviceEntry {
             line: row.line,
-            id: cell(&self.columns, row, &Column::Id).unwrap_or_default().to_string(),
+            id: cell(self, row, &Column::Id).unwrap_or_default().to_string(),
             auth_type,
-            credentials: if auth_type == AuthType::Basic { cell(&self.columns, row, &Column::Credentials).map(str::to_string) } else { None },
+            credentials: if auth_type == AuthType::Basic { cell(self, row, &Column::Credentials).map(str::to_string) } else { None },
             device_type: get(&Column::Type),
             name: get(&Column::Name),
             iccid: get(&Column::Iccid),
@@ -543,6 +1010,22 @@ impl BulkFile {
             external_ids,
             properties,
         }
+    }
+
+    /// Cell `i` of `row` (a row of this file), as written.
+    pub fn cell(&self, row: &Row, i: usize) -> Option<&str> {
+        if i >= row.len() {
+            return None;
+        }
+        let at = row.first as usize + i;
+        let end = *self.ends.get(at)? as usize;
+        let start = if i == 0 { row.start as usize } else { self.ends[at - 1] as usize };
+        self.text.get(start..end)
+    }
+
+    /// Every cell of `row` (a row of this file), in order.
+    pub fn cells<'a>(&'a self, row: &'a Row) -> impl Iterator<Item = &'a str> + 'a {
+        (0..row.len()).map(move |i| self.cell(row, i).unwrap_or_default())
     }
 
     /// The issues of one line.
@@ -580,4 +1063,44 @@ pub mod templates {
 \"device-01\";\"c8y_Device\";\"Device 01\";\"\";\"c8y_Serial\";\"Group A\";\"1\";\"BASIC\";\"a-long-device-password-01\"\n";
     /// Certificate devices: `AUTH_TYPE=CERTIFICATES`, empty `CREDENTIALS`.
     pub const CERTIFICATES: &str = "\"ID\";\"AUTH_TYPE\";\"CREDENTIALS\";\"TYPE\";\"NAME\"\n\"cert-device-01\";\"CERTIFICATES\";\"\";\"c8y_Device\";\"Certificate device 01\"\n";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn find3_finds_the_first_of_three_bytes_at_every_offset() {
+        let text = b"abc;defgh\rijklmnopq\nrstuvwxyz0123456789;;\n";
+        for start in 0..text.len() {
+            for end in start..=text.len() {
+                let bytes = &text[start..end];
+                let naive = bytes.iter().position(|&b| b == b';' || b == b'\r' || b == b'\n').unwrap_or(bytes.len());
+                assert_eq!(find3(bytes, b';', b'\r', b'\n'), naive, "{start}..{end}");
+            }
+        }
+        // Bytes just above and below the ones sought (borrows between bytes in the word trick).
+        let tricky = [0x3a, 0x3c, 0x0b, 0x0c, 0x0e, 0x80, 0xff, 0x00, 0x01, 0x3b];
+        assert_eq!(find3(&tricky, b';', b'\r', b'\n'), 9);
+        assert_eq!(find3(&[0x00, 0x3b], b';', b'\r', b'\n'), 1);
+    }
+
+    #[test]
+    fn the_quick_trim_is_str_trim() {
+        for v in ["", " ", "a", " a", "a ", "\ta\n", "x y", "\u{a0}x", "x\u{3000}", "é", " é ", "\u{85}", "-", "a\r"] {
+            assert_eq!(trim(v), v.trim(), "{v:?}");
+        }
+    }
+
+    #[test]
+    fn ids_whose_hashes_collide_are_still_told_apart() {
+        let mut seen = Seen::new();
+        let text = b"first|second|";
+        // Two different IDs given the same hash on purpose.
+        assert_eq!(seen.check_hashed(7, "first", 0, 2, text), None);
+        assert_eq!(seen.check_hashed(7, "second", 6, 3, text), None);
+        assert_eq!(seen.check_hashed(7, "second", 13, 4, text), Some(3));
+        assert_eq!(seen.check_hashed(7, "first", 13, 5, text), Some(2));
+        assert_eq!(seen.check_hashed(8, "third", 13, 6, text), None);
+    }
 }

@@ -5,6 +5,18 @@ pub const DEVICE_USER_PREFIX: &str = "device_";
 /// Longest external id accepted.
 pub const MAX_DEVICE_ID_CHARS: usize = 128;
 
+/// The bytes that may start a character `check_device_id` refuses: non-ASCII, whitespace,
+/// controls, `/`, `+`, `$` and `:` (a table: ids are checked by the 100,000 in bulk files).
+const SUSPICIOUS: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = b >= 0x80 || b <= 0x20 || b == 0x7f || b == b'/' as usize || b == b'+' as usize || b == b'$' as usize || b == b':' as usize;
+        b += 1;
+    }
+    table
+};
+
 /// Checks a device's external id (the `ID` of bulk registration, the CN of its certificate):
 /// not empty, no whitespace and none of `/ + $ :` (the platform's rule; `:` would also break
 /// the MQTT client id `d:<id>`).
@@ -14,7 +26,7 @@ pub fn check_device_id(id: &str) -> Result<(), String> {
     }
     // Bytes first: every forbidden character is ASCII, and most ids are.
     let bad = |c: char| c.is_whitespace() || c.is_control() || "/+$:".contains(c);
-    let suspicious = id.bytes().any(|b| !b.is_ascii() || bad(b as char));
+    let suspicious = id.bytes().any(|b| SUSPICIOUS[usize::from(b)]);
     if id.len() > MAX_DEVICE_ID_CHARS && id.chars().count() > MAX_DEVICE_ID_CHARS {
         return Err(format!("the device id is longer than {MAX_DEVICE_ID_CHARS} characters"));
     }
@@ -33,6 +45,14 @@ pub fn device_user_name(id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_suspicious_bytes_are_the_refused_characters_and_non_ascii() {
+        let bad = |c: char| c.is_whitespace() || c.is_control() || "/+$:".contains(c);
+        for b in 0..=255u8 {
+            assert_eq!(SUSPICIOUS[usize::from(b)], !b.is_ascii() || bad(b as char), "byte {b:#04x}");
+        }
+    }
 
     #[test]
     fn device_ids_follow_the_platform_rule() {

@@ -1,7 +1,7 @@
 //! The worker's side of bulk registration: parses a file with `anchorage_common::bulk`, keeps
 //! it, and answers the page's requests about it. Compiled into the worker only.
 
-use anchorage_common::bulk::{self, BulkFile};
+use anchorage_common::bulk::{self, BulkFile, FileError};
 
 use crate::protocol::{FIRST_ROWS, FLAG_ERROR, FLAG_WARNING, Overview, Reply, Request, RowView, now_ms, sentence};
 
@@ -20,31 +20,10 @@ impl Engine {
     pub fn handle(&mut self, request: Request, payload: Option<Vec<u8>>) -> (Reply, Option<Vec<u8>>) {
         match request {
             Request::Parse { file } => {
-                self.file = file;
-                self.stale = self.parsed.take();
                 let started = now_ms();
-                match bulk::parse(payload.as_deref().unwrap_or_default()) {
-                    Ok(parsed) => {
-                        let parse_ms = (now_ms() - started) as u32;
-                        let flags = parsed
-                            .rows
-                            .iter()
-                            .map(|r| (u8::from(r.errors > 0) * FLAG_ERROR) | (u8::from(r.warnings > 0) * FLAG_WARNING))
-                            .collect();
-                        let overview = Overview {
-                            header: parsed.header.clone(),
-                            summary: parsed.summary.clone(),
-                            file_issues: parsed.issues_of(1).cloned().collect(),
-                            parse_ms,
-                        };
-                        let first_rows = (0..FIRST_ROWS.min(u32::try_from(parsed.rows.len()).unwrap_or(u32::MAX)))
-                            .filter_map(|i| row_view(&parsed, i))
-                            .collect();
-                        self.parsed = Some(parsed);
-                        (Reply::Parsed { file, overview, first_rows }, Some(flags))
-                    }
-                    Err(e) => (Reply::Unreadable { file, message: sentence(&e.to_string()) }, None),
-                }
+                let parsed = bulk::parse(payload.as_deref().unwrap_or_default());
+                let ms = (now_ms() - started) as u32;
+                self.parsed(file, parsed, ms, ms)
             }
             Request::Rows { file, indices } => {
                 let rows = match &self.parsed {
@@ -65,6 +44,40 @@ impl Engine {
 }
 
 impl Engine {
+    /// Keeps file number `file`, parsed (in `parse_ms` of the parser's time, `worker_ms` in
+    /// all), and answers with its overview, first rows and row flags.
+    pub fn parsed(&mut self, file: u32, parsed: Result<BulkFile, FileError>, parse_ms: u32, worker_ms: u32) -> (Reply, Option<Vec<u8>>) {
+        self.file = file;
+        self.stale = self.parsed.take();
+        match parsed {
+            Ok(parsed) => {
+                let flags = parsed
+                    .rows
+                    .iter()
+                    .map(|r| (u8::from(r.errors > 0) * FLAG_ERROR) | (u8::from(r.warnings > 0) * FLAG_WARNING))
+                    .collect();
+                let overview = Overview {
+                    header: parsed.header.clone(),
+                    summary: parsed.summary.clone(),
+                    file_issues: parsed.issues_of(1).cloned().collect(),
+                    parse_ms,
+                    worker_ms,
+                };
+                let first_rows = (0..FIRST_ROWS.min(u32::try_from(parsed.rows.len()).unwrap_or(u32::MAX)))
+                    .filter_map(|i| row_view(&parsed, i))
+                    .collect();
+                self.parsed = Some(parsed);
+                (Reply::Parsed { file, overview, first_rows }, Some(flags))
+            }
+            Err(e) => (Reply::Unreadable { file, message: sentence(&e.to_string()) }, None),
+        }
+    }
+
+    /// The answer when file number `file` cannot be read at all.
+    pub fn unreadable(file: u32, message: &str) -> (Reply, Option<Vec<u8>>) {
+        (Reply::Unreadable { file, message: message.into() }, None)
+    }
+
     /// Frees the previous file, if any.
     pub fn drop_stale(&mut self) {
         self.stale = None;
@@ -76,7 +89,7 @@ fn row_view(parsed: &BulkFile, index: u32) -> Option<RowView> {
     Some(RowView {
         index,
         line: r.line,
-        cells: r.cells().map(str::to_string).collect(),
+        cells: parsed.cells(r).map(str::to_string).collect(),
         errors: r.errors,
         warnings: r.warnings,
         issues: parsed.issues_of(r.line).cloned().collect(),
@@ -93,7 +106,7 @@ pub fn valid_rows_csv(file: &BulkFile) -> Vec<u8> {
     // Writing into a Vec cannot fail; a failure would only drop the row.
     let _ = writer.write_record(&file.header);
     for row in file.rows.iter().filter(|r| r.is_valid()) {
-        let _ = writer.write_record(row.cells());
+        let _ = writer.write_record(file.cells(row));
     }
     writer.into_inner().unwrap_or_default()
 }
@@ -116,8 +129,8 @@ mod tests {
         assert_eq!(csv, "ID;NAME;AUTH_TYPE;CREDENTIALS\na-1;\"Hall; north\";CERTIFICATES;\nc-3;\"say \"\"hi\"\"\";BASIC;pw-123456789\n");
         let again = bulk::parse(csv.as_bytes()).expect("the valid rows parse");
         assert_eq!((again.summary.rows, again.summary.invalid), (2, 0));
-        assert_eq!(again.rows[0].cell(1), Some("Hall; north"));
-        assert_eq!(again.rows[1].cell(1), Some("say \"hi\""));
+        assert_eq!(again.cell(&again.rows[0], 1), Some("Hall; north"));
+        assert_eq!(again.cell(&again.rows[1], 1), Some("say \"hi\""));
     }
 
     #[test]

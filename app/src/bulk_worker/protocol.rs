@@ -3,8 +3,8 @@
 //! includes this file by path so that it needs nothing else from the console).
 //!
 //! A message is a JS array `[json, payload?]`: a [`Request`] or [`Reply`] in JSON and an
-//! optional `ArrayBuffer`, transferred, not copied (the file in; the row flags and the CSV of
-//! the valid rows out).
+//! optional payload: the chosen `File` in (a handle: the worker reads the file itself), an
+//! `ArrayBuffer` out (the row flags, the CSV of the valid rows), transferred, not copied.
 
 use anchorage_common::bulk::{Issue, Summary};
 use serde::{Deserialize, Serialize};
@@ -20,7 +20,7 @@ pub const FLAG_WARNING: u8 = 2;
 /// file are recognised and dropped.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Request {
-    /// Parse the file in the payload.
+    /// Read and parse the file (a `File`) in the payload.
     Parse { file: u32 },
     /// The rows at these indices (0-based, in file order).
     Rows { file: u32, indices: Vec<u32> },
@@ -49,8 +49,12 @@ pub struct Overview {
     pub summary: Summary,
     /// Problems of the file rather than of a row (e.g. its encoding).
     pub file_issues: Vec<Issue>,
-    /// How long `bulk::parse` took, in milliseconds.
+    /// Milliseconds the worker spent parsing and checking (the parser's own time, while the
+    /// file was read and after).
     pub parse_ms: u32,
+    /// Milliseconds from the worker getting the request to the file parsed: reading the file
+    /// and parsing it, which overlap.
+    pub worker_ms: u32,
 }
 
 /// One row as the preview shows it.
@@ -76,24 +80,27 @@ pub fn now_ms() -> f64 {
         .map_or(0.0, |p| p.now())
 }
 
-/// A message: the JSON of `value` and the payload, with the payload's buffer in the transfer
-/// list.
-pub fn encode<T: Serialize>(value: &T, payload: Option<js_sys::ArrayBuffer>) -> Option<(js_sys::Array, js_sys::Array)> {
+/// A message: the JSON of `value` and the payload; an `ArrayBuffer` payload goes in the
+/// transfer list (a `File` is cloned: a handle, not its bytes).
+pub fn encode<T: Serialize>(value: &T, payload: Option<&JsValue>) -> Option<(js_sys::Array, js_sys::Array)> {
     let json = serde_json::to_string(value).ok()?;
     let (message, transfer) = (js_sys::Array::new(), js_sys::Array::new());
     message.push(&JsValue::from_str(&json));
-    if let Some(buffer) = payload {
-        message.push(&buffer);
-        transfer.push(&buffer);
+    if let Some(payload) = payload {
+        message.push(payload);
+        if payload.is_instance_of::<js_sys::ArrayBuffer>() {
+            transfer.push(payload);
+        }
     }
     Some((message, transfer))
 }
 
 /// The value and payload of a message.
-pub fn decode<T: serde::de::DeserializeOwned>(data: &JsValue) -> Option<(T, Option<js_sys::ArrayBuffer>)> {
+pub fn decode<T: serde::de::DeserializeOwned>(data: &JsValue) -> Option<(T, Option<JsValue>)> {
     let parts: &js_sys::Array = data.dyn_ref()?;
     let value = serde_json::from_str(&parts.get(0).as_string()?).ok()?;
-    Some((value, parts.get(1).dyn_into().ok()))
+    let payload = parts.get(1);
+    Some((value, (!payload.is_undefined()).then_some(payload)))
 }
 
 /// A message as a sentence: `the file is empty` → `The file is empty.`

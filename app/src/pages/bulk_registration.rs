@@ -13,8 +13,6 @@ use anchorage_common::api::BulkNewDeviceRequestResult;
 use anchorage_common::bulk::{self, FileError, Issue, Severity};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 
 use crate::browser;
 use crate::bulk_worker::{FLAG_ERROR, Overview, Parser, Reply, Request, now_ms};
@@ -31,9 +29,8 @@ pub(crate) struct Ready {
     overview: Overview,
     /// Indices of the rows with errors, in file order.
     error_rows: Vec<u32>,
-    /// Milliseconds from choosing the file until it was read, and until it was parsed (for
-    /// the benchmark, shown as `data-` attributes).
-    read_ms: u32,
+    /// Milliseconds from choosing the file until its parse arrived (for the benchmark, shown
+    /// as a `data-` attribute).
     parsed_ms: u32,
 }
 
@@ -80,7 +77,6 @@ pub fn BulkRegistrationPage() -> impl IntoView {
     let current = StoredValue::new(0u32);
     let chosen = StoredValue::new_local(None::<web_sys::File>);
     let started = StoredValue::new(0.0f64);
-    let read_at = StoredValue::new(0.0f64);
     let ready_ms = RwSignal::new(None::<u32>);
     let errors_only = RwSignal::new(false);
     let valid_only = RwSignal::new(false);
@@ -128,8 +124,8 @@ pub fn BulkRegistrationPage() -> impl IntoView {
             if overview.summary.invalid == 0 {
                 errors_only.set(false);
             }
-            let (read_ms, parsed_ms) = ((read_at.get_value() - started.get_value()) as u32, (now_ms() - started.get_value()) as u32);
-            phase.set(Phase::Ready(Arc::new(Ready { file, name, overview, error_rows, read_ms, parsed_ms })));
+            let parsed_ms = (now_ms() - started.get_value()) as u32;
+            phase.set(Phase::Ready(Arc::new(Ready { file, name, overview, error_rows, parsed_ms })));
             measure(file);
         }
         Reply::Unreadable { file, message } if file == current.get_value() => {
@@ -185,18 +181,9 @@ pub fn BulkRegistrationPage() -> impl IntoView {
             phase.set(Phase::Unreadable { name, message });
             return;
         }
-        phase.set(Phase::Reading(name.clone()));
-        spawn_local(async move {
-            let read = JsFuture::from(file.array_buffer()).await.ok().and_then(|b| b.dyn_into::<js_sys::ArrayBuffer>().ok());
-            if current.try_get_value() != Some(n) {
-                return;
-            }
-            read_at.set_value(now_ms());
-            match read {
-                Some(buffer) => parser.with_value(|p| p.send(&Request::Parse { file: n }, Some(buffer))),
-                None => phase.set(Phase::Unreadable { name, message: "The file could not be read.".into() }),
-            }
-        });
+        phase.set(Phase::Reading(name));
+        // The worker reads the file itself, as a stream, parsing as it reads.
+        parser.with_value(|p| p.send(&Request::Parse { file: n }, Some(&file.into())));
     };
     let picked = move |ev: leptos::ev::Event| {
         if let Some(input) = browser::input_of(&ev) {
@@ -400,7 +387,7 @@ fn FilePreview(
     .collect_view();
     let file_issues = ready.overview.file_issues.clone();
     let parse_ms = ready.overview.parse_ms.to_string();
-    let read_ms = ready.read_ms.to_string();
+    let worker_ms = ready.overview.worker_ms.to_string();
     let parsed_ms = ready.parsed_ms.to_string();
     let heading = format!("\u{201c}{}\u{201d}", ready.name);
     let has_errors = s.invalid > 0;
@@ -408,7 +395,7 @@ fn FilePreview(
         <section
             class="bulk-preview"
             aria-labelledby="preview-title"
-            data-read-ms=read_ms
+            data-worker-ms=worker_ms
             data-parse-ms=parse_ms
             data-parsed-ms=parsed_ms
             data-ready-ms=move || ready_ms.get().map(|ms| ms.to_string())

@@ -102,7 +102,7 @@ async fn register(state: &AppState, user: &AuthUser, file: &BulkFile) -> Result<
     let mut result = BulkNewDeviceRequestResult { number_of_all: file.rows.len() as u64, ..Default::default() };
     for row in file.rows.iter().filter(|r| !r.is_valid()) {
         let reasons: Vec<&str> = file.issues_of(row.line).filter(|i| i.severity == Severity::Error).map(|i| i.message.as_str()).collect();
-        let id = file.columns.iter().position(|c| *c == bulk::Column::Id).and_then(|i| row.cell(i)).unwrap_or_default();
+        let id = file.columns.iter().position(|c| *c == bulk::Column::Id).and_then(|i| file.cell(row, i)).unwrap_or_default();
         result.failed_creation_list.push(BulkFailed {
             bulk_new_device_status: BulkNewDeviceStatus::Failed,
             device_id: id.to_string(),

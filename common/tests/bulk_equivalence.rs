@@ -1,0 +1,430 @@
+//! The bulk parser against a reference: the straightforward implementation it replaced (the
+//! `csv` crate's `StringRecord`s, one `String` per row and per seen ID), kept here verbatim in
+//! its logic. Thousands of generated files (separators, quotes, CR/LF mixes, BOMs, blank
+//! lines, bad and duplicate IDs, formulas, non-UTF-8 bytes, header errors) must give the same
+//! result from `bulk::parse`, from `bulk::StreamParser` fed in random pieces, and from the
+//! reference.
+
+use anchorage_common::bulk::{self, BulkFile, Column, FileError, Issue, Summary};
+
+/// A file as compared: everything `BulkFile` says, cells as strings.
+#[derive(Debug, PartialEq)]
+struct Seen {
+    separator: char,
+    header: Vec<String>,
+    columns: Vec<Column>,
+    rows: Vec<(u32, Vec<String>, u32, u32)>,
+    issues: Vec<Issue>,
+    summary: Summary,
+}
+
+fn seen(file: &BulkFile) -> Seen {
+    Seen {
+        separator: file.separator,
+        header: file.header.clone(),
+        columns: file.columns.clone(),
+        rows: file.rows.iter().map(|r| (r.line, file.cells(r).map(str::to_string).collect(), r.errors, r.warnings)).collect(),
+        issues: file.issues.clone(),
+        summary: file.summary.clone(),
+    }
+}
+
+/// The reference implementation (the parser before the streaming one), returning [`Seen`].
+mod reference {
+    use std::collections::HashMap;
+
+    use anchorage_common::bulk::{AuthType, Column, FileError, Issue, MAX_CELL_CHARS, MAX_COLUMNS, MAX_FILE_BYTES, MAX_ROWS, Severity, Summary, detect_separator, is_formula};
+    use anchorage_common::device::check_device_id;
+
+    use super::Seen;
+
+    fn column(name: &str) -> Result<Column, String> {
+        let upper = name.to_ascii_uppercase();
+        Ok(match upper.as_str() {
+            "ID" => Column::Id,
+            "CREDENTIALS" => Column::Credentials,
+            "AUTH_TYPE" => Column::AuthType,
+            "TENANT" => Column::Tenant,
+            "TYPE" => Column::Type,
+            "NAME" => Column::Name,
+            "ICCID" => Column::Iccid,
+            "IDTYPE" => Column::IdType,
+            "PATH" => Column::Path,
+            "SHELL" => Column::Shell,
+            "ENROLLMENT_OTP" => Column::EnrollmentOtp,
+            _ if upper.starts_with("EXTERNAL-") => {
+                let t = &name["external-".len()..];
+                if t.is_empty() {
+                    return Err("column 'external-' needs an id type after the dash".into());
+                }
+                Column::External(t.to_string())
+            }
+            _ => {
+                if name.is_empty() {
+                    return Err("a column has an empty name".into());
+                }
+                let path: Vec<String> = name.split('.').map(str::to_string).collect();
+                if path.iter().any(String::is_empty) {
+                    return Err(format!("column '{name}' has an empty part in its dotted name"));
+                }
+                Column::Custom(path)
+            }
+        })
+    }
+
+    fn needs_type_and_name(c: &Column) -> bool {
+        matches!(c, Column::Iccid | Column::IdType | Column::Path | Column::Shell)
+    }
+
+    fn decode(bytes: &[u8]) -> (std::borrow::Cow<'_, str>, Option<Issue>) {
+        let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+        match std::str::from_utf8(bytes) {
+            Ok(s) => (s.into(), None),
+            Err(_) => {
+                let text: String = bytes.iter().map(|&b| b as char).collect();
+                let warn = Issue {
+                    line: 1,
+                    column: None,
+                    severity: Severity::Warning,
+                    message: "the file is not UTF-8; it was read as Windows-1252 (ANSI)".into(),
+                };
+                (text.into(), Some(warn))
+            }
+        }
+    }
+
+    struct Row {
+        line: u32,
+        cells: Vec<String>,
+        errors: u32,
+        warnings: u32,
+    }
+
+    pub fn parse(bytes: &[u8]) -> Result<Seen, FileError> {
+        if bytes.len() > MAX_FILE_BYTES {
+            return Err(FileError::TooLarge);
+        }
+        let (text, encoding_warning) = decode(bytes);
+        if text.trim().is_empty() {
+            return Err(FileError::Empty);
+        }
+        let first_line = text.lines().next().unwrap_or_default();
+        let separator = detect_separator(first_line);
+        let mut reader =
+            csv::ReaderBuilder::new().delimiter(separator as u8).has_headers(false).flexible(true).from_reader(text.as_bytes());
+        let mut record = csv::StringRecord::new();
+        match reader.read_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => return Err(FileError::Empty),
+            Err(e) => return Err(FileError::Malformed(e.to_string())),
+        }
+        let header: Vec<String> = record.iter().map(|h| h.trim().to_string()).collect();
+        if header.len() > MAX_COLUMNS {
+            return Err(FileError::Header(format!("it has {} columns; at most {MAX_COLUMNS} are accepted", header.len())));
+        }
+        let columns = header.iter().map(|h| column(h)).collect::<Result<Vec<_>, _>>().map_err(FileError::Header)?;
+        for (i, c) in columns.iter().enumerate() {
+            if columns[..i].contains(c) {
+                return Err(FileError::Header(format!("column '{}' appears twice", header[i])));
+            }
+        }
+        if !columns.contains(&Column::Id) {
+            return Err(FileError::Header("the mandatory column ID is missing".into()));
+        }
+        let mut rows = Vec::new();
+        let mut issues: Vec<Issue> = encoding_warning.into_iter().collect();
+        let mut summary = Summary::default();
+        let mut seen: HashMap<String, u32> = HashMap::new();
+        loop {
+            match reader.read_record(&mut record) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => return Err(FileError::Malformed(e.to_string())),
+            }
+            let line = record.position().map_or(0, |p| u32::try_from(p.line()).unwrap_or(u32::MAX));
+            if record.len() == 1 && record[0].trim().is_empty() {
+                continue;
+            }
+            if rows.len() >= MAX_ROWS {
+                return Err(FileError::TooManyRows);
+            }
+            let mut row = Row { line, cells: record.iter().map(str::to_string).collect(), errors: 0, warnings: 0 };
+            let auth = validate_row(&columns, &header, &mut row, &mut seen, &mut issues);
+            summary.rows += 1;
+            if row.errors == 0 {
+                summary.valid += 1;
+                match auth {
+                    Some(AuthType::Certificates) => summary.certificates += 1,
+                    _ => summary.basic += 1,
+                }
+            } else {
+                summary.invalid += 1;
+            }
+            rows.push(row);
+        }
+        summary.errors = issues.iter().filter(|i| i.severity == Severity::Error).count();
+        summary.warnings = issues.len() - summary.errors;
+        Ok(Seen {
+            separator,
+            header,
+            columns,
+            rows: rows.into_iter().map(|r| (r.line, r.cells, r.errors, r.warnings)).collect(),
+            issues,
+            summary,
+        })
+    }
+
+    fn validate_row(columns: &[Column], header: &[String], row: &mut Row, seen: &mut HashMap<String, u32>, issues: &mut Vec<Issue>) -> Option<AuthType> {
+        let line = row.line;
+        let at = |which: Column| columns.iter().position(|c| *c == which);
+        let mut problems: Vec<(Option<usize>, Severity, String)> = Vec::new();
+        let mut warnings: Vec<(Option<usize>, Severity, String)> = Vec::new();
+        let mut error = |col: Option<usize>, m: String| problems.push((col, Severity::Error, m));
+        if row.cells.len() != columns.len() {
+            error(None, format!("the row has {} fields but the header has {}", row.cells.len(), columns.len()));
+        }
+        let get = |index: Option<usize>| index.map(|i| (i, row.cells.get(i).map(String::as_str).unwrap_or_default()));
+        if let Some((i, id)) = get(at(Column::Id)) {
+            match check_device_id(id) {
+                Err(e) => {
+                    let mut c = e.chars();
+                    error(Some(i), c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default())
+                }
+                Ok(()) => match seen.get(id) {
+                    Some(first) => error(Some(i), format!("The ID '{id}' is a duplicate of line {first}")),
+                    None => {
+                        seen.insert(id.to_string(), line);
+                    }
+                },
+            }
+        }
+        let auth = match get(at(Column::AuthType)).map(|(i, v)| (i, v, v.trim())) {
+            None => Some(AuthType::Basic),
+            Some((_, _, t)) if t.is_empty() || t.eq_ignore_ascii_case("BASIC") => Some(AuthType::Basic),
+            Some((_, _, t)) if t.eq_ignore_ascii_case("CERTIFICATES") => Some(AuthType::Certificates),
+            Some((i, v, _)) => {
+                error(Some(i), format!("AUTH_TYPE must be BASIC or CERTIFICATES, not '{v}'"));
+                None
+            }
+        };
+        match (auth, get(at(Column::Credentials))) {
+            (Some(AuthType::Certificates), Some((i, c))) if !c.is_empty() => {
+                error(Some(i), "CREDENTIALS must be empty when AUTH_TYPE is CERTIFICATES".into())
+            }
+            (Some(AuthType::Basic), None) => error(
+                None,
+                "CREDENTIALS is required for password (BASIC) devices; for certificate devices set AUTH_TYPE to CERTIFICATES".into(),
+            ),
+            (Some(AuthType::Basic), Some((i, ""))) => error(
+                Some(i),
+                "CREDENTIALS is required for password (BASIC) devices; for certificate devices set AUTH_TYPE to CERTIFICATES".into(),
+            ),
+            _ => {}
+        }
+        let extras: Vec<usize> = columns.iter().enumerate().filter(|(_, c)| needs_type_and_name(c)).map(|(i, _)| i).collect();
+        let used = |i: &&usize| row.cells.get(**i).is_some_and(|v| !v.is_empty());
+        let (type_, name) = (at(Column::Type), at(Column::Name));
+        let missing = [type_, name].iter().any(|c| !get(*c).is_some_and(|(_, v)| !v.trim().is_empty()));
+        if missing && extras.iter().any(|i| used(&i)) {
+            let uses: Vec<&str> = extras.iter().filter(used).map(|i| header[*i].as_str()).collect();
+            for (which, label) in [(type_, "TYPE"), (name, "NAME")] {
+                if !get(which).is_some_and(|(_, v)| !v.trim().is_empty()) {
+                    error(which, format!("{label} is required when {} is used", uses.join(", ")));
+                }
+            }
+        }
+        if let Some((i, v)) = get(at(Column::Shell))
+            && !matches!(v.trim(), "" | "0" | "1")
+        {
+            error(Some(i), format!("SHELL must be 0 or 1, not '{v}'"));
+        }
+        if let Some((i, v)) = get(at(Column::Tenant))
+            && !v.trim().is_empty()
+        {
+            error(Some(i), "TENANT can only be used from the management tenant".into());
+        }
+        if let Some((i, v)) = get(at(Column::EnrollmentOtp))
+            && !v.trim().is_empty()
+        {
+            error(Some(i), "ENROLLMENT_OTP (certificate enrollment with a one-time password) is not supported by anchorage".into());
+        }
+        for (i, v) in row.cells.iter().enumerate() {
+            if v.len() > MAX_CELL_CHARS && v.chars().count() > MAX_CELL_CHARS {
+                error(Some(i), format!("the value is longer than {MAX_CELL_CHARS} characters"));
+            } else if is_formula(v) {
+                let short = if v.chars().count() > 24 { format!("{}…", v.chars().take(24).collect::<String>()) } else { v.to_string() };
+                warnings.push((Some(i), Severity::Warning, format!("'{short}' starts with '{}': a spreadsheet would run it as a formula", &v[..1])));
+            }
+        }
+        for (col, severity, message) in problems.into_iter().chain(warnings) {
+            match severity {
+                Severity::Error => row.errors += 1,
+                Severity::Warning => row.warnings += 1,
+            }
+            issues.push(Issue { line, column: col.and_then(|i| header.get(i).cloned()), severity, message });
+        }
+        auth
+    }
+}
+
+/// xorshift64*: deterministic, no dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
+        xs[self.below(xs.len())]
+    }
+}
+
+const HEADERS: &[&[&str]] = &[
+    &["ID", "AUTH_TYPE", "CREDENTIALS"],
+    &["ID", "TYPE", "NAME", "ICCID", "IDTYPE", "PATH", "SHELL", "AUTH_TYPE", "CREDENTIALS"],
+    &["\"ID\"", "\"AUTH_TYPE\"", "c8y_Hardware.model", "external-c8y_Imei"],
+    &["ID", "TENANT", "ENROLLMENT_OTP", "auth_type"],
+    &[" id ", "credentials"],
+    &["ID"],
+    &["NAME", "TYPE"],
+    &["ID", "ID"],
+    &["ID", "a..b"],
+    &["ID", "external-"],
+    &["ID", ""],
+];
+
+const CELLS: &[&[u8]] = &[
+    b"dev-1",
+    b"dev-2",
+    b"dev-3",
+    b"dev-1",
+    b"bad id",
+    b"a/b",
+    b"",
+    b"",
+    b" ",
+    b"CERTIFICATES",
+    b"certificates",
+    b"BASIC",
+    b"TOKEN",
+    b"pw-123456789",
+    b"=SUM(1)",
+    b"@x",
+    b"-5",
+    b"0",
+    b"1",
+    b"2",
+    b"\"quoted; \"\"x\"\"\"",
+    b"\"multi\nline\"",
+    b"\"a\"b",
+    b"\"unterminated",
+    b"Stra\xc3\x9fe",
+    b"Stra\xdfe",
+    b"\xe2\x82\xac",
+    b"\xef\xbb\xbf",
+    b"\r",
+    b"x\ty",
+    b"p,q",
+    b"dev-\xc3\xa9",
+];
+
+const BREAKS: &[&[u8]] = &[b"\n", b"\n", b"\r\n", b"\r", b"\n\n", b"\r\n\r\n", b"\n \n"];
+
+fn generate(rng: &mut Rng) -> Vec<u8> {
+    let mut file = Vec::new();
+    match rng.below(10) {
+        0 => file.extend_from_slice(b"\xef\xbb\xbf"),
+        1 => file.extend_from_slice(b"\xef\xbb\xbf\xef\xbb\xbf"),
+        2 => file.extend_from_slice(b"\n"),
+        _ => {}
+    }
+    let separator: &[u8] = rng.pick(&[b";".as_slice(), b",", b"\t"]);
+    let header = rng.pick(HEADERS);
+    file.extend_from_slice(header.join(std::str::from_utf8(separator).unwrap_or(";")).as_bytes());
+    let rows = rng.below(30);
+    for _ in 0..rows {
+        file.extend_from_slice(rng.pick(BREAKS));
+        let cells = if rng.below(6) == 0 { rng.below(header.len() + 3) } else { header.len() };
+        for c in 0..cells {
+            if c > 0 {
+                file.extend_from_slice(if rng.below(20) == 0 { b";" } else { separator });
+            }
+            file.extend_from_slice(rng.pick(CELLS));
+        }
+    }
+    if rng.below(2) == 0 {
+        file.extend_from_slice(rng.pick(BREAKS));
+    }
+    file
+}
+
+fn streamed(bytes: &[u8], rng: &mut Rng) -> Result<BulkFile, FileError> {
+    let mut parser = bulk::StreamParser::new(bytes.len());
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let most = if rng.below(2) == 0 { 4 } else { 64 };
+        let n = 1 + rng.below(most).min(rest.len() - 1);
+        parser.feed(&rest[..n]);
+        rest = &rest[n..];
+    }
+    parser.finish()
+}
+
+#[test]
+fn generated_files_parse_as_the_reference_does_whole_and_in_pieces() {
+    // BULK_EQUIVALENCE_CASES=n (and BULK_EQUIVALENCE_SEED) for a longer run.
+    let cases = std::env::var("BULK_EQUIVALENCE_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(4000);
+    let seed = std::env::var("BULK_EQUIVALENCE_SEED").ok().and_then(|n| n.parse().ok()).unwrap_or(0x9e37_79b9_7f4a_7c15);
+    let mut rng = Rng(seed);
+    let mut outcomes = [0usize; 2];
+    for case in 0..cases {
+        let bytes = generate(&mut rng);
+        let expected = reference::parse(&bytes);
+        let whole = bulk::parse(&bytes).map(|f| seen(&f));
+        assert_eq!(whole, expected, "case {case}: {:?}", String::from_utf8_lossy(&bytes));
+        let pieces = streamed(&bytes, &mut rng).map(|f| seen(&f));
+        assert_eq!(pieces, expected, "case {case} in pieces: {:?}", String::from_utf8_lossy(&bytes));
+        outcomes[usize::from(expected.is_ok())] += 1;
+    }
+    // Both kinds of outcome were exercised.
+    assert!(outcomes[0] > 100 && outcomes[1] > 1000, "{outcomes:?}");
+}
+
+#[test]
+fn a_large_file_parses_as_the_reference_does_in_pieces() {
+    let mut text = String::from("ID;TYPE;NAME;PATH;AUTH_TYPE;CREDENTIALS\n");
+    for i in 0..20_000 {
+        let id = if i % 997 == 0 { 5 } else { i };
+        text.push_str(&format!("dev-{id:06};t;\"Device {i}; hall\";Region {}/Site;BASIC;pw-{i}-battery\r\n", i % 5));
+    }
+    let expected = reference::parse(text.as_bytes());
+    assert!(expected.as_ref().is_ok_and(|f| f.summary.invalid > 10));
+    assert_eq!(bulk::parse(text.as_bytes()).map(|f| seen(&f)), expected);
+    for piece in [1, 7, 4096, 65536] {
+        let mut parser = bulk::StreamParser::new(text.len());
+        for chunk in text.as_bytes().chunks(piece) {
+            parser.feed(chunk);
+        }
+        assert_eq!(parser.finish().map(|f| seen(&f)), expected, "pieces of {piece} bytes");
+    }
+}
+
+#[test]
+fn limits_hold_in_pieces() {
+    let mut parser = bulk::StreamParser::new(0);
+    parser.feed(&vec![b'a'; bulk::MAX_FILE_BYTES]);
+    parser.feed(b"a");
+    assert_eq!(parser.finish(), Err(FileError::TooLarge));
+    let mut parser = bulk::StreamParser::new(0);
+    parser.feed(b"   \n\n  ");
+    assert_eq!(parser.finish(), Err(FileError::Empty));
+    assert_eq!(bulk::StreamParser::new(10).finish(), Err(FileError::Empty));
+}
