@@ -407,8 +407,9 @@ fn find_newline(bytes: &[u8]) -> Option<usize> {
 /// settings (tests/bulk_equivalence.rs compares them): `"` quotes, `""` in quotes is a quote,
 /// a quote after text in a field is text, text after a closing quote joins the field; `\r`,
 /// `\n` and `\r\n` end a record; blank lines are no record; a BOM at the very start is
-/// dropped. A record's line is the `csv` crate's too: one more than the `\n`s read when the
-/// record before it ended (so the `\n` of a `\r\n` counts for the record after the next).
+/// dropped. A record's line is the line its first character is on, counting `\n`, `\r\n` and a
+/// lone `\r` as one line break each (the `csv` crate's own line numbers are off by one after a
+/// `\r\n` or a blank line).
 #[derive(Debug)]
 struct Scan {
     separator: char,
@@ -417,8 +418,11 @@ struct Scan {
     state: State,
     /// Whether any input was read (a BOM is dropped only at the very start).
     started: bool,
-    /// `\n` bytes read so far.
+    /// Line breaks read so far (`\n`, `\r\n` and a lone `\r` are one each).
     newlines: u64,
+    /// A quoted cell's `\r` ended the previous piece of input: a line break unless a `\n`
+    /// starts this one.
+    cr_at_end: bool,
     /// The cells read so far.
     text: String,
     /// The record being read: where it starts in `text`, the line it starts on, and where its
@@ -472,6 +476,7 @@ impl Scan {
             state: State::StartRecord,
             started: false,
             newlines: 0,
+            cr_at_end: false,
             // Cells are never longer than the text they are read from.
             text: String::with_capacity(capacity),
             record_start: 0,
@@ -526,15 +531,23 @@ impl Scan {
                 i = BOM.len();
             }
         }
+        if std::mem::take(&mut self.cr_at_end) && input.get(i) != Some(&b'\n') {
+            self.newlines += 1;
+        }
         let n = input.len();
         while i < n && self.refused.is_none() {
             match self.state {
                 State::StartRecord => {
                     let b = input[i];
-                    if b == b'\n' || b == b'\r' {
-                        self.newlines += u64::from(b == b'\n');
+                    if b == b'\n' {
+                        self.newlines += 1;
                         i += 1;
+                    } else if b == b'\r' {
+                        i += 1;
+                        self.state = State::AfterCr;
                     } else {
+                        // The record starts on the line after every break read so far.
+                        self.record_line = u32::try_from(self.newlines + 1).unwrap_or(u32::MAX);
                         self.state = State::StartField;
                     }
                 }
@@ -570,7 +583,19 @@ impl Scan {
                 State::InQuoted => {
                     let len = find3(&input[i..], b'"', b'"', b'"');
                     let quoted = text.get(i..i + len).unwrap_or_default();
-                    self.newlines += quoted.bytes().filter(|&b| b == b'\n').count() as u64;
+                    // Line breaks in the cell: `\n`, and a `\r` not followed by `\n` (when it
+                    // ends this piece of input, the next piece tells).
+                    for (k, b) in quoted.bytes().enumerate() {
+                        if b == b'\n' {
+                            self.newlines += 1;
+                        } else if b == b'\r' {
+                            match input.get(i + k + 1) {
+                                Some(b'\n') => {}
+                                Some(_) => self.newlines += 1,
+                                None => self.cr_at_end = true,
+                            }
+                        }
+                    }
                     self.text.push_str(quoted);
                     i += len;
                     if i < n {
@@ -596,10 +621,11 @@ impl Scan {
                     }
                 }
                 State::AfterCr => {
+                    // `\r\n` is one line break, and so is a `\r` alone.
                     if input[i] == b'\n' {
-                        self.newlines += 1;
                         i += 1;
                     }
+                    self.newlines += 1;
                     self.state = State::StartRecord;
                 }
                 State::End => return,
@@ -625,6 +651,7 @@ impl Scan {
 
     /// The record ends with line break `b` (read).
     fn end_record(&mut self, b: u8) {
+        // A `\r` is counted once it is known whether a `\n` follows it (`AfterCr`).
         self.newlines += u64::from(b == b'\n');
         self.end_field();
         self.record();
@@ -637,7 +664,6 @@ impl Scan {
         self.check_record();
         self.record_start = self.text.len();
         self.record_ends.clear();
-        self.record_line = u32::try_from(self.newlines + 1).unwrap_or(u32::MAX);
     }
 
     fn check_record(&mut self) {

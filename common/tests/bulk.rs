@@ -29,6 +29,28 @@ fn quoting_bom_crlf_and_a_trailing_empty_line_are_fine() {
 }
 
 #[test]
+fn a_row_is_reported_on_the_line_it_starts_on_whatever_the_line_breaks() {
+    // The same rows with LF, CRLF and CR line breaks, a blank line, and a quoted cell spanning
+    // two lines: each row's line is the one an editor shows it on.
+    for br in ["\n", "\r\n", "\r"] {
+        let text = ["ID;AUTH_TYPE;c8y_Notes", "ok-1;CERTIFICATES;", "", "bad id;CERTIFICATES;\"two", "lines\"", "ok-2;CERTIFICATES;", "bad id;CERTIFICATES;", ""].join(br);
+        let f = parse(text.as_bytes()).expect("parses");
+        assert_eq!(f.rows.iter().map(|r| r.line).collect::<Vec<_>>(), [2, 4, 6, 7], "line breaks {br:?}");
+        assert!(errors_of(&f, 4)[0].contains("whitespace"), "{br:?}: {:?}", f.issues);
+        assert!(errors_of(&f, 7)[0].contains("whitespace"), "{br:?}: {:?}", f.issues);
+        // Fed in pieces of every size, the lines are the same.
+        for size in 1..=5 {
+            let mut parser = bulk::StreamParser::new(text.len());
+            for piece in text.as_bytes().chunks(size) {
+                parser.feed(piece);
+            }
+            let lines: Vec<u32> = parser.finish().expect("parses").rows.iter().map(|r| r.line).collect();
+            assert_eq!(lines, [2, 4, 6, 7], "line breaks {br:?}, pieces of {size}");
+        }
+    }
+}
+
+#[test]
 fn windows_1252_files_are_read_with_a_warning() {
     let bytes = b"ID;AUTH_TYPE;NAME;TYPE\ndev-1;CERTIFICATES;Stra\xdfe;t\n";
     let f = parse(bytes).expect("parses");
