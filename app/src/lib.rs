@@ -10,6 +10,7 @@ pub mod bulk_worker;
 pub mod components;
 pub mod context;
 pub mod format;
+pub mod lazy;
 pub mod pages;
 pub mod router;
 pub mod session;

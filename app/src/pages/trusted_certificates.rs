@@ -19,6 +19,8 @@ use crate::components::confirm_dialog::ConfirmDialog;
 use crate::context::Console;
 use crate::format;
 use add_dialog::AddDialog;
+pub(crate) use add_dialog::add_form;
+pub(crate) use row::details;
 use row::CertificateRow;
 
 /// The certificates as the page holds them.

@@ -34,11 +34,42 @@ pub(super) fn AddDialog(
     /// The certificates were saved; receives how many.
     on_saved: Callback<usize>,
 ) -> impl IntoView {
+    // The form and the certificate inspection are a chunk of their own ([`crate::lazy`]),
+    // fetched the first time the dialog opens.
+    let form = move || {
+        let code = crate::lazy::code(crate::lazy::add_form, "certificate checks");
+        move || match code.get() {
+            Some(Ok(form)) => form(stored, on_close, on_saved),
+            state => {
+                let error = state.and_then(Result::err);
+                view! {
+                    <div class="add-form">
+                        <header class="dialog-header">
+                            <h2 id="add-title">"Add trusted certificate"</h2>
+                        </header>
+                        {match error {
+                            None => view! { <p class="placeholder" role="status">"Loading…"</p> }.into_any(),
+                            Some(e) => view! { <p class="error-box" role="alert">{e}</p> }.into_any(),
+                        }}
+                        <footer class="dialog-actions">
+                            <button type="button" class="button" on:click=move |_| on_close.run(())>"Cancel"</button>
+                        </footer>
+                    </div>
+                }
+                .into_any()
+            }
+        }
+    };
     view! {
         <Modal open=open labelled_by="add-title" on_dismiss=on_close class="modal-wide">
-            <AddForm stored=stored on_close=on_close on_saved=on_saved />
+            {form()}
         </Modal>
     }
+}
+
+/// The form, as the dialog's chunk exports it ([`crate::lazy::add_form`]).
+pub(crate) fn add_form(stored: Signal<HashMap<String, String>>, on_close: Callback<()>, on_saved: Callback<usize>) -> AnyView {
+    view! { <AddForm stored=stored on_close=on_close on_saved=on_saved /> }.into_any()
 }
 
 #[component]

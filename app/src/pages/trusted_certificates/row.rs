@@ -176,12 +176,26 @@ pub(super) fn CertificateRow(
         </tr>
         <Show when=move || expanded.get()>
             <tr class="details-row" id=details_id.clone()>
-                <td colspan="6">
-                    <Details fingerprint=fp.get_value() cert=cert state=state />
-                </td>
+                <td colspan="6">{lazy_details(fp.get_value(), cert, state)}</td>
             </tr>
         </Show>
     }
+}
+
+/// The expanded part of a row, which is in the certificates chunk with the rules it checks
+/// ([`crate::lazy::certificate_details`]): "Loading…" the first time, until it is there.
+fn lazy_details(fingerprint: String, cert: Memo<Option<TrustedCertificate>>, state: PageState) -> impl IntoView {
+    let code = crate::lazy::code(crate::lazy::certificate_details, "certificate details");
+    move || match code.get() {
+        None => view! { <p class="placeholder" role="status">"Loading…"</p> }.into_any(),
+        Some(Ok(details)) => details(fingerprint.clone(), cert, state),
+        Some(Err(e)) => view! { <p class="error-box" role="alert">{e}</p> }.into_any(),
+    }
+}
+
+/// The expanded part of a row, as the certificates chunk exports it.
+pub(crate) fn details(fingerprint: String, cert: Memo<Option<TrustedCertificate>>, state: PageState) -> AnyView {
+    view! { <Details fingerprint=fingerprint cert=cert state=state /> }.into_any()
 }
 
 /// The expanded part of a row.
