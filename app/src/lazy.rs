@@ -3,7 +3,8 @@
 //!
 //! Each function below is a `wasm_split` split point. `scripts/build-app.sh` links the console
 //! with `--emit-relocs`, and `wasm-split-cli` moves everything reachable only from a split
-//! point into a chunk of its own (`target/site/pkg/*.wasm` next to the main module); the
+//! point into a chunk of its own (`pkg/split_<name>.wasm`), and code shared by several split
+//! points but not by the main module into shared chunks (`pkg/chunk_<n>.wasm`); the
 //! generated `pkg/__wasm_split.js` fetches and instantiates a chunk when its function is first
 //! called, sharing the main module's memory and function table. Calling the function returns
 //! a plain function pointer into the chunk, which the caller then runs synchronously, under
