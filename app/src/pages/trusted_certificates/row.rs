@@ -1,7 +1,7 @@
 //! One certificate in the table: its main row (name, switches, algorithm, expiry, actions)
 //! and, when expanded, the details row with rename, every field, the PEM and the rule checks.
 
-use anchorage_common::api::{self, CertificateStatus, TrustedCertificate, UpdateTrustedCertificate};
+use anchorage_common::api::{self, CertificateChanges, CertificateStatus, TrustedCertificate};
 use anchorage_common::{cert, pem, timefmt};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -15,19 +15,20 @@ use crate::components::rule_checks::RuleChecks;
 use crate::components::switch::Switch;
 use crate::context::Console;
 
-/// Sends a partial update; on success the row shows the certificate the server returns.
+/// Sends the changes of the certificate `fingerprint`; on success the row shows the certificate the server returns.
 /// `after` gets that certificate or the failure in words (it is not called when the session
 /// has ended, as the login page is then shown instead).
 fn send_update(
     console: Console,
     state: PageState,
-    update: UpdateTrustedCertificate,
+    fingerprint: String,
+    changes: CertificateChanges,
     after: impl FnOnce(Result<TrustedCertificate, String>) + 'static,
 ) {
     let Some(client) = console.client() else { return };
     state.problem.set(None);
     spawn_local(async move {
-        match client.update_certificate(&update).await {
+        match client.update_certificate(&fingerprint, &changes).await {
             Ok(cert) => {
                 state.list.replace(cert.clone());
                 after(Ok(cert));
@@ -46,13 +47,14 @@ fn send_update(
 fn toggle(
     console: Console,
     state: PageState,
-    update: UpdateTrustedCertificate,
+    fingerprint: String,
+    changes: CertificateChanges,
     pending: RwSignal<Option<bool>>,
     wanted: bool,
     failure: String,
 ) {
     pending.set(Some(wanted));
-    send_update(console, state, update, move |answer| {
+    send_update(console, state, fingerprint, changes, move |answer| {
         if let Err(message) = answer {
             state.problem.set(Some(format!("{failure}: {message}")));
         }
@@ -81,14 +83,10 @@ pub(super) fn CertificateRow(
     });
     let set_enabled = Callback::new(move |on: bool| {
         let status = if on { CertificateStatus::Enabled } else { CertificateStatus::Disabled };
-        let update = UpdateTrustedCertificate {
-            fingerprint: Some(fp.get_value()),
-            status: Some(Value::String(status.as_str().to_string())),
-            ..Default::default()
-        };
+        let changes = CertificateChanges { status: Some(status), ..Default::default() };
         let verb = if on { "enable" } else { "disable" };
         let failure = format!("Could not {verb} \"{}\"", name());
-        toggle(console, state, update, status_pending, on, failure);
+        toggle(console, state, fp.get_value(), changes, status_pending, on, failure);
     });
 
     let auto_pending = RwSignal::new(None::<bool>);
@@ -96,14 +94,10 @@ pub(super) fn CertificateRow(
         auto_pending.get().unwrap_or_else(|| cert.with(|c| c.as_ref().is_some_and(|c| c.auto_registration_enabled)))
     });
     let set_auto = Callback::new(move |on: bool| {
-        let update = UpdateTrustedCertificate {
-            fingerprint: Some(fp.get_value()),
-            auto_registration_enabled: Some(Value::Bool(on)),
-            ..Default::default()
-        };
+        let changes = CertificateChanges { auto_registration_enabled: Some(on), ..Default::default() };
         let verb = if on { "turn on" } else { "turn off" };
         let failure = format!("Could not {verb} auto registration of \"{}\"", name());
-        toggle(console, state, update, auto_pending, on, failure);
+        toggle(console, state, fp.get_value(), changes, auto_pending, on, failure);
     });
 
     let details_id = format!("details-{fingerprint}");
@@ -225,12 +219,8 @@ fn Details(fingerprint: String, cert: Memo<Option<TrustedCertificate>>, state: P
         };
         name_error.set(None);
         saving.set(true);
-        let update = UpdateTrustedCertificate {
-            fingerprint: Some(fp.get_value()),
-            name: Some(Value::String(name)),
-            ..Default::default()
-        };
-        send_update(console, state, update, move |answer| {
+        let changes = CertificateChanges { name: Some(name), ..Default::default() };
+        send_update(console, state, fp.get_value(), changes, move |answer| {
             saving.set(false);
             match answer {
                 Ok(saved) => {
