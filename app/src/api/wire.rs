@@ -530,8 +530,8 @@ mod tests {
             name: format!("CA \"{i}\" é\n"),
             cert_in_pem_format: "MIIB\\/+".into(),
             fingerprint: format!("{i:040x}"),
-            status: if i % 2 == 0 { CertificateStatus::Enabled } else { CertificateStatus::Disabled },
-            auto_registration_enabled: i % 3 == 0,
+            status: if i.is_multiple_of(2) { CertificateStatus::Enabled } else { CertificateStatus::Disabled },
+            auto_registration_enabled: i.is_multiple_of(3),
             serial_number: "0a:1b".into(),
             version: 3,
             algorithm_name: "SHA256withECDSA".into(),
@@ -540,7 +540,7 @@ mod tests {
             not_before: "2025-01-01T00:00:00.000Z".into(),
             not_after: "2035-01-01T00:00:00.000Z".into(),
             self_url: format!("https://h/tenant/tenants/t1/trusted-certificates/{i}"),
-            proof_of_possession_valid: i % 5 == 0,
+            proof_of_possession_valid: i.is_multiple_of(5),
             tenant_certificate_authority: i == 1,
         }
     }
