@@ -116,9 +116,15 @@ async fn json_with_body<B: serde::Serialize, T: DeserializeOwned>(
     let request = builder
         .header("Content-Type", "application/json")
         .json(body)
-        .map_err(|e| ApiError::Unexpected(format!("could not encode the request: {e}")))?;
+        .map_err(unbuildable)?;
     let response = request.send().await.map_err(|_| ApiError::Network)?;
     decode(response).await
+}
+
+/// A request that the browser's fetch API would not build. (gloo-net's error is not shown: its
+/// `Display` would link serde_json's and std::io's error texts into the first load.)
+fn unbuildable(_: gloo_net::Error) -> ApiError {
+    ApiError::Unexpected("the request could not be built".to_string())
 }
 
 /// Sends a request whose success has no body (e.g. `DELETE` → 204).

@@ -10,7 +10,7 @@ use anchorage_common::users::{User, UserRole};
 use gloo_net::http::Request;
 
 use super::wire::{Fields, FromJson, Json};
-use super::{ApiError, Client, Login, encode, failure, no_content, prepared, read};
+use super::{ApiError, Client, unbuildable, Login, encode, failure, no_content, prepared, read};
 
 /// What the server runs as, from `GET /anchorage/mode`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,7 +52,7 @@ pub async fn log_in(tenant: &str, user: &str, password: &str) -> Result<Login, A
     let request = prepared(Request::post(&url))
         .header("Content-Type", "application/x-www-form-urlencoded")
         .body(form)
-        .map_err(|e| ApiError::Unexpected(format!("could not encode the request: {e}")))?;
+        .map_err(unbuildable)?;
     let response = request.send().await.map_err(|_| ApiError::Network)?;
     if !response.ok() {
         return Err(failure(response).await);

@@ -8,7 +8,7 @@ use anchorage_common::api::{
 use gloo_net::http::Request;
 
 use super::wire::{self, Certificates};
-use super::{ApiError, Client, encode, json_with_body, no_content, read, read_answer};
+use super::{ApiError, Client, unbuildable, encode, json_with_body, no_content, read, read_answer};
 
 impl Client {
     fn certificates_url(&self) -> String {
@@ -52,7 +52,7 @@ impl Client {
             .request(Request::put(&self.certificate_url(fingerprint)))
             .header("Content-Type", "application/json")
             .body(wire::certificate_changes(changes))
-            .map_err(|e| ApiError::Unexpected(format!("could not encode the request: {e}")))?;
+            .map_err(unbuildable)?;
         let response = request.send().await.map_err(|_| ApiError::Network)?;
         read_answer(response).await
     }
