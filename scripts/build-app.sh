@@ -32,6 +32,12 @@ export RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }--cfg erase_components"
 # chunks. (The worker is not split: it is built without them.)
 worker_rustflags="$RUSTFLAGS"
 export RUSTFLAGS="$RUSTFLAGS -C link-arg=--emit-relocs"
+# Panic locations (`#[track_caller]`, `unwrap`) keep the source path of every crate in the wasm:
+# shorten them to `<crate>-<version>/src/…` (about 8 KB raw of the console's first load).
+for src in "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/; do
+    RUSTFLAGS="$RUSTFLAGS --remap-path-prefix=$src="
+done
+export RUSTFLAGS="$RUSTFLAGS --remap-path-prefix=$root/="
 
 # wasm_split_cli_support: the splitter cargo-leptos runs for `--split`, pinned (0.2.4 builds on
 # rustc 1.95; its output must match wasm_split_helpers 0.2.x, which leptos 0.8 uses).
