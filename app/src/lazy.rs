@@ -22,6 +22,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
+use std::pin::Pin;
 
 use anchorage_common::api::TrustedCertificate;
 use leptos::prelude::*;
@@ -100,13 +101,14 @@ thread_local! {
     static PAGES: RefCell<HashMap<&'static str, Page>> = RefCell::new(HashMap::new());
 }
 
+/// Loads a page's chunk: a split point's future, boxed so that [`page`] is one function for
+/// every page rather than one copy per split point (`Box::pin(lazy::devices_page())`).
+pub type PageLoad = fn() -> Pin<Box<dyn Future<Output = Loaded<Page>>>>;
+
 /// A page whose code is in a chunk: "Loading…" until the chunk is there (immediately once it
 /// was loaded before), then the page; if the chunk cannot be loaded, why, with a way to try
 /// again.
-pub fn page<F>(key: &'static str, load: fn() -> F) -> AnyView
-where
-    F: Future<Output = Loaded<Page>> + 'static,
-{
+pub fn page(key: &'static str, load: PageLoad) -> AnyView {
     if let Some(page) = PAGES.with(|p| p.borrow().get(key).copied()) {
         return page();
     }

@@ -23,7 +23,7 @@ pub enum Access {
 
 macro_rules! pages {
     (@view now $path:literal $page:path) => { $page().into_any() };
-    (@view lazy $path:literal $page:path) => { crate::lazy::page($path, $page) };
+    (@view lazy $path:literal $page:path) => { crate::lazy::page($path, || Box::pin($page())) };
     ($($variant:ident => $path:literal, $title:literal, $access:ident, $load:ident $page:path;)*) => {
         /// A page of the console.
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
