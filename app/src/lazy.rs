@@ -24,7 +24,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 
-use anchorage_common::api::TrustedCertificate;
+use anchorage_common::api::{CertificateChanges, TrustedCertificate};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos::wasm_split::{SplitLoaderError, wasm_split};
@@ -94,6 +94,25 @@ pub fn add_form() -> Loaded<AddForm> {
 #[wasm_split(certificates, wasm_split_path = ::leptos::wasm_split, fallible)]
 pub(crate) fn certificate_details() -> Loaded<Details> {
     Ok(crate::pages::trusted_certificates::details as Details)
+}
+
+/// The delete confirmation of the trusted certificates page, given the page's state.
+pub(crate) type DeleteDialog = fn(PageState) -> AnyView;
+
+/// A switch's change on the trusted certificates page (`row::toggle`'s arguments).
+pub(crate) type Toggle = fn(crate::context::Console, PageState, String, CertificateChanges, RwSignal<Option<bool>>, String);
+
+/// What a certificate row does on demand — the delete confirmation, and sending a switch's
+/// change — is one chunk, fetched the first time either is used: neither is needed to show
+/// the list. (Rename, in the details, sends its change with the same code.)
+#[wasm_split(certificate_actions, wasm_split_path = ::leptos::wasm_split, fallible)]
+pub(crate) fn delete_dialog() -> Loaded<DeleteDialog> {
+    Ok(crate::pages::trusted_certificates::delete_dialog as DeleteDialog)
+}
+
+#[wasm_split(certificate_actions, wasm_split_path = ::leptos::wasm_split, fallible)]
+pub(crate) fn certificate_toggle() -> Loaded<Toggle> {
+    Ok(crate::pages::trusted_certificates::toggle as Toggle)
 }
 
 thread_local! {

@@ -20,7 +20,7 @@ use crate::context::Console;
 use crate::format;
 use add_dialog::AddDialog;
 pub(crate) use add_dialog::add_form;
-pub(crate) use row::details;
+pub(crate) use row::{details, toggle};
 use row::CertificateRow;
 
 /// The certificates as the page holds them.
@@ -148,8 +148,6 @@ pub fn TrustedCertificatesPage() -> impl IntoView {
     let state = PageState { list, problem: RwSignal::new(None), deleting: RwSignal::new(None) };
 
     let adding = RwSignal::new(false);
-    let delete_busy = RwSignal::new(false);
-    let delete_error = RwSignal::new(None::<String>);
 
     // What the body shows changes rarely; rows follow their own certificate, so that a
     // change to one row does not rebuild the table (and lose focus or expanded rows).
@@ -162,6 +160,8 @@ pub fn TrustedCertificatesPage() -> impl IntoView {
         })
     });
     let is_empty = move || phase.get() == Phase::Empty;
+    // The delete confirmation exists while it is asked for (its code is in a chunk).
+    let asking_delete = Memo::new(move |_| state.deleting.with(Option::is_some));
     let read_only = move || console.session.read_only();
     let read_only_title = crate::components::read_only::title(console.session);
     let open_add = move |_| {
@@ -180,34 +180,6 @@ pub fn TrustedCertificatesPage() -> impl IntoView {
         adding.set(false);
         list.reload(console);
         console.toast(if n == 1 { "Certificate saved.".to_string() } else { format!("{n} certificates saved.") });
-    });
-
-    let confirm_delete = Callback::new(move |()| {
-        let Some((fingerprint, name)) = state.deleting.get_untracked() else { return };
-        let Some(client) = console.client() else { return };
-        delete_busy.set(true);
-        delete_error.set(None);
-        spawn_local(async move {
-            let answer = client.delete_certificate(&fingerprint).await;
-            delete_busy.set(false);
-            match answer {
-                Ok(()) => {
-                    list.remove(&fingerprint);
-                    state.deleting.set(None);
-                    console.toast(format!("Certificate \"{name}\" deleted."));
-                }
-                Err(crate::api::ApiError::Status { status: 404, .. }) => {
-                    list.remove(&fingerprint);
-                    state.deleting.set(None);
-                    console.toast(format!("Certificate \"{name}\" was already deleted."));
-                }
-                Err(e) => delete_error.set(console.explain(&e)),
-            }
-        });
-    });
-    let cancel_delete = Callback::new(move |()| {
-        state.deleting.set(None);
-        delete_error.set(None);
     });
 
     let body = move || match phase.get() {
@@ -290,21 +262,76 @@ pub fn TrustedCertificatesPage() -> impl IntoView {
                 on_close=Callback::new(move |()| adding.set(false))
                 on_saved=saved
             />
-            <ConfirmDialog
-                open=Signal::derive(move || state.deleting.with(Option::is_some))
-                title="Delete trusted certificate?"
-                message=Signal::derive(move || {
-                    let name = state.deleting.with(|d| d.as_ref().map(|(_, n)| n.clone()).unwrap_or_default());
-                    format!("You are about to delete a trusted certificate \"{name}\". Do you want to proceed?")
-                })
-                confirm_text="Delete"
-                busy=delete_busy
-                error=delete_error
-                on_confirm=confirm_delete
-                on_cancel=cancel_delete
-            />
+            {move || asking_delete.get().then(|| lazy_delete_dialog(state))}
         </section>
     }
+}
+
+/// The delete confirmation, while a certificate waits for it: "Loading…" the first time,
+/// until its code ([`crate::lazy::delete_dialog`]) is there.
+fn lazy_delete_dialog(state: PageState) -> impl IntoView {
+    let code = crate::lazy::code(crate::lazy::delete_dialog, "delete confirmation");
+    move || match code.get() {
+        None => view! { <p class="placeholder" role="status">"Loading…"</p> }.into_any(),
+        Some(Ok(dialog)) => dialog(state),
+        Some(Err(e)) => view! {
+            <div class="error-box dismissable" role="alert">
+                <p>{e}</p>
+                <button type="button" class="button small" on:click=move |_| state.deleting.set(None)>"Dismiss"</button>
+            </div>
+        }
+        .into_any(),
+    }
+}
+
+/// The delete confirmation of the certificate in `state.deleting` (in the certificate
+/// actions chunk).
+pub(crate) fn delete_dialog(state: PageState) -> AnyView {
+    let console = Console::get();
+    let list = state.list;
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let confirm = Callback::new(move |()| {
+        let Some((fingerprint, name)) = state.deleting.get_untracked() else { return };
+        let Some(client) = console.client() else { return };
+        busy.set(true);
+        error.set(None);
+        spawn_local(async move {
+            let answer = client.delete_certificate(&fingerprint).await;
+            busy.try_set(false);
+            match answer {
+                Ok(()) => {
+                    list.remove(&fingerprint);
+                    state.deleting.set(None);
+                    console.toast(format!("Certificate \"{name}\" deleted."));
+                }
+                Err(crate::api::ApiError::Status { status: 404, .. }) => {
+                    list.remove(&fingerprint);
+                    state.deleting.set(None);
+                    console.toast(format!("Certificate \"{name}\" was already deleted."));
+                }
+                Err(e) => {
+                    error.try_set(console.explain(&e));
+                }
+            }
+        });
+    });
+    view! {
+        <ConfirmDialog
+            open=Signal::derive(move || state.deleting.with(Option::is_some))
+            title="Delete trusted certificate?"
+            message=Signal::derive(move || {
+                let name = state.deleting.with(|d| d.as_ref().map(|(_, n)| n.clone()).unwrap_or_default());
+                format!("You are about to delete a trusted certificate \"{name}\". Do you want to proceed?")
+            })
+            confirm_text="Delete"
+            busy=busy
+            error=error
+            on_confirm=confirm
+            on_cancel=Callback::new(move |()| state.deleting.set(None))
+        />
+    }
+    .into_any()
 }
 
 /// "3 certificates · 2 enabled · 1 expires within 90 days".

@@ -44,7 +44,9 @@ fn send_update(
 
 /// Runs a switch's change: `pending` holds the state asked for while the request runs (so
 /// the switch shows it) and is cleared afterwards, which reverts the switch on failure.
-fn toggle(
+/// The code that sends it is in a chunk ([`crate::lazy::certificate_toggle`]), fetched the
+/// first time a switch is used.
+fn switch_change(
     console: Console,
     state: PageState,
     fingerprint: String,
@@ -54,6 +56,26 @@ fn toggle(
     failure: String,
 ) {
     pending.set(Some(wanted));
+    spawn_local(async move {
+        match crate::lazy::certificate_toggle().await {
+            Ok(toggle) => toggle(console, state, fingerprint, changes, pending, failure),
+            Err(_) => {
+                state.problem.set(Some(format!("{failure}: the code for this did not arrive from the server. Try again.")));
+                pending.set(None);
+            }
+        }
+    });
+}
+
+/// Sends a switch's change, `pending` already set (in the certificate actions chunk).
+pub(crate) fn toggle(
+    console: Console,
+    state: PageState,
+    fingerprint: String,
+    changes: CertificateChanges,
+    pending: RwSignal<Option<bool>>,
+    failure: String,
+) {
     send_update(console, state, fingerprint, changes, move |answer| {
         if let Err(message) = answer {
             state.problem.set(Some(format!("{failure}: {message}")));
@@ -86,7 +108,7 @@ pub(super) fn CertificateRow(
         let changes = CertificateChanges { status: Some(status), ..Default::default() };
         let verb = if on { "enable" } else { "disable" };
         let failure = format!("Could not {verb} \"{}\"", name());
-        toggle(console, state, fp.get_value(), changes, status_pending, on, failure);
+        switch_change(console, state, fp.get_value(), changes, status_pending, on, failure);
     });
 
     let auto_pending = RwSignal::new(None::<bool>);
@@ -97,7 +119,7 @@ pub(super) fn CertificateRow(
         let changes = CertificateChanges { auto_registration_enabled: Some(on), ..Default::default() };
         let verb = if on { "turn on" } else { "turn off" };
         let failure = format!("Could not {verb} auto registration of \"{}\"", name());
-        toggle(console, state, fp.get_value(), changes, auto_pending, on, failure);
+        switch_change(console, state, fp.get_value(), changes, auto_pending, on, failure);
     });
 
     let details_id = format!("details-{fingerprint}");
