@@ -20,7 +20,6 @@
 #![allow(unsafe_code)]
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -29,7 +28,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos::wasm_split::{SplitLoaderError, wasm_split};
 
-use crate::pages::trusted_certificates::PageState;
+use crate::pages::trusted_certificates::{CertificateList, PageState};
 
 /// Builds a page's view; lives in the page's chunk.
 pub type Page = fn() -> AnyView;
@@ -78,7 +77,7 @@ pub fn audit_page() -> Loaded<Page> {
 }
 
 /// The "Add trusted certificate" form: what it is given by the dialog around it.
-pub type AddForm = fn(Signal<HashMap<String, String>>, Callback<()>, Callback<usize>) -> AnyView;
+pub(crate) type AddForm = fn(CertificateList, Callback<()>, Callback<usize>) -> AnyView;
 
 /// A certificate row's details: what the row gives them.
 pub(crate) type Details = fn(String, Memo<Option<TrustedCertificate>>, PageState) -> AnyView;
@@ -87,7 +86,7 @@ pub(crate) type Details = fn(String, Memo<Option<TrustedCertificate>>, PageState
 /// the trusted certificates page that use it, the add form and a row's details, are one chunk:
 /// fetched when the add dialog opens or a row's details are first shown.
 #[wasm_split(certificates, wasm_split_path = ::leptos::wasm_split, fallible)]
-pub fn add_form() -> Loaded<AddForm> {
+pub(crate) fn add_form() -> Loaded<AddForm> {
     Ok(crate::pages::trusted_certificates::add_form as AddForm)
 }
 
@@ -116,8 +115,9 @@ pub(crate) fn certificate_toggle() -> Loaded<Toggle> {
 }
 
 thread_local! {
-    /// The pages loaded so far, by path: shown again without waiting for a task.
-    static PAGES: RefCell<HashMap<&'static str, Page>> = RefCell::new(HashMap::new());
+    /// The pages loaded so far, by path: shown again without waiting for a task. (A few
+    /// entries: a `Vec`, which keeps a hash table's code out of the first load.)
+    static PAGES: RefCell<Vec<(&'static str, Page)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Loads a page's chunk: a split point's future, boxed so that [`page`] is one function for
@@ -128,7 +128,7 @@ pub type PageLoad = fn() -> Pin<Box<dyn Future<Output = Loaded<Page>>>>;
 /// was loaded before), then the page; if the chunk cannot be loaded, why, with a way to try
 /// again.
 pub fn page(key: &'static str, load: PageLoad) -> AnyView {
-    if let Some(page) = PAGES.with(|p| p.borrow().get(key).copied()) {
+    if let Some(page) = PAGES.with(|p| p.borrow().iter().find(|(k, _)| *k == key).map(|(_, page)| *page)) {
         return page();
     }
     let state = RwSignal::new(None::<Result<Page, ()>>);
@@ -137,7 +137,7 @@ pub fn page(key: &'static str, load: PageLoad) -> AnyView {
         spawn_local(async move {
             let loaded = load().await;
             if let Ok(page) = loaded {
-                PAGES.with(|p| p.borrow_mut().insert(key, page));
+                PAGES.with(|p| p.borrow_mut().push((key, page)));
             }
             // The visitor may have moved on meanwhile: then nobody is waiting.
             state.try_set(Some(loaded.map_err(|_| ())));

@@ -258,7 +258,7 @@ pub fn TrustedCertificatesPage() -> impl IntoView {
             {body}
             <AddDialog
                 open=adding
-                stored=Signal::derive(move || list.names())
+                list=list
                 on_close=Callback::new(move |()| adding.set(false))
                 on_saved=saved
             />

@@ -11,6 +11,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use time::OffsetDateTime;
 
+use super::CertificateList;
 use super::selection::{self, Candidate, Source};
 use crate::browser;
 use crate::components::expiry::ExpiryDate;
@@ -27,8 +28,8 @@ pub(super) fn AddDialog(
     /// Whether the dialog is shown.
     #[prop(into)]
     open: Signal<bool>,
-    /// Fingerprint → name of the certificates already trusted.
-    stored: Signal<HashMap<String, String>>,
+    /// The certificates already trusted.
+    list: CertificateList,
     /// Cancel or Escape.
     on_close: Callback<()>,
     /// The certificates were saved; receives how many.
@@ -39,7 +40,7 @@ pub(super) fn AddDialog(
     let form = move || {
         let code = crate::lazy::code(crate::lazy::add_form, "certificate checks");
         move || match code.get() {
-            Some(Ok(form)) => form(stored, on_close, on_saved),
+            Some(Ok(form)) => form(list, on_close, on_saved),
             state => {
                 let error = state.and_then(Result::err);
                 view! {
@@ -68,7 +69,10 @@ pub(super) fn AddDialog(
 }
 
 /// The form, as the dialog's chunk exports it ([`crate::lazy::add_form`]).
-pub(crate) fn add_form(stored: Signal<HashMap<String, String>>, on_close: Callback<()>, on_saved: Callback<usize>) -> AnyView {
+/// Fingerprint → name of the stored certificates is built here, in the chunk (its hash
+/// table's code is not needed by the first load).
+pub(crate) fn add_form(list: CertificateList, on_close: Callback<()>, on_saved: Callback<usize>) -> AnyView {
+    let stored = Signal::derive(move || list.names());
     view! { <AddForm stored=stored on_close=on_close on_saved=on_saved /> }.into_any()
 }
 
