@@ -79,14 +79,16 @@ pub fn App() -> impl IntoView {
 #[component]
 fn Header() -> impl IntoView {
     let console = Console::get();
-    let tenant = move || console.session.tenant().map(|t| t.name).unwrap_or_default();
-    let user = move || console.session.user().map(|u| u.user_name).unwrap_or_default();
+    // `Signal<String>`s rather than closures: their view code is shared (one instantiation
+    // per type, not one per closure).
+    let tenant = Signal::derive(move || console.session.tenant().map(|t| t.name).unwrap_or_default());
+    let user = Signal::derive(move || console.session.user().map(|u| u.user_name).unwrap_or_default());
     let role = move || console.session.role().map(|r| r.as_str());
-    let mode = move || match console.session.mode() {
+    let mode = Signal::derive(move || match console.session.mode() {
         Some(api::Mode::Proxy { upstream }) => format!("Proxy \u{2192} {upstream}"),
         Some(api::Mode::Local) => "Local".to_string(),
         None => String::new(),
-    };
+    });
     // Behind a proxy the platform manages the users.
     let shown = move |r: Route| r.in_navigation() && !(r == Route::Users && console.session.proxied());
     view! {

@@ -80,7 +80,7 @@ pub fn LoginPage() -> impl IntoView {
                     Some(e) => Some(view! { <p class="error" role="alert">{e}</p> }),
                     None => console.session.notice().map(|n| view! { <p class="notice" role="status">{n}</p> }),
                 }}
-                <button type="submit" class="button primary wide" disabled=move || pending.get()>
+                <button type="submit" class="button primary wide" disabled=Signal::derive(move || pending.get())>
                     {move || if pending.get() { "Logging in…" } else { "Log in" }}
                 </button>
             </form>

@@ -162,10 +162,10 @@ pub fn TrustedCertificatesPage() -> impl IntoView {
     let is_empty = move || phase.get() == Phase::Empty;
     // The delete confirmation exists while it is asked for (its code is in a chunk).
     let asking_delete = Memo::new(move |_| state.deleting.with(Option::is_some));
-    let read_only = move || console.session.read_only();
+    let read_only = Signal::derive(move || console.session.read_only());
     let read_only_title = crate::components::read_only::title(console.session);
     let open_add = move |_| {
-        if read_only() {
+        if read_only.get_untracked() {
             return;
         }
         state.problem.set(None);
@@ -200,10 +200,10 @@ pub fn TrustedCertificatesPage() -> impl IntoView {
         }
         .into_any(),
         Phase::Table => {
-            let summary = move || list.items.with(|i| match i {
+            let summary = Signal::derive(move || list.items.with(|i| match i {
                 Some(Ok(certs)) => summary(certs),
                 _ => String::new(),
-            });
+            }));
             view! {
                 <p class="muted summary">{summary}</p>
                 <div class="table-wrap">
@@ -244,7 +244,7 @@ pub fn TrustedCertificatesPage() -> impl IntoView {
                         <button type="button" class="button primary" disabled=read_only title=read_only_title on:click=open_add>"Add trusted certificate"</button>
                     </Show>
                     <button type="button" class="button" on:click=reload>
-                        <span class="reload-icon" class:spinning=move || list.loading.get() aria-hidden="true">"↻"</span>
+                        <span class="reload-icon" class:spinning=list.loading aria-hidden="true">"↻"</span>
                         " Reload"
                     </button>
                 </div>

@@ -96,7 +96,9 @@ pub(super) fn CertificateRow(
     let fp = StoredValue::new(fingerprint.clone());
     let cert = Memo::new(move |_| fp.with_value(|fp| state.list.get(fp)));
     let read = move |f: fn(&TrustedCertificate) -> String| cert.with(|c| c.as_ref().map(f).unwrap_or_default());
-    let name = move || read(|c| c.name.clone());
+    // `Signal<String>`s rather than closures in the view: their view code is shared (one
+    // instantiation per type, not one per closure).
+    let name = Signal::derive(move || read(|c| c.name.clone()));
     let expanded = RwSignal::new(false);
 
     let status_pending = RwSignal::new(None::<bool>);
@@ -107,7 +109,7 @@ pub(super) fn CertificateRow(
         let status = if on { CertificateStatus::Enabled } else { CertificateStatus::Disabled };
         let changes = CertificateChanges { status: Some(status), ..Default::default() };
         let verb = if on { "enable" } else { "disable" };
-        let failure = format!("Could not {verb} \"{}\"", name());
+        let failure = format!("Could not {verb} \"{}\"", name.get_untracked());
         switch_change(console, state, fp.get_value(), changes, status_pending, on, failure);
     });
 
@@ -118,7 +120,7 @@ pub(super) fn CertificateRow(
     let set_auto = Callback::new(move |on: bool| {
         let changes = CertificateChanges { auto_registration_enabled: Some(on), ..Default::default() };
         let verb = if on { "turn on" } else { "turn off" };
-        let failure = format!("Could not {verb} auto registration of \"{}\"", name());
+        let failure = format!("Could not {verb} auto registration of \"{}\"", name.get_untracked());
         switch_change(console, state, fp.get_value(), changes, auto_pending, on, failure);
     });
 
@@ -134,7 +136,7 @@ pub(super) fn CertificateRow(
     let read_only_title = crate::components::read_only::title(console.session);
     let ask_delete = move |_| {
         if !read_only.get_untracked() {
-            state.deleting.set(Some((fp.get_value(), name())));
+            state.deleting.set(Some((fp.get_value(), name.get_untracked())));
         }
     };
 
@@ -149,18 +151,18 @@ pub(super) fn CertificateRow(
             <td data-label="Status">
                 <Switch
                     checked=enabled
-                    label=Signal::derive(move || format!("Enabled: {}", name()))
+                    label=Signal::derive(move || format!("Enabled: {}", name.get()))
                     busy=Signal::derive(move || status_pending.with(Option::is_some))
                     read_only=read_only
                     on_change=set_enabled
                 />
             </td>
-            <td class="algorithm" data-label="Algorithm">{move || read(|c| c.algorithm_name.clone())}</td>
+            <td class="algorithm" data-label="Algorithm">{Signal::derive(move || read(|c| c.algorithm_name.clone()))}</td>
             <td data-label="Expiration date">{expiry}</td>
             <td data-label="Auto registration">
                 <Switch
                     checked=auto
-                    label=Signal::derive(move || format!("Auto registration: {}", name()))
+                    label=Signal::derive(move || format!("Auto registration: {}", name.get()))
                     busy=Signal::derive(move || auto_pending.with(Option::is_some))
                     read_only=read_only
                     on_change=set_auto
@@ -172,7 +174,7 @@ pub(super) fn CertificateRow(
                     class="button small"
                     aria-expanded=move || if expanded.get() { "true" } else { "false" }
                     aria-controls=details_id.clone()
-                    aria-label=move || format!("Details of {}", name())
+                    aria-label=Signal::derive(move || format!("Details of {}", name.get()))
                     on:click=move |_| expanded.update(|e| *e = !*e)
                 >
                     <span class="chevron" aria-hidden="true"></span>
@@ -181,7 +183,7 @@ pub(super) fn CertificateRow(
                 <button
                     type="button"
                     class="button small danger-outline"
-                    aria-label=move || format!("Delete {}", name())
+                    aria-label=Signal::derive(move || format!("Delete {}", name.get()))
                     disabled=read_only
                     title=read_only_title
                     on:click=ask_delete
