@@ -23,7 +23,7 @@ use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
 
-use anchorage_common::api::{CertificateChanges, TrustedCertificate};
+use anchorage_common::api::CertificateChanges;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos::wasm_split::{SplitLoaderError, wasm_split};
@@ -80,7 +80,7 @@ pub fn audit_page() -> Loaded<Page> {
 pub(crate) type AddForm = fn(CertificateList, Callback<()>, Callback<usize>) -> AnyView;
 
 /// A certificate row's details: what the row gives them.
-pub(crate) type Details = fn(String, Memo<Option<TrustedCertificate>>, PageState) -> AnyView;
+pub(crate) type Details = fn(String, PageState) -> AnyView;
 
 /// The certificate inspection (x509-parser, big-number serials, the rules) and the two parts of
 /// the trusted certificates page that use it, the add form and a row's details, are one chunk:

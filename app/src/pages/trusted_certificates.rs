@@ -92,6 +92,14 @@ impl CertificateList {
         });
     }
 
+    /// `f` of the certificate with `fingerprint` (tracked), without cloning it.
+    pub fn read<R>(&self, fingerprint: &str, f: fn(&TrustedCertificate) -> R) -> Option<R> {
+        self.items.with(|items| match items {
+            Some(Ok(list)) => list.iter().find(|c| c.fingerprint == fingerprint).map(f),
+            _ => None,
+        })
+    }
+
     /// The fingerprints in display order (tracked).
     fn fingerprints(&self) -> Vec<String> {
         self.items.with(|items| match items {
@@ -135,8 +143,10 @@ pub(crate) struct PageState {
     pub list: CertificateList,
     /// The latest failure of a row action, shown above the table.
     pub problem: RwSignal<Option<String>>,
-    /// The certificate waiting for delete confirmation: fingerprint and name.
-    pub deleting: RwSignal<Option<(String, String)>>,
+    /// The fingerprint of the certificate waiting for delete confirmation. (Its name is
+    /// looked up in the list: a signal of a type the first load has already, rather than one
+    /// more.)
+    pub deleting: RwSignal<Option<String>>,
 }
 
 /// The trusted certificates page.
@@ -292,7 +302,8 @@ pub(crate) fn delete_dialog(state: PageState) -> AnyView {
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
     let confirm = Callback::new(move |()| {
-        let Some((fingerprint, name)) = state.deleting.get_untracked() else { return };
+        let Some(fingerprint) = state.deleting.get_untracked() else { return };
+        let name = list.get(&fingerprint).map(|c| c.name).unwrap_or_default();
         let Some(client) = console.client() else { return };
         busy.set(true);
         error.set(None);
@@ -321,7 +332,7 @@ pub(crate) fn delete_dialog(state: PageState) -> AnyView {
             open=Signal::derive(move || state.deleting.with(Option::is_some))
             title="Delete trusted certificate?"
             message=Signal::derive(move || {
-                let name = state.deleting.with(|d| d.as_ref().map(|(_, n)| n.clone()).unwrap_or_default());
+                let name = state.deleting.with(|d| d.as_deref().and_then(|fp| list.get(fp)).map(|c| c.name).unwrap_or_default());
                 format!("You are about to delete a trusted certificate \"{name}\". Do you want to proceed?")
             })
             confirm_text="Delete"

@@ -94,8 +94,10 @@ pub(super) fn CertificateRow(
 ) -> impl IntoView {
     let console = Console::get();
     let fp = StoredValue::new(fingerprint.clone());
-    let cert = Memo::new(move |_| fp.with_value(|fp| state.list.get(fp)));
-    let read = move |f: fn(&TrustedCertificate) -> String| cert.with(|c| c.as_ref().map(f).unwrap_or_default());
+    // Read from the list where needed, not through a memo of the row's certificate: a memo of
+    // that type would be one more signal type's code in the first load.
+    let read = move |f: fn(&TrustedCertificate) -> String| fp.with_value(|fp| state.list.read(fp, f)).unwrap_or_default();
+    let flag = move |f: fn(&TrustedCertificate) -> bool| fp.with_value(|fp| state.list.read(fp, f)).unwrap_or(false);
     // `Signal<String>`s rather than closures in the view: their view code is shared (one
     // instantiation per type, not one per closure).
     let name = Signal::derive(move || read(|c| c.name.clone()));
@@ -103,7 +105,7 @@ pub(super) fn CertificateRow(
 
     let status_pending = RwSignal::new(None::<bool>);
     let enabled = Signal::derive(move || {
-        status_pending.get().unwrap_or_else(|| cert.with(|c| c.as_ref().is_some_and(|c| c.status == CertificateStatus::Enabled)))
+        status_pending.get().unwrap_or_else(|| flag(|c| c.status == CertificateStatus::Enabled))
     });
     let set_enabled = Callback::new(move |on: bool| {
         let status = if on { CertificateStatus::Enabled } else { CertificateStatus::Disabled };
@@ -115,7 +117,7 @@ pub(super) fn CertificateRow(
 
     let auto_pending = RwSignal::new(None::<bool>);
     let auto = Signal::derive(move || {
-        auto_pending.get().unwrap_or_else(|| cert.with(|c| c.as_ref().is_some_and(|c| c.auto_registration_enabled)))
+        auto_pending.get().unwrap_or_else(|| flag(|c| c.auto_registration_enabled))
     });
     let set_auto = Callback::new(move |on: bool| {
         let changes = CertificateChanges { auto_registration_enabled: Some(on), ..Default::default() };
@@ -136,7 +138,7 @@ pub(super) fn CertificateRow(
     let read_only_title = crate::components::read_only::title(console.session);
     let ask_delete = move |_| {
         if !read_only.get_untracked() {
-            state.deleting.set(Some((fp.get_value(), name.get_untracked())));
+            state.deleting.set(Some(fp.get_value()));
         }
     };
 
@@ -145,7 +147,7 @@ pub(super) fn CertificateRow(
             <th scope="row" class="cert-name">
                 <span class="cert-icon" aria-hidden="true"></span>
                 <span>{name}</span>
-                {move || cert.with(|c| c.as_ref().is_some_and(|c| c.tenant_certificate_authority))
+                {move || flag(|c| c.tenant_certificate_authority)
                     .then(|| view! { <span class="badge">"Tenant CA"</span> })}
             </th>
             <td data-label="Status">
@@ -194,7 +196,7 @@ pub(super) fn CertificateRow(
         </tr>
         <Show when=move || expanded.get()>
             <tr class="details-row" id=details_id.clone()>
-                <td colspan="6">{lazy_details(fp.get_value(), cert, state)}</td>
+                <td colspan="6">{lazy_details(fp.get_value(), state)}</td>
             </tr>
         </Show>
     }
@@ -202,17 +204,19 @@ pub(super) fn CertificateRow(
 
 /// The expanded part of a row, which is in the certificates chunk with the rules it checks
 /// ([`crate::lazy::certificate_details`]): "Loading…" the first time, until it is there.
-fn lazy_details(fingerprint: String, cert: Memo<Option<TrustedCertificate>>, state: PageState) -> impl IntoView {
+fn lazy_details(fingerprint: String, state: PageState) -> impl IntoView {
     let code = crate::lazy::code(crate::lazy::certificate_details, "certificate details");
     move || match code.get() {
         None => view! { <p class="placeholder" role="status">"Loading…"</p> }.into_any(),
-        Some(Ok(details)) => details(fingerprint.clone(), cert, state),
+        Some(Ok(details)) => details(fingerprint.clone(), state),
         Some(Err(e)) => view! { <p class="error-box" role="alert">{e}</p> }.into_any(),
     }
 }
 
 /// The expanded part of a row, as the certificates chunk exports it.
-pub(crate) fn details(fingerprint: String, cert: Memo<Option<TrustedCertificate>>, state: PageState) -> AnyView {
+pub(crate) fn details(fingerprint: String, state: PageState) -> AnyView {
+    let fp = fingerprint.clone();
+    let cert = Memo::new(move |_| state.list.get(&fp));
     view! { <Details fingerprint=fingerprint cert=cert state=state /> }.into_any()
 }
 
