@@ -170,6 +170,9 @@ pub fn TrustedCertificatesPage() -> impl IntoView {
         })
     });
     let is_empty = move || phase.get() == Phase::Empty;
+    // The rows are rebuilt only when the set of certificates or their order changes (not a
+    // keyed `For`: its diffing and hash sets are code the first load does without).
+    let fingerprints = Memo::new(move |_| list.fingerprints());
     // The delete confirmation exists while it is asked for (its code is in a chunk).
     let asking_delete = Memo::new(move |_| state.deleting.with(Option::is_some));
     let read_only = Signal::derive(move || console.session.read_only());
@@ -229,9 +232,9 @@ pub fn TrustedCertificatesPage() -> impl IntoView {
                             </tr>
                         </thead>
                         <tbody>
-                            <For each=move || list.fingerprints() key=|fp| fp.clone() let(fingerprint)>
+                            {move || fingerprints.get().into_iter().map(|fingerprint| view! {
                                 <CertificateRow fingerprint=fingerprint state=state />
-                            </For>
+                            }).collect_view()}
                         </tbody>
                     </table>
                 </div>
