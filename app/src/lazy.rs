@@ -76,8 +76,9 @@ pub fn audit_page() -> Loaded<Page> {
     Ok(page as Page)
 }
 
-/// The "Add trusted certificate" form: what it is given by the dialog around it.
-pub(crate) type AddForm = fn(CertificateList, Callback<()>, Callback<usize>) -> AnyView;
+/// The "Add trusted certificate" dialog: the certificates, whether it is open, and what to do
+/// once certificates are saved (with how many).
+pub(crate) type AddDialog = fn(CertificateList, RwSignal<bool>, Callback<usize>) -> AnyView;
 
 /// A certificate row's details: what the row gives them.
 pub(crate) type Details = fn(String, PageState) -> AnyView;
@@ -86,8 +87,8 @@ pub(crate) type Details = fn(String, PageState) -> AnyView;
 /// the trusted certificates page that use it, the add form and a row's details, are one chunk:
 /// fetched when the add dialog opens or a row's details are first shown.
 #[wasm_split(certificates, wasm_split_path = ::leptos::wasm_split, fallible)]
-pub(crate) fn add_form() -> Loaded<AddForm> {
-    Ok(crate::pages::trusted_certificates::add_form as AddForm)
+pub(crate) fn add_dialog() -> Loaded<AddDialog> {
+    Ok(crate::pages::trusted_certificates::add_dialog as AddDialog)
 }
 
 #[wasm_split(certificates, wasm_split_path = ::leptos::wasm_split, fallible)]

@@ -18,8 +18,7 @@ use leptos::task::spawn_local;
 use crate::components::confirm_dialog::ConfirmDialog;
 use crate::context::Console;
 use crate::format;
-use add_dialog::AddDialog;
-pub(crate) use add_dialog::add_form;
+pub(crate) use add_dialog::add_dialog;
 pub(crate) use row::{details, toggle};
 use row::CertificateRow;
 
@@ -269,14 +268,26 @@ pub fn TrustedCertificatesPage() -> impl IntoView {
                 </div>
             })}
             {body}
-            <AddDialog
-                open=adding
-                list=list
-                on_close=Callback::new(move |()| adding.set(false))
-                on_saved=saved
-            />
+            {move || adding.get().then(|| lazy_add_dialog(list, adding, saved))}
             {move || asking_delete.get().then(|| lazy_delete_dialog(state))}
         </section>
+    }
+}
+
+/// The "Add trusted certificate" dialog, while `open`: "Loading…" the first time, until its
+/// code ([`crate::lazy::add_dialog`], with the certificate checks) is there.
+fn lazy_add_dialog(list: CertificateList, open: RwSignal<bool>, on_saved: Callback<usize>) -> impl IntoView {
+    let code = crate::lazy::code(crate::lazy::add_dialog, "certificate checks");
+    move || match code.get() {
+        None => view! { <p class="placeholder" role="status">"Loading…"</p> }.into_any(),
+        Some(Ok(dialog)) => dialog(list, open, on_saved),
+        Some(Err(e)) => view! {
+            <div class="error-box dismissable" role="alert">
+                <p>{e}</p>
+                <button type="button" class="button small" on:click=move |_| open.set(false)>"Dismiss"</button>
+            </div>
+        }
+        .into_any(),
     }
 }
 

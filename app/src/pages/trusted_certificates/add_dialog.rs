@@ -22,58 +22,18 @@ use crate::context::Console;
 /// The id of the pasted-text source (files count from 1).
 const PASTE_SOURCE: u32 = 0;
 
-/// The dialog; its form is created afresh each time it opens.
-#[component]
-pub(super) fn AddDialog(
-    /// Whether the dialog is shown.
-    #[prop(into)]
-    open: Signal<bool>,
-    /// The certificates already trusted.
-    list: CertificateList,
-    /// Cancel or Escape.
-    on_close: Callback<()>,
-    /// The certificates were saved; receives how many.
-    on_saved: Callback<usize>,
-) -> impl IntoView {
-    // The form and the certificate inspection are a chunk of their own ([`crate::lazy`]),
-    // fetched the first time the dialog opens.
-    let form = move || {
-        let code = crate::lazy::code(crate::lazy::add_form, "certificate checks");
-        move || match code.get() {
-            Some(Ok(form)) => form(list, on_close, on_saved),
-            state => {
-                let error = state.and_then(Result::err);
-                view! {
-                    <div class="add-form">
-                        <header class="dialog-header">
-                            <h2 id="add-title">"Add trusted certificate"</h2>
-                        </header>
-                        {match error {
-                            None => view! { <p class="placeholder" role="status">"Loading…"</p> }.into_any(),
-                            Some(e) => view! { <p class="error-box" role="alert">{e}</p> }.into_any(),
-                        }}
-                        <footer class="dialog-actions">
-                            <button type="button" class="button" on:click=move |_| on_close.run(())>"Cancel"</button>
-                        </footer>
-                    </div>
-                }
-                .into_any()
-            }
-        }
-    };
+/// The dialog, as the certificates chunk exports it ([`crate::lazy::add_dialog`]): the page
+/// shows it while `open` is true, and creates it afresh each time (so the form starts empty).
+/// Fingerprint → name of the stored certificates is built here, in the chunk.
+pub(crate) fn add_dialog(list: CertificateList, open: RwSignal<bool>, on_saved: Callback<usize>) -> AnyView {
+    let stored = Signal::derive(move || list.names());
+    let on_close = Callback::new(move |()| open.set(false));
     view! {
         <Modal open=open labelled_by="add-title" on_dismiss=on_close class="modal-wide">
-            {form()}
+            <AddForm stored=stored on_close=on_close on_saved=on_saved />
         </Modal>
     }
-}
-
-/// The form, as the dialog's chunk exports it ([`crate::lazy::add_form`]).
-/// Fingerprint → name of the stored certificates is built here, in the chunk (its hash
-/// table's code is not needed by the first load).
-pub(crate) fn add_form(list: CertificateList, on_close: Callback<()>, on_saved: Callback<usize>) -> AnyView {
-    let stored = Signal::derive(move || list.names());
-    view! { <AddForm stored=stored on_close=on_close on_saved=on_saved /> }.into_any()
+    .into_any()
 }
 
 #[component]
