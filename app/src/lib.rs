@@ -65,10 +65,10 @@ pub fn App() -> impl IntoView {
         route.view()
     };
 
+    // A memo and an `Option` rather than `<Show>` (whose code is then not in the first load).
+    let logged_in = Memo::new(move |_| session.logged_in());
     view! {
-        <Show when=move || session.logged_in()>
-            <Header />
-        </Show>
+        {move || logged_in.get().then(|| view! { <Header /> })}
         <main id="main">{page}</main>
         <ToastRegion toasts=toasts />
     }

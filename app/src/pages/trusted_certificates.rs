@@ -252,9 +252,9 @@ pub fn TrustedCertificatesPage() -> impl IntoView {
                     </p>
                 </div>
                 <div class="toolbar">
-                    <Show when=move || !is_empty()>
+                    {move || (!is_empty()).then(|| view! {
                         <button type="button" class="button primary" disabled=read_only title=read_only_title on:click=open_add>"Add trusted certificate"</button>
-                    </Show>
+                    })}
                     <button type="button" class="button" on:click=reload>
                         <span class="reload-icon" class:spinning=list.loading aria-hidden="true">"↻"</span>
                         " Reload"

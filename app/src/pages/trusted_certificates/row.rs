@@ -194,11 +194,11 @@ pub(super) fn CertificateRow(
                 </button>
             </td>
         </tr>
-        <Show when=move || expanded.get()>
+        {move || expanded.get().then(|| view! {
             <tr class="details-row" id=details_id.clone()>
                 <td colspan="6">{lazy_details(fp.get_value(), state)}</td>
             </tr>
-        </Show>
+        })}
     }
 }
 
