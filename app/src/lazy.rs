@@ -84,7 +84,7 @@ pub(crate) type AddDialog = fn(CertificateList, RwSignal<bool>, Callback<usize>)
 pub(crate) type Details = fn(String, PageState) -> AnyView;
 
 /// The certificate inspection (x509-parser, big-number serials, the rules) and the two parts of
-/// the trusted certificates page that use it, the add form and a row's details, are one chunk:
+/// the trusted certificates page that use it, the add dialog and a row's details, are one chunk:
 /// fetched when the add dialog opens or a row's details are first shown.
 #[wasm_split(certificates, wasm_split_path = ::leptos::wasm_split, fallible)]
 pub(crate) fn add_dialog() -> Loaded<AddDialog> {

@@ -8,7 +8,7 @@ import { logIn, navigate } from './support';
 /** The first load's goal: 150 KB (not KiB) of gzip, as the server sends it. */
 const GOAL_GZIP_BYTES = 150_000;
 /** What the first load is today, rounded up: it may shrink, not grow unnoticed. */
-const REGRESSION_BUDGET_GZIP_BYTES = 195_000;
+const REGRESSION_BUDGET_GZIP_BYTES = 175_000;
 
 /** The console's own files (not the API calls) the page has requested so far. */
 function recordFiles(page: Page): string[] {
