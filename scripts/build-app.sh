@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Builds the browser console into target/site/ (index.html, boot.js, style.css, favicon,
-# pkg/anchorage_app{.js,_bg.wasm}, and the bulk-registration worker: bulk-worker.js,
-# pkg/anchorage_bulk_worker{.js,_bg.wasm}), precompressed (.gz, and .br when `brotli` exists), and
-# prints the size of the first load.
+# pkg/anchorage_app{.js,_bg.wasm} and the split-off chunks pkg/__wasm_split.js + pkg/*.wasm, and
+# the bulk-registration worker: bulk-worker.js, pkg/anchorage_bulk_worker{.js,_bg.wasm}),
+# precompressed (.gz, and .br when `brotli` exists), and prints the sizes (scripts/app-size.sh).
+#
+# Code splitting (docs/architecture.md, "The console's chunks"): the console is linked with
+# relocations kept, `wasm-split-cli` moves the code reachable only from the split points of
+# app/src/lazy.rs into chunks, and wasm-bindgen then processes the main module alone.
 #
 # Idempotent; needs rustup and cargo. Installs the wasm32 target and, if missing or of
-# another version, the wasm-bindgen CLI matching Cargo.lock. Runs without a TTY (CI=true).
+# another version, the wasm-bindgen CLI matching Cargo.lock and the pinned wasm-split CLI.
+# Runs without a TTY (CI=true).
 # Runs `wasm-opt -Oz` only if a binaryen >= 116 is on PATH (older ones break wasm-bindgen's
 # output; never installed from here).
 set -euo pipefail
@@ -23,6 +28,20 @@ step() { printf '==> %s\n' "$*"; }
 # monomorphisation per output type instead of one per closure, 24 KB less gzip on this console.
 # Set for every wasm step here, so that the two cargo calls share one build.
 export RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }--cfg erase_components"
+# The console is linked keeping its relocations, which wasm-split needs to move code into
+# chunks. (The worker is not split: it is built without them.)
+worker_rustflags="$RUSTFLAGS"
+export RUSTFLAGS="$RUSTFLAGS -C link-arg=--emit-relocs"
+# Panic locations (`#[track_caller]`, `unwrap`) keep the source path of every crate in the wasm:
+# shorten them to `<crate>-<version>/src/…` (about 8 KB raw of the console's first load).
+for src in "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/; do
+    RUSTFLAGS="$RUSTFLAGS --remap-path-prefix=$src="
+done
+export RUSTFLAGS="$RUSTFLAGS --remap-path-prefix=$root/="
+
+# wasm_split_cli_support: the splitter cargo-leptos runs for `--split`, pinned (0.2.4 builds on
+# rustc 1.95; its output must match wasm_split_helpers 0.2.x, which leptos 0.8 uses).
+wasm_split_version="0.2.4"
 
 step "wasm32 target"
 rustup target add wasm32-unknown-unknown >/dev/null
@@ -42,6 +61,12 @@ if [[ "$have" != "$want" ]]; then
     cargo install wasm-bindgen-cli --version "$want"
 fi
 
+step "wasm-split CLI"
+if ! cargo install --list | grep -qx "wasm_split_cli_support v$wasm_split_version:"; then
+    step "installing wasm_split_cli_support $wasm_split_version"
+    cargo install --locked wasm_split_cli_support --version "$wasm_split_version" --features build-binary
+fi
+
 step "cargo build (wasm-release): the console"
 cargo build -p anchorage-app --lib --target wasm32-unknown-unknown --profile wasm-release
 
@@ -50,15 +75,35 @@ cargo build -p anchorage-app --lib --target wasm32-unknown-unknown --profile was
 # more gzip on that page), in a target directory of its own so both builds stay cached.
 step "cargo build (wasm-release, opt-level 3): the bulk registration worker"
 worker_target="$target_dir/wasm-worker"
-CARGO_PROFILE_WASM_RELEASE_OPT_LEVEL=3 CARGO_TARGET_DIR="$worker_target" \
+CARGO_PROFILE_WASM_RELEASE_OPT_LEVEL=3 CARGO_TARGET_DIR="$worker_target" RUSTFLAGS="$worker_rustflags" \
     cargo build -p anchorage-app --bin anchorage_bulk_worker --target wasm32-unknown-unknown --profile wasm-release
+
+# Writes split/anchorage_app.wasm (the main module, still to be bound), one .wasm per chunk,
+# and __wasm_split.js, which fetches a chunk on first use and links it to the main module
+# (it imports `initSync` from ./anchorage_app.js for that).
+step "wasm-split"
+split="$target_dir/wasm-split"
+rm -rf "$split"
+mkdir -p "$split"
+wasm-split-cli --target web --out-name anchorage_app "$out/anchorage_app.wasm" "$split"
+# The chunks keep the linked console's function names (wasm-bindgen strips only the main
+# module's): drop their custom sections with a dependency-free tool of ours.
+strip_tool="$target_dir/tools/wasm-strip-custom"
+if [[ ! -x "$strip_tool" || "$root/scripts/wasm-strip-custom.rs" -nt "$strip_tool" ]]; then
+    mkdir -p "$(dirname "$strip_tool")"
+    rustc -O --edition 2024 "$root/scripts/wasm-strip-custom.rs" -o "$strip_tool"
+fi
+find "$split" -maxdepth 1 -name '*.wasm' ! -name anchorage_app.wasm -exec "$strip_tool" {} +
 
 step "wasm-bindgen"
 rm -rf "$site"
 mkdir -p "$site/pkg"
-for module in "$out/anchorage_app.wasm" "$worker_target/wasm32-unknown-unknown/wasm-release/anchorage_bulk_worker.wasm"; do
-    wasm-bindgen --target web --remove-name-section --no-typescript --out-dir "$site/pkg" "$module"
-done
+# --keep-lld-exports: the chunks import the main module's function table, which wasm-bindgen
+# would otherwise stop exporting.
+wasm-bindgen --target web --remove-name-section --no-typescript --keep-lld-exports --out-dir "$site/pkg" "$split/anchorage_app.wasm"
+wasm-bindgen --target web --remove-name-section --no-typescript --out-dir "$site/pkg" \
+    "$worker_target/wasm32-unknown-unknown/wasm-release/anchorage_bulk_worker.wasm"
+find "$split" -maxdepth 1 -type f \( -name '*.wasm' ! -name anchorage_app.wasm -o -name '*.js' \) -exec cp {} "$site/pkg/" \;
 
 # wasm-opt (binaryen 132, -Oz or -Os) was measured on this console: the wasm gets 15 % smaller
 # but 10 % larger after gzip, which is what is downloaded; so it is not run.

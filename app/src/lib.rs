@@ -10,6 +10,7 @@ pub mod bulk_worker;
 pub mod components;
 pub mod context;
 pub mod format;
+pub mod lazy;
 pub mod pages;
 pub mod router;
 pub mod session;
@@ -64,10 +65,10 @@ pub fn App() -> impl IntoView {
         route.view()
     };
 
+    // A memo and an `Option` rather than `<Show>` (whose code is then not in the first load).
+    let logged_in = Memo::new(move |_| session.logged_in());
     view! {
-        <Show when=move || session.logged_in()>
-            <Header />
-        </Show>
+        {move || logged_in.get().then(|| view! { <Header /> })}
         <main id="main">{page}</main>
         <ToastRegion toasts=toasts />
     }
@@ -78,14 +79,16 @@ pub fn App() -> impl IntoView {
 #[component]
 fn Header() -> impl IntoView {
     let console = Console::get();
-    let tenant = move || console.session.tenant().map(|t| t.name).unwrap_or_default();
-    let user = move || console.session.user().map(|u| u.user_name).unwrap_or_default();
+    // `Signal<String>`s rather than closures: their view code is shared (one instantiation
+    // per type, not one per closure).
+    let tenant = Signal::derive(move || console.session.tenant().map(|t| t.name).unwrap_or_default());
+    let user = Signal::derive(move || console.session.user().map(|u| u.user_name).unwrap_or_default());
     let role = move || console.session.role().map(|r| r.as_str());
-    let mode = move || match console.session.mode() {
+    let mode = Signal::derive(move || match console.session.mode() {
         Some(api::Mode::Proxy { upstream }) => format!("Proxy \u{2192} {upstream}"),
         Some(api::Mode::Local) => "Local".to_string(),
         None => String::new(),
-    };
+    });
     // Behind a proxy the platform manages the users.
     let shown = move |r: Route| r.in_navigation() && !(r == Route::Users && console.session.proxied());
     view! {

@@ -2,12 +2,14 @@
 //! navigation pushes browser history, and `popstate` (back/forward) sets the signal again.
 //!
 //! Every page is one line of the [`pages!`] table below: variant, path, title, who may see it,
-//! component. Pages that need a login send a visitor who has none to `/login?next=<path>`.
+//! and its view: `now` a component linked into the first load, or `lazy` a split point of
+//! [`crate::lazy`] whose chunk is fetched when the page is first shown. Pages that need a login
+//! send a visitor who has none to `/login?next=<path>`.
 
 use leptos::prelude::*;
 use wasm_bindgen::JsValue;
 
-use crate::pages;
+use crate::{lazy, pages};
 use crate::session::Session;
 
 /// Who may see a page.
@@ -20,7 +22,9 @@ pub enum Access {
 }
 
 macro_rules! pages {
-    ($($variant:ident => $path:literal, $title:literal, $access:ident, $page:path;)*) => {
+    (@view now $path:literal $page:path) => { $page().into_any() };
+    (@view lazy $path:literal $page:path) => { crate::lazy::page($path, || Box::pin($page())) };
+    ($($variant:ident => $path:literal, $title:literal, $access:ident, $load:ident $page:path;)*) => {
         /// A page of the console.
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         pub enum Route {
@@ -72,7 +76,7 @@ macro_rules! pages {
             /// Renders the page.
             pub fn view(self) -> AnyView {
                 match self {
-                    $(Route::$variant => $page().into_any(),)*
+                    $(Route::$variant => pages!(@view $load $path $page),)*
                     Route::NotFound => pages::not_found::NotFoundPage().into_any(),
                 }
             }
@@ -80,14 +84,15 @@ macro_rules! pages {
     };
 }
 
+// The login and the home page are in the first load; every other page is a chunk of its own.
 pages! {
-    Login => "/login", "Log in", Public, pages::login::LoginPage;
-    TrustedCertificates => "/trusted-certificates", "Trusted certificates", Member, pages::trusted_certificates::TrustedCertificatesPage;
-    Devices => "/devices", "Devices", Member, pages::devices::DevicesPage;
-    BulkRegistration => "/bulk-registration", "Bulk registration", Member, pages::bulk_registration::BulkRegistrationPage;
-    Settings => "/settings", "Settings", Member, pages::settings::SettingsPage;
-    Users => "/users", "Users", Member, pages::users::UsersPage;
-    Audit => "/audit", "Audit", Member, pages::audit::AuditPage;
+    Login => "/login", "Log in", Public, now pages::login::LoginPage;
+    TrustedCertificates => "/trusted-certificates", "Trusted certificates", Member, now pages::trusted_certificates::TrustedCertificatesPage;
+    Devices => "/devices", "Devices", Member, lazy lazy::devices_page;
+    BulkRegistration => "/bulk-registration", "Bulk registration", Member, lazy lazy::bulk_registration_page;
+    Settings => "/settings", "Settings", Member, lazy lazy::settings_page;
+    Users => "/users", "Users", Member, lazy lazy::users_page;
+    Audit => "/audit", "Audit", Member, lazy lazy::audit_page;
 }
 
 impl Route {

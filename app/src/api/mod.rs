@@ -13,6 +13,7 @@ mod options;
 mod session;
 mod trusted_certificates;
 mod users;
+pub(crate) mod wire;
 
 pub use audit::{AuditFilter, AuditPage, AuditRecord};
 pub use devices::{Device, DevicePage};
@@ -20,7 +21,7 @@ pub use session::{Mode, log_in, log_out, mode, resume};
 
 use std::fmt;
 
-use anchorage_common::api::{CurrentTenant, CurrentUser, ErrorBody};
+use anchorage_common::api::{CurrentTenant, CurrentUser};
 use anchorage_common::users::UserRole;
 use gloo_net::http::{RequestBuilder, Response};
 use serde::de::DeserializeOwned;
@@ -92,6 +93,21 @@ async fn json<T: DeserializeOwned>(builder: RequestBuilder) -> Result<T, ApiErro
     decode(response).await
 }
 
+/// Sends a request without a body and decodes a JSON answer of the first load ([`wire`]: no
+/// serde_json).
+async fn read<T: wire::FromJson>(builder: RequestBuilder) -> Result<T, ApiError> {
+    let response = builder.send().await.map_err(|_| ApiError::Network)?;
+    read_answer(response).await
+}
+
+async fn read_answer<T: wire::FromJson>(response: Response) -> Result<T, ApiError> {
+    if !response.ok() {
+        return Err(failure(response).await);
+    }
+    let text = response.text().await.map_err(|_| ApiError::Network)?;
+    wire::decode(&text).map_err(ApiError::Unexpected)
+}
+
 /// Sends a request with a JSON body and decodes a JSON answer.
 async fn json_with_body<B: serde::Serialize, T: DeserializeOwned>(
     builder: RequestBuilder,
@@ -100,9 +116,15 @@ async fn json_with_body<B: serde::Serialize, T: DeserializeOwned>(
     let request = builder
         .header("Content-Type", "application/json")
         .json(body)
-        .map_err(|e| ApiError::Unexpected(format!("could not encode the request: {e}")))?;
+        .map_err(unbuildable)?;
     let response = request.send().await.map_err(|_| ApiError::Network)?;
     decode(response).await
+}
+
+/// A request that the browser's fetch API would not build. (gloo-net's error is not shown: its
+/// `Display` would link serde_json's and std::io's error texts into the first load.)
+fn unbuildable(_: gloo_net::Error) -> ApiError {
+    ApiError::Unexpected("the request could not be built".to_string())
 }
 
 /// Sends a request whose success has no body (e.g. `DELETE` → 204).
@@ -134,8 +156,8 @@ fn error_of(status: u16, body: &str) -> ApiError {
     if status == 401 {
         return ApiError::Unauthorized;
     }
-    let message = match serde_json::from_str::<ErrorBody>(body) {
-        Ok(e) if !e.message.trim().is_empty() => e.message,
+    let message = match wire::error_message(body) {
+        Some(message) if !message.trim().is_empty() => message,
         _ => fallback_message(status),
     };
     ApiError::Status { status, message }

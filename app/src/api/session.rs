@@ -8,9 +8,9 @@
 use anchorage_common::api::{CurrentTenant, CurrentUser};
 use anchorage_common::users::{User, UserRole};
 use gloo_net::http::Request;
-use serde::Deserialize;
 
-use super::{ApiError, Client, Login, encode, failure, json, no_content, prepared};
+use super::wire::{Fields, FromJson, Json};
+use super::{ApiError, Client, unbuildable, Login, encode, failure, no_content, prepared, read};
 
 /// What the server runs as, from `GET /anchorage/mode`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,7 +52,7 @@ pub async fn log_in(tenant: &str, user: &str, password: &str) -> Result<Login, A
     let request = prepared(Request::post(&url))
         .header("Content-Type", "application/x-www-form-urlencoded")
         .body(form)
-        .map_err(|e| ApiError::Unexpected(format!("could not encode the request: {e}")))?;
+        .map_err(unbuildable)?;
     let response = request.send().await.map_err(|_| ApiError::Network)?;
     if !response.ok() {
         return Err(failure(response).await);
@@ -63,8 +63,8 @@ pub async fn log_in(tenant: &str, user: &str, password: &str) -> Result<Login, A
 /// Who the session cookie belongs to: the user, the tenant and the role. `Unauthorized` when
 /// there is no session (or it has ended).
 pub async fn resume() -> Result<Login, ApiError> {
-    let user: CurrentUser = json(prepared(Request::get("/user/currentUser"))).await?;
-    let tenant: CurrentTenant = json(prepared(Request::get("/tenant/currentTenant"))).await?;
+    let user: CurrentUser = read(prepared(Request::get("/user/currentUser"))).await?;
+    let tenant: CurrentTenant = read(prepared(Request::get("/tenant/currentTenant"))).await?;
     let client = Client { tenant_id: tenant.name.clone() };
     let role = client.role_of(&user).await?;
     Ok(Login { client, user, tenant, role })
@@ -77,16 +77,18 @@ pub async fn log_out() -> Result<(), ApiError> {
 
 /// Whether anchorage runs on its own or in front of a platform.
 pub async fn mode() -> Result<Mode, ApiError> {
-    #[derive(Deserialize)]
-    struct Answer {
-        mode: String,
-        upstream: Option<String>,
+    read(prepared(Request::get("/anchorage/mode"))).await
+}
+
+/// `{"mode": "local" | "proxy", "upstream": <url> | null}`
+impl FromJson for Mode {
+    fn from_json(v: &Json) -> Result<Self, String> {
+        let f = Fields::of(v, "the mode")?;
+        Ok(match f.string("mode")?.as_str() {
+            "proxy" => Mode::Proxy { upstream: f.optional_string("upstream")?.unwrap_or_default() },
+            _ => Mode::Local,
+        })
     }
-    let answer: Answer = json(prepared(Request::get("/anchorage/mode"))).await?;
-    Ok(match answer.mode.as_str() {
-        "proxy" => Mode::Proxy { upstream: answer.upstream.unwrap_or_default() },
-        _ => Mode::Local,
-    })
 }
 
 impl Client {
@@ -94,7 +96,7 @@ impl Client {
     /// have one (a platform behind the proxy), what `effectiveRoles` says.
     async fn role_of(&self, user: &CurrentUser) -> Result<UserRole, ApiError> {
         // A platform's users have no `role` (nor, maybe, `enabled`): they do not decode as `User`.
-        match json::<User>(self.request(Request::get(&self.user_url(&user.user_name)))).await {
+        match read::<User>(self.request(Request::get(&self.user_url(&user.user_name)))).await {
             Ok(account) => Ok(account.role),
             Err(ApiError::Unauthorized) => Err(ApiError::Unauthorized),
             _ => Ok(role_from_effective_roles(user)),

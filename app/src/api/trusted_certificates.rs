@@ -2,12 +2,13 @@
 //! delete.
 
 use anchorage_common::api::{
-    BulkNewTrustedCertificates, MAX_PAGE_SIZE, NewTrustedCertificate, TrustedCertificate, TrustedCertificateCollection,
-    UpdateTrustedCertificate,
+    BulkNewTrustedCertificates, CertificateChanges, MAX_PAGE_SIZE, NewTrustedCertificate, TrustedCertificate,
+    TrustedCertificateCollection,
 };
 use gloo_net::http::Request;
 
-use super::{ApiError, Client, encode, json, json_with_body, no_content};
+use super::wire::{self, Certificates};
+use super::{ApiError, Client, unbuildable, encode, json_with_body, no_content, read, read_answer};
 
 impl Client {
     fn certificates_url(&self) -> String {
@@ -21,8 +22,8 @@ impl Client {
     /// Every trusted certificate of the tenant (one page of the largest size).
     pub async fn list_certificates(&self) -> Result<Vec<TrustedCertificate>, ApiError> {
         let url = format!("{}?pageSize={MAX_PAGE_SIZE}&withTotalPages=true", self.certificates_url());
-        let page: TrustedCertificateCollection = json(self.request(Request::get(&url))).await?;
-        Ok(page.certificates)
+        let page: Certificates = read(self.request(Request::get(&url))).await?;
+        Ok(page.0)
     }
 
     /// Uploads one certificate.
@@ -40,10 +41,20 @@ impl Client {
         Ok(created.certificates)
     }
 
-    /// Changes the fields present in `update`; answers the certificate as now stored.
-    pub async fn update_certificate(&self, update: &UpdateTrustedCertificate) -> Result<TrustedCertificate, ApiError> {
-        let fingerprint = update.fingerprint.as_deref().unwrap_or_default();
-        json_with_body(self.request(Request::put(&self.certificate_url(fingerprint))), update).await
+    /// Changes the fields set in `changes`; answers the certificate as now stored. (On the home
+    /// page: the body is written and the answer read without serde_json, [`wire`].)
+    pub async fn update_certificate(
+        &self,
+        fingerprint: &str,
+        changes: &CertificateChanges,
+    ) -> Result<TrustedCertificate, ApiError> {
+        let request = self
+            .request(Request::put(&self.certificate_url(fingerprint)))
+            .header("Content-Type", "application/json")
+            .body(wire::certificate_changes(changes))
+            .map_err(unbuildable)?;
+        let response = request.send().await.map_err(|_| ApiError::Network)?;
+        read_answer(response).await
     }
 
     /// Deletes the certificate with `fingerprint`.

@@ -22,35 +22,34 @@ pub fn LoginPage() -> impl IntoView {
     let password = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
 
-    let log_in = Action::new_local(move |attempt: &Attempt| {
-        let (tenant_id, user_name, secret) = (attempt.tenant.clone(), attempt.user.clone(), attempt.password.clone());
-        async move {
-            match api::log_in(&tenant_id, &user_name, &secret).await {
-                Ok(login) => {
-                    let next = console.router.after_login();
-                    console.session.begin(login);
-                    console.router.go(next);
-                }
-                Err(e) => {
-                    error.set(Some(match e {
-                        ApiError::Unauthorized => "Wrong user name or password.".to_string(),
-                        other => other.to_string(),
-                    }));
-                    password.set(String::new());
-                }
-            }
-        }
-    });
-    let pending = log_in.pending();
-
+    // A flag and a task rather than an `Action`: the same behaviour, without the action's
+    // signals and their code in the first load.
+    let pending = RwSignal::new(false);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if pending.get_untracked() {
             return;
         }
         error.set(None);
+        pending.set(true);
         let attempt = Attempt { tenant: tenant.get_untracked(), user: user.get_untracked(), password: password.get_untracked() };
-        log_in.dispatch_local(attempt);
+        leptos::task::spawn_local(async move {
+            match api::log_in(&attempt.tenant, &attempt.user, &attempt.password).await {
+                Ok(login) => {
+                    let next = console.router.after_login();
+                    console.session.begin(login);
+                    console.router.go(next);
+                }
+                Err(e) => {
+                    error.try_set(Some(match e {
+                        ApiError::Unauthorized => "Wrong user name or password.".to_string(),
+                        other => other.to_string(),
+                    }));
+                    password.try_set(String::new());
+                }
+            }
+            pending.try_set(false);
+        });
     };
 
     view! {
@@ -80,7 +79,7 @@ pub fn LoginPage() -> impl IntoView {
                     Some(e) => Some(view! { <p class="error" role="alert">{e}</p> }),
                     None => console.session.notice().map(|n| view! { <p class="notice" role="status">{n}</p> }),
                 }}
-                <button type="submit" class="button primary wide" disabled=move || pending.get()>
+                <button type="submit" class="button primary wide" disabled=pending>
                     {move || if pending.get() { "Logging in…" } else { "Log in" }}
                 </button>
             </form>

@@ -18,7 +18,8 @@ use leptos::task::spawn_local;
 use crate::components::confirm_dialog::ConfirmDialog;
 use crate::context::Console;
 use crate::format;
-use add_dialog::AddDialog;
+pub(crate) use add_dialog::add_dialog;
+pub(crate) use row::{details, toggle};
 use row::CertificateRow;
 
 /// The certificates as the page holds them.
@@ -90,6 +91,14 @@ impl CertificateList {
         });
     }
 
+    /// `f` of the certificate with `fingerprint` (tracked), without cloning it.
+    pub fn read<R>(&self, fingerprint: &str, f: fn(&TrustedCertificate) -> R) -> Option<R> {
+        self.items.with(|items| match items {
+            Some(Ok(list)) => list.iter().find(|c| c.fingerprint == fingerprint).map(f),
+            _ => None,
+        })
+    }
+
     /// The fingerprints in display order (tracked).
     fn fingerprints(&self) -> Vec<String> {
         self.items.with(|items| match items {
@@ -133,8 +142,10 @@ pub(crate) struct PageState {
     pub list: CertificateList,
     /// The latest failure of a row action, shown above the table.
     pub problem: RwSignal<Option<String>>,
-    /// The certificate waiting for delete confirmation: fingerprint and name.
-    pub deleting: RwSignal<Option<(String, String)>>,
+    /// The fingerprint of the certificate waiting for delete confirmation. (Its name is
+    /// looked up in the list: a signal of a type the first load has already, rather than one
+    /// more.)
+    pub deleting: RwSignal<Option<String>>,
 }
 
 /// The trusted certificates page.
@@ -146,8 +157,6 @@ pub fn TrustedCertificatesPage() -> impl IntoView {
     let state = PageState { list, problem: RwSignal::new(None), deleting: RwSignal::new(None) };
 
     let adding = RwSignal::new(false);
-    let delete_busy = RwSignal::new(false);
-    let delete_error = RwSignal::new(None::<String>);
 
     // What the body shows changes rarely; rows follow their own certificate, so that a
     // change to one row does not rebuild the table (and lose focus or expanded rows).
@@ -160,10 +169,15 @@ pub fn TrustedCertificatesPage() -> impl IntoView {
         })
     });
     let is_empty = move || phase.get() == Phase::Empty;
-    let read_only = move || console.session.read_only();
+    // The rows are rebuilt only when the set of certificates or their order changes (not a
+    // keyed `For`: its diffing and hash sets are code the first load does without).
+    let fingerprints = Memo::new(move |_| list.fingerprints());
+    // The delete confirmation exists while it is asked for (its code is in a chunk).
+    let asking_delete = Memo::new(move |_| state.deleting.with(Option::is_some));
+    let read_only = Signal::derive(move || console.session.read_only());
     let read_only_title = crate::components::read_only::title(console.session);
     let open_add = move |_| {
-        if read_only() {
+        if read_only.get_untracked() {
             return;
         }
         state.problem.set(None);
@@ -178,34 +192,6 @@ pub fn TrustedCertificatesPage() -> impl IntoView {
         adding.set(false);
         list.reload(console);
         console.toast(if n == 1 { "Certificate saved.".to_string() } else { format!("{n} certificates saved.") });
-    });
-
-    let confirm_delete = Callback::new(move |()| {
-        let Some((fingerprint, name)) = state.deleting.get_untracked() else { return };
-        let Some(client) = console.client() else { return };
-        delete_busy.set(true);
-        delete_error.set(None);
-        spawn_local(async move {
-            let answer = client.delete_certificate(&fingerprint).await;
-            delete_busy.set(false);
-            match answer {
-                Ok(()) => {
-                    list.remove(&fingerprint);
-                    state.deleting.set(None);
-                    console.toast(format!("Certificate \"{name}\" deleted."));
-                }
-                Err(crate::api::ApiError::Status { status: 404, .. }) => {
-                    list.remove(&fingerprint);
-                    state.deleting.set(None);
-                    console.toast(format!("Certificate \"{name}\" was already deleted."));
-                }
-                Err(e) => delete_error.set(console.explain(&e)),
-            }
-        });
-    });
-    let cancel_delete = Callback::new(move |()| {
-        state.deleting.set(None);
-        delete_error.set(None);
     });
 
     let body = move || match phase.get() {
@@ -226,10 +212,10 @@ pub fn TrustedCertificatesPage() -> impl IntoView {
         }
         .into_any(),
         Phase::Table => {
-            let summary = move || list.items.with(|i| match i {
+            let summary = Signal::derive(move || list.items.with(|i| match i {
                 Some(Ok(certs)) => summary(certs),
                 _ => String::new(),
-            });
+            }));
             view! {
                 <p class="muted summary">{summary}</p>
                 <div class="table-wrap">
@@ -245,9 +231,9 @@ pub fn TrustedCertificatesPage() -> impl IntoView {
                             </tr>
                         </thead>
                         <tbody>
-                            <For each=move || list.fingerprints() key=|fp| fp.clone() let(fingerprint)>
+                            {move || fingerprints.get().into_iter().map(|fingerprint| view! {
                                 <CertificateRow fingerprint=fingerprint state=state />
-                            </For>
+                            }).collect_view()}
                         </tbody>
                     </table>
                 </div>
@@ -266,11 +252,11 @@ pub fn TrustedCertificatesPage() -> impl IntoView {
                     </p>
                 </div>
                 <div class="toolbar">
-                    <Show when=move || !is_empty()>
+                    {move || (!is_empty()).then(|| view! {
                         <button type="button" class="button primary" disabled=read_only title=read_only_title on:click=open_add>"Add trusted certificate"</button>
-                    </Show>
+                    })}
                     <button type="button" class="button" on:click=reload>
-                        <span class="reload-icon" class:spinning=move || list.loading.get() aria-hidden="true">"↻"</span>
+                        <span class="reload-icon" class:spinning=list.loading aria-hidden="true">"↻"</span>
                         " Reload"
                     </button>
                 </div>
@@ -282,27 +268,95 @@ pub fn TrustedCertificatesPage() -> impl IntoView {
                 </div>
             })}
             {body}
-            <AddDialog
-                open=adding
-                stored=Signal::derive(move || list.names())
-                on_close=Callback::new(move |()| adding.set(false))
-                on_saved=saved
-            />
-            <ConfirmDialog
-                open=Signal::derive(move || state.deleting.with(Option::is_some))
-                title="Delete trusted certificate?"
-                message=Signal::derive(move || {
-                    let name = state.deleting.with(|d| d.as_ref().map(|(_, n)| n.clone()).unwrap_or_default());
-                    format!("You are about to delete a trusted certificate \"{name}\". Do you want to proceed?")
-                })
-                confirm_text="Delete"
-                busy=delete_busy
-                error=delete_error
-                on_confirm=confirm_delete
-                on_cancel=cancel_delete
-            />
+            {move || adding.get().then(|| lazy_add_dialog(list, adding, saved))}
+            {move || asking_delete.get().then(|| lazy_delete_dialog(state))}
         </section>
     }
+}
+
+/// The "Add trusted certificate" dialog, while `open`: "Loading…" the first time, until its
+/// code ([`crate::lazy::add_dialog`], with the certificate checks) is there.
+fn lazy_add_dialog(list: CertificateList, open: RwSignal<bool>, on_saved: Callback<usize>) -> impl IntoView {
+    let code = crate::lazy::code(crate::lazy::add_dialog, "certificate checks");
+    move || match code.get() {
+        None => view! { <p class="placeholder" role="status">"Loading…"</p> }.into_any(),
+        Some(Ok(dialog)) => dialog(list, open, on_saved),
+        Some(Err(e)) => view! {
+            <div class="error-box dismissable" role="alert">
+                <p>{e}</p>
+                <button type="button" class="button small" on:click=move |_| open.set(false)>"Dismiss"</button>
+            </div>
+        }
+        .into_any(),
+    }
+}
+
+/// The delete confirmation, while a certificate waits for it: "Loading…" the first time,
+/// until its code ([`crate::lazy::delete_dialog`]) is there.
+fn lazy_delete_dialog(state: PageState) -> impl IntoView {
+    let code = crate::lazy::code(crate::lazy::delete_dialog, "delete confirmation");
+    move || match code.get() {
+        None => view! { <p class="placeholder" role="status">"Loading…"</p> }.into_any(),
+        Some(Ok(dialog)) => dialog(state),
+        Some(Err(e)) => view! {
+            <div class="error-box dismissable" role="alert">
+                <p>{e}</p>
+                <button type="button" class="button small" on:click=move |_| state.deleting.set(None)>"Dismiss"</button>
+            </div>
+        }
+        .into_any(),
+    }
+}
+
+/// The delete confirmation of the certificate in `state.deleting` (in the certificate
+/// actions chunk).
+pub(crate) fn delete_dialog(state: PageState) -> AnyView {
+    let console = Console::get();
+    let list = state.list;
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let confirm = Callback::new(move |()| {
+        let Some(fingerprint) = state.deleting.get_untracked() else { return };
+        let name = list.get(&fingerprint).map(|c| c.name).unwrap_or_default();
+        let Some(client) = console.client() else { return };
+        busy.set(true);
+        error.set(None);
+        spawn_local(async move {
+            let answer = client.delete_certificate(&fingerprint).await;
+            busy.try_set(false);
+            match answer {
+                Ok(()) => {
+                    list.remove(&fingerprint);
+                    state.deleting.set(None);
+                    console.toast(format!("Certificate \"{name}\" deleted."));
+                }
+                Err(crate::api::ApiError::Status { status: 404, .. }) => {
+                    list.remove(&fingerprint);
+                    state.deleting.set(None);
+                    console.toast(format!("Certificate \"{name}\" was already deleted."));
+                }
+                Err(e) => {
+                    error.try_set(console.explain(&e));
+                }
+            }
+        });
+    });
+    view! {
+        <ConfirmDialog
+            open=Signal::derive(move || state.deleting.with(Option::is_some))
+            title="Delete trusted certificate?"
+            message=Signal::derive(move || {
+                let name = state.deleting.with(|d| d.as_deref().and_then(|fp| list.get(fp)).map(|c| c.name).unwrap_or_default());
+                format!("You are about to delete a trusted certificate \"{name}\". Do you want to proceed?")
+            })
+            confirm_text="Delete"
+            busy=busy
+            error=error
+            on_confirm=confirm
+            on_cancel=Callback::new(move |()| state.deleting.set(None))
+        />
+    }
+    .into_any()
 }
 
 /// "3 certificates · 2 enabled · 1 expires within 90 days".

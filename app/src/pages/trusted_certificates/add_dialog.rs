@@ -11,6 +11,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use time::OffsetDateTime;
 
+use super::CertificateList;
 use super::selection::{self, Candidate, Source};
 use crate::browser;
 use crate::components::expiry::ExpiryDate;
@@ -21,24 +22,18 @@ use crate::context::Console;
 /// The id of the pasted-text source (files count from 1).
 const PASTE_SOURCE: u32 = 0;
 
-/// The dialog; its form is created afresh each time it opens.
-#[component]
-pub(super) fn AddDialog(
-    /// Whether the dialog is shown.
-    #[prop(into)]
-    open: Signal<bool>,
-    /// Fingerprint → name of the certificates already trusted.
-    stored: Signal<HashMap<String, String>>,
-    /// Cancel or Escape.
-    on_close: Callback<()>,
-    /// The certificates were saved; receives how many.
-    on_saved: Callback<usize>,
-) -> impl IntoView {
+/// The dialog, as the certificates chunk exports it ([`crate::lazy::add_dialog`]): the page
+/// shows it while `open` is true, and creates it afresh each time (so the form starts empty).
+/// Fingerprint → name of the stored certificates is built here, in the chunk.
+pub(crate) fn add_dialog(list: CertificateList, open: RwSignal<bool>, on_saved: Callback<usize>) -> AnyView {
+    let stored = Signal::derive(move || list.names());
+    let on_close = Callback::new(move |()| open.set(false));
     view! {
         <Modal open=open labelled_by="add-title" on_dismiss=on_close class="modal-wide">
             <AddForm stored=stored on_close=on_close on_saved=on_saved />
         </Modal>
     }
+    .into_any()
 }
 
 #[component]

@@ -1,7 +1,7 @@
 //! One certificate in the table: its main row (name, switches, algorithm, expiry, actions)
 //! and, when expanded, the details row with rename, every field, the PEM and the rule checks.
 
-use anchorage_common::api::{self, CertificateStatus, TrustedCertificate, UpdateTrustedCertificate};
+use anchorage_common::api::{self, CertificateChanges, CertificateStatus, TrustedCertificate};
 use anchorage_common::{cert, pem, timefmt};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -15,19 +15,20 @@ use crate::components::rule_checks::RuleChecks;
 use crate::components::switch::Switch;
 use crate::context::Console;
 
-/// Sends a partial update; on success the row shows the certificate the server returns.
+/// Sends the changes of the certificate `fingerprint`; on success the row shows the certificate the server returns.
 /// `after` gets that certificate or the failure in words (it is not called when the session
 /// has ended, as the login page is then shown instead).
 fn send_update(
     console: Console,
     state: PageState,
-    update: UpdateTrustedCertificate,
+    fingerprint: String,
+    changes: CertificateChanges,
     after: impl FnOnce(Result<TrustedCertificate, String>) + 'static,
 ) {
     let Some(client) = console.client() else { return };
     state.problem.set(None);
     spawn_local(async move {
-        match client.update_certificate(&update).await {
+        match client.update_certificate(&fingerprint, &changes).await {
             Ok(cert) => {
                 state.list.replace(cert.clone());
                 after(Ok(cert));
@@ -43,16 +44,39 @@ fn send_update(
 
 /// Runs a switch's change: `pending` holds the state asked for while the request runs (so
 /// the switch shows it) and is cleared afterwards, which reverts the switch on failure.
-fn toggle(
+/// The code that sends it is in a chunk ([`crate::lazy::certificate_toggle`]), fetched the
+/// first time a switch is used.
+fn switch_change(
     console: Console,
     state: PageState,
-    update: UpdateTrustedCertificate,
+    fingerprint: String,
+    changes: CertificateChanges,
     pending: RwSignal<Option<bool>>,
     wanted: bool,
     failure: String,
 ) {
     pending.set(Some(wanted));
-    send_update(console, state, update, move |answer| {
+    spawn_local(async move {
+        match crate::lazy::certificate_toggle().await {
+            Ok(toggle) => toggle(console, state, fingerprint, changes, pending, failure),
+            Err(_) => {
+                state.problem.set(Some(format!("{failure}: the code for this did not arrive from the server. Try again.")));
+                pending.set(None);
+            }
+        }
+    });
+}
+
+/// Sends a switch's change, `pending` already set (in the certificate actions chunk).
+pub(crate) fn toggle(
+    console: Console,
+    state: PageState,
+    fingerprint: String,
+    changes: CertificateChanges,
+    pending: RwSignal<Option<bool>>,
+    failure: String,
+) {
+    send_update(console, state, fingerprint, changes, move |answer| {
         if let Err(message) = answer {
             state.problem.set(Some(format!("{failure}: {message}")));
         }
@@ -70,40 +94,36 @@ pub(super) fn CertificateRow(
 ) -> impl IntoView {
     let console = Console::get();
     let fp = StoredValue::new(fingerprint.clone());
-    let cert = Memo::new(move |_| fp.with_value(|fp| state.list.get(fp)));
-    let read = move |f: fn(&TrustedCertificate) -> String| cert.with(|c| c.as_ref().map(f).unwrap_or_default());
-    let name = move || read(|c| c.name.clone());
+    // Read from the list where needed, not through a memo of the row's certificate: a memo of
+    // that type would be one more signal type's code in the first load.
+    let read = move |f: fn(&TrustedCertificate) -> String| fp.with_value(|fp| state.list.read(fp, f)).unwrap_or_default();
+    let flag = move |f: fn(&TrustedCertificate) -> bool| fp.with_value(|fp| state.list.read(fp, f)).unwrap_or(false);
+    // `Signal<String>`s rather than closures in the view: their view code is shared (one
+    // instantiation per type, not one per closure).
+    let name = Signal::derive(move || read(|c| c.name.clone()));
     let expanded = RwSignal::new(false);
 
     let status_pending = RwSignal::new(None::<bool>);
     let enabled = Signal::derive(move || {
-        status_pending.get().unwrap_or_else(|| cert.with(|c| c.as_ref().is_some_and(|c| c.status == CertificateStatus::Enabled)))
+        status_pending.get().unwrap_or_else(|| flag(|c| c.status == CertificateStatus::Enabled))
     });
     let set_enabled = Callback::new(move |on: bool| {
         let status = if on { CertificateStatus::Enabled } else { CertificateStatus::Disabled };
-        let update = UpdateTrustedCertificate {
-            fingerprint: Some(fp.get_value()),
-            status: Some(Value::String(status.as_str().to_string())),
-            ..Default::default()
-        };
+        let changes = CertificateChanges { status: Some(status), ..Default::default() };
         let verb = if on { "enable" } else { "disable" };
-        let failure = format!("Could not {verb} \"{}\"", name());
-        toggle(console, state, update, status_pending, on, failure);
+        let failure = format!("Could not {verb} \"{}\"", name.get_untracked());
+        switch_change(console, state, fp.get_value(), changes, status_pending, on, failure);
     });
 
     let auto_pending = RwSignal::new(None::<bool>);
     let auto = Signal::derive(move || {
-        auto_pending.get().unwrap_or_else(|| cert.with(|c| c.as_ref().is_some_and(|c| c.auto_registration_enabled)))
+        auto_pending.get().unwrap_or_else(|| flag(|c| c.auto_registration_enabled))
     });
     let set_auto = Callback::new(move |on: bool| {
-        let update = UpdateTrustedCertificate {
-            fingerprint: Some(fp.get_value()),
-            auto_registration_enabled: Some(Value::Bool(on)),
-            ..Default::default()
-        };
+        let changes = CertificateChanges { auto_registration_enabled: Some(on), ..Default::default() };
         let verb = if on { "turn on" } else { "turn off" };
-        let failure = format!("Could not {verb} auto registration of \"{}\"", name());
-        toggle(console, state, update, auto_pending, on, failure);
+        let failure = format!("Could not {verb} auto registration of \"{}\"", name.get_untracked());
+        switch_change(console, state, fp.get_value(), changes, auto_pending, on, failure);
     });
 
     let details_id = format!("details-{fingerprint}");
@@ -118,7 +138,7 @@ pub(super) fn CertificateRow(
     let read_only_title = crate::components::read_only::title(console.session);
     let ask_delete = move |_| {
         if !read_only.get_untracked() {
-            state.deleting.set(Some((fp.get_value(), name())));
+            state.deleting.set(Some(fp.get_value()));
         }
     };
 
@@ -127,24 +147,24 @@ pub(super) fn CertificateRow(
             <th scope="row" class="cert-name">
                 <span class="cert-icon" aria-hidden="true"></span>
                 <span>{name}</span>
-                {move || cert.with(|c| c.as_ref().is_some_and(|c| c.tenant_certificate_authority))
+                {move || flag(|c| c.tenant_certificate_authority)
                     .then(|| view! { <span class="badge">"Tenant CA"</span> })}
             </th>
             <td data-label="Status">
                 <Switch
                     checked=enabled
-                    label=Signal::derive(move || format!("Enabled: {}", name()))
+                    label=Signal::derive(move || format!("Enabled: {}", name.get()))
                     busy=Signal::derive(move || status_pending.with(Option::is_some))
                     read_only=read_only
                     on_change=set_enabled
                 />
             </td>
-            <td class="algorithm" data-label="Algorithm">{move || read(|c| c.algorithm_name.clone())}</td>
+            <td class="algorithm" data-label="Algorithm">{Signal::derive(move || read(|c| c.algorithm_name.clone()))}</td>
             <td data-label="Expiration date">{expiry}</td>
             <td data-label="Auto registration">
                 <Switch
                     checked=auto
-                    label=Signal::derive(move || format!("Auto registration: {}", name()))
+                    label=Signal::derive(move || format!("Auto registration: {}", name.get()))
                     busy=Signal::derive(move || auto_pending.with(Option::is_some))
                     read_only=read_only
                     on_change=set_auto
@@ -156,7 +176,7 @@ pub(super) fn CertificateRow(
                     class="button small"
                     aria-expanded=move || if expanded.get() { "true" } else { "false" }
                     aria-controls=details_id.clone()
-                    aria-label=move || format!("Details of {}", name())
+                    aria-label=Signal::derive(move || format!("Details of {}", name.get()))
                     on:click=move |_| expanded.update(|e| *e = !*e)
                 >
                     <span class="chevron" aria-hidden="true"></span>
@@ -165,7 +185,7 @@ pub(super) fn CertificateRow(
                 <button
                     type="button"
                     class="button small danger-outline"
-                    aria-label=move || format!("Delete {}", name())
+                    aria-label=Signal::derive(move || format!("Delete {}", name.get()))
                     disabled=read_only
                     title=read_only_title
                     on:click=ask_delete
@@ -174,14 +194,30 @@ pub(super) fn CertificateRow(
                 </button>
             </td>
         </tr>
-        <Show when=move || expanded.get()>
+        {move || expanded.get().then(|| view! {
             <tr class="details-row" id=details_id.clone()>
-                <td colspan="6">
-                    <Details fingerprint=fp.get_value() cert=cert state=state />
-                </td>
+                <td colspan="6">{lazy_details(fp.get_value(), state)}</td>
             </tr>
-        </Show>
+        })}
     }
+}
+
+/// The expanded part of a row, which is in the certificates chunk with the rules it checks
+/// ([`crate::lazy::certificate_details`]): "Loading…" the first time, until it is there.
+fn lazy_details(fingerprint: String, state: PageState) -> impl IntoView {
+    let code = crate::lazy::code(crate::lazy::certificate_details, "certificate details");
+    move || match code.get() {
+        None => view! { <p class="placeholder" role="status">"Loading…"</p> }.into_any(),
+        Some(Ok(details)) => details(fingerprint.clone(), state),
+        Some(Err(e)) => view! { <p class="error-box" role="alert">{e}</p> }.into_any(),
+    }
+}
+
+/// The expanded part of a row, as the certificates chunk exports it.
+pub(crate) fn details(fingerprint: String, state: PageState) -> AnyView {
+    let fp = fingerprint.clone();
+    let cert = Memo::new(move |_| state.list.get(&fp));
+    view! { <Details fingerprint=fingerprint cert=cert state=state /> }.into_any()
 }
 
 /// The expanded part of a row.
@@ -211,12 +247,8 @@ fn Details(fingerprint: String, cert: Memo<Option<TrustedCertificate>>, state: P
         };
         name_error.set(None);
         saving.set(true);
-        let update = UpdateTrustedCertificate {
-            fingerprint: Some(fp.get_value()),
-            name: Some(Value::String(name)),
-            ..Default::default()
-        };
-        send_update(console, state, update, move |answer| {
+        let changes = CertificateChanges { name: Some(name), ..Default::default() };
+        send_update(console, state, fp.get_value(), changes, move |answer| {
             saving.set(false);
             match answer {
                 Ok(saved) => {
