@@ -937,14 +937,12 @@ fn validate_row(
     }
     // TYPE and NAME when ICCID, IDTYPE, PATH or SHELL are used.
     let used = |i: &&usize| cells.get(**i).is_some_and(|v| !v.is_empty());
-    let missing_type_or_name = [at.type_, at.name].iter().any(|c| !get(*c).is_some_and(|(_, v)| !trim(v).is_empty()));
-    if missing_type_or_name && at.needing_type_and_name.iter().any(|i| used(&i)) {
+    let missing = |which: Option<usize>| get(which).is_none_or(|(_, v)| trim(v).is_empty());
+    if (missing(at.type_) || missing(at.name)) && at.needing_type_and_name.iter().any(|i| used(&i)) {
         let uses_extras: Vec<&str> = at.needing_type_and_name.iter().filter(used).map(|i| header[*i].as_str()).collect();
         for (which, label) in [(at.type_, "TYPE"), (at.name, "NAME")] {
-            let present = get(which).is_some_and(|(_, v)| !trim(v).is_empty());
-            if !present {
-                let col = which;
-                error(col, format!("{label} is required when {} is used", uses_extras.join(", ")));
+            if missing(which) {
+                error(which, format!("{label} is required when {} is used", uses_extras.join(", ")));
             }
         }
     }

@@ -30,6 +30,7 @@ fn seen(file: &BulkFile) -> Seen {
 }
 
 /// The reference implementation (the parser before the streaming one), returning [`Seen`].
+#[allow(clippy::nonminimal_bool, reason = "the replaced implementation, kept as it was")]
 mod reference {
     use std::collections::HashMap;
 

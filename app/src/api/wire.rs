@@ -465,7 +465,6 @@ pub(crate) fn certificate_changes(changes: &CertificateChanges) -> String {
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 mod tests {
     use anchorage_common::api::{ErrorBody, TrustedCertificateCollection, UpdateTrustedCertificate};
     use serde_json::json;

@@ -39,8 +39,7 @@ pub fn bulk_worker_message(data: JsValue) {
         }
         return;
     }
-    let payload = payload.and_then(|p| p.dyn_into::<js_sys::ArrayBuffer>().ok()).map(|b| js_sys::Uint8Array::new(&b).to_vec());
-    let reply = ENGINE.with(|e| e.borrow_mut().handle(request, payload));
+    let reply = ENGINE.with(|e| e.borrow_mut().handle(request));
     post(reply);
 }
 

@@ -1,9 +1,9 @@
 //! The worker's side of bulk registration: parses a file with `anchorage_common::bulk`, keeps
 //! it, and answers the page's requests about it. Compiled into the worker only.
 
-use anchorage_common::bulk::{self, BulkFile, FileError};
+use anchorage_common::bulk::{BulkFile, FileError};
 
-use crate::protocol::{FIRST_ROWS, FLAG_ERROR, FLAG_WARNING, Overview, Reply, Request, RowView, now_ms, sentence};
+use crate::protocol::{FIRST_ROWS, FLAG_ERROR, FLAG_WARNING, Overview, Reply, Request, RowView, sentence};
 
 /// Holds the parsed file and answers requests about it.
 #[derive(Debug, Default)]
@@ -16,15 +16,11 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Answers one request; the second value is the reply's payload.
-    pub fn handle(&mut self, request: Request, payload: Option<Vec<u8>>) -> (Reply, Option<Vec<u8>>) {
+    /// Answers a question about the file kept; the second value is the reply's payload.
+    /// `Parse` is answered by [`Engine::parsed`] once the worker has read the file.
+    pub fn handle(&mut self, request: Request) -> (Reply, Option<Vec<u8>>) {
         match request {
-            Request::Parse { file } => {
-                let started = now_ms();
-                let parsed = bulk::parse(payload.as_deref().unwrap_or_default());
-                let ms = (now_ms() - started) as u32;
-                self.parsed(file, parsed, ms, ms)
-            }
+            Request::Parse { file } => Self::unreadable(file, "The file could not be read."),
             Request::Rows { file, indices } => {
                 let rows = match &self.parsed {
                     Some(parsed) if file == self.file => indices.iter().filter_map(|&i| row_view(parsed, i)).collect(),
@@ -113,6 +109,8 @@ pub fn valid_rows_csv(file: &BulkFile) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
+    use anchorage_common::bulk;
+
     use super::*;
 
     #[test]
@@ -137,13 +135,13 @@ mod tests {
     fn rows_are_answered_with_their_issues_only_for_the_current_file() {
         let parsed = bulk::parse(b"ID;CREDENTIALS\nok-1;pw-123456789\nbad id;pw-123456789\n").expect("parses");
         let mut engine = Engine { file: 7, parsed: Some(parsed), stale: None };
-        let (reply, payload) = engine.handle(Request::Rows { file: 7, indices: vec![1, 0, 9] }, None);
+        let (reply, payload) = engine.handle(Request::Rows { file: 7, indices: vec![1, 0, 9] });
         assert!(payload.is_none());
         let Reply::Rows { file: 7, rows } = reply else { panic!("not rows: {reply:?}") };
         assert_eq!(rows.iter().map(|r| (r.index, r.line)).collect::<Vec<_>>(), vec![(1, 3), (0, 2)]);
         assert_eq!(rows[0].errors, 1);
         assert!(rows[0].issues[0].message.contains("whitespace"));
-        let (reply, _) = engine.handle(Request::Rows { file: 6, indices: vec![0] }, None);
+        let (reply, _) = engine.handle(Request::Rows { file: 6, indices: vec![0] });
         assert!(matches!(reply, Reply::Rows { file: 6, rows } if rows.is_empty()));
     }
 }
