@@ -320,16 +320,24 @@ impl StreamParser {
 
     /// The next piece of the file.
     pub fn feed(&mut self, piece: &[u8]) {
-        if self.too_large || piece.is_empty() {
+        self.feed_with(piece.len(), |space| space.copy_from_slice(piece));
+    }
+
+    /// The next piece of the file, `len` bytes that `fill` writes straight into the parser's
+    /// copy of the file (e.g. from a JS `Uint8Array`, saving a copy).
+    pub fn feed_with(&mut self, len: usize, fill: impl FnOnce(&mut [u8])) {
+        if self.too_large || len == 0 {
             return;
         }
-        if self.bytes.len() + piece.len() > MAX_FILE_BYTES {
+        if self.bytes.len() + len > MAX_FILE_BYTES {
             self.too_large = true;
             self.bytes = Vec::new();
             self.scan = None;
             return;
         }
-        self.bytes.extend_from_slice(piece);
+        let at = self.bytes.len();
+        self.bytes.resize(at + len, 0);
+        fill(&mut self.bytes[at..]);
         if self.not_utf8 {
             return;
         }
