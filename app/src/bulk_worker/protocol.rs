@@ -68,8 +68,10 @@ pub struct RowView {
     pub issues: Vec<Issue>,
 }
 
-/// Rows sent along with [`Reply::Parsed`]: more than a screenful.
-pub const FIRST_ROWS: u32 = 160;
+/// Rows sent along with [`Reply::Parsed`]: the ones the preview renders at first (the 15
+/// visible and 20 below), and a few more. The rows it prefetches beyond them are asked for
+/// once the preview shows, so they do not delay it.
+pub const FIRST_ROWS: u32 = 40;
 
 /// Milliseconds on the high-resolution clock of the window or worker. (Durations are shown
 /// as whole milliseconds: integers, so that the console needs no float formatting code.)

@@ -166,24 +166,28 @@ pub fn BulkRegistrationPage() -> impl IntoView {
         let n = current.get_value() + 1;
         current.set_value(n);
         started.set_value(now_ms());
+        let name = file.name();
+        chosen.set_value(Some(file.clone()));
+        let refused = if file.size() > bulk::MAX_FILE_BYTES as f64 {
+            Some(format::sentence(&FileError::TooLarge.to_string()))
+        } else if !parser.with_value(Parser::is_running) {
+            Some("The file cannot be checked: this browser did not start the file checker (a module Web Worker). Reload the page, or use a current browser.".into())
+        } else {
+            None
+        };
+        if refused.is_none() {
+            // The worker reads the file and parses each piece as it comes. Sent first, so
+            // that reading starts while the page renders.
+            parser.with_value(|p| p.send(&Request::Parse { file: n }, Some(&file.into())));
+        }
         ready_ms.set(None);
         upload.set(Upload::Idle);
         valid_only.set(false);
         cache.reset(0);
-        let name = file.name();
-        chosen.set_value(Some(file.clone()));
-        if file.size() > bulk::MAX_FILE_BYTES as f64 {
-            phase.set(Phase::Unreadable { name, message: format::sentence(&FileError::TooLarge.to_string()) });
-            return;
-        }
-        if !parser.with_value(Parser::is_running) {
-            let message = "The file cannot be checked: this browser did not start the file checker (a module Web Worker). Reload the page, or use a current browser.".into();
-            phase.set(Phase::Unreadable { name, message });
-            return;
-        }
-        phase.set(Phase::Reading(name));
-        // The worker reads the file itself, as a stream, parsing as it reads.
-        parser.with_value(|p| p.send(&Request::Parse { file: n }, Some(&file.into())));
+        phase.set(match refused {
+            Some(message) => Phase::Unreadable { name, message },
+            None => Phase::Reading(name),
+        });
     };
     let picked = move |ev: leptos::ev::Event| {
         if let Some(input) = browser::input_of(&ev) {
