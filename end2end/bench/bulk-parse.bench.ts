@@ -77,7 +77,23 @@ test('bulk file parse: anchorage vs PapaParse', async ({ page }) => {
       (window as unknown as { gc?: () => void }).gc?.();
       (window as unknown as { longest: number }).longest = 0;
     });
+    // Waits for the preview without polling the page: Playwright's visibility checks force
+    // style and layout, which would land inside the interval being measured.
+    const shown = page.evaluate(
+      () =>
+        new Promise<void>((resolve) => {
+          const ready = () => document.querySelector('.bulk-preview[data-ready-ms]:not([data-old])') !== null;
+          const observer = new MutationObserver(() => {
+            if (ready()) {
+              observer.disconnect();
+              resolve();
+            }
+          });
+          observer.observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-ready-ms'] });
+        }),
+    );
     await page.getByLabel('CSV file').setInputFiles(file);
+    await shown;
     const preview = page.locator('.bulk-preview[data-ready-ms]:not([data-old])');
     await expect(preview).toBeVisible();
     await expect(page.getByRole('list', { name: 'Counts' }).getByRole('listitem').first()).toHaveText('100,000 rows');
