@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Prints the sizes of the built console as markdown tables: raw bytes, gzip -9 bytes, and
-# brotli -q 11 bytes when a `brotli` command exists.
+# Prints the sizes of the built console as markdown tables: raw bytes, gzip bytes as served (the
+# precompressed .gz the build wrote, with zopfli; gzip -9 where there is none), and brotli -q 11
+# bytes when a `brotli` command exists.
 #
 #   1. first load: every file the browser fetches to show the login page and then, after the
 #      login, the home page (trusted certificates): index.html, boot.js, style.css,
@@ -17,7 +18,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 site="${1:-$root/target/site}"
 first_load=(index.html boot.js style.css favicon.svg pkg/anchorage_app.js pkg/__wasm_split.js pkg/anchorage_app_bg.wasm)
-bulk_worker=(bulk-worker.js pkg/anchorage_bulk_worker.js pkg/anchorage_bulk_worker_bg.wasm)
+bulk_worker=(bulk-worker.js bulk-reader.js pkg/anchorage_bulk_worker.js pkg/anchorage_bulk_worker_bg.wasm)
 
 kib() { awk -v b="$1" 'BEGIN { printf "%.1f KiB", b / 1024 }'; }
 
@@ -36,7 +37,12 @@ row() {
             exit 1
         fi
         raw=$((raw + $(wc -c <"$path")))
-        gz=$((gz + $(gzip -9 -n -c "$path" | wc -c)))
+        # What the server sends: the precompressed .gz the build wrote (zopfli), else gzip -9.
+        if [[ -f "$path.gz" ]]; then
+            gz=$((gz + $(wc -c <"$path.gz")))
+        else
+            gz=$((gz + $(gzip -9 -n -c "$path" | wc -c)))
+        fi
         [[ "$has_br" == 1 ]] && br=$((br + $(brotli -q 11 -c "$path" | wc -c)))
     done
     total_raw=$((total_raw + raw))

