@@ -20,6 +20,11 @@ site="${1:-$root/target/site}"
 first_load=(index.html boot.js style.css favicon.svg pkg/anchorage_app.js pkg/__wasm_split.js pkg/anchorage_app_bg.wasm)
 bulk_worker=(bulk-worker.js bulk-reader.js pkg/anchorage_bulk_worker.js pkg/anchorage_bulk_worker_bg.wasm)
 
+# The chunk loader as wasm-split wrote it (the site's copy is minified): its comments name the
+# split points of each chunk.
+loader="${CARGO_TARGET_DIR:-$root/target}/wasm-split/__wasm_split.js"
+[[ -f "$loader" ]] || loader="$site/pkg/__wasm_split.js"
+
 kib() { awk -v b="$1" 'BEGIN { printf "%.1f KiB", b / 1024 }'; }
 
 has_br=0
@@ -96,7 +101,7 @@ done < <(awk '
         print sp "\t" files
         sp = ""
     }
-' "$site/pkg/__wasm_split.js" | sort)
+' "$loader" | sort)
 echo "(a chunk shared by several split points is counted in each; it is fetched once)"
 
 # The chunks, as __wasm_split.js lists them: a `/* split, split */` comment, then the loader
@@ -111,7 +116,7 @@ done < <(awk '
     match($0, /^\/\* .* \*\/$/) { splits = substr($0, 4, length($0) - 6) }
     match($0, /^export const __wasm_split_load_[A-Za-z0-9_]+/) { splits = substr($0, 32, RLENGTH - 31) }
     match($0, /"\.\/[^"]+\.wasm"/) { print splits "\t" substr($0, RSTART + 3, RLENGTH - 4) }
-' "$site/pkg/__wasm_split.js")
+' "$loader")
 row "bulk registration parser worker: ${bulk_worker[*]}" "${bulk_worker[@]}"
 footer "all chunks"
 
@@ -125,7 +130,7 @@ done < <(find "$site" -type f ! -name '*.gz' ! -name '*.br' -print0 | sort -z)
 row "${#all[@]} files" "${all[@]}"
 footer
 if [[ "${#chunks[@]}" == 0 ]]; then
-    echo "no chunks found in $site/pkg/__wasm_split.js" >&2
+    echo "no chunks found in $loader" >&2
     exit 1
 fi
 

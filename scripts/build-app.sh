@@ -105,8 +105,30 @@ wasm-bindgen --target web --remove-name-section --no-typescript --out-dir "$site
     "$worker_target/wasm32-unknown-unknown/wasm-release/anchorage_bulk_worker.wasm"
 find "$split" -maxdepth 1 -type f \( -name '*.wasm' ! -name anchorage_app.wasm -o -name '*.js' \) -exec cp {} "$site/pkg/" \;
 
-# wasm-opt (binaryen 132, -Oz or -Os) was measured on this console: the wasm gets 15 % smaller
-# but 10 % larger after gzip, which is what is downloaded; so it is not run.
+# Smaller downloads (docs/benchmarks.md): the main module through scripts/wasm-shrink.mjs (a few
+# binaryen passes, then similar functions placed side by side: 12 KB less after gzip), and the
+# JS of pkg/ minified with terser (the wasm-bindgen glue and the chunk loader: 2.7 KB less).
+# binaryen's JS build and terser come from the npm registry, pinned in scripts/wasm-tools/;
+# without Node.js and npm the step is skipped (the console works the same, its first load is
+# about 15 KB gzip larger). (wasm-opt -Oz or -Os, binaryen 132, was measured too: the wasm gets
+# 15 % smaller but 7-10 % larger after gzip, which is what is downloaded; so it is not run.)
+step "shrink: the console's main module (binaryen) and its JS (terser)"
+tools="$root/scripts/wasm-tools"
+if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+    if [[ ! -f "$tools/node_modules/binaryen/package.json" || ! -f "$tools/node_modules/terser/package.json" ]]; then
+        (cd "$tools" && npm ci --no-audit --no-fund --loglevel=error) || echo "npm could not install the tools: shrinking skipped" >&2
+    fi
+    if [[ -f "$tools/node_modules/binaryen/package.json" && -f "$tools/node_modules/terser/package.json" ]]; then
+        node "$root/scripts/wasm-shrink.mjs" "$site/pkg/anchorage_app_bg.wasm" "$site/pkg/anchorage_app_bg.wasm.shrunk"
+        mv "$site/pkg/anchorage_app_bg.wasm.shrunk" "$site/pkg/anchorage_app_bg.wasm"
+        for js in "$site"/pkg/*.js; do
+            node "$tools/node_modules/terser/bin/terser" "$js" --module --compress --mangle --output "$js.min"
+            mv "$js.min" "$js"
+        done
+    fi
+else
+    echo "no Node.js/npm: shrinking skipped (the first load is about 15 KB gzip larger)" >&2
+fi
 
 step "static files"
 cp -R public/. "$site/"
