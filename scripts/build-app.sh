@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
 # Builds the browser console into target/site/ (index.html, boot.js, style.css, favicon,
 # pkg/anchorage_app{.js,_bg.wasm} and the split-off chunks pkg/__wasm_split.js + pkg/*.wasm, and
-# the bulk-registration worker: bulk-worker.js, pkg/anchorage_bulk_worker{.js,_bg.wasm}),
-# precompressed (.gz, and .br when `brotli` exists), and prints the sizes (scripts/app-size.sh).
+# the bulk-registration worker: bulk-worker.js, bulk-reader.js, pkg/anchorage_bulk_worker{.js,_bg.wasm}),
+# shrunk (the main module by scripts/wasm-shrink.mjs, the JS by terser), precompressed (.gz
+# with zopfli, and .br when `brotli` exists), and prints the sizes (scripts/app-size.sh).
 #
 # Code splitting (docs/architecture.md, "The console's chunks"): the console is linked with
 # relocations kept, `wasm-split-cli` moves the code reachable only from the split points of
 # app/src/lazy.rs into chunks, and wasm-bindgen then processes the main module alone.
 #
 # Idempotent; needs rustup and cargo. Installs the wasm32 target and, if missing or of
-# another version, the wasm-bindgen CLI matching Cargo.lock and the pinned wasm-split CLI.
+# another version, the wasm-bindgen CLI matching Cargo.lock and the pinned wasm-split CLI;
+# with Node.js and npm, the pinned npm packages of scripts/wasm-tools/ (binaryen's JS build,
+# terser); with apt-get, Debian's zopfli. Without them it still builds, with larger downloads.
 # Runs without a TTY (CI=true).
-# Runs `wasm-opt -Oz` only if a binaryen >= 116 is on PATH (older ones break wasm-bindgen's
-# output; never installed from here).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
