@@ -202,3 +202,24 @@ test('when the file checker cannot start, choosing a file says so instead of wai
   await expect(page.getByRole('alert')).toContainText('“any.csv” cannot be registered.');
   await expect(page.getByRole('alert')).toContainText(/file checker|could not be checked in the background/);
 });
+
+test('where a worker cannot start a worker, the file checker reads the file itself', async ({ page }) => {
+  // The checker's worker hands the file to a reader worker of its own (bulk-reader.js); here
+  // its scope has no `Worker`, so it reads the file on its own thread, and the preview is the same.
+  await page.route('**/bulk-worker.js', async (route) => {
+    const original = await (await route.fetch()).text();
+    await route.fulfill({ contentType: 'text/javascript', body: original.replace(/^(import .*;\n)/m, '$1delete self.Worker;\n') });
+  });
+  await openConsole(page);
+  await navigate(page, 'Bulk registration');
+  const lines = ['ID;AUTH_TYPE;CREDENTIALS'];
+  for (let i = 0; i < 3000; i += 1) lines.push(`e2e-self-${i};CERTIFICATES;`);
+  lines.push('bad id;CERTIFICATES;');
+  await page.getByLabel('CSV file').setInputFiles({ name: 'self.csv', mimeType: 'text/csv', buffer: Buffer.from(lines.join('\n')) });
+  await expect(page.getByRole('list', { name: 'Counts' }).getByRole('listitem').first()).toHaveText('3,001 rows');
+  const table = page.getByRole('region', { name: 'Rows of the file' });
+  await expect(table.getByRole('rowheader', { name: '2', exact: true })).toBeVisible();
+  await page.getByLabel('Errors only').check();
+  await expect(table.locator('tbody tr:not(.spacer)')).toHaveCount(1);
+  await expect(table.getByRole('rowheader')).toHaveText('3002');
+});
