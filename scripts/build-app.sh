@@ -106,22 +106,24 @@ wasm-bindgen --target web --remove-name-section --no-typescript --out-dir "$site
     "$worker_target/wasm32-unknown-unknown/wasm-release/anchorage_bulk_worker.wasm"
 find "$split" -maxdepth 1 -type f \( -name '*.wasm' ! -name anchorage_app.wasm -o -name '*.js' \) -exec cp {} "$site/pkg/" \;
 
-# Smaller downloads (docs/benchmarks.md): the main module through scripts/wasm-shrink.mjs (a few
-# binaryen passes, then similar functions placed side by side: 12 KB less after gzip), and the
-# JS of pkg/ minified with terser (the wasm-bindgen glue and the chunk loader: 2.7 KB less).
+# Smaller downloads (docs/benchmarks.md): the main module and the chunks through
+# scripts/wasm-shrink.mjs (a few binaryen passes, then similar functions placed side by side:
+# 12 KB less after gzip on the main module, 8 % on the chunks), and the JS of pkg/ minified
+# with terser (the wasm-bindgen glue and the chunk loader: 2.7 KB less).
 # binaryen's JS build and terser come from the npm registry, pinned in scripts/wasm-tools/;
 # without Node.js and npm the step is skipped (the console works the same, its first load is
 # about 15 KB gzip larger). (wasm-opt -Oz or -Os, binaryen 132, was measured too: the wasm gets
 # 15 % smaller but 7-10 % larger after gzip, which is what is downloaded; so it is not run.)
-step "shrink: the console's main module (binaryen) and its JS (terser)"
+step "shrink: the console's wasm (binaryen) and its JS (terser)"
 tools="$root/scripts/wasm-tools"
 if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
     if [[ ! -f "$tools/node_modules/binaryen/package.json" || ! -f "$tools/node_modules/terser/package.json" ]]; then
         (cd "$tools" && npm ci --no-audit --no-fund --loglevel=error) || echo "npm could not install the tools: shrinking skipped" >&2
     fi
     if [[ -f "$tools/node_modules/binaryen/package.json" && -f "$tools/node_modules/terser/package.json" ]]; then
-        node "$root/scripts/wasm-shrink.mjs" "$site/pkg/anchorage_app_bg.wasm" "$site/pkg/anchorage_app_bg.wasm.shrunk"
-        mv "$site/pkg/anchorage_app_bg.wasm.shrunk" "$site/pkg/anchorage_app_bg.wasm"
+        # The main module and every chunk; not the parser worker, whose speed was measured as built.
+        find "$site/pkg" -maxdepth 1 -name '*.wasm' ! -name 'anchorage_bulk_worker_bg.wasm' -print0 |
+            xargs -0 -P "$(nproc 2>/dev/null || echo 2)" -I{} sh -c 'node "$1" "$2" "$2.shrunk" && mv "$2.shrunk" "$2"' _ "$root/scripts/wasm-shrink.mjs" {}
         for js in "$site"/pkg/*.js; do
             node "$tools/node_modules/terser/bin/terser" "$js" --module --compress --mangle --output "$js.min"
             mv "$js.min" "$js"
