@@ -15,6 +15,9 @@
 //   faster of the two.
 // Runs are interleaved (ours, then each PapaParse variant, per run); medians are printed, with
 // the machine's load average before and after.
+// BENCH_TRACE=<file.json> records a Chromium trace of our side's last run into that file (open it
+// in Chrome's DevTools Performance panel or ui.perfetto.dev to see the page, the parser's worker
+// and its reader on one timeline; tracing slows that run, so take the medians from a run without).
 // Not part of the test run: `cd end2end && npm run bench` (BENCH_RUNS=n to change the number
 // of runs, default 7; ANCHORAGE_BIN as for the tests).
 import * as fs from 'node:fs';
@@ -42,7 +45,7 @@ function makeFile(): { file: string; bytes: number } {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const load = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
 
-test('bulk file parse: anchorage vs PapaParse', async ({ page }) => {
+test('bulk file parse: anchorage vs PapaParse', async ({ page, browser }) => {
   const loadBefore = load();
   const { file, bytes } = makeFile();
   await openConsole(page);
@@ -92,8 +95,11 @@ test('bulk file parse: anchorage vs PapaParse', async ({ page }) => {
           observer.observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-ready-ms'] });
         }),
     );
+    const trace = process.env.BENCH_TRACE && run === RUNS - 1 ? process.env.BENCH_TRACE : undefined;
+    if (trace) await browser.startTracing(page, { path: trace, categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8.execute', 'blink'] });
     await page.getByLabel('CSV file').setInputFiles(file);
     await shown;
+    if (trace) await browser.stopTracing();
     const preview = page.locator('.bulk-preview[data-ready-ms]:not([data-old])');
     await expect(preview).toBeVisible();
     await expect(page.getByRole('list', { name: 'Counts' }).getByRole('listitem').first()).toHaveText('100,000 rows');

@@ -17,6 +17,9 @@ const ROW_HEIGHT: usize = 32;
 const VISIBLE: usize = 15;
 /// Rows rendered beyond the visible ones, on each side.
 const OVERSCAN: usize = 20;
+// The parser's first reply carries the rows rendered at first, so the preview needs no
+// second round trip to show.
+const _: () = assert!(VISIBLE + OVERSCAN <= crate::bulk_worker::protocol::FIRST_ROWS as usize);
 /// Rows asked for beyond the rendered ones, on each side, so scrolling rarely waits.
 const PREFETCH: usize = 120;
 /// Rows kept before the cache is trimmed to the ones around the view.
