@@ -44,10 +44,8 @@ pub fn text_data_url(media_type: &str, text: &str) -> String {
 
 /// A file name made of safe characters from `name`.
 pub fn file_name(name: &str, extension: &str) -> String {
-    let stem: String = name
-        .chars()
-        .map(|c| if c.is_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' })
-        .collect();
+    let stem: String =
+        name.chars().map(|c| if c.is_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' }).collect();
     let stem = stem.trim_matches(|c| c == '_' || c == '.');
     let stem = if stem.is_empty() { "certificate" } else { stem };
     format!("{stem}.{extension}")

@@ -29,7 +29,10 @@ pub struct Parser {
 impl Parser {
     /// Starts the worker. `on_broken` is told when it fails later (the request in flight is
     /// then lost); [`Parser::is_running`] tells whether it runs.
-    pub fn start(on_reply: impl Fn(Reply, Option<js_sys::ArrayBuffer>) + 'static, on_broken: impl Fn() + 'static) -> Parser {
+    pub fn start(
+        on_reply: impl Fn(Reply, Option<js_sys::ArrayBuffer>) + 'static,
+        on_broken: impl Fn() + 'static,
+    ) -> Parser {
         let broken = Rc::new(std::cell::Cell::new(false));
         let options = web_sys::WorkerOptions::new();
         options.set_type(web_sys::WorkerType::Module);

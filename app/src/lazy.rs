@@ -100,7 +100,8 @@ pub(crate) fn certificate_details() -> Loaded<Details> {
 pub(crate) type DeleteDialog = fn(PageState) -> AnyView;
 
 /// A switch's change on the trusted certificates page (`row::toggle`'s arguments).
-pub(crate) type Toggle = fn(crate::context::Console, PageState, String, CertificateChanges, RwSignal<Option<bool>>, String);
+pub(crate) type Toggle =
+    fn(crate::context::Console, PageState, String, CertificateChanges, RwSignal<Option<bool>>, String);
 
 /// What a certificate row does on demand — the delete confirmation, and sending a switch's
 /// change — is one chunk, fetched the first time either is used: neither is needed to show
@@ -169,7 +170,9 @@ where
 {
     let (state, set_state) = signal(None::<Result<T, String>>);
     spawn_local(async move {
-        let loaded = load().await.map_err(|_| format!("The {what} could not be loaded from the server. Close this and try again."));
+        let loaded = load()
+            .await
+            .map_err(|_| format!("The {what} could not be loaded from the server. Close this and try again."));
         set_state.try_set(Some(loaded));
     });
     state

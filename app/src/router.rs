@@ -9,8 +9,8 @@
 use leptos::prelude::*;
 use wasm_bindgen::JsValue;
 
-use crate::{lazy, pages};
 use crate::session::Session;
+use crate::{lazy, pages};
 
 /// Who may see a page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -36,8 +36,17 @@ fn main() {
     let mut floor: Vec<f64> = (0..7).map(|_| csv_floor(&text)).collect();
     floor.sort_by(f64::total_cmp);
     println!("csv crate alone (read_record into one StringRecord): median {:.1} ms", floor[3]);
-    println!("bulk::parse, 100,000 rows, {:.1} MB: median {:.1} ms (min {:.1}, max {:.1})", text.len() as f64 / 1e6, times[3], times[0], times[6]);
-    println!("bulk::StreamParser, the same file in 1 MiB pieces: median {:.1} ms (min {:.1}, max {:.1})", streamed[3], streamed[0], streamed[6]);
+    println!(
+        "bulk::parse, 100,000 rows, {:.1} MB: median {:.1} ms (min {:.1}, max {:.1})",
+        text.len() as f64 / 1e6,
+        times[3],
+        times[0],
+        times[6]
+    );
+    println!(
+        "bulk::StreamParser, the same file in 1 MiB pieces: median {:.1} ms (min {:.1}, max {:.1})",
+        streamed[3], streamed[0], streamed[6]
+    );
 }
 
 /// The floor: reading the same text with the csv crate alone.

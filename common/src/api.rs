@@ -73,9 +73,7 @@ impl CertificateStatus {
     }
 
     fn from_json(v: &Value) -> Result<Self, String> {
-        v.as_str()
-            .and_then(Self::parse)
-            .ok_or_else(|| format!("status must be \"ENABLED\" or \"DISABLED\", not {v}"))
+        v.as_str().and_then(Self::parse).ok_or_else(|| format!("status must be \"ENABLED\" or \"DISABLED\", not {v}"))
     }
 }
 
@@ -292,8 +290,12 @@ mod tests {
     #[test]
     fn update_accepts_what_the_platform_ui_and_docs_send() {
         let u: UpdateTrustedCertificate =
-            serde_json::from_value(json!({"fingerprint": "ab", "autoRegistrationEnabled": "true", "subject": "x"})).unwrap();
-        assert_eq!(u.check().unwrap(), CertificateChanges { auto_registration_enabled: Some(true), ..Default::default() });
+            serde_json::from_value(json!({"fingerprint": "ab", "autoRegistrationEnabled": "true", "subject": "x"}))
+                .unwrap();
+        assert_eq!(
+            u.check().unwrap(),
+            CertificateChanges { auto_registration_enabled: Some(true), ..Default::default() }
+        );
         let u: UpdateTrustedCertificate = serde_json::from_value(json!({"status": "ENABLED", "name": " CA "})).unwrap();
         let c = u.check().unwrap();
         assert_eq!((c.status, c.name.as_deref()), (Some(CertificateStatus::Enabled), Some("CA")));

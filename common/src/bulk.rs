@@ -698,7 +698,8 @@ impl Scan {
         let line = self.record_line;
         let start = self.record_start;
         let previous = self.text.as_bytes().get(..start).unwrap_or_default();
-        let (errors, warnings, auth) = validate_row(head, line, &cells, &mut self.seen, previous, start, &mut self.issues);
+        let (errors, warnings, auth) =
+            validate_row(head, line, &cells, &mut self.seen, previous, start, &mut self.issues);
         let row = Row {
             line,
             start: u32::try_from(start).unwrap_or(u32::MAX),
@@ -739,9 +740,13 @@ impl Head {
     fn of(cells: &Cells<'_>) -> Result<Head, FileError> {
         let header: Vec<String> = cells.iter().map(|h| h.trim().to_string()).collect();
         if header.len() > MAX_COLUMNS {
-            return Err(FileError::Header(format!("it has {} columns; at most {MAX_COLUMNS} are accepted", header.len())));
+            return Err(FileError::Header(format!(
+                "it has {} columns; at most {MAX_COLUMNS} are accepted",
+                header.len()
+            )));
         }
-        let columns = header.iter().map(|h| Column::parse(h)).collect::<Result<Vec<_>, _>>().map_err(FileError::Header)?;
+        let columns =
+            header.iter().map(|h| Column::parse(h)).collect::<Result<Vec<_>, _>>().map_err(FileError::Header)?;
         for (i, c) in columns.iter().enumerate() {
             if columns[..i].contains(c) {
                 return Err(FileError::Header(format!("column '{}' appears twice", header[i])));
@@ -831,7 +836,12 @@ impl Indices {
             shell: at(Column::Shell),
             tenant: at(Column::Tenant),
             enrollment_otp: at(Column::EnrollmentOtp),
-            needing_type_and_name: columns.iter().enumerate().filter(|(_, c)| c.needs_type_and_name()).map(|(i, _)| i).collect(),
+            needing_type_and_name: columns
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.needs_type_and_name())
+                .map(|(i, _)| i)
+                .collect(),
         }
     }
 }
@@ -947,7 +957,8 @@ fn validate_row(
     let used = |i: &&usize| cells.get(**i).is_some_and(|v| !v.is_empty());
     let missing = |which: Option<usize>| get(which).is_none_or(|(_, v)| trim(v).is_empty());
     if (missing(at.type_) || missing(at.name)) && at.needing_type_and_name.iter().any(|i| used(&i)) {
-        let uses_extras: Vec<&str> = at.needing_type_and_name.iter().filter(used).map(|i| header[*i].as_str()).collect();
+        let uses_extras: Vec<&str> =
+            at.needing_type_and_name.iter().filter(used).map(|i| header[*i].as_str()).collect();
         for (which, label) in [(at.type_, "TYPE"), (at.name, "NAME")] {
             if missing(which) {
                 error(which, format!("{label} is required when {} is used", uses_extras.join(", ")));
@@ -967,13 +978,17 @@ fn validate_row(
     if let Some((i, v)) = get(at.enrollment_otp)
         && !trim(v).is_empty()
     {
-        error(Some(i), "ENROLLMENT_OTP (certificate enrollment with a one-time password) is not supported by anchorage".into());
+        error(
+            Some(i),
+            "ENROLLMENT_OTP (certificate enrollment with a one-time password) is not supported by anchorage".into(),
+        );
     }
     for (i, v) in cells.iter().enumerate() {
         if v.len() > MAX_CELL_CHARS && v.chars().count() > MAX_CELL_CHARS {
             error(Some(i), format!("the value is longer than {MAX_CELL_CHARS} characters"));
         } else if is_formula(v) {
-            let warning = format!("'{}' starts with '{}': a spreadsheet would run it as a formula", shorten(v), &v[..1]);
+            let warning =
+                format!("'{}' starts with '{}': a spreadsheet would run it as a formula", shorten(v), &v[..1]);
             warnings.push((Some(i), Severity::Warning, warning));
         }
     }
@@ -1032,7 +1047,11 @@ impl BulkFile {
             line: row.line,
             id: cell(self, row, &Column::Id).unwrap_or_default().to_string(),
             auth_type,
-            credentials: if auth_type == AuthType::Basic { cell(self, row, &Column::Credentials).map(str::to_string) } else { None },
+            credentials: if auth_type == AuthType::Basic {
+                cell(self, row, &Column::Credentials).map(str::to_string)
+            } else {
+                None
+            },
             device_type: get(&Column::Type),
             name: get(&Column::Name),
             iccid: get(&Column::Iccid),
@@ -1119,7 +1138,8 @@ mod tests {
 
     #[test]
     fn the_quick_trim_is_str_trim() {
-        for v in ["", " ", "a", " a", "a ", "\ta\n", "x y", "\u{a0}x", "x\u{3000}", "é", " é ", "\u{85}", "-", "a\r"] {
+        for v in ["", " ", "a", " a", "a ", "\ta\n", "x y", "\u{a0}x", "x\u{3000}", "é", " é ", "\u{85}", "-", "a\r"]
+        {
             assert_eq!(trim(v), v.trim(), "{v:?}");
         }
     }

@@ -212,7 +212,9 @@ fn check(rule: Rule, cert: &X509Certificate<'_>, info: &CertificateInfo, now: Of
                 (true, format!("CA:true{len}"))
             }
             Ok(Some(_)) => (false, "its BasicConstraints say CA:false; it is not a CA certificate".to_string()),
-            Ok(None) => (false, "it has no BasicConstraints extension; a trusted certificate needs CA:true".to_string()),
+            Ok(None) => {
+                (false, "it has no BasicConstraints extension; a trusted certificate needs CA:true".to_string())
+            }
             Err(e) => (false, format!("its BasicConstraints extension is invalid ({e})")),
         },
         Rule::InDate => {
@@ -293,8 +295,11 @@ pub fn accept_one(input: &str, now: OffsetDateTime) -> Result<CertificateInfo, R
         .map_err(|e| Rejection::Unparsable(ParseError(e.to_string()).platform_message()))?;
     if ders.len() != 1 {
         return Err(Rejection::Unparsable(
-            ParseError(format!("the input holds {} certificates; send one per entry (use …/bulk for several)", ders.len()))
-                .platform_message(),
+            ParseError(format!(
+                "the input holds {} certificates; send one per entry (use …/bulk for several)",
+                ders.len()
+            ))
+            .platform_message(),
         ));
     }
     let inspection = inspect(&ders[0], now).map_err(|e| Rejection::Unparsable(e.platform_message()))?;

@@ -11,7 +11,13 @@ const SUSPICIOUS: [bool; 256] = {
     let mut table = [false; 256];
     let mut b = 0;
     while b < 256 {
-        table[b] = b >= 0x80 || b <= 0x20 || b == 0x7f || b == b'/' as usize || b == b'+' as usize || b == b'$' as usize || b == b':' as usize;
+        table[b] = b >= 0x80
+            || b <= 0x20
+            || b == 0x7f
+            || b == b'/' as usize
+            || b == b'+' as usize
+            || b == b'$' as usize
+            || b == b':' as usize;
         b += 1;
     }
     table
@@ -32,7 +38,9 @@ pub fn check_device_id(id: &str) -> Result<(), String> {
     }
     if suspicious && let Some(c) = id.chars().find(|c| bad(*c)) {
         let shown = if c.is_whitespace() { "whitespace".to_string() } else { format!("'{c}'") };
-        return Err(format!("the device id '{id}' contains {shown}, which is not allowed (no whitespace, '/', '+', '$' or ':')"));
+        return Err(format!(
+            "the device id '{id}' contains {shown}, which is not allowed (no whitespace, '/', '+', '$' or ':')"
+        ));
     }
     Ok(())
 }

@@ -34,10 +34,7 @@ fn keyword(oid: &str) -> Option<&'static str> {
 
 /// `name` as Java's `X500Principal.toString()` prints it.
 pub fn java_string(name: &X509Name<'_>) -> String {
-    let rdns: Vec<String> = name
-        .iter()
-        .map(|rdn| rdn.iter().map(ava).collect::<Vec<_>>().join(" + "))
-        .collect();
+    let rdns: Vec<String> = name.iter().map(|rdn| rdn.iter().map(ava).collect::<Vec<_>>().join(" + ")).collect();
     rdns.into_iter().rev().collect::<Vec<_>>().join(", ")
 }
 
@@ -61,8 +58,9 @@ fn string_value(a: &AttributeTypeAndValue<'_>) -> Option<String> {
     let any = a.attr_value();
     let data = any.data;
     match any.tag() {
-        Tag::Utf8String | Tag::PrintableString | Tag::Ia5String | Tag::NumericString
-        | Tag::VisibleString => std::str::from_utf8(data).ok().map(str::to_string),
+        Tag::Utf8String | Tag::PrintableString | Tag::Ia5String | Tag::NumericString | Tag::VisibleString => {
+            std::str::from_utf8(data).ok().map(str::to_string)
+        }
         // T.61 in practice carries Latin-1.
         Tag::TeletexString => Some(data.iter().map(|&b| b as char).collect()),
         Tag::BmpString => {
@@ -76,9 +74,7 @@ fn string_value(a: &AttributeTypeAndValue<'_>) -> Option<String> {
             if data.len() % 4 != 0 {
                 return None;
             }
-            data.chunks(4)
-                .map(|c| char::from_u32(u32::from_be_bytes([c[0], c[1], c[2], c[3]])))
-                .collect()
+            data.chunks(4).map(|c| char::from_u32(u32::from_be_bytes([c[0], c[1], c[2], c[3]]))).collect()
         }
         _ => None,
     }

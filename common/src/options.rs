@@ -82,7 +82,9 @@ pub fn check_option(category: &str, key: &str, value: &str) -> Result<String, St
     if category == OAUTH_INTERNAL && key == BASIC_USER_COOKIE_LIFESPAN {
         return match value.trim().parse::<u64>() {
             Ok(n) if n >= 60 => Ok(n.to_string()),
-            _ => Err(format!("{BASIC_USER_COOKIE_LIFESPAN} must be a whole number of seconds, at least 60, not '{value}'")),
+            _ => Err(format!(
+                "{BASIC_USER_COOKIE_LIFESPAN} must be a whole number of seconds, at least 60, not '{value}'"
+            )),
         };
     }
     Ok(value.to_string())
@@ -91,9 +93,10 @@ pub fn check_option(category: &str, key: &str, value: &str) -> Result<String, St
 /// The device-token lifespan rule: a whole number of seconds, at least 300 (five minutes) and
 /// at most one year.
 pub fn parse_lifespan(value: &str) -> Result<u64, String> {
-    let n: u64 = value.trim().parse().map_err(|_| {
-        format!("{DEVICE_TOKEN_LIFESPAN} must be a whole number of seconds, not '{value}'")
-    })?;
+    let n: u64 = value
+        .trim()
+        .parse()
+        .map_err(|_| format!("{DEVICE_TOKEN_LIFESPAN} must be a whole number of seconds, not '{value}'"))?;
     if n < MIN_DEVICE_TOKEN_LIFESPAN_SECONDS {
         return Err(format!(
             "{DEVICE_TOKEN_LIFESPAN} must be at least {MIN_DEVICE_TOKEN_LIFESPAN_SECONDS} seconds (5 minutes), not {n}"

@@ -53,9 +53,7 @@ pub fn decode_certificates(input: &str) -> Result<Vec<Vec<u8>>, DecodeError> {
         }
         let body_start = &after[label_end + DASHES.len()..];
         let end_marker = format!("-----END {label}-----");
-        let body_end = body_start
-            .find(&end_marker)
-            .ok_or_else(|| DecodeError::Unterminated(label.clone()))?;
+        let body_end = body_start.find(&end_marker).ok_or_else(|| DecodeError::Unterminated(label.clone()))?;
         let body: String = body_start[..body_end].chars().filter(|c| !c.is_whitespace()).collect();
         out.push(decode_base64(&body)?);
         rest = &body_start[body_end + end_marker.len()..];

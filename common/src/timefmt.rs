@@ -30,7 +30,13 @@ pub fn platform(t: OffsetDateTime) -> String {
 pub fn parse(s: &str) -> Option<OffsetDateTime> {
     let b = s.as_bytes();
     // YYYY-MM-DDTHH:MM:SS is 19 bytes, then an optional fraction, then the offset.
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
         return None;
     }
     let year = digits(&b[0..4])?;

@@ -10,10 +10,17 @@ fn errors_of(file: &bulk::BulkFile, line: u32) -> Vec<String> {
 #[test]
 fn each_separator_is_detected_from_the_header() {
     for sep in [';', ',', '\t'] {
-        let text = format!("ID{sep}AUTH_TYPE{sep}CREDENTIALS\ndev-1{sep}CERTIFICATES{sep}\ndev-2{sep}BASIC{sep}secret-password\n");
+        let text = format!(
+            "ID{sep}AUTH_TYPE{sep}CREDENTIALS\ndev-1{sep}CERTIFICATES{sep}\ndev-2{sep}BASIC{sep}secret-password\n"
+        );
         let f = parse(text.as_bytes()).expect("parses");
         assert_eq!(f.separator, sep);
-        assert_eq!((f.summary.rows, f.summary.valid, f.summary.certificates, f.summary.basic), (2, 2, 1, 1), "{sep:?}: {:?}", f.issues);
+        assert_eq!(
+            (f.summary.rows, f.summary.valid, f.summary.certificates, f.summary.basic),
+            (2, 2, 1, 1),
+            "{sep:?}: {:?}",
+            f.issues
+        );
     }
 }
 
@@ -33,7 +40,17 @@ fn a_row_is_reported_on_the_line_it_starts_on_whatever_the_line_breaks() {
     // The same rows with LF, CRLF and CR line breaks, a blank line, and a quoted cell spanning
     // two lines: each row's line is the one an editor shows it on.
     for br in ["\n", "\r\n", "\r"] {
-        let text = ["ID;AUTH_TYPE;c8y_Notes", "ok-1;CERTIFICATES;", "", "bad id;CERTIFICATES;\"two", "lines\"", "ok-2;CERTIFICATES;", "bad id;CERTIFICATES;", ""].join(br);
+        let text = [
+            "ID;AUTH_TYPE;c8y_Notes",
+            "ok-1;CERTIFICATES;",
+            "",
+            "bad id;CERTIFICATES;\"two",
+            "lines\"",
+            "ok-2;CERTIFICATES;",
+            "bad id;CERTIFICATES;",
+            "",
+        ]
+        .join(br);
         let f = parse(text.as_bytes()).expect("parses");
         assert_eq!(f.rows.iter().map(|r| r.line).collect::<Vec<_>>(), [2, 4, 6, 7], "line breaks {br:?}");
         assert!(errors_of(&f, 4)[0].contains("whitespace"), "{br:?}: {:?}", f.issues);
@@ -110,7 +127,10 @@ fn type_and_name_are_required_with_iccid_idtype_path_or_shell() {
     assert!(errors_of(&f, 5).is_empty());
     assert_eq!(errors_of(&f, 6), ["SHELL must be 0 or 1, not '2'"]);
     let d = f.entries().find(|e| e.id == "d").expect("d");
-    assert_eq!((d.id_type.as_str(), d.path.as_deref(), d.shell, d.iccid.as_deref()), ("imei", Some("g/h"), true, Some("89")));
+    assert_eq!(
+        (d.id_type.as_str(), d.path.as_deref(), d.shell, d.iccid.as_deref()),
+        ("imei", Some("g/h"), true, Some("89"))
+    );
     let a = f.entries().find(|e| e.id == "a").expect("a");
     assert_eq!((a.id_type.as_str(), a.shell), (bulk::DEFAULT_ID_TYPE, false));
 }
@@ -130,7 +150,9 @@ fn external_ids_and_nested_custom_properties() {
 
 #[test]
 fn tenant_and_enrollment_columns_are_refused_per_row() {
-    let f = parse(b"ID;AUTH_TYPE;TENANT;ENROLLMENT_OTP\na;CERTIFICATES;t2;\nb;CERTIFICATES;;otp123\nc;CERTIFICATES;;\n").expect("parses");
+    let f =
+        parse(b"ID;AUTH_TYPE;TENANT;ENROLLMENT_OTP\na;CERTIFICATES;t2;\nb;CERTIFICATES;;otp123\nc;CERTIFICATES;;\n")
+            .expect("parses");
     assert!(errors_of(&f, 2)[0].contains("management tenant"));
     assert!(errors_of(&f, 3)[0].contains("not supported"));
     assert!(errors_of(&f, 4).is_empty());
@@ -138,7 +160,8 @@ fn tenant_and_enrollment_columns_are_refused_per_row() {
 
 #[test]
 fn formula_cells_are_kept_but_flagged() {
-    let f = parse(b"ID;AUTH_TYPE;NAME;TYPE\na;CERTIFICATES;=HYPERLINK(\"x\");t\nb;CERTIFICATES;@SUM(1);t\n").expect("parses");
+    let f = parse(b"ID;AUTH_TYPE;NAME;TYPE\na;CERTIFICATES;=HYPERLINK(\"x\");t\nb;CERTIFICATES;@SUM(1);t\n")
+        .expect("parses");
     assert_eq!(f.summary.valid, 2, "warnings do not make rows invalid");
     assert_eq!(f.summary.warnings, 2);
     assert_eq!(f.entries().next().and_then(|e| e.name), Some("=HYPERLINK(\"x\")".to_string()));
@@ -181,7 +204,9 @@ fn the_templates_parse() {
 
 #[test]
 fn a_hundred_thousand_rows_parse_and_validate() {
-    let mut text = String::from("\"ID\";\"AUTH_TYPE\";\"CREDENTIALS\";\"TYPE\";\"NAME\";\"IDTYPE\";\"PATH\";\"c8y_Hardware.model\"\n");
+    let mut text = String::from(
+        "\"ID\";\"AUTH_TYPE\";\"CREDENTIALS\";\"TYPE\";\"NAME\";\"IDTYPE\";\"PATH\";\"c8y_Hardware.model\"\n",
+    );
     for i in 0..100_000 {
         text.push_str(&format!("\"device-{i:06}\";\"CERTIFICATES\";\"\";\"c8y_Device\";\"Device {i}\";\"c8y_Serial\";\"Plant 1/Line {}\";\"M{}\"\n", i % 50, i % 7));
     }

@@ -23,7 +23,11 @@ fn seen(file: &BulkFile) -> Seen {
         separator: file.separator,
         header: file.header.clone(),
         columns: file.columns.clone(),
-        rows: file.rows.iter().map(|r| (r.line, file.cells(r).map(str::to_string).collect(), r.errors, r.warnings)).collect(),
+        rows: file
+            .rows
+            .iter()
+            .map(|r| (r.line, file.cells(r).map(str::to_string).collect(), r.errors, r.warnings))
+            .collect(),
         issues: file.issues.clone(),
         summary: file.summary.clone(),
     }
@@ -34,7 +38,10 @@ fn seen(file: &BulkFile) -> Seen {
 mod reference {
     use std::collections::HashMap;
 
-    use anchorage_common::bulk::{AuthType, Column, FileError, Issue, MAX_CELL_CHARS, MAX_COLUMNS, MAX_FILE_BYTES, MAX_ROWS, Severity, Summary, detect_separator, is_formula};
+    use anchorage_common::bulk::{
+        AuthType, Column, FileError, Issue, MAX_CELL_CHARS, MAX_COLUMNS, MAX_FILE_BYTES, MAX_ROWS, Severity, Summary,
+        detect_separator, is_formula,
+    };
     use anchorage_common::device::check_device_id;
 
     use super::Seen;
@@ -111,7 +118,11 @@ mod reference {
             start += 1;
         }
         let before = &text[..start];
-        let breaks = before.iter().enumerate().filter(|&(i, &b)| b == b'\n' || (b == b'\r' && before.get(i + 1) != Some(&b'\n'))).count();
+        let breaks = before
+            .iter()
+            .enumerate()
+            .filter(|&(i, &b)| b == b'\n' || (b == b'\r' && before.get(i + 1) != Some(&b'\n')))
+            .count();
         u32::try_from(breaks + 1).unwrap_or(u32::MAX)
     }
 
@@ -125,8 +136,11 @@ mod reference {
         }
         let first_line = text.lines().next().unwrap_or_default();
         let separator = detect_separator(first_line);
-        let mut reader =
-            csv::ReaderBuilder::new().delimiter(separator as u8).has_headers(false).flexible(true).from_reader(text.as_bytes());
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(separator as u8)
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(text.as_bytes());
         let mut record = csv::StringRecord::new();
         match reader.read_record(&mut record) {
             Ok(true) => {}
@@ -135,7 +149,10 @@ mod reference {
         }
         let header: Vec<String> = record.iter().map(|h| h.trim().to_string()).collect();
         if header.len() > MAX_COLUMNS {
-            return Err(FileError::Header(format!("it has {} columns; at most {MAX_COLUMNS} are accepted", header.len())));
+            return Err(FileError::Header(format!(
+                "it has {} columns; at most {MAX_COLUMNS} are accepted",
+                header.len()
+            )));
         }
         let columns = header.iter().map(|h| column(h)).collect::<Result<Vec<_>, _>>().map_err(FileError::Header)?;
         for (i, c) in columns.iter().enumerate() {
@@ -189,7 +206,13 @@ mod reference {
         })
     }
 
-    fn validate_row(columns: &[Column], header: &[String], row: &mut Row, seen: &mut HashMap<String, u32>, issues: &mut Vec<Issue>) -> Option<AuthType> {
+    fn validate_row(
+        columns: &[Column],
+        header: &[String],
+        row: &mut Row,
+        seen: &mut HashMap<String, u32>,
+        issues: &mut Vec<Issue>,
+    ) -> Option<AuthType> {
         let line = row.line;
         let at = |which: Column| columns.iter().position(|c| *c == which);
         let mut problems: Vec<(Option<usize>, Severity, String)> = Vec::new();
@@ -236,7 +259,8 @@ mod reference {
             ),
             _ => {}
         }
-        let extras: Vec<usize> = columns.iter().enumerate().filter(|(_, c)| needs_type_and_name(c)).map(|(i, _)| i).collect();
+        let extras: Vec<usize> =
+            columns.iter().enumerate().filter(|(_, c)| needs_type_and_name(c)).map(|(i, _)| i).collect();
         let used = |i: &&usize| row.cells.get(**i).is_some_and(|v| !v.is_empty());
         let (type_, name) = (at(Column::Type), at(Column::Name));
         let missing = [type_, name].iter().any(|c| !get(*c).is_some_and(|(_, v)| !v.trim().is_empty()));
@@ -261,14 +285,25 @@ mod reference {
         if let Some((i, v)) = get(at(Column::EnrollmentOtp))
             && !v.trim().is_empty()
         {
-            error(Some(i), "ENROLLMENT_OTP (certificate enrollment with a one-time password) is not supported by anchorage".into());
+            error(
+                Some(i),
+                "ENROLLMENT_OTP (certificate enrollment with a one-time password) is not supported by anchorage".into(),
+            );
         }
         for (i, v) in row.cells.iter().enumerate() {
             if v.len() > MAX_CELL_CHARS && v.chars().count() > MAX_CELL_CHARS {
                 error(Some(i), format!("the value is longer than {MAX_CELL_CHARS} characters"));
             } else if is_formula(v) {
-                let short = if v.chars().count() > 24 { format!("{}…", v.chars().take(24).collect::<String>()) } else { v.to_string() };
-                warnings.push((Some(i), Severity::Warning, format!("'{short}' starts with '{}': a spreadsheet would run it as a formula", &v[..1])));
+                let short = if v.chars().count() > 24 {
+                    format!("{}…", v.chars().take(24).collect::<String>())
+                } else {
+                    v.to_string()
+                };
+                warnings.push((
+                    Some(i),
+                    Severity::Warning,
+                    format!("'{short}' starts with '{}': a spreadsheet would run it as a formula", &v[..1]),
+                ));
             }
         }
         for (col, severity, message) in problems.into_iter().chain(warnings) {
@@ -397,7 +432,8 @@ fn streamed(bytes: &[u8], rng: &mut Rng) -> Result<BulkFile, FileError> {
 fn generated_files_parse_as_the_reference_does_whole_and_in_pieces() {
     // BULK_EQUIVALENCE_CASES=n (and BULK_EQUIVALENCE_SEED) for a longer run.
     let cases = std::env::var("BULK_EQUIVALENCE_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(1500);
-    let seed = std::env::var("BULK_EQUIVALENCE_SEED").ok().and_then(|n| n.parse().ok()).unwrap_or(0x9e37_79b9_7f4a_7c15);
+    let seed =
+        std::env::var("BULK_EQUIVALENCE_SEED").ok().and_then(|n| n.parse().ok()).unwrap_or(0x9e37_79b9_7f4a_7c15);
     let mut rng = Rng(seed);
     let mut outcomes = [0usize; 2];
     for case in 0..cases {

@@ -97,11 +97,26 @@ fn computed_fields_match_openssl() {
 #[test]
 fn rsa_2048_ca_from_openssl_is_accepted_as_sha256_with_rsa() {
     let dir = tempfile::tempdir().expect("tmp");
-    openssl(dir.path(), &[
-        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "k.pem", "-out", "ca.pem", "-days", "30",
-        "-subj", "/O=Example/CN=RSA Root/emailAddress=pki@example.com",
-        "-addext", "basicConstraints=critical,CA:true",
-    ]);
+    openssl(
+        dir.path(),
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "k.pem",
+            "-out",
+            "ca.pem",
+            "-days",
+            "30",
+            "-subj",
+            "/O=Example/CN=RSA Root/emailAddress=pki@example.com",
+            "-addext",
+            "basicConstraints=critical,CA:true",
+        ],
+    );
     let der = read_pem_file(&dir.path().join("ca.pem"));
     let i = inspect(&der, now()).expect("parses");
     assert!(i.acceptable(), "{:?}", i.checks);
@@ -112,10 +127,24 @@ fn rsa_2048_ca_from_openssl_is_accepted_as_sha256_with_rsa() {
 #[test]
 fn version_1_certificate_fails_the_version_rule() {
     let dir = tempfile::tempdir().expect("tmp");
-    openssl(dir.path(), &[
-        "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "k.pem",
-        "-subj", "/CN=v1", "-out", "r.csr",
-    ]);
+    openssl(
+        dir.path(),
+        &[
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "k.pem",
+            "-subj",
+            "/CN=v1",
+            "-out",
+            "r.csr",
+        ],
+    );
     openssl(dir.path(), &["x509", "-req", "-in", "r.csr", "-signkey", "k.pem", "-days", "2", "-out", "v1.pem"]);
     let der = read_pem_file(&dir.path().join("v1.pem"));
     let i = inspect(&der, now()).expect("parses");

@@ -54,9 +54,10 @@ impl Admin {
             }
             None => Bytes::new(),
         };
-        let res = http::send(&self.endpoint, Some(&self.tls), method.clone(), path, &headers, body, Duration::from_secs(120))
-            .await
-            .with_context(|| format!("{method} {path}"))?;
+        let res =
+            http::send(&self.endpoint, Some(&self.tls), method.clone(), path, &headers, body, Duration::from_secs(120))
+                .await
+                .with_context(|| format!("{method} {path}"))?;
         let value = serde_json::from_slice(&res.body).unwrap_or(Value::Null);
         Ok((res.status, value))
     }
@@ -82,13 +83,17 @@ impl Admin {
         if status != 200 {
             return Err(Self::failed("counting trusted certificates", status, &body));
         }
-        body.pointer("/statistics/totalElements").and_then(Value::as_u64).context("no statistics.totalElements in the answer")
+        body.pointer("/statistics/totalElements")
+            .and_then(Value::as_u64)
+            .context("no statistics.totalElements in the answer")
     }
 
     /// Uploads one CA as an enabled trusted certificate. `Ok(false)` when it was there already.
     pub async fn trust(&self, tenant: &str, name: &str, pem: &str, auto_registration: bool) -> anyhow::Result<bool> {
         let body = json!({"name": name, "certInPemFormat": pem, "status": "ENABLED", "autoRegistrationEnabled": auto_registration});
-        let (status, answer) = self.call(hyper::Method::POST, &format!("/tenant/tenants/{tenant}/trusted-certificates"), Some(&body)).await?;
+        let (status, answer) = self
+            .call(hyper::Method::POST, &format!("/tenant/tenants/{tenant}/trusted-certificates"), Some(&body))
+            .await?;
         match status {
             201 => Ok(true),
             409 => Ok(false),
@@ -105,7 +110,9 @@ impl Admin {
                 .map(|(name, pem)| json!({"name": name, "certInPemFormat": pem, "status": "ENABLED", "autoRegistrationEnabled": false}))
                 .collect();
             let body = json!({ "certificates": certificates });
-            let (status, answer) = self.call(hyper::Method::POST, &format!("/tenant/tenants/{tenant}/trusted-certificates/bulk"), Some(&body)).await?;
+            let (status, answer) = self
+                .call(hyper::Method::POST, &format!("/tenant/tenants/{tenant}/trusted-certificates/bulk"), Some(&body))
+                .await?;
             if !(200..300).contains(&status) {
                 return Err(Self::failed("bulk upload", status, &answer));
             }

@@ -63,7 +63,11 @@ impl Baseline {
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(threads).thread_name("baseline").enable_all().build()?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .thread_name("baseline")
+            .enable_all()
+            .build()?;
         let (stop, mut stopped) = tokio::sync::watch::channel(false);
         let task = std::thread::Builder::new().name("baseline-accept".into()).spawn(move || {
             runtime.block_on(async move {

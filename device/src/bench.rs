@@ -35,11 +35,16 @@ impl Target {
     pub async fn new(label: &str, url: &str, roots: RootCertStore, identities: &[Identity]) -> anyhow::Result<Self> {
         let endpoint = Endpoint::parse(url)?;
         anyhow::ensure!(endpoint.tls, "{url}: the device listener is https");
-        let addr = endpoint.resolve().await?.into_iter().next().ok_or_else(|| anyhow::anyhow!("{url} has no address"))?;
-        anyhow::ensure!(addr.ip().is_loopback(), "{url} resolves to {addr}: the benchmark sends traffic to loopback addresses only");
+        let addr =
+            endpoint.resolve().await?.into_iter().next().ok_or_else(|| anyhow::anyhow!("{url} has no address"))?;
+        anyhow::ensure!(
+            addr.ip().is_loopback(),
+            "{url} resolves to {addr}: the benchmark sends traffic to loopback addresses only"
+        );
         anyhow::ensure!(!identities.is_empty(), "no device identity to benchmark with");
         let roots = Arc::new(roots);
-        let configs = identities.iter().map(|i| client_config(i, roots.clone(), false)).collect::<anyhow::Result<Vec<_>>>()?;
+        let configs =
+            identities.iter().map(|i| client_config(i, roots.clone(), false)).collect::<anyhow::Result<Vec<_>>>()?;
         Ok(Self { label: label.to_string(), server_name: endpoint.server_name()?, endpoint, addr, configs })
     }
 
@@ -55,7 +60,13 @@ impl Target {
         let path = self.endpoint.path(TOKEN_PATH);
         let work = async {
             let tls = http::connect_tls(self.addr, self.server_name.clone(), config).await?;
-            let req = http::Request { method: hyper::Method::POST, path: &path, authority: &authority, headers: &[("accept", "application/json")], body: Bytes::new() };
+            let req = http::Request {
+                method: hyper::Method::POST,
+                path: &path,
+                authority: &authority,
+                headers: &[("accept", "application/json")],
+                body: Bytes::new(),
+            };
             http::exchange(tls, req).await
         };
         match tokio::time::timeout(timeout, work).await {
@@ -89,7 +100,13 @@ pub struct BenchOptions {
 
 impl Default for BenchOptions {
     fn default() -> Self {
-        Self { clients: 16, duration: Duration::from_secs(10), max_requests: 10_000_000, timeout: Duration::from_secs(10), server: ServerProcess::Unknown }
+        Self {
+            clients: 16,
+            duration: Duration::from_secs(10),
+            max_requests: 10_000_000,
+            timeout: Duration::from_secs(10),
+            server: ServerProcess::Unknown,
+        }
     }
 }
 
@@ -132,7 +149,8 @@ impl Report {
 
     /// Several runs of the same target as one: counts, latencies and times added up.
     pub fn merge(runs: &[Report]) -> Report {
-        let mut total = Report { label: runs.first().map(|r| r.label.clone()).unwrap_or_default(), ..Report::default() };
+        let mut total =
+            Report { label: runs.first().map(|r| r.label.clone()).unwrap_or_default(), ..Report::default() };
         let add = |a: Option<Duration>, b: Option<Duration>| a.zip(b).map(|(a, b)| a + b);
         total.cpu = Some(Duration::ZERO);
         total.server_cpu = Some(Duration::ZERO);
@@ -287,7 +305,13 @@ pub async fn run(target: Arc<Target>, options: &BenchOptions) -> Report {
 /// half-life gets its current token back).
 pub async fn warm_up(target: Arc<Target>, timeout: Duration) -> Report {
     let n = target.identities() as u64;
-    let options = BenchOptions { clients: 1, duration: Duration::from_secs(600), max_requests: n, timeout, server: ServerProcess::Unknown };
+    let options = BenchOptions {
+        clients: 1,
+        duration: Duration::from_secs(600),
+        max_requests: n,
+        timeout,
+        server: ServerProcess::Unknown,
+    };
     run(target, &options).await
 }
 
@@ -311,14 +335,20 @@ pub fn table(reports: &[&Report]) -> String {
         out,
         "{:<22}{}",
         "client CPU",
-        cell(&|r| r.cpu.map_or("?".into(), |c| format!("{:.0}% of a core", 100.0 * c.as_secs_f64() / r.elapsed.as_secs_f64().max(1e-9))))
+        cell(&|r| r.cpu.map_or("?".into(), |c| format!(
+            "{:.0}% of a core",
+            100.0 * c.as_secs_f64() / r.elapsed.as_secs_f64().max(1e-9)
+        )))
     );
     if reports.iter().any(|r| r.server_cpu.is_some()) {
         let _ = writeln!(
             out,
             "{:<22}{}",
             "server CPU",
-            cell(&|r| r.server_cpu.map_or("-".into(), |c| format!("{:.0}% of a core", 100.0 * c.as_secs_f64() / r.elapsed.as_secs_f64().max(1e-9))))
+            cell(&|r| r.server_cpu.map_or("-".into(), |c| format!(
+                "{:.0}% of a core",
+                100.0 * c.as_secs_f64() / r.elapsed.as_secs_f64().max(1e-9)
+            )))
         );
     }
     let per_token = |cpu: Option<Duration>, r: &Report| match cpu {
@@ -329,7 +359,8 @@ pub fn table(reports: &[&Report]) -> String {
     if reports.iter().any(|r| r.server_cpu.is_some()) {
         let _ = writeln!(out, "{:<22}{}", "server CPU per token", cell(&|r| per_token(r.server_cpu, r)));
     }
-    let _ = writeln!(out, "{:<22}{}", "load avg (1 min, max)", cell(&|r| r.load.map_or("?".into(), |l| format!("{l:.2}"))));
+    let _ =
+        writeln!(out, "{:<22}{}", "load avg (1 min, max)", cell(&|r| r.load.map_or("?".into(), |l| format!("{l:.2}"))));
     for r in reports {
         if !r.errors.is_empty() {
             let _ = writeln!(out, "errors of {}: {}", r.label, r.errors_text());

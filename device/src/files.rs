@@ -24,7 +24,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         _ => PathBuf::from("."),
     };
     let name = path.file_name().with_context(|| format!("{} is not a file name", path.display()))?;
-    let temp = dir.join(format!(".{}.{}.{:08x}.tmp", name.to_string_lossy(), std::process::id(), rand::random::<u32>()));
+    let temp =
+        dir.join(format!(".{}.{}.{:08x}.tmp", name.to_string_lossy(), std::process::id(), rand::random::<u32>()));
     let result = (|| -> std::io::Result<()> {
         let mut f = open_new(&temp, 0o600)?;
         f.write_all(bytes)?;

@@ -56,7 +56,8 @@ impl Endpoint {
     pub fn server_name(&self) -> anyhow::Result<ServerName<'static>> {
         match self.host.parse::<IpAddr>() {
             Ok(ip) => Ok(ServerName::IpAddress(ip.into())),
-            Err(_) => ServerName::try_from(self.host.clone()).with_context(|| format!("{:?} is not a valid server name", self.host)),
+            Err(_) => ServerName::try_from(self.host.clone())
+                .with_context(|| format!("{:?} is not a valid server name", self.host)),
         }
     }
 
@@ -150,7 +151,10 @@ pub async fn connect_tls(
 ) -> Result<tokio_rustls::client::TlsStream<TcpStream>, RequestError> {
     let tcp = TcpStream::connect(addr).await.map_err(|e| RequestError::Connect { addr, error: e })?;
     let _ = tcp.set_nodelay(true);
-    tokio_rustls::TlsConnector::from(config).connect(server_name, tcp).await.map_err(|e| RequestError::Tls { addr, error: e })
+    tokio_rustls::TlsConnector::from(config)
+        .connect(server_name, tcp)
+        .await
+        .map_err(|e| RequestError::Tls { addr, error: e })
 }
 
 /// Sends `req` on `io` (a fresh connection) and reads the answer; the connection is closed
@@ -163,7 +167,11 @@ where
         .await
         .map_err(|e| RequestError::Http(e.to_string()))?;
     let driver = tokio::spawn(conn);
-    let mut builder = hyper::Request::builder().method(req.method).uri(req.path).header(HOST, req.authority).header(CONNECTION, "close");
+    let mut builder = hyper::Request::builder()
+        .method(req.method)
+        .uri(req.path)
+        .header(HOST, req.authority)
+        .header(CONNECTION, "close");
     for (name, value) in req.headers {
         builder = builder.header(*name, *value);
     }
@@ -257,7 +265,10 @@ mod tests {
         assert_eq!(e.authority(), "127.0.0.1:8443");
         assert_eq!(e.path("/x"), "/x");
         let e = Endpoint::parse("https://[::1]/base/").expect("url");
-        assert_eq!((e.host.as_str(), e.port, e.authority(), e.path("/x")), ("::1", 443, "[::1]".to_string(), "/base/x".to_string()));
+        assert_eq!(
+            (e.host.as_str(), e.port, e.authority(), e.path("/x")),
+            ("::1", 443, "[::1]".to_string(), "/base/x".to_string())
+        );
         assert!(matches!(e.server_name().expect("name"), ServerName::IpAddress(_)));
         let e = Endpoint::parse("http://localhost:8080").expect("url");
         assert!(!e.tls);

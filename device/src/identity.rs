@@ -47,7 +47,8 @@ impl Identity {
     /// PKCS#1).
     pub fn from_pem(cert_pem: &[u8], key_pem: &[u8]) -> anyhow::Result<Self> {
         let chain = certificates_from_pem(cert_pem)?;
-        let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| anyhow::anyhow!("no readable private key: {e}"))?;
+        let key =
+            PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| anyhow::anyhow!("no readable private key: {e}"))?;
         Self::new(chain, key)
     }
 
@@ -55,8 +56,10 @@ impl Identity {
     pub fn from_pem_files(cert: &Path, key: &Path) -> anyhow::Result<Self> {
         let cert_pem = std::fs::read(cert).with_context(|| format!("reading {}", cert.display()))?;
         let key_pem = std::fs::read(key).with_context(|| format!("reading {}", key.display()))?;
-        let chain = certificates_from_pem(&cert_pem).with_context(|| format!("reading certificates from {}", cert.display()))?;
-        let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| anyhow::anyhow!("reading the private key {}: {e}", key.display()))?;
+        let chain = certificates_from_pem(&cert_pem)
+            .with_context(|| format!("reading certificates from {}", cert.display()))?;
+        let key = PrivateKeyDer::from_pem_slice(&key_pem)
+            .map_err(|e| anyhow::anyhow!("reading the private key {}: {e}", key.display()))?;
         Self::new(chain, key)
     }
 
@@ -64,7 +67,8 @@ impl Identity {
     pub fn from_pkcs12(der: &[u8], password: &str) -> anyhow::Result<Self> {
         let store = p12_keystore::KeyStore::from_pkcs12(der, password, p12_keystore::Pkcs12ImportPolicy::Strict)
             .map_err(|e| anyhow::anyhow!("cannot open the PKCS#12 store (wrong password?): {e}"))?;
-        let (_, chain) = store.private_key_chain().context("the PKCS#12 store holds no private key with its certificate")?;
+        let (_, chain) =
+            store.private_key_chain().context("the PKCS#12 store holds no private key with its certificate")?;
         let certs = chain.certs().iter().map(|c| CertificateDer::from(c.as_der().to_vec())).collect();
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(chain.key().as_der().to_vec()));
         Self::new(certs, key)
@@ -89,7 +93,9 @@ impl Identity {
 
 /// Every certificate in a PEM text, in order.
 pub fn certificates_from_pem(pem: &[u8]) -> anyhow::Result<Vec<CertificateDer<'static>>> {
-    let certs = CertificateDer::pem_slice_iter(pem).collect::<Result<Vec<_>, _>>().map_err(|e| anyhow::anyhow!("unreadable PEM: {e}"))?;
+    let certs = CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| anyhow::anyhow!("unreadable PEM: {e}"))?;
     anyhow::ensure!(!certs.is_empty(), "no PEM certificate found");
     Ok(certs)
 }
@@ -117,7 +123,11 @@ pub fn web_roots() -> RootCertStore {
 
 /// A TLS client configuration presenting `identity`, trusting `roots`, speaking HTTP/1.1.
 /// Without `resumption` every connection makes a full handshake.
-pub fn client_config(identity: &Identity, roots: Arc<RootCertStore>, resumption: bool) -> anyhow::Result<Arc<ClientConfig>> {
+pub fn client_config(
+    identity: &Identity,
+    roots: Arc<RootCertStore>,
+    resumption: bool,
+) -> anyhow::Result<Arc<ClientConfig>> {
     let mut config = ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .context("TLS protocol versions")?
@@ -174,7 +184,14 @@ mod tests {
         let normalised: String = leaf.split_whitespace().collect::<Vec<_>>().join(" ");
         assert!(with_leaf.starts_with(&normalised), "{with_leaf}");
         // The server's own reader accepts it.
-        let decoded = certificates_from_pem(with_leaf.replace(' ', "\n").replace("-----BEGIN\nCERTIFICATE-----", "-----BEGIN CERTIFICATE-----").replace("-----END\nCERTIFICATE-----", "-----END CERTIFICATE-----").as_bytes()).expect("pem");
+        let decoded = certificates_from_pem(
+            with_leaf
+                .replace(' ', "\n")
+                .replace("-----BEGIN\nCERTIFICATE-----", "-----BEGIN CERTIFICATE-----")
+                .replace("-----END\nCERTIFICATE-----", "-----END CERTIFICATE-----")
+                .as_bytes(),
+        )
+        .expect("pem");
         assert_eq!(decoded[0].as_ref(), id.leaf().as_ref());
     }
 

@@ -44,7 +44,8 @@ impl Claims {
     /// Half of the token's own lifetime: from then on the platform hands out a new token.
     pub fn renew_at(&self) -> OffsetDateTime {
         let lifetime = self.exp.saturating_sub(self.iat).max(0);
-        OffsetDateTime::from_unix_timestamp(self.iat.saturating_add(lifetime / 2 + lifetime % 2)).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+        OffsetDateTime::from_unix_timestamp(self.iat.saturating_add(lifetime / 2 + lifetime % 2))
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH)
     }
 }
 

@@ -99,7 +99,9 @@ struct PkiArgs {
 }
 
 #[derive(clap::Args)]
-#[command(after_help = "Environment only:\n  ANCHORAGE_ADMIN_PASSWORD  the admin's password, for --upload-root, --extra-cas and an in-memory PKI")]
+#[command(
+    after_help = "Environment only:\n  ANCHORAGE_ADMIN_PASSWORD  the admin's password, for --upload-root, --extra-cas and an in-memory PKI"
+)]
 struct BenchArgs {
     /// Base URL of anchorage's device listener (a loopback address), e.g. https://127.0.0.1:8443.
     #[arg(long)]
@@ -223,14 +225,19 @@ async fn run_token(args: TokenArgs) -> anyhow::Result<()> {
     let chain_header = match &args.chain {
         Some(path) => {
             let pem = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-            Some(identity::chain_header(&identity, &pem).with_context(|| format!("reading the chain {}", path.display()))?)
+            Some(
+                identity::chain_header(&identity, &pem)
+                    .with_context(|| format!("reading the chain {}", path.display()))?,
+            )
         }
         None => None,
     };
     let tls = identity::client_config(&identity, Arc::new(roots), true)?;
     let client = token::TokenClient::new(endpoint, tls, chain_header);
     match (&args.out, args.watch) {
-        (Some(out), true) => watch::watch(&client, out, &clock::SystemClock, &watch::WatchConfig::default(), shutdown_signal()).await,
+        (Some(out), true) => {
+            watch::watch(&client, out, &clock::SystemClock, &watch::WatchConfig::default(), shutdown_signal()).await
+        }
         (Some(out), false) => {
             let token = client.fetch().await?;
             files::write_atomic(out, format!("{}\n", token.as_str()).as_bytes())?;
@@ -275,7 +282,12 @@ fn run_pki(args: PkiArgs) -> anyhow::Result<()> {
     if let Some(i) = &written.intermediate {
         println!("intermediate:  {}", i.display());
     }
-    println!("devices:       {} ({} … {})", written.ids.len(), written.ids.first().map_or("", String::as_str), written.ids.last().map_or("", String::as_str));
+    println!(
+        "devices:       {} ({} … {})",
+        written.ids.len(),
+        written.ids.first().map_or("", String::as_str),
+        written.ids.last().map_or("", String::as_str)
+    );
     println!("bulk CSV:      {}", written.csv.display());
     Ok(())
 }
@@ -290,17 +302,27 @@ async fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
             (d.root_pem, d.devices.into_iter().map(|(_, i)| i).collect::<Vec<_>>(), args.upload_root)
         }
         None => {
-            let made = pki::generate(&pki::PkiOptions { root_cn: format!("anchorage bench root {:08x}", rand::random::<u32>()), devices: args.devices.max(1), prefix: "bench-".into(), ..pki::PkiOptions::default() })?;
+            let made = pki::generate(&pki::PkiOptions {
+                root_cn: format!("anchorage bench root {:08x}", rand::random::<u32>()),
+                devices: args.devices.max(1),
+                prefix: "bench-".into(),
+                ..pki::PkiOptions::default()
+            })?;
             let ids = made.devices.iter().map(|d| d.identity()).collect::<anyhow::Result<Vec<_>>>()?;
             (made.root.cert_pem, ids, true)
         }
     };
 
     let admin = if upload_root || args.extra_cas > 0 {
-        let password = std::env::var("ANCHORAGE_ADMIN_PASSWORD").context("set ANCHORAGE_ADMIN_PASSWORD to upload certificates")?;
+        let password =
+            std::env::var("ANCHORAGE_ADMIN_PASSWORD").context("set ANCHORAGE_ADMIN_PASSWORD to upload certificates")?;
         let admin = admin::Admin::new(&args.admin_url, &args.admin_user, &password)?;
         let admin_addr = admin.endpoint().resolve().await?;
-        anyhow::ensure!(admin_addr.iter().all(|a| a.ip().is_loopback()), "{}: the benchmark talks to loopback addresses only", args.admin_url);
+        anyhow::ensure!(
+            admin_addr.iter().all(|a| a.ip().is_loopback()),
+            "{}: the benchmark talks to loopback addresses only",
+            args.admin_url
+        );
         let tenant = admin.tenant().await?;
         if upload_root {
             let fresh = admin.trust(&tenant, "anchorage bench root", &root_pem, true).await?;
@@ -335,7 +357,8 @@ async fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
         true => {
             let server = baseline::Baseline::start(identity::roots_from_pem(root_pem.as_bytes())?).await?;
             let roots = identity::roots_from_pem(server.ca_pem.as_bytes())?;
-            let target = Arc::new(Target::new("baseline", &format!("https://{}", server.addr), roots, &identities).await?);
+            let target =
+                Arc::new(Target::new("baseline", &format!("https://{}", server.addr), roots, &identities).await?);
             Some((server, target))
         }
         false => None,
@@ -351,7 +374,17 @@ async fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
         let baseline_target = baseline.as_ref().map(|(_, t)| t);
         let mut phases = Vec::new();
         if args.extra_cas > 0 {
-            phases.push(measure(&anchorage, baseline_target, &options, &baseline_options, args.rounds, trusted_count(admin.as_ref()).await).await);
+            phases.push(
+                measure(
+                    &anchorage,
+                    baseline_target,
+                    &options,
+                    &baseline_options,
+                    args.rounds,
+                    trusted_count(admin.as_ref()).await,
+                )
+                .await,
+            );
             if let Some((admin, tenant)) = &admin {
                 let t = Instant::now();
                 let n = args.extra_cas;
@@ -360,7 +393,17 @@ async fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
                 eprintln!("uploaded {} extra CAs in {:.1} s", cas.len(), t.elapsed().as_secs_f64());
             }
         }
-        phases.push(measure(&anchorage, baseline_target, &options, &baseline_options, args.rounds, trusted_count(admin.as_ref()).await).await);
+        phases.push(
+            measure(
+                &anchorage,
+                baseline_target,
+                &options,
+                &baseline_options,
+                args.rounds,
+                trusted_count(admin.as_ref()).await,
+            )
+            .await,
+        );
         for (a, b) in &phases {
             let mut refs = vec![a];
             refs.extend(b.iter());
@@ -397,9 +440,18 @@ async fn trusted_count(admin: Option<&(admin::Admin, String)>) -> Option<u64> {
 async fn warm_up(target: &Arc<Target>, options: &BenchOptions) -> anyhow::Result<()> {
     let w = bench::warm_up(target.clone(), options.timeout).await;
     if w.tokens == 0 {
-        anyhow::bail!("{}: no device got a token in the warm-up (errors: {}); is the device root uploaded with auto-registration?", target.label, w.errors_text());
+        anyhow::bail!(
+            "{}: no device got a token in the warm-up (errors: {}); is the device root uploaded with auto-registration?",
+            target.label,
+            w.errors_text()
+        );
     }
-    eprintln!("{}: warm-up (one request per device, one at a time): {} tokens, errors: {}", target.label, w.tokens, w.errors_text());
+    eprintln!(
+        "{}: warm-up (one request per device, one at a time): {} tokens, errors: {}",
+        target.label,
+        w.tokens,
+        w.errors_text()
+    );
     Ok(())
 }
 

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
-    SignatureAlgorithm,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose, SignatureAlgorithm,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -164,7 +164,11 @@ pub fn generate(options: &PkiOptions) -> anyhow::Result<Pki> {
     let root_key = options.key_type.generate()?;
     let root_params = ca_params(&options.root_cn, None, now, ca_days)?;
     let root_cert = root_params.self_signed(&root_key).context("signing the root")?;
-    let root = CaMaterial { cert_pem: root_cert.pem(), key_pem: root_key.serialize_pem(), issuer: Issuer::new(root_params, root_key) };
+    let root = CaMaterial {
+        cert_pem: root_cert.pem(),
+        key_pem: root_key.serialize_pem(),
+        issuer: Issuer::new(root_params, root_key),
+    };
     let intermediate = match &options.intermediate_cn {
         Some(cn) => {
             let key = options.key_type.generate()?;
@@ -179,7 +183,10 @@ pub fn generate(options: &PkiOptions) -> anyhow::Result<Pki> {
     let mut devices = Vec::with_capacity(options.devices);
     for n in 1..=options.devices {
         let id = device_id(&options.prefix, n);
-        anyhow::ensure!(!id.contains([':', '/', '+', '$']) && !id.contains(char::is_whitespace), "device id {id:?}: no whitespace, ':', '/', '+' or '$'");
+        anyhow::ensure!(
+            !id.contains([':', '/', '+', '$']) && !id.contains(char::is_whitespace),
+            "device id {id:?}: no whitespace, ':', '/', '+' or '$'"
+        );
         let key = options.key_type.generate()?;
         let mut p = CertificateParams::new(Vec::<String>::new())?;
         p.distinguished_name = name(&id);
@@ -265,8 +272,10 @@ pub struct PkiDir {
 
 /// Reads a directory written by [`Pki::write`].
 pub fn read_dir(dir: &Path) -> anyhow::Result<PkiDir> {
-    let root_pem = std::fs::read_to_string(dir.join("root.pem")).with_context(|| format!("reading {}/root.pem", dir.display()))?;
-    let csv = std::fs::read_to_string(dir.join("devices.csv")).with_context(|| format!("reading {}/devices.csv", dir.display()))?;
+    let root_pem =
+        std::fs::read_to_string(dir.join("root.pem")).with_context(|| format!("reading {}/root.pem", dir.display()))?;
+    let csv = std::fs::read_to_string(dir.join("devices.csv"))
+        .with_context(|| format!("reading {}/devices.csv", dir.display()))?;
     let mut devices = Vec::new();
     for line in csv.lines().skip(1).filter(|l| !l.trim().is_empty()) {
         let id = line.split(';').next().unwrap_or_default().trim_matches('"').to_string();
@@ -285,12 +294,16 @@ mod tests {
     fn ids_and_csv_follow_the_platform_format() {
         assert_eq!(device_id("dev-", 1), "dev-0001");
         assert_eq!(device_id("x", 12345), "x12345");
-        assert_eq!(devices_csv(["a", "b"]), "ID;AUTH_TYPE;CREDENTIALS;TYPE;NAME\na;CERTIFICATES;;c8y_Device;a\nb;CERTIFICATES;;c8y_Device;b\n");
+        assert_eq!(
+            devices_csv(["a", "b"]),
+            "ID;AUTH_TYPE;CREDENTIALS;TYPE;NAME\na;CERTIFICATES;;c8y_Device;a\nb;CERTIFICATES;;c8y_Device;b\n"
+        );
     }
 
     #[test]
     fn pkcs12_stores_read_back_with_their_chain() {
-        let pki = generate(&PkiOptions { intermediate_cn: Some("mid".into()), devices: 1, ..PkiOptions::default() }).expect("pki");
+        let pki = generate(&PkiOptions { intermediate_cn: Some("mid".into()), devices: 1, ..PkiOptions::default() })
+            .expect("pki");
         let d = &pki.devices[0];
         let p12 = d.pkcs12("pw-1").expect("p12");
         let id = Identity::from_pkcs12(&p12, "pw-1").expect("reads");

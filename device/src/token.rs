@@ -46,7 +46,10 @@ pub struct TokenClient {
 
 impl std::fmt::Debug for TokenClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenClient").field("endpoint", &self.endpoint).field("chain_header", &self.chain_header.is_some()).finish()
+        f.debug_struct("TokenClient")
+            .field("endpoint", &self.endpoint)
+            .field("chain_header", &self.chain_header.is_some())
+            .finish()
     }
 }
 
@@ -69,11 +72,21 @@ impl TokenClient {
         if let Some(chain) = &self.chain_header {
             headers.push(("x-ssl-cert-chain", chain.as_str()));
         }
-        let res = http::send(&self.endpoint, Some(&self.tls), hyper::Method::POST, TOKEN_PATH, &headers, Bytes::new(), self.timeout).await?;
+        let res = http::send(
+            &self.endpoint,
+            Some(&self.tls),
+            hyper::Method::POST,
+            TOKEN_PATH,
+            &headers,
+            Bytes::new(),
+            self.timeout,
+        )
+        .await?;
         if res.status != 200 {
             return Err(FetchError::Refused { status: res.status, message: http::error_message(&res.body) });
         }
-        let body: serde_json::Value = serde_json::from_slice(&res.body).map_err(|e| FetchError::BadToken(e.to_string()))?;
+        let body: serde_json::Value =
+            serde_json::from_slice(&res.body).map_err(|e| FetchError::BadToken(e.to_string()))?;
         // The docs and go-c8y say `accessToken`, the OpenAPI spec `access_token`.
         let jwt = body
             .get("accessToken")

@@ -15,9 +15,14 @@ const ROWS: usize = 100_000;
 const RUNS: usize = 3;
 
 fn csv() -> String {
-    let mut csv = String::from("\"ID\";\"AUTH_TYPE\";\"CREDENTIALS\";\"TYPE\";\"NAME\";\"external-c8y_Imei\";\"c8y_Hardware.model\"\n");
+    let mut csv = String::from(
+        "\"ID\";\"AUTH_TYPE\";\"CREDENTIALS\";\"TYPE\";\"NAME\";\"external-c8y_Imei\";\"c8y_Hardware.model\"\n",
+    );
     for i in 0..ROWS {
-        csv.push_str(&format!("\"bench-{i:06}\";\"CERTIFICATES\";\"\";\"c8y_Device\";\"Bench device {i}\";\"imei-{i:06}\";\"M{}\"\n", i % 7));
+        csv.push_str(&format!(
+            "\"bench-{i:06}\";\"CERTIFICATES\";\"\";\"c8y_Device\";\"Bench device {i}\";\"imei-{i:06}\";\"M{}\"\n",
+            i % 7
+        ));
     }
     csv
 }
@@ -38,11 +43,17 @@ async fn main() -> anyhow::Result<()> {
         ])?;
         config.admin_password = Some(Secret("bench-password".into()));
         let server = anchorage_server::start(config, Arc::new(SystemClock)).await?;
-        let form = reqwest::multipart::Form::new()
-            .part("file", reqwest::multipart::Part::bytes(body.clone().into_bytes()).file_name("bulk.csv").mime_str("text/csv")?);
+        let form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(body.clone().into_bytes()).file_name("bulk.csv").mime_str("text/csv")?,
+        );
         let client = reqwest::Client::new();
         // Warm the credential cache so the run measures registration, not argon2.
-        client.get(format!("http://{}/user/currentUser", server.addr)).basic_auth("t100/admin", Some("bench-password")).send().await?;
+        client
+            .get(format!("http://{}/user/currentUser", server.addr))
+            .basic_auth("t100/admin", Some("bench-password"))
+            .send()
+            .await?;
         let started = Instant::now();
         let res = client
             .post(format!("http://{}/devicecontrol/bulkNewDeviceRequests", server.addr))
@@ -53,7 +64,11 @@ async fn main() -> anyhow::Result<()> {
         let status = res.status();
         let answer: serde_json::Value = res.json().await?;
         let elapsed = started.elapsed();
-        anyhow::ensure!(status == 201 && answer["numberOfCreated"] == ROWS, "unexpected answer {status}: {}", answer["numberOfCreated"]);
+        anyhow::ensure!(
+            status == 201 && answer["numberOfCreated"] == ROWS,
+            "unexpected answer {status}: {}",
+            answer["numberOfCreated"]
+        );
         println!("  run {run}: {:.2} s ({:.0} rows/s)", elapsed.as_secs_f64(), ROWS as f64 / elapsed.as_secs_f64());
         times.push(elapsed.as_secs_f64());
         server.stop().await?;

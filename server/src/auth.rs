@@ -15,8 +15,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
@@ -26,11 +26,11 @@ use rand::Rng as _;
 use sha2::{Digest, Sha256};
 
 use crate::db::{self, Db};
-use crate::extract::ClientAddress;
-use crate::{audit, limiter};
 use crate::error::AppError;
+use crate::extract::ClientAddress;
 use crate::routes::Access;
 use crate::state::AppState;
+use crate::{audit, limiter};
 
 /// How long a verified password is remembered.
 const CACHE_TTL: Duration = Duration::from_secs(120);
@@ -67,7 +67,8 @@ pub struct Authenticator {
 
 impl Authenticator {
     pub fn new(db: Db) -> Self {
-        let dummy: String = rand::thread_rng().sample_iter(rand::distributions::Alphanumeric).take(24).map(char::from).collect();
+        let dummy: String =
+            rand::thread_rng().sample_iter(rand::distributions::Alphanumeric).take(24).map(char::from).collect();
         Self {
             db,
             salt: rand::random(),
@@ -97,7 +98,13 @@ impl Authenticator {
             }
             cache.insert(key, (row.password_hash.clone(), Instant::now() + CACHE_TTL));
         }
-        Ok(Some(AuthUser { tenant: row.tenant_id, user_name: row.user_name, role: row.role, token_id: None, session: None }))
+        Ok(Some(AuthUser {
+            tenant: row.tenant_id,
+            user_name: row.user_name,
+            role: row.role,
+            token_id: None,
+            session: None,
+        }))
     }
 
     /// Whether these credentials were verified against `hash` within the cache's lifetime.
@@ -182,7 +189,13 @@ async fn verify_device_token(state: &AppState, token: &str) -> Result<Result<Aut
         Some(row) if !row.revoked => {}
         _ => return Ok(Err("Invalid token: it was revoked.".into())),
     }
-    Ok(Ok(AuthUser { tenant: claims.ten, user_name: claims.sub, role: "device".into(), token_id: Some(claims.jti), session: None }))
+    Ok(Ok(AuthUser {
+        tenant: claims.ten,
+        user_name: claims.sub,
+        role: "device".into(),
+        token_id: Some(claims.jti),
+        session: None,
+    }))
 }
 
 /// A cookie's value from the `Cookie` header.
@@ -218,14 +231,21 @@ async fn session_user(state: &AppState, token: &str) -> Result<Option<(AuthUser,
         db::sessions::delete(&state.db, &hash).await?;
         return Ok(None);
     }
-    let Some(user) = db::users::find(&state.db, &session.tenant_id, &session.user_name).await?.filter(|u| u.enabled) else {
+    let Some(user) = db::users::find(&state.db, &session.tenant_id, &session.user_name).await?.filter(|u| u.enabled)
+    else {
         return Ok(None);
     };
     // Writing on every call would make every read a write; a minute's precision is enough.
     if now - session.last_seen >= 60 {
         db::sessions::touch(&state.db, &hash, now).await?;
     }
-    let auth = AuthUser { tenant: user.tenant_id, user_name: user.user_name, role: user.role, token_id: None, session: Some(hash) };
+    let auth = AuthUser {
+        tenant: user.tenant_id,
+        user_name: user.user_name,
+        role: user.role,
+        token_id: None,
+        session: Some(hash),
+    };
     Ok(Some((auth, session.xsrf_token)))
 }
 
@@ -265,9 +285,14 @@ pub async fn password_login(
         None => {
             state.limiter.failed(&keys, now);
             tracing::info!(tenant, user, client = address.unwrap_or("-"), "login failed");
-            let event = audit::Event::info(audit::types::AUTHENTICATION, "Login failed", format!("Failed login for user '{user}'."), Some(user))
-                .warning()
-                .from_address(address);
+            let event = audit::Event::info(
+                audit::types::AUTHENTICATION,
+                "Login failed",
+                format!("Failed login for user '{user}'."),
+                Some(user),
+            )
+            .warning()
+            .from_address(address);
             audit::record(state, &state.config.tenant, event).await?;
             Err(AppError::Unauthorized { message: "Invalid credentials!".into(), xbasic })
         }
@@ -288,20 +313,28 @@ pub async fn require_user(
         if token.contains('.') {
             verify_device_token(&state, token).await?.map_err(|m| unauthorized(&m))?
         } else {
-            session_user(&state, token).await?.map(|(u, _)| u).ok_or_else(|| unauthorized("Invalid token: the session has ended; log in again."))?
+            session_user(&state, token)
+                .await?
+                .map(|(u, _)| u)
+                .ok_or_else(|| unauthorized("Invalid token: the session has ended; log in again."))?
         }
     } else if let Some((tenant, user, password)) = basic_credentials(req.headers()) {
         password_login(&state, tenant.as_deref(), &user, &password, address.as_deref(), xbasic).await?
     } else if let Some(token) = cookie(req.headers(), SESSION_COOKIE) {
-        let (user, xsrf) = session_user(&state, token).await?.ok_or_else(|| unauthorized("The session has ended; log in again."))?;
+        let (user, xsrf) =
+            session_user(&state, token).await?.ok_or_else(|| unauthorized("The session has ended; log in again."))?;
         let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
         let echoed = req.headers().get(XSRF_HEADER).and_then(|v| v.to_str().ok());
         if !safe && !echoed.is_some_and(|e| same_secret(e, &xsrf)) {
-            return Err(AppError::Forbidden { message: "Missing or wrong X-XSRF-TOKEN header for a session cookie.".into() });
+            return Err(AppError::Forbidden {
+                message: "Missing or wrong X-XSRF-TOKEN header for a session cookie.".into(),
+            });
         }
         user
     } else {
-        return Err(unauthorized("Authentication required: send Authorization: Basic with <tenant>/<user>:<password>, or log in."));
+        return Err(unauthorized(
+            "Authentication required: send Authorization: Basic with <tenant>/<user>:<password>, or log in.",
+        ));
     };
     req.extensions_mut().insert(user);
     Ok(next.run(req).await)
@@ -359,4 +392,3 @@ mod tests {
         assert!(!verify_password("x", "not a phc string"));
     }
 }
-

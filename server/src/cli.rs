@@ -62,7 +62,8 @@ impl Cli {
     /// Reads the flags, then the secrets that come only from the environment.
     pub fn parse_with_env() -> Self {
         let mut cli = Self::parse();
-        cli.config.admin_password = std::env::var("ANCHORAGE_ADMIN_PASSWORD").ok().filter(|p| !p.is_empty()).map(Secret);
+        cli.config.admin_password =
+            std::env::var("ANCHORAGE_ADMIN_PASSWORD").ok().filter(|p| !p.is_empty()).map(Secret);
         cli
     }
 }
@@ -107,8 +108,17 @@ pub async fn run_user(config: &Config, action: UserAction) -> anyhow::Result<()>
                 enabled: true,
                 password_changed_at: None,
             };
-            db::users::insert(&db, &row, &now).await.with_context(|| format!("creating user '{name}' (does it exist already?)"))?;
-            audit_cli(&db, tenant, "User created", format!("User '{name}' created with role {} (command line).", role.as_str()), &now).await?;
+            db::users::insert(&db, &row, &now)
+                .await
+                .with_context(|| format!("creating user '{name}' (does it exist already?)"))?;
+            audit_cli(
+                &db,
+                tenant,
+                "User created",
+                format!("User '{name}' created with role {} (command line).", role.as_str()),
+                &now,
+            )
+            .await?;
             println!("created user '{name}' ({}) in tenant '{tenant}'", role.as_str());
         }
         UserAction::Passwd { name } => {
@@ -117,7 +127,14 @@ pub async fn run_user(config: &Config, action: UserAction) -> anyhow::Result<()>
             check_password(&password).map_err(fail)?;
             let hash = auth::hash_password(&password)?;
             db::users::update(&db, tenant, &name, Some(&hash), None, None, &now).await?;
-            audit_cli(&db, tenant, "User password changed", format!("User '{name}': password changed (command line)."), &now).await?;
+            audit_cli(
+                &db,
+                tenant,
+                "User password changed",
+                format!("User '{name}': password changed (command line)."),
+                &now,
+            )
+            .await?;
             println!("password of '{name}' changed; their sessions have ended");
         }
         UserAction::Disable { name } | UserAction::Enable { name } if !exists(&name).await? => {
@@ -137,7 +154,14 @@ pub async fn run_user(config: &Config, action: UserAction) -> anyhow::Result<()>
             anyhow::ensure!(exists(&name).await?, "no user '{name}' in tenant '{tenant}'");
             let role = UserRole::parse(&role).map_err(fail)?;
             db::users::update(&db, tenant, &name, None, Some(role.as_str()), None, &now).await?;
-            audit_cli(&db, tenant, "User role changed", format!("User '{name}': role set to {} (command line).", role.as_str()), &now).await?;
+            audit_cli(
+                &db,
+                tenant,
+                "User role changed",
+                format!("User '{name}': role set to {} (command line).", role.as_str()),
+                &now,
+            )
+            .await?;
             println!("'{name}' is now {}", role.as_str());
         }
         UserAction::List => {

@@ -33,7 +33,10 @@ pub fn parse_chain_header(value: &str) -> Result<Vec<Vec<u8>>, TrustError> {
     let ders = anchorage_common::pem::decode_certificates(value)
         .map_err(|e| TrustError::BadHeader(format!("The X-Ssl-Cert-Chain header cannot be read: {e}.")))?;
     if ders.len() > MAX_CHAIN {
-        return Err(TrustError::BadHeader(format!("The X-Ssl-Cert-Chain header holds {} certificates; at most {MAX_CHAIN} are accepted.", ders.len())));
+        return Err(TrustError::BadHeader(format!(
+            "The X-Ssl-Cert-Chain header holds {} certificates; at most {MAX_CHAIN} are accepted.",
+            ders.len()
+        )));
     }
     Ok(ders)
 }
@@ -63,14 +66,16 @@ pub fn presented<'a>(
 ) -> Result<Presented<'a>, TrustError> {
     let Some(leaf_der) = tls_chain.first() else {
         return Err(TrustError::Untrusted(
-            "No client certificate was presented: call this endpoint over mutual TLS with the device certificate.".into(),
+            "No client certificate was presented: call this endpoint over mutual TLS with the device certificate."
+                .into(),
         ));
     };
     let mut intermediates: Vec<CertificateDer<'static>> = tls_chain[1..].to_vec();
     if let Some(header) = header_chain {
         if header.first().map(Vec::as_slice) != Some(leaf_der.as_ref()) {
             return Err(TrustError::Untrusted(
-                "The first certificate in X-Ssl-Cert-Chain is not the certificate the device authenticated with.".into(),
+                "The first certificate in X-Ssl-Cert-Chain is not the certificate the device authenticated with."
+                    .into(),
             ));
         }
         for der in header.into_iter().skip(1) {
@@ -82,8 +87,9 @@ pub fn presented<'a>(
     let Some(leaf) = leaf else {
         return Err(TrustError::Untrusted("The device certificate cannot be parsed.".into()));
     };
-    let mut issuers: Vec<Vec<u8>> =
-        std::iter::once(leaf.issuer_der.clone()).chain(intermediates.iter().filter_map(|c| issuer_name(c.as_ref()))).collect();
+    let mut issuers: Vec<Vec<u8>> = std::iter::once(leaf.issuer_der.clone())
+        .chain(intermediates.iter().filter_map(|c| issuer_name(c.as_ref())))
+        .collect();
     issuers.sort();
     issuers.dedup();
     Ok(Presented { leaf_der, leaf, intermediates, issuers })
@@ -101,30 +107,51 @@ pub fn anchor(presented: &Presented<'_>, candidates: &[&AnchorRow], now: OffsetD
             leaf.issuer
         )));
     }
-    let time = UnixTime::since_unix_epoch(std::time::Duration::from_secs(u64::try_from(now.unix_timestamp()).unwrap_or(0)));
+    let time =
+        UnixTime::since_unix_epoch(std::time::Duration::from_secs(u64::try_from(now.unix_timestamp()).unwrap_or(0)));
     let end_entity = match EndEntityCert::try_from(presented.leaf_der) {
         Ok(e) => e,
-        Err(e) => return Err(TrustError::Untrusted(format!("The device certificate is invalid: {}.", describe(&e, leaf)))),
+        Err(e) => {
+            return Err(TrustError::Untrusted(format!("The device certificate is invalid: {}.", describe(&e, leaf))));
+        }
     };
     let mut last_error = None;
     let mut disabled_match = None;
     for (index, anchor) in candidates.iter().enumerate() {
-        let Ok(ta) = webpki::anchor_from_trusted_cert(&CertificateDer::from(anchor.der.as_slice())).map(|t| t.to_owned()) else { continue };
+        let Ok(ta) =
+            webpki::anchor_from_trusted_cert(&CertificateDer::from(anchor.der.as_slice())).map(|t| t.to_owned())
+        else {
+            continue;
+        };
         let anchors = [ta];
         let result = end_entity
-            .verify_for_usage(verification_algorithms(), &anchors, &presented.intermediates, time, KeyUsage::client_auth(), None, None)
+            .verify_for_usage(
+                verification_algorithms(),
+                &anchors,
+                &presented.intermediates,
+                time,
+                KeyUsage::client_auth(),
+                None,
+                None,
+            )
             .map(|_| ());
         match result {
             Ok(_) if anchor.status != "ENABLED" => disabled_match = Some(anchor),
             Ok(_) if anchorage_common::timefmt::parse(&anchor.not_after).is_some_and(|t| t < now) => {
-                last_error = Some(format!("the trusted certificate '{}' that anchors it expired on {}", anchor.name, anchor.not_after));
+                last_error = Some(format!(
+                    "the trusted certificate '{}' that anchors it expired on {}",
+                    anchor.name, anchor.not_after
+                ));
             }
             Ok(_) => return Ok(index),
             Err(e) => last_error = Some(describe(&e, leaf)),
         }
     }
     let message = match (disabled_match, last_error) {
-        (Some(a), _) => format!("The device certificate is not trusted: the trusted certificate '{}' that issued its chain is disabled.", a.name),
+        (Some(a), _) => format!(
+            "The device certificate is not trusted: the trusted certificate '{}' that issued its chain is disabled.",
+            a.name
+        ),
         (None, Some(e)) => format!("The device certificate is not trusted: {e}."),
         (None, None) => "The device certificate is not trusted.".to_string(),
     };
@@ -141,15 +168,30 @@ fn verification_algorithms() -> &'static [&'static dyn rustls::pki_types::Signat
 fn describe(e: &webpki::Error, leaf: &CertificateInfo) -> String {
     use webpki::Error as E;
     match e {
-        E::CertExpired { .. } => format!("a certificate in the chain has expired (the device certificate is valid until {})", leaf.not_after_text()),
-        E::CertNotValidYet { .. } => format!("a certificate in the chain is not valid yet (the device certificate is valid from {})", leaf.not_before_text()),
-        E::UnknownIssuer => format!("its chain does not lead to a trusted certificate (issuer: {}); send the intermediates in X-Ssl-Cert-Chain", leaf.issuer),
+        E::CertExpired { .. } => format!(
+            "a certificate in the chain has expired (the device certificate is valid until {})",
+            leaf.not_after_text()
+        ),
+        E::CertNotValidYet { .. } => format!(
+            "a certificate in the chain is not valid yet (the device certificate is valid from {})",
+            leaf.not_before_text()
+        ),
+        E::UnknownIssuer => format!(
+            "its chain does not lead to a trusted certificate (issuer: {}); send the intermediates in X-Ssl-Cert-Chain",
+            leaf.issuer
+        ),
         E::CaUsedAsEndEntity => "the device certificate is a CA certificate, not a device certificate".into(),
-        E::EndEntityUsedAsCa => "a certificate in the chain that signs another is not a CA (BasicConstraints CA:false)".into(),
+        E::EndEntityUsedAsCa => {
+            "a certificate in the chain that signs another is not a CA (BasicConstraints CA:false)".into()
+        }
         E::InvalidSignatureForPublicKey => "a signature in the chain does not verify".into(),
-        E::RequiredEkuNotFoundContext(_) => "the device certificate's extended key usage does not allow client authentication".into(),
+        E::RequiredEkuNotFoundContext(_) => {
+            "the device certificate's extended key usage does not allow client authentication".into()
+        }
         E::UnsupportedCriticalExtension => "a certificate in the chain has an unsupported critical extension".into(),
-        E::MaximumPathDepthExceeded | E::MaximumPathBuildCallsExceeded | E::MaximumSignatureChecksExceeded => "the chain is too long".into(),
+        E::MaximumPathDepthExceeded | E::MaximumPathBuildCallsExceeded | E::MaximumSignatureChecksExceeded => {
+            "the chain is too long".into()
+        }
         E::PathLenConstraintViolated => "the chain violates a path-length constraint".into(),
         E::NameConstraintViolation => "the chain violates a name constraint".into(),
         other => format!("its chain is invalid ({other:?})"),

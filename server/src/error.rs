@@ -3,9 +3,9 @@
 //! 4xx messages are written for the user; a 5xx body is generic and its cause is logged
 //! once, here.
 
+use anchorage_common::api::{ERROR_INFO, ERROR_MEDIA_TYPE, ErrorBody};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use anchorage_common::api::{ERROR_INFO, ERROR_MEDIA_TYPE, ErrorBody};
 
 /// Everything a handler can answer besides success.
 #[derive(Debug, thiserror::Error)]

@@ -5,8 +5,8 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
-use serde::de::DeserializeOwned;
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 use anchorage_common::api::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageStatistics};
 
@@ -22,8 +22,12 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     async fn from_request(req: Request, state: &AppState) -> Result<Self, AppError> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(ApiJson(v)),
-            Err(JsonRejection::JsonDataError(e)) => Err(AppError::unprocessable("general", format!("Invalid request body: {}", e.body_text()))),
-            Err(JsonRejection::JsonSyntaxError(e)) => Err(AppError::bad_request("general", format!("Malformed JSON: {}", e.body_text()))),
+            Err(JsonRejection::JsonDataError(e)) => {
+                Err(AppError::unprocessable("general", format!("Invalid request body: {}", e.body_text())))
+            }
+            Err(JsonRejection::JsonSyntaxError(e)) => {
+                Err(AppError::bad_request("general", format!("Malformed JSON: {}", e.body_text())))
+            }
             Err(JsonRejection::MissingJsonContentType(_)) => Err(AppError::UnsupportedMediaType {
                 message: "Send the body as JSON (Content-Type: application/json).".into(),
             }),
@@ -71,7 +75,11 @@ impl Paging {
         PageStatistics {
             current_page: self.current_page,
             page_size: self.page_size,
-            total_pages: if self.with_total_pages { total.map(|t| t.div_ceil(u64::from(self.page_size))) } else { None },
+            total_pages: if self.with_total_pages {
+                total.map(|t| t.div_ceil(u64::from(self.page_size)))
+            } else {
+                None
+            },
             total_elements: if self.with_total_elements { total } else { None },
         }
     }
@@ -102,9 +110,17 @@ impl Paging {
     }
 
     /// The platform's collection envelope: `{<property>: items, statistics, self, next?, prev?}`.
-    pub fn envelope(&self, property: &str, items: Vec<serde_json::Value>, url: &str, extra: &[(&str, Option<&str>)], total: Option<u64>) -> serde_json::Value {
+    pub fn envelope(
+        &self,
+        property: &str,
+        items: Vec<serde_json::Value>,
+        url: &str,
+        extra: &[(&str, Option<&str>)],
+        total: Option<u64>,
+    ) -> serde_json::Value {
         let links = self.links(url, extra, items.len(), total);
-        let mut body = serde_json::json!({ property: items, "statistics": self.statistics(total), "self": links.self_url });
+        let mut body =
+            serde_json::json!({ property: items, "statistics": self.statistics(total), "self": links.self_url });
         if let Some(next) = links.next {
             body["next"] = next.into();
         }
@@ -130,11 +146,9 @@ impl Paging {
 fn positive(name: &str, v: Option<&str>, default: u32) -> Result<u32, AppError> {
     match v {
         None | Some("") => Ok(default),
-        Some(s) => s
-            .parse::<u32>()
-            .ok()
-            .filter(|n| *n >= 1)
-            .ok_or_else(|| AppError::unprocessable("general", format!("{name} must be a whole number of at least 1, not '{s}'"))),
+        Some(s) => s.parse::<u32>().ok().filter(|n| *n >= 1).ok_or_else(|| {
+            AppError::unprocessable("general", format!("{name} must be a whole number of at least 1, not '{s}'"))
+        }),
     }
 }
 
@@ -202,7 +216,8 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let addr = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string());
+        let addr =
+            parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string());
         Ok(ClientAddress(addr))
     }
 }
@@ -210,6 +225,12 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
 /// Percent-encodes a query or path value (RFC 3986 unreserved characters stay).
 pub fn url_encode(s: &str) -> String {
     s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }

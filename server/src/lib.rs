@@ -24,10 +24,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
-use axum::Router;
 use tokio::net::TcpListener;
 use tower::ServiceExt as _;
 use tower_http::services::{ServeDir, ServeFile};
@@ -83,14 +83,22 @@ pub(crate) async fn console_files(dir: &std::path::Path, req: Request) -> Respon
 /// The headers every answer carries, and request tracing (method and path only).
 pub(crate) fn with_common_layers(router: Router) -> Router {
     router
-        .layer(SetResponseHeaderLayer::if_not_present(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY)))
-        .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
         .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(
             TraceLayer::new_for_http()
                 // Path only: query strings may carry ids a log reader need not see.
-                .make_span_with(|req: &Request| tracing::debug_span!("http", method = %req.method(), path = %req.uri().path())),
+                .make_span_with(
+                    |req: &Request| tracing::debug_span!("http", method = %req.method(), path = %req.uri().path()),
+                ),
         )
 }
 
@@ -148,8 +156,9 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     let tokens = tokens::TokenService::load_or_create(&db, &config.tenant, &now).await?;
     let device_tls = tls::load_or_create(&config, clock.now())?;
     let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
-    let device_listener =
-        TcpListener::bind(config.device_listen).await.with_context(|| format!("binding the device listener {}", config.device_listen))?;
+    let device_listener = TcpListener::bind(config.device_listen)
+        .await
+        .with_context(|| format!("binding the device listener {}", config.device_listen))?;
     let (addr, device_addr) = (listener.local_addr()?, device_listener.local_addr()?);
     let router = app(AppState::new(db, config, clock, tokens));
     let (shutdown, rx) = tokio::sync::watch::channel(false);
@@ -157,9 +166,21 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     let service = router.into_make_service_with_connect_info::<SocketAddr>();
     let mut stop = rx;
     let task = tokio::spawn(async move {
-        axum::serve(listener, service).with_graceful_shutdown(async move { let _ = stop.changed().await; }).await
+        axum::serve(listener, service)
+            .with_graceful_shutdown(async move {
+                let _ = stop.changed().await;
+            })
+            .await
     });
-    Ok(Running { addr, device_addr: Some(device_addr), local_ca: device_tls.local_ca, admin, shutdown, task, device_task: Some(device_task) })
+    Ok(Running {
+        addr,
+        device_addr: Some(device_addr),
+        local_ca: device_tls.local_ca,
+        admin,
+        shutdown,
+        task,
+        device_task: Some(device_task),
+    })
 }
 
 /// Proxy mode: no database, no device listener; the console and the forwarded API.
@@ -167,13 +188,28 @@ async fn start_proxy(config: Config) -> anyhow::Result<Running> {
     let state = proxy::ProxyState::new(&config)?;
     let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
     let addr = listener.local_addr()?;
-    tracing::info!(upstream = config.upstream.as_deref().unwrap_or_default(), "proxy mode: forwarding the platform API");
+    tracing::info!(
+        upstream = config.upstream.as_deref().unwrap_or_default(),
+        "proxy mode: forwarding the platform API"
+    );
     let service = with_common_layers(proxy::app(state)).into_make_service_with_connect_info::<SocketAddr>();
     let (shutdown, mut stop) = tokio::sync::watch::channel(false);
     let task = tokio::spawn(async move {
-        axum::serve(listener, service).with_graceful_shutdown(async move { let _ = stop.changed().await; }).await
+        axum::serve(listener, service)
+            .with_graceful_shutdown(async move {
+                let _ = stop.changed().await;
+            })
+            .await
     });
-    Ok(Running { addr, device_addr: None, local_ca: None, admin: AdminBootstrap::Proxy, shutdown, task, device_task: None })
+    Ok(Running {
+        addr,
+        device_addr: None,
+        local_ca: None,
+        admin: AdminBootstrap::Proxy,
+        shutdown,
+        task,
+        device_task: None,
+    })
 }
 
 /// What start-up did about the tenant's first admin user.

@@ -53,11 +53,7 @@ impl LoginLimiter {
     /// How long the caller must still wait, if at all.
     pub fn wait(&self, keys: &[String], now: OffsetDateTime) -> Option<Duration> {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        keys.iter()
-            .filter_map(|k| entries.get(k))
-            .map(|e| e.allowed_at() - now)
-            .filter(|d| d.is_positive())
-            .max()
+        keys.iter().filter_map(|k| entries.get(k)).map(|e| e.allowed_at() - now).filter(|d| d.is_positive()).max()
     }
 
     /// Counts a failure under every key.

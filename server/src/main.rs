@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use anchorage_server::AdminBootstrap;
-use anchorage_server::clock::SystemClock;
 use anchorage_server::cli::{self, Cli, Command};
+use anchorage_server::clock::SystemClock;
 use tracing_subscriber::EnvFilter;
 
 /// mimalloc instead of the system allocator: the device-token path allocates in many small
@@ -34,21 +34,32 @@ async fn main() -> anyhow::Result<()> {
         AdminBootstrap::CreatedWithGenerated(p) => {
             println!("  log in as '{user}' (tenant '{tenant}') with this generated password, shown only once:");
             println!("      {p}");
-            println!("  (only its argon2 hash is stored; set ANCHORAGE_ADMIN_PASSWORD on a fresh data dir to choose one)");
+            println!(
+                "  (only its argon2 hash is stored; set ANCHORAGE_ADMIN_PASSWORD on a fresh data dir to choose one)"
+            );
         }
         AdminBootstrap::CreatedFromEnvironment => {
             println!("  log in as '{user}' (tenant '{tenant}') with the password from ANCHORAGE_ADMIN_PASSWORD")
         }
         AdminBootstrap::Proxy => println!("  proxy mode: log in with your platform user; the device listener is off"),
-        AdminBootstrap::Existing => println!("  log in as '{user}' (tenant '{tenant}') with the password set when this data directory was created"),
+        AdminBootstrap::Existing => println!(
+            "  log in as '{user}' (tenant '{tenant}') with the password set when this data directory was created"
+        ),
     }
     println!("  curl: curl -u '{tenant}/{user}:<password>' {url}tenant/tenants/{tenant}/trusted-certificates");
     if let Some(device_addr) = running.device_addr {
         println!("  devices: POST https://{device_addr}/devicecontrol/deviceAccessToken over mutual TLS");
     }
     if let Some(ca) = &running.local_ca {
-        println!("  the device listener's certificate is signed by the local CA {} (give it to devices and curl as --cacert)", ca.display());
+        println!(
+            "  the device listener's certificate is signed by the local CA {} (give it to devices and curl as --cacert)",
+            ca.display()
+        );
     }
     println!();
-    running.stop_on(async { let _ = tokio::signal::ctrl_c().await; }).await
+    running
+        .stop_on(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
 }

@@ -56,7 +56,10 @@ impl ProxyState {
     /// The upstream client: TLS always verified, against the system roots and `--upstream-ca`.
     pub fn new(config: &Config) -> anyhow::Result<Self> {
         let upstream = config.upstream.clone().context("no upstream")?.trim_end_matches('/').to_string();
-        anyhow::ensure!(upstream.starts_with("https://") || upstream.starts_with("http://"), "--upstream must be an http(s) URL");
+        anyhow::ensure!(
+            upstream.starts_with("https://") || upstream.starts_with("http://"),
+            "--upstream must be an http(s) URL"
+        );
         let timeout = Duration::from_secs(config.upstream_timeout_seconds);
         let mut builder = reqwest::Client::builder()
             .use_rustls_tls()
@@ -97,11 +100,12 @@ impl ProxyState {
             cause = s.to_string();
             source = s.source();
         }
-        let what = if cause.to_ascii_lowercase().contains("certificate") || cause.contains("tls") || cause.contains("TLS") {
-            format!("The TLS connection to the platform at {upstream} failed: {cause}.")
-        } else {
-            format!("The platform at {upstream} cannot be reached: {cause}.")
-        };
+        let what =
+            if cause.to_ascii_lowercase().contains("certificate") || cause.contains("tls") || cause.contains("TLS") {
+                format!("The TLS connection to the platform at {upstream} failed: {cause}.")
+            } else {
+                format!("The platform at {upstream} cannot be reached: {cause}.")
+            };
         tracing::warn!(upstream = %upstream, error = %cause, "upstream call failed");
         AppError::refused(StatusCode::BAD_GATEWAY, "general", what)
     }
@@ -175,7 +179,8 @@ async fn login_with_cookie(
         None => user.clone(),
     };
     let basic = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{login}:{password}")));
-    let authorization = HeaderValue::from_str(&basic).map_err(|_| AppError::bad_request("security", "the credentials cannot be sent"))?;
+    let authorization = HeaderValue::from_str(&basic)
+        .map_err(|_| AppError::bad_request("security", "the credentials cannot be sent"))?;
     let res = state
         .0
         .client
@@ -193,7 +198,11 @@ async fn login_with_cookie(
             return Err(AppError::Unauthorized { message: "Invalid credentials!".into(), xbasic: true });
         }
         other => {
-            return Err(AppError::refused(StatusCode::BAD_GATEWAY, "general", format!("The platform at {} answered the login with {other}.", state.0.upstream)));
+            return Err(AppError::refused(
+                StatusCode::BAD_GATEWAY,
+                "general",
+                format!("The platform at {} answered the login with {other}.", state.0.upstream),
+            ));
         }
     }
     let (token, xsrf) = (random_token(), random_token());
@@ -201,7 +210,10 @@ async fn login_with_cookie(
     {
         let mut sessions = state.0.sessions.lock().unwrap_or_else(|e| e.into_inner());
         sessions.retain(|_, s| s.expires > now && now.duration_since(s.last_seen) < state.0.idle);
-        sessions.insert(session_hash(&token), Session { authorization, xsrf: xsrf.clone(), last_seen: now, expires: now + state.0.lifetime });
+        sessions.insert(
+            session_hash(&token),
+            Session { authorization, xsrf: xsrf.clone(), last_seen: now, expires: now + state.0.lifetime },
+        );
     }
     tracing::info!(upstream = %state.0.upstream, "login (proxy)");
     let mut res = StatusCode::OK.into_response();
@@ -221,7 +233,10 @@ async fn logout(State(state): State<ProxyState>, headers: HeaderMap) -> Response
         state.0.sessions.lock().unwrap_or_else(|e| e.into_inner()).remove(&session_hash(token));
     }
     let mut res = StatusCode::NO_CONTENT.into_response();
-    for c in [format!("{SESSION_COOKIE}=; Path=/; SameSite=Strict; HttpOnly; Max-Age=0"), format!("{XSRF_COOKIE}=; Path=/; SameSite=Strict; Max-Age=0")] {
+    for c in [
+        format!("{SESSION_COOKIE}=; Path=/; SameSite=Strict; HttpOnly; Max-Age=0"),
+        format!("{XSRF_COOKIE}=; Path=/; SameSite=Strict; Max-Age=0"),
+    ] {
         if let Ok(v) = HeaderValue::from_str(&c) {
             res.headers_mut().append(header::SET_COOKIE, v);
         }
@@ -249,7 +264,9 @@ fn credentials(state: &ProxyState, req: &Request) -> Result<Option<HeaderValue>,
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     let echoed = req.headers().get(XSRF_HEADER).and_then(|v| v.to_str().ok());
     if !safe && echoed != Some(s.xsrf.as_str()) {
-        return Err(AppError::Forbidden { message: "Missing or wrong X-XSRF-TOKEN header for a session cookie.".into() });
+        return Err(AppError::Forbidden {
+            message: "Missing or wrong X-XSRF-TOKEN header for a session cookie.".into(),
+        });
     }
     s.last_seen = now;
     Ok(Some(s.authorization.clone()))
@@ -259,7 +276,15 @@ fn credentials(state: &ProxyState, req: &Request) -> Result<Option<HeaderValue>,
 fn hop_by_hop(name: &HeaderName) -> bool {
     matches!(
         name.as_str(),
-        "connection" | "keep-alive" | "proxy-authenticate" | "proxy-authorization" | "te" | "trailer" | "transfer-encoding" | "upgrade" | "host"
+        "connection"
+            | "keep-alive"
+            | "proxy-authenticate"
+            | "proxy-authorization"
+            | "te"
+            | "trailer"
+            | "transfer-encoding"
+            | "upgrade"
+            | "host"
     )
 }
 

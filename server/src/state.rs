@@ -28,7 +28,15 @@ pub struct Inner {
 
 impl AppState {
     pub fn new(db: Db, config: Config, clock: Arc<dyn Clock>, tokens: TokenService) -> Self {
-        Self(Arc::new(Inner { auth: Authenticator::new(db.clone()), readers: Readers::new(&db), db, config, clock, tokens, limiter: LoginLimiter::default() }))
+        Self(Arc::new(Inner {
+            auth: Authenticator::new(db.clone()),
+            readers: Readers::new(&db),
+            db,
+            config,
+            clock,
+            tokens,
+            limiter: LoginLimiter::default(),
+        }))
     }
 
     /// "Now" in the platform's text format, for timestamps stored in rows.

@@ -66,7 +66,8 @@ impl TokenService {
     /// Loads the signing keys, making the first one if the database has none.
     pub async fn load_or_create(db: &Db, tenant: &str, now: &str) -> anyhow::Result<Self> {
         if db::signing_keys::all(db).await?.is_empty() {
-            let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).context("generating the JWT signing key")?;
+            let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
+                .context("generating the JWT signing key")?;
             let point = key.public_key_raw();
             anyhow::ensure!(point.len() == 65 && point[0] == 4, "unexpected P-256 public key encoding");
             let row = db::signing_keys::SigningKeyRow {
@@ -83,7 +84,8 @@ impl TokenService {
             .map(|row| {
                 Ok(Key {
                     encoding: EncodingKey::from_ec_der(&row.private_key),
-                    decoding: DecodingKey::from_ec_components(&row.public_x, &row.public_y).context("reading the JWT public key")?,
+                    decoding: DecodingKey::from_ec_components(&row.public_x, &row.public_y)
+                        .context("reading the JWT public key")?,
                     kid: row.kid,
                     x: row.public_x,
                     y: row.public_y,
@@ -110,11 +112,13 @@ impl TokenService {
     /// Verifies signature, issuer, audience and validity at `now` (unix seconds).
     pub fn verify(&self, token: &str, now: i64) -> Result<Claims, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
-        let key = self.keys.iter().find(|k| header.kid.as_deref() == Some(k.kid.as_str())).ok_or(TokenError::Invalid)?;
+        let key =
+            self.keys.iter().find(|k| header.kid.as_deref() == Some(k.kid.as_str())).ok_or(TokenError::Invalid)?;
         let mut v = Validation::new(Algorithm::ES256);
         v.validate_exp = false;
         v.validate_nbf = false;
-        v.required_spec_claims = HashSet::from(["exp".to_string(), "sub".to_string(), "iss".to_string(), "aud".to_string()]);
+        v.required_spec_claims =
+            HashSet::from(["exp".to_string(), "sub".to_string(), "iss".to_string(), "aud".to_string()]);
         v.set_audience(&[AUDIENCE]);
         v.set_issuer(&[&self.issuer]);
         let claims = jsonwebtoken::decode::<Claims>(token, &key.decoding, &v).map_err(|_| TokenError::Invalid)?.claims;

@@ -65,7 +65,12 @@ pub struct AuditPage {
 
 impl Client {
     /// Page `page` (from 1) of `page_size` records matching `filter`, newest first.
-    pub async fn list_audit_records(&self, filter: &AuditFilter, page: u32, page_size: u32) -> Result<AuditPage, ApiError> {
+    pub async fn list_audit_records(
+        &self,
+        filter: &AuditFilter,
+        page: u32,
+        page_size: u32,
+    ) -> Result<AuditPage, ApiError> {
         #[derive(Deserialize)]
         #[serde(rename_all = "camelCase")]
         struct Collection {

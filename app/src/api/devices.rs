@@ -55,6 +55,11 @@ impl Client {
         }
         let c: Collection = json(self.request(Request::get(&url))).await?;
         let pages = c.statistics.total_pages.unwrap_or(u64::from(c.statistics.current_page)).max(1);
-        Ok(DevicePage { devices: c.managed_objects, page: c.statistics.current_page, pages, has_next: c.next.is_some() })
+        Ok(DevicePage {
+            devices: c.managed_objects,
+            page: c.statistics.current_page,
+            pages,
+            has_next: c.next.is_some(),
+        })
     }
 }

@@ -113,10 +113,7 @@ async fn json_with_body<B: serde::Serialize, T: DeserializeOwned>(
     builder: RequestBuilder,
     body: &B,
 ) -> Result<T, ApiError> {
-    let request = builder
-        .header("Content-Type", "application/json")
-        .json(body)
-        .map_err(unbuildable)?;
+    let request = builder.header("Content-Type", "application/json").json(body).map_err(unbuildable)?;
     let response = request.send().await.map_err(|_| ApiError::Network)?;
     decode(response).await
 }

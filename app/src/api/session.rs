@@ -10,7 +10,7 @@ use anchorage_common::users::{User, UserRole};
 use gloo_net::http::Request;
 
 use super::wire::{Fields, FromJson, Json};
-use super::{ApiError, Client, unbuildable, Login, encode, failure, no_content, prepared, read};
+use super::{ApiError, Client, Login, encode, failure, no_content, prepared, read, unbuildable};
 
 /// What the server runs as, from `GET /anchorage/mode`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,14 +40,19 @@ fn cookie_value(cookies: &str, name: &str) -> Option<String> {
 
 /// The role `effectiveRoles` stands for: admin with the platform's tenant-admin roles.
 fn role_from_effective_roles(user: &CurrentUser) -> UserRole {
-    let admin = user.effective_roles.iter().any(|r| r.id == "ROLE_TENANT_ADMIN" || r.id == "ROLE_TENANT_MANAGEMENT_ADMIN");
+    let admin =
+        user.effective_roles.iter().any(|r| r.id == "ROLE_TENANT_ADMIN" || r.id == "ROLE_TENANT_MANAGEMENT_ADMIN");
     if admin { UserRole::Admin } else { UserRole::Reader }
 }
 
 /// Logs in (the tenant may be empty) and answers who is now logged in.
 pub async fn log_in(tenant: &str, user: &str, password: &str) -> Result<Login, ApiError> {
     let (tenant, user) = (tenant.trim(), user.trim());
-    let url = if tenant.is_empty() { "/tenant/oauth".to_string() } else { format!("/tenant/oauth?tenant_id={}", encode(tenant)) };
+    let url = if tenant.is_empty() {
+        "/tenant/oauth".to_string()
+    } else {
+        format!("/tenant/oauth?tenant_id={}", encode(tenant))
+    };
     let form = format!("grant_type=PASSWORD&username={}&password={}", encode(user), encode(password));
     let request = prepared(Request::post(&url))
         .header("Content-Type", "application/x-www-form-urlencoded")
@@ -127,7 +132,10 @@ mod tests {
             self_url: String::new(),
             effective_roles: roles.iter().map(|r| Role { id: r.to_string(), name: r.to_string() }).collect(),
         };
-        assert_eq!(role_from_effective_roles(&user(&["ROLE_TENANT_MANAGEMENT_READ", "ROLE_TENANT_ADMIN"])), UserRole::Admin);
+        assert_eq!(
+            role_from_effective_roles(&user(&["ROLE_TENANT_MANAGEMENT_READ", "ROLE_TENANT_ADMIN"])),
+            UserRole::Admin
+        );
         assert_eq!(role_from_effective_roles(&user(&["ROLE_TENANT_MANAGEMENT_ADMIN"])), UserRole::Admin);
         assert_eq!(role_from_effective_roles(&user(&["ROLE_TENANT_MANAGEMENT_READ"])), UserRole::Reader);
         assert_eq!(role_from_effective_roles(&user(&[])), UserRole::Reader);

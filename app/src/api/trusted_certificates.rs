@@ -8,7 +8,7 @@ use anchorage_common::api::{
 use gloo_net::http::Request;
 
 use super::wire::{self, Certificates};
-use super::{ApiError, Client, unbuildable, encode, json_with_body, no_content, read, read_answer};
+use super::{ApiError, Client, encode, json_with_body, no_content, read, read_answer, unbuildable};
 
 impl Client {
     fn certificates_url(&self) -> String {

@@ -513,9 +513,29 @@ mod tests {
     #[test]
     fn refuses_what_json_forbids() {
         for text in [
-            "", " ", "nul", "tru", "[1,]", "{\"a\":1,}", "{a:1}", "[1 2]", "01", "-", "1.", ".5", "1e", "\"abc",
-            "\"\\x\"", "\"\\u12\"", "\"\\ud800\"", "\"\\ud800\\u0041\"", "\"\\udc00\"", "\"a\u{1}b\"", "[1] x",
-            "{\"a\" 1}", "+1",
+            "",
+            " ",
+            "nul",
+            "tru",
+            "[1,]",
+            "{\"a\":1,}",
+            "{a:1}",
+            "[1 2]",
+            "01",
+            "-",
+            "1.",
+            ".5",
+            "1e",
+            "\"abc",
+            "\"\\x\"",
+            "\"\\u12\"",
+            "\"\\ud800\"",
+            "\"\\ud800\\u0041\"",
+            "\"\\udc00\"",
+            "\"a\u{1}b\"",
+            "[1] x",
+            "{\"a\" 1}",
+            "+1",
         ] {
             assert!(parse(text).is_err(), "{text:?} parsed");
             assert!(serde_json::from_str::<serde_json::Value>(text).is_err(), "{text:?}: serde_json disagrees");
@@ -574,11 +594,20 @@ mod tests {
     #[test]
     fn decodes_the_session_as_serde_does() {
         let user = json!({"id": "u1", "userName": "admin", "self": "s", "effectiveRoles": [{"id": "ROLE_TENANT_ADMIN", "name": "ROLE_TENANT_ADMIN"}], "extra": 1.5});
-        assert_eq!(decode::<CurrentUser>(&user.to_string()).unwrap(), serde_json::from_value::<CurrentUser>(user).unwrap());
+        assert_eq!(
+            decode::<CurrentUser>(&user.to_string()).unwrap(),
+            serde_json::from_value::<CurrentUser>(user).unwrap()
+        );
         let bare = json!({"id": "u1", "userName": "admin"});
-        assert_eq!(decode::<CurrentUser>(&bare.to_string()).unwrap(), serde_json::from_value::<CurrentUser>(bare).unwrap());
+        assert_eq!(
+            decode::<CurrentUser>(&bare.to_string()).unwrap(),
+            serde_json::from_value::<CurrentUser>(bare).unwrap()
+        );
         let tenant = json!({"name": "t1", "domainName": "t1.example", "allowCreateTenants": true});
-        assert_eq!(decode::<CurrentTenant>(&tenant.to_string()).unwrap(), serde_json::from_value::<CurrentTenant>(tenant).unwrap());
+        assert_eq!(
+            decode::<CurrentTenant>(&tenant.to_string()).unwrap(),
+            serde_json::from_value::<CurrentTenant>(tenant).unwrap()
+        );
         for account in [
             json!({"id": "u1", "userName": "admin", "self": "s", "enabled": true, "role": "admin", "lastPasswordChange": "2026-01-01T00:00:00Z"}),
             json!({"id": "u2", "userName": "r", "enabled": false, "role": "reader", "lastPasswordChange": null}),
@@ -593,7 +622,8 @@ mod tests {
 
     #[test]
     fn reads_error_bodies() {
-        let body = ErrorBody { error: "security/Unauthorized".into(), message: "No \"way\".".into(), info: String::new() };
+        let body =
+            ErrorBody { error: "security/Unauthorized".into(), message: "No \"way\".".into(), info: String::new() };
         assert_eq!(error_message(&serde_json::to_string(&body).unwrap()).as_deref(), Some("No \"way\"."));
         assert_eq!(error_message("<html>Bad gateway</html>"), None);
         assert_eq!(error_message(r#"{"message": "no error field"}"#), None);
@@ -613,8 +643,10 @@ mod tests {
             CertificateChanges::default(),
         ] {
             let body = certificate_changes(&changes);
-            let update: UpdateTrustedCertificate = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{body}: {e}"));
-            let want = CertificateChanges { name: changes.name.as_ref().map(|n| n.trim().to_string()), ..changes.clone() };
+            let update: UpdateTrustedCertificate =
+                serde_json::from_str(&body).unwrap_or_else(|e| panic!("{body}: {e}"));
+            let want =
+                CertificateChanges { name: changes.name.as_ref().map(|n| n.trim().to_string()), ..changes.clone() };
             match update.check() {
                 Ok(got) => assert_eq!(got, want, "{body}"),
                 // The server refuses control characters in names; the body itself was read.

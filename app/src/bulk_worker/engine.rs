@@ -42,7 +42,13 @@ impl Engine {
 impl Engine {
     /// Keeps file number `file`, parsed (in `parse_ms` of the parser's time, `worker_ms` in
     /// all), and answers with its overview, first rows and row flags.
-    pub fn parsed(&mut self, file: u32, parsed: Result<BulkFile, FileError>, parse_ms: u32, worker_ms: u32) -> (Reply, Option<Vec<u8>>) {
+    pub fn parsed(
+        &mut self,
+        file: u32,
+        parsed: Result<BulkFile, FileError>,
+        parse_ms: u32,
+        worker_ms: u32,
+    ) -> (Reply, Option<Vec<u8>>) {
         self.file = file;
         self.stale = self.parsed.take();
         match parsed {
@@ -124,7 +130,10 @@ mod tests {
         .expect("the test file parses");
         assert_eq!(file.summary.invalid, 1);
         let csv = String::from_utf8(valid_rows_csv(&file)).expect("UTF-8");
-        assert_eq!(csv, "ID;NAME;AUTH_TYPE;CREDENTIALS\na-1;\"Hall; north\";CERTIFICATES;\nc-3;\"say \"\"hi\"\"\";BASIC;pw-123456789\n");
+        assert_eq!(
+            csv,
+            "ID;NAME;AUTH_TYPE;CREDENTIALS\na-1;\"Hall; north\";CERTIFICATES;\nc-3;\"say \"\"hi\"\"\";BASIC;pw-123456789\n"
+        );
         let again = bulk::parse(csv.as_bytes()).expect("the valid rows parse");
         assert_eq!((again.summary.rows, again.summary.invalid), (2, 0));
         assert_eq!(again.cell(&again.rows[0], 1), Some("Hall; north"));

@@ -82,7 +82,9 @@ pub fn AuditPage() -> impl IntoView {
         };
         let page = page.get();
         let Some(client) = console.client() else { return };
-        console.load_latest(generation, loading, answer, async move { client.list_audit_records(&filter, page, PAGE_SIZE).await });
+        console.load_latest(generation, loading, answer, async move {
+            client.list_audit_records(&filter, page, PAGE_SIZE).await
+        });
     });
 
     let body = move || match answer.get() {
@@ -103,7 +105,8 @@ pub fn AuditPage() -> impl IntoView {
         Some(Ok(p)) => record_table(p.records).into_any(),
     };
 
-    let pages = move || answer.with(|a| a.as_ref().and_then(|a| a.as_ref().ok()).map(|p| (p.page, p.pages, p.has_next)));
+    let pages =
+        move || answer.with(|a| a.as_ref().and_then(|a| a.as_ref().ok()).map(|p| (p.page, p.pages, p.has_next)));
     let pager = move || {
         pages().map(|(current, total, has_next)| {
             view! {

@@ -49,10 +49,16 @@ enum Upload {
     Idle,
     /// The CSV of the valid rows is being made.
     Preparing,
-    Sending { loaded: u64, total: u64 },
+    Sending {
+        loaded: u64,
+        total: u64,
+    },
     /// Sent; the server is registering.
     Registering,
-    Done { result: Arc<BulkNewDeviceRequestResult>, valid_only: bool },
+    Done {
+        result: Arc<BulkNewDeviceRequestResult>,
+        valid_only: bool,
+    },
     Failed(String),
 }
 
@@ -263,7 +269,10 @@ pub fn BulkRegistrationPage() -> impl IntoView {
             </div>
         }
         .into_any(),
-        Phase::Ready(r) => view! { <FilePreview ready=r cache=cache errors_only=errors_only request=request ready_ms=ready_ms /> }.into_any(),
+        Phase::Ready(r) => {
+            view! { <FilePreview ready=r cache=cache errors_only=errors_only request=request ready_ms=ready_ms /> }
+                .into_any()
+        }
     };
 
     let submit_text = move || match to_send() {

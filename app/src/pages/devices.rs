@@ -47,7 +47,12 @@ pub fn DevicesPage() -> impl IntoView {
         let text = text.get();
         let page = page.get();
         let Some(client) = console.client() else { return };
-        console.load_latest(generation, loading, answer, async move { client.list_devices(&text, page, PAGE_SIZE).await });
+        console.load_latest(
+            generation,
+            loading,
+            answer,
+            async move { client.list_devices(&text, page, PAGE_SIZE).await },
+        );
     });
 
     let body = move || match answer.get() {
@@ -79,7 +84,8 @@ pub fn DevicesPage() -> impl IntoView {
         Some(Ok(p)) => device_table(p).into_any(),
     };
 
-    let pages = move || answer.with(|a| a.as_ref().and_then(|a| a.as_ref().ok()).map(|p| (p.page, p.pages, p.has_next)));
+    let pages =
+        move || answer.with(|a| a.as_ref().and_then(|a| a.as_ref().ok()).map(|p| (p.page, p.pages, p.has_next)));
     let pager = move || {
         pages().map(|(current, total, has_next)| {
             view! {

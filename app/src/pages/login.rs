@@ -32,7 +32,8 @@ pub fn LoginPage() -> impl IntoView {
         }
         error.set(None);
         pending.set(true);
-        let attempt = Attempt { tenant: tenant.get_untracked(), user: user.get_untracked(), password: password.get_untracked() };
+        let attempt =
+            Attempt { tenant: tenant.get_untracked(), user: user.get_untracked(), password: password.get_untracked() };
         leptos::task::spawn_local(async move {
             match api::log_in(&attempt.tenant, &attempt.user, &attempt.password).await {
                 Ok(login) => {

@@ -19,8 +19,8 @@ use crate::components::confirm_dialog::ConfirmDialog;
 use crate::context::Console;
 use crate::format;
 pub(crate) use add_dialog::add_dialog;
-pub(crate) use row::{details, toggle};
 use row::CertificateRow;
+pub(crate) use row::{details, toggle};
 
 /// The certificates as the page holds them.
 #[derive(Debug, Clone, Copy)]
@@ -194,7 +194,8 @@ pub fn TrustedCertificatesPage() -> impl IntoView {
         console.toast(if n == 1 { "Certificate saved.".to_string() } else { format!("{n} certificates saved.") });
     });
 
-    let body = move || match phase.get() {
+    let body = move || {
+        match phase.get() {
         Phase::Loading => view! { <p class="placeholder" role="status">"Loading trusted certificates…"</p> }.into_any(),
         Phase::Failed(message) => view! {
             <div class="error-box" role="alert">
@@ -240,6 +241,7 @@ pub fn TrustedCertificatesPage() -> impl IntoView {
             }
             .into_any()
         }
+    }
     };
 
     view! {

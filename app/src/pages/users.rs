@@ -6,7 +6,9 @@
 //! Behind a proxy the platform manages its users (and its users API differs), so the page only
 //! says so.
 
-use anchorage_common::users::{MIN_PASSWORD_CHARS, NewUser, User, UserChanges, UserRole, check_password, check_user_name};
+use anchorage_common::users::{
+    MIN_PASSWORD_CHARS, NewUser, User, UserChanges, UserRole, check_password, check_user_name,
+};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -239,18 +241,15 @@ fn UserRow(name: String, users: Users) -> impl IntoView {
     };
 
     let enabled_pending = RwSignal::new(None::<bool>);
-    let enabled = Signal::derive(move || {
-        enabled_pending.get().unwrap_or_else(|| user().is_some_and(|u| u.enabled))
-    });
+    let enabled = Signal::derive(move || enabled_pending.get().unwrap_or_else(|| user().is_some_and(|u| u.enabled)));
     let set_enabled = Callback::new(move |on: bool| {
         enabled_pending.set(Some(on));
         let changes = UserChanges { enabled: Some(on), ..UserChanges::default() };
         change(console, users, key.get_value(), changes, move |_| enabled_pending.set(None));
     });
 
-    let last_change = move || {
-        user().and_then(|u| u.last_password_change).map_or_else(|| "—".to_string(), |t| format::timestamp(&t))
-    };
+    let last_change =
+        move || user().and_then(|u| u.last_password_change).map_or_else(|| "—".to_string(), |t| format::timestamp(&t));
     let role_label = format!("Role of {name}");
     let reset_label = format!("Reset password of {name}");
     view! {
@@ -328,7 +327,12 @@ fn AddUserForm(on_close: Callback<()>, on_created: Callback<String>) -> impl Int
             return;
         }
         let Some(client) = console.client() else { return };
-        let new = NewUser { user_name, password, role: Some(if admin.get_untracked() { UserRole::Admin } else { UserRole::Reader }), enabled: None };
+        let new = NewUser {
+            user_name,
+            password,
+            role: Some(if admin.get_untracked() { UserRole::Admin } else { UserRole::Reader }),
+            enabled: None,
+        };
         busy.set(true);
         error.set(None);
         spawn_local(async move {

@@ -21,7 +21,13 @@ async fn a_short_run_gets_tokens_from_anchorage_and_the_baseline() {
     admin.trust_bulk(&tenant, &anchorage_device::admin::unrelated_cas(501).expect("cas")).await.expect("bulk upload");
     assert_eq!(admin.count_trusted(&tenant).await.expect("count"), 502);
     let identities: Vec<Identity> = pki.devices.iter().map(|d| d.identity().expect("identity")).collect();
-    let options = BenchOptions { clients: 2, duration: Duration::from_secs(1), max_requests: 2000, timeout: Duration::from_secs(10), server: bench::ServerProcess::Unknown };
+    let options = BenchOptions {
+        clients: 2,
+        duration: Duration::from_secs(1),
+        max_requests: 2000,
+        timeout: Duration::from_secs(10),
+        server: bench::ServerProcess::Unknown,
+    };
 
     let roots = identity::roots_from_pem_file(&server.ca_path()).expect("roots");
     let target = Arc::new(Target::new("anchorage", &server.device_url, roots, &identities).await.expect("target"));
@@ -30,9 +36,13 @@ async fn a_short_run_gets_tokens_from_anchorage_and_the_baseline() {
     let anchorage = bench::run(target, &options).await;
     assert!(anchorage.tokens > 0 && anchorage.errors.is_empty(), "{anchorage:?}");
 
-    let baseline = Baseline::start(identity::roots_from_pem(pki.root.cert_pem.as_bytes()).expect("roots")).await.expect("baseline");
+    let baseline = Baseline::start(identity::roots_from_pem(pki.root.cert_pem.as_bytes()).expect("roots"))
+        .await
+        .expect("baseline");
     let roots = identity::roots_from_pem(baseline.ca_pem.as_bytes()).expect("roots");
-    let target = Arc::new(Target::new("baseline", &format!("https://{}", baseline.addr), roots, &identities).await.expect("target"));
+    let target = Arc::new(
+        Target::new("baseline", &format!("https://{}", baseline.addr), roots, &identities).await.expect("target"),
+    );
     let base = bench::run(target, &options).await;
     baseline.stop().await;
     assert!(base.tokens > 0 && base.errors.is_empty(), "{base:?}");
@@ -46,11 +56,21 @@ async fn a_short_run_gets_tokens_from_anchorage_and_the_baseline() {
 async fn the_baseline_refuses_devices_of_another_root_and_targets_must_be_loopback() {
     let pki = make_pki(1, false);
     let stranger = make_pki(1, false);
-    let baseline = Baseline::start(identity::roots_from_pem(pki.root.cert_pem.as_bytes()).expect("roots")).await.expect("baseline");
+    let baseline = Baseline::start(identity::roots_from_pem(pki.root.cert_pem.as_bytes()).expect("roots"))
+        .await
+        .expect("baseline");
     let roots = identity::roots_from_pem(baseline.ca_pem.as_bytes()).expect("roots");
     let ids = [stranger.devices[0].identity().expect("identity")];
-    let target = Arc::new(Target::new("baseline", &format!("https://{}", baseline.addr), roots.clone(), &ids).await.expect("target"));
-    let options = BenchOptions { clients: 1, duration: Duration::from_secs(5), max_requests: 3, timeout: Duration::from_secs(5), server: bench::ServerProcess::Unknown };
+    let target = Arc::new(
+        Target::new("baseline", &format!("https://{}", baseline.addr), roots.clone(), &ids).await.expect("target"),
+    );
+    let options = BenchOptions {
+        clients: 1,
+        duration: Duration::from_secs(5),
+        max_requests: 3,
+        timeout: Duration::from_secs(5),
+        server: bench::ServerProcess::Unknown,
+    };
     let report = bench::run(target, &options).await;
     baseline.stop().await;
     assert_eq!(report.tokens, 0);

@@ -26,7 +26,8 @@ async fn bulk_registered_devices_get_tokens_and_an_unregistered_one_does_not() {
     assert_eq!(lines.len(), 4, "header and three devices: {csv}");
     let left_out = lines.pop().expect("last").split(';').next().expect("id").to_string();
     let file = format!("{}\n", lines.join("\n"));
-    let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(file.into_bytes()).file_name("devices.csv"));
+    let form = reqwest::multipart::Form::new()
+        .part("file", reqwest::multipart::Part::bytes(file.into_bytes()).file_name("devices.csv"));
     let res = reqwest::Client::new()
         .post(format!("{}/devicecontrol/bulkNewDeviceRequests", server.api))
         .basic_auth(ADMIN_USER, Some(PASSWORD))

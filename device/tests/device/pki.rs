@@ -20,7 +20,20 @@ async fn pki_writes_a_chain_openssl_verifies_and_stores_it_reads() {
     let dir = tempfile::tempdir().expect("tmp");
     let out = dir.path().join("pki");
     let run = cli(
-        &["pki", "--out", &path_str(&out), "--root-cn", "Test Root", "--intermediate", "--devices", "3", "--prefix", "dev-", "--days", "30"],
+        &[
+            "pki",
+            "--out",
+            &path_str(&out),
+            "--root-cn",
+            "Test Root",
+            "--intermediate",
+            "--devices",
+            "3",
+            "--prefix",
+            "dev-",
+            "--days",
+            "30",
+        ],
         &[("ANCHORAGE_DEVICE_P12_PASSWORD", "p12 pass")],
     )
     .await;
@@ -41,7 +54,16 @@ async fn pki_writes_a_chain_openssl_verifies_and_stores_it_reads() {
     assert!(!p("p12-password.txt").exists(), "the password came from the environment");
 
     // The chain verifies for client authentication.
-    let verify = openssl(&["verify", "-purpose", "sslclient", "-CAfile", &path_str(&p("root.pem")), "-untrusted", &path_str(&p("intermediate.pem")), &path_str(&p("dev-0001.pem"))]);
+    let verify = openssl(&[
+        "verify",
+        "-purpose",
+        "sslclient",
+        "-CAfile",
+        &path_str(&p("root.pem")),
+        "-untrusted",
+        &path_str(&p("intermediate.pem")),
+        &path_str(&p("dev-0001.pem")),
+    ]);
     assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stderr));
     assert!(String::from_utf8_lossy(&verify.stdout).contains("OK"));
 
@@ -52,13 +74,16 @@ async fn pki_writes_a_chain_openssl_verifies_and_stores_it_reads() {
     assert!(text.contains("CA:FALSE"), "{text}");
     assert!(text.contains("TLS Web Client Authentication"), "{text}");
     assert!(text.contains("prime256v1") || text.contains("P-256"), "{text}");
-    let end = openssl(&["x509", "-in", &path_str(&p("dev-0002.pem")), "-noout", "-checkend", &(31 * 86400).to_string()]);
+    let end =
+        openssl(&["x509", "-in", &path_str(&p("dev-0002.pem")), "-noout", "-checkend", &(31 * 86400).to_string()]);
     assert!(!end.status.success(), "valid for 30 days, not 31");
-    let end = openssl(&["x509", "-in", &path_str(&p("dev-0002.pem")), "-noout", "-checkend", &(29 * 86400).to_string()]);
+    let end =
+        openssl(&["x509", "-in", &path_str(&p("dev-0002.pem")), "-noout", "-checkend", &(29 * 86400).to_string()]);
     assert!(end.status.success(), "still valid in 29 days");
 
     // openssl reads the PKCS#12 stores: the key and both certificates.
-    let info = openssl(&["pkcs12", "-info", "-nodes", "-passin", "pass:p12 pass", "-in", &path_str(&p("dev-0003.p12"))]);
+    let info =
+        openssl(&["pkcs12", "-info", "-nodes", "-passin", "pass:p12 pass", "-in", &path_str(&p("dev-0003.p12"))]);
     let stdout = String::from_utf8_lossy(&info.stdout);
     assert!(info.status.success(), "{}", String::from_utf8_lossy(&info.stderr));
     assert!(stdout.contains("BEGIN PRIVATE KEY"), "{stdout}");

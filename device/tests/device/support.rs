@@ -9,9 +9,9 @@ use anchorage_device::admin::Admin;
 use anchorage_device::identity;
 use anchorage_device::pki::{self, Pki, PkiOptions};
 use anchorage_device::token::TokenClient;
+use anchorage_server::Running;
 use anchorage_server::clock::{Clock, ManualClock};
 use anchorage_server::config::{Config, Secret};
-use anchorage_server::Running;
 use clap::Parser as _;
 use time::OffsetDateTime;
 
@@ -51,7 +51,9 @@ impl Server {
     pub async fn start_on(device_listen: SocketAddr) -> Self {
         let data = tempfile::tempdir().expect("tmp");
         let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
-        let running = anchorage_server::start(config(data.path(), device_listen), clock.clone() as Arc<dyn Clock>).await.expect("server starts");
+        let running = anchorage_server::start(config(data.path(), device_listen), clock.clone() as Arc<dyn Clock>)
+            .await
+            .expect("server starts");
         Self {
             api: format!("http://{}", running.addr),
             device_url: format!("https://{}", running.device_addr.expect("device listener")),
@@ -71,9 +73,10 @@ impl Server {
 
     /// Starts again on the same data directory and device port.
     pub async fn resume(&mut self) {
-        let running = anchorage_server::start(config(self.data.path(), self.device_listen), self.clock.clone() as Arc<dyn Clock>)
-            .await
-            .expect("server restarts");
+        let running =
+            anchorage_server::start(config(self.data.path(), self.device_listen), self.clock.clone() as Arc<dyn Clock>)
+                .await
+                .expect("server restarts");
         self.api = format!("http://{}", running.addr);
         self.running = Some(running);
     }
@@ -132,7 +135,11 @@ pub async fn cli(args: &[&str], env: &[(&str, &str)]) -> Run {
             .envs(env)
             .output()
             .expect("anchorage-device runs");
-        Run { ok: out.status.success(), stdout: String::from_utf8_lossy(&out.stdout).into(), stderr: String::from_utf8_lossy(&out.stderr).into() }
+        Run {
+            ok: out.status.success(),
+            stdout: String::from_utf8_lossy(&out.stdout).into(),
+            stderr: String::from_utf8_lossy(&out.stderr).into(),
+        }
     })
     .await
     .expect("cli task")

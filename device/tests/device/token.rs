@@ -15,7 +15,21 @@ async fn the_cli_prints_a_token_for_a_pem_identity() {
     let dir = tempfile::tempdir().expect("tmp");
     pki.write(dir.path(), "p12-pass").expect("write");
     let (cert, key, ca) = (dir.path().join("dev-0001.pem"), dir.path().join("dev-0001.key"), server.ca_path());
-    let run = cli(&["token", "--url", &server.device_url, "--cert", &path_str(&cert), "--key", &path_str(&key), "--ca", &path_str(&ca)], &[]).await;
+    let run = cli(
+        &[
+            "token",
+            "--url",
+            &server.device_url,
+            "--cert",
+            &path_str(&cert),
+            "--key",
+            &path_str(&key),
+            "--ca",
+            &path_str(&ca),
+        ],
+        &[],
+    )
+    .await;
     assert!(run.ok, "{}", run.stderr);
     let lines: Vec<&str> = run.stdout.lines().collect();
     assert_eq!(lines.len(), 1, "only the token on stdout: {}", run.stdout);
@@ -28,7 +42,19 @@ async fn the_cli_prints_a_token_for_a_pem_identity() {
     // --out instead of stdout: the same (still current) token, in a 0600 file.
     let out = dir.path().join("token.jwt");
     let run = cli(
-        &["token", "--url", &server.device_url, "--cert", &path_str(&cert), "--key", &path_str(&key), "--ca", &path_str(&ca), "--out", &path_str(&out)],
+        &[
+            "token",
+            "--url",
+            &server.device_url,
+            "--cert",
+            &path_str(&cert),
+            "--key",
+            &path_str(&key),
+            "--ca",
+            &path_str(&ca),
+            "--out",
+            &path_str(&out),
+        ],
         &[],
     )
     .await;
@@ -48,12 +74,26 @@ async fn the_cli_reports_the_servers_status_and_message() {
     let pki = make_pki(1, false);
     let dir = tempfile::tempdir().expect("tmp");
     pki.write(dir.path(), "p12-pass").expect("write");
-    let args = ["token", "--url", &server.device_url, "--cert", &path_str(&dir.path().join("dev-0001.pem")), "--key", &path_str(&dir.path().join("dev-0001.key")), "--ca", &path_str(&server.ca_path())];
+    let args = [
+        "token",
+        "--url",
+        &server.device_url,
+        "--cert",
+        &path_str(&dir.path().join("dev-0001.pem")),
+        "--key",
+        &path_str(&dir.path().join("dev-0001.key")),
+        "--ca",
+        &path_str(&server.ca_path()),
+    ];
     // Root not uploaded.
     let run = cli(&args, &[]).await;
     assert!(!run.ok);
     assert!(run.stdout.is_empty());
-    assert!(run.stderr.contains("401 Unauthorized") && run.stderr.contains("no trusted certificate issued it"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("401 Unauthorized") && run.stderr.contains("no trusted certificate issued it"),
+        "{}",
+        run.stderr
+    );
 
     // Uploaded without auto-registration: 422.
     let admin = server.admin();
@@ -61,7 +101,11 @@ async fn the_cli_reports_the_servers_status_and_message() {
     admin.trust(&tenant, "no auto", &pki.root.cert_pem, false).await.expect("upload");
     let run = cli(&args, &[]).await;
     assert!(!run.ok);
-    assert!(run.stderr.contains("422 Unprocessable Entity") && run.stderr.contains("is not registered"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("422 Unprocessable Entity") && run.stderr.contains("is not registered"),
+        "{}",
+        run.stderr
+    );
 
     // The server's certificate is not trusted without --ca.
     let run = cli(&args[..args.len() - 2], &[]).await;
@@ -84,7 +128,8 @@ async fn a_pkcs12_identity_gets_a_token_with_the_password_from_the_environment()
     assert_eq!(token.claims().sub.as_deref(), Some("device_dev-0002"));
 
     // CLI, default and custom variable names.
-    let base = ["token", "--url", &server.device_url, "--pkcs12", &path_str(&p12), "--ca", &path_str(&server.ca_path())];
+    let base =
+        ["token", "--url", &server.device_url, "--pkcs12", &path_str(&p12), "--ca", &path_str(&server.ca_path())];
     let run = cli(&base, &[("ANCHORAGE_DEVICE_P12_PASSWORD", "s3cret p12")]).await;
     assert!(run.ok, "{}", run.stderr);
     assert_eq!(run.stdout.trim(), token.as_str());
@@ -117,12 +162,23 @@ async fn a_device_under_an_intermediate_that_was_not_uploaded_needs_the_chain_he
         other => panic!("expected a 401, got {other:?}"),
     }
     // With it (the file lacks the leaf; it is put in front).
-    let header = anchorage_device::identity::chain_header(&identity, device.intermediate_pem.as_bytes()).expect("header");
+    let header =
+        anchorage_device::identity::chain_header(&identity, device.intermediate_pem.as_bytes()).expect("header");
     let token = server.client(&identity, Some(header)).fetch().await.expect("token");
     assert_eq!(token.claims().sub.as_deref(), Some("device_dev-0001"));
 
     // The same through the CLI.
-    let args = ["token", "--url", &server.device_url, "--cert", &path_str(&leaf), "--key", &path_str(&key), "--ca", &path_str(&server.ca_path())];
+    let args = [
+        "token",
+        "--url",
+        &server.device_url,
+        "--cert",
+        &path_str(&leaf),
+        "--key",
+        &path_str(&key),
+        "--ca",
+        &path_str(&server.ca_path()),
+    ];
     let run = cli(&args, &[]).await;
     assert!(!run.ok && run.stderr.contains("401"), "{}", run.stderr);
     let mut with_chain = args.to_vec();

@@ -77,7 +77,9 @@ fn push_filter<'a>(q: &mut QueryBuilder<'a, Sqlite>, tenant: &'a str, f: &'a Fil
 }
 
 pub async fn page(db: &Db, tenant: &str, f: &Filter, limit: u32, offset: u64) -> sqlx::Result<Vec<AuditRow>> {
-    let mut q = QueryBuilder::<Sqlite>::new("SELECT id, type, activity, text, time, user, severity, client_address, details FROM audit_records");
+    let mut q = QueryBuilder::<Sqlite>::new(
+        "SELECT id, type, activity, text, time, user, severity, client_address, details FROM audit_records",
+    );
     push_filter(&mut q, tenant, f);
     q.push(if f.newest_first { " ORDER BY time DESC, id DESC" } else { " ORDER BY time, id" });
     q.push(" LIMIT ").push_bind(i64::from(limit)).push(" OFFSET ").push_bind(i64::try_from(offset).unwrap_or(i64::MAX));

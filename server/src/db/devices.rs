@@ -53,7 +53,12 @@ struct CandidateRow {
 /// unrevoked token valid at `now` (unix seconds), and the tenant's token lifespan: the token
 /// endpoint's reads in one round trip. Uses the subject index, so the cost does not grow with
 /// the number of CAs.
-pub async fn candidates(db: &mut sqlx::SqliteConnection, subjects: &[Vec<u8>], user_name: &str, now: i64) -> sqlx::Result<Vec<Candidate>> {
+pub async fn candidates(
+    db: &mut sqlx::SqliteConnection,
+    subjects: &[Vec<u8>],
+    user_name: &str,
+    now: i64,
+) -> sqlx::Result<Vec<Candidate>> {
     if subjects.is_empty() {
         return Ok(Vec::new());
     }
@@ -69,7 +74,12 @@ pub async fn candidates(db: &mut sqlx::SqliteConnection, subjects: &[Vec<u8>], u
          LEFT JOIN tenant_options o ON o.tenant_id = c.tenant_id AND o.category = ? AND o.key = ? \
          WHERE c.subject_der IN ({marks}) ORDER BY c.id"
     );
-    let mut q = sqlx::query_as::<_, CandidateRow>(&sql).bind(user_name).bind(now).bind(now).bind(OAUTH_INTERNAL).bind(DEVICE_TOKEN_LIFESPAN);
+    let mut q = sqlx::query_as::<_, CandidateRow>(&sql)
+        .bind(user_name)
+        .bind(now)
+        .bind(now)
+        .bind(OAUTH_INTERNAL)
+        .bind(DEVICE_TOKEN_LIFESPAN);
     for s in subjects {
         q = q.bind(s);
     }
@@ -78,7 +88,12 @@ pub async fn candidates(db: &mut sqlx::SqliteConnection, subjects: &[Vec<u8>], u
         .into_iter()
         .map(|r| Candidate {
             anchor: r.anchor,
-            device: r.auth_type.map(|auth_type| DeviceState { auth_type, token: r.token, issued_at: r.issued_at, expires_at: r.expires_at }),
+            device: r.auth_type.map(|auth_type| DeviceState {
+                auth_type,
+                token: r.token,
+                issued_at: r.issued_at,
+                expires_at: r.expires_at,
+            }),
             lifespan: r.lifespan,
         })
         .collect())
@@ -117,15 +132,17 @@ pub async fn store_token(db: &Db, t: &Issue<'_>) -> sqlx::Result<()> {
         .bind(t.issued_at)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("INSERT INTO device_tokens (jti, tenant_id, user_name, token, issued_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)")
-        .bind(t.jti)
-        .bind(t.tenant)
-        .bind(t.user_name)
-        .bind(t.token)
-        .bind(t.issued_at)
-        .bind(t.expires_at)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO device_tokens (jti, tenant_id, user_name, token, issued_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(t.jti)
+    .bind(t.tenant)
+    .bind(t.user_name)
+    .bind(t.token)
+    .bind(t.issued_at)
+    .bind(t.expires_at)
+    .execute(&mut *tx)
+    .await?;
     record_use(&mut *tx, t).await?;
     tx.commit().await
 }
@@ -149,6 +166,7 @@ async fn record_use<'e, E: sqlx::SqliteExecutor<'e>>(executor: E, t: &Issue<'_>)
 
 /// Revokes a token; returns whether it existed unrevoked.
 pub async fn revoke(db: &Db, jti: &str) -> sqlx::Result<bool> {
-    let done = sqlx::query("UPDATE device_tokens SET revoked = 1 WHERE jti = ? AND revoked = 0").bind(jti).execute(db).await?;
+    let done =
+        sqlx::query("UPDATE device_tokens SET revoked = 1 WHERE jti = ? AND revoked = 0").bind(jti).execute(db).await?;
     Ok(done.rows_affected() == 1)
 }

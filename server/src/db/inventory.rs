@@ -72,7 +72,8 @@ pub async fn register_batch(
     // Existing device users of this batch, and their managed objects.
     let mut existing: HashMap<String, Option<i64>> = HashMap::new();
     for chunk in users.chunks(INSERT_CHUNK) {
-        let mut q = QueryBuilder::<Sqlite>::new("SELECT user_name, managed_object_id FROM device_users WHERE tenant_id = ");
+        let mut q =
+            QueryBuilder::<Sqlite>::new("SELECT user_name, managed_object_id FROM device_users WHERE tenant_id = ");
         q.push_bind(tenant).push(" AND user_name IN (");
         let mut sep = q.separated(", ");
         for u in chunk {
@@ -87,11 +88,17 @@ pub async fn register_batch(
     let wanted: Vec<(String, String)> = rows.iter().flat_map(|r| external_ids_of(r.entry)).collect();
     let mut taken: HashMap<(String, String), i64> = HashMap::new();
     for chunk in wanted.chunks(INSERT_CHUNK) {
-        let mut q = QueryBuilder::<Sqlite>::new("SELECT type, external_id, managed_object_id FROM external_ids WHERE tenant_id = ");
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "SELECT type, external_id, managed_object_id FROM external_ids WHERE tenant_id = ",
+        );
         q.push_bind(tenant).push(" AND (type, external_id) IN (VALUES ");
         let mut sep = q.separated(", ");
         for (t, v) in chunk {
-            sep.push("(").push_bind_unseparated(t).push_unseparated(", ").push_bind_unseparated(v).push_unseparated(")");
+            sep.push("(")
+                .push_bind_unseparated(t)
+                .push_unseparated(", ")
+                .push_bind_unseparated(v)
+                .push_unseparated(")");
         }
         q.push(")");
         for (t, v, mo) in q.build_query_as::<(String, String, i64)>().fetch_all(&mut *tx).await? {
@@ -115,7 +122,8 @@ pub async fn register_batch(
         let conflict = ids.iter().find_map(|pair| {
             let in_db = taken.get(pair).is_some_and(|mo| Some(*mo) != own_mo);
             let in_upload = claimed.get(pair).is_some_and(|owner| owner != &e.id);
-            (in_db || in_upload).then(|| format!("the external id {}/{} already belongs to another device", pair.0, pair.1))
+            (in_db || in_upload)
+                .then(|| format!("the external id {}/{} already belongs to another device", pair.0, pair.1))
         });
         if let Some(reason) = conflict {
             outcomes.push(Outcome::Failed(reason));
@@ -168,13 +176,21 @@ pub async fn register_batch(
             sep.push_bind(n.user);
         }
         q.push(") GROUP BY owner");
-        let ids: HashMap<String, i64> = q.build_query_as::<(String, i64)>().fetch_all(&mut *tx).await?.into_iter().collect();
+        let ids: HashMap<String, i64> =
+            q.build_query_as::<(String, i64)>().fetch_all(&mut *tx).await?.into_iter().collect();
         let mo_of = |n: &New<'_>| ids.get(n.user).copied().ok_or_else(|| sqlx::Error::RowNotFound);
 
-        let pairs: Vec<(i64, &(String, String))> =
-            chunk.iter().map(|n| mo_of(n).map(|mo| n.ids.iter().map(move |p| (mo, p)))).collect::<sqlx::Result<Vec<_>>>()?.into_iter().flatten().collect();
+        let pairs: Vec<(i64, &(String, String))> = chunk
+            .iter()
+            .map(|n| mo_of(n).map(|mo| n.ids.iter().map(move |p| (mo, p))))
+            .collect::<sqlx::Result<Vec<_>>>()?
+            .into_iter()
+            .flatten()
+            .collect();
         for part in pairs.chunks(INSERT_CHUNK) {
-            let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO external_ids (tenant_id, type, external_id, managed_object_id) ");
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO external_ids (tenant_id, type, external_id, managed_object_id) ",
+            );
             q.push_values(part, |mut b, (mo, (t, v))| {
                 b.push_bind(tenant).push_bind(t).push_bind(v).push_bind(*mo);
             });
@@ -185,7 +201,8 @@ pub async fn register_batch(
         let mut q = QueryBuilder::<Sqlite>::new(
             "INSERT INTO device_users (tenant_id, user_name, device_id, auth_type, password_hash, registered_by, created_at, managed_object_id) ",
         );
-        let with_mo: Vec<(&New<'_>, i64)> = chunk.iter().map(|n| mo_of(n).map(|mo| (n, mo))).collect::<sqlx::Result<_>>()?;
+        let with_mo: Vec<(&New<'_>, i64)> =
+            chunk.iter().map(|n| mo_of(n).map(|mo| (n, mo))).collect::<sqlx::Result<_>>()?;
         q.push_values(&with_mo, |mut b, (n, mo)| {
             b.push_bind(tenant)
                 .push_bind(n.user)
@@ -335,28 +352,49 @@ const DEVICE_SELECT: &str = "SELECT m.id, m.name, m.type, m.owner, m.fragments, 
      u.device_id, u.auth_type, u.registered_by, u.last_token_at, u.last_cert_serial, u.last_cert_fingerprint \
      FROM managed_objects m LEFT JOIN device_users u ON u.tenant_id = m.tenant_id AND u.user_name = m.owner";
 
-fn push_filter<'a>(q: &mut QueryBuilder<'a, Sqlite>, tenant: &'a str, text: Option<&'a str>, device_type: Option<&'a str>) {
+fn push_filter<'a>(
+    q: &mut QueryBuilder<'a, Sqlite>,
+    tenant: &'a str,
+    text: Option<&'a str>,
+    device_type: Option<&'a str>,
+) {
     q.push(" WHERE m.tenant_id = ").push_bind(tenant).push(" AND m.is_device = 1");
     if let Some(t) = device_type {
         q.push(" AND m.type = ").push_bind(t);
     }
     if let Some(text) = text {
         let like = format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-        q.push(" AND (m.name LIKE ").push_bind(like.clone()).push(" ESCAPE '\\' OR u.device_id LIKE ").push_bind(like).push(" ESCAPE '\\')");
+        q.push(" AND (m.name LIKE ")
+            .push_bind(like.clone())
+            .push(" ESCAPE '\\' OR u.device_id LIKE ")
+            .push_bind(like)
+            .push(" ESCAPE '\\')");
     }
 }
 
 /// A page of devices, optionally filtered by text (name or id) and type.
-pub async fn devices(db: &Db, tenant: &str, text: Option<&str>, device_type: Option<&str>, limit: u32, offset: u64) -> sqlx::Result<Vec<DeviceObjectRow>> {
+pub async fn devices(
+    db: &Db,
+    tenant: &str,
+    text: Option<&str>,
+    device_type: Option<&str>,
+    limit: u32,
+    offset: u64,
+) -> sqlx::Result<Vec<DeviceObjectRow>> {
     let mut q = QueryBuilder::<Sqlite>::new(DEVICE_SELECT);
     push_filter(&mut q, tenant, text, device_type);
-    q.push(" ORDER BY m.id LIMIT ").push_bind(i64::from(limit)).push(" OFFSET ").push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
+    q.push(" ORDER BY m.id LIMIT ")
+        .push_bind(i64::from(limit))
+        .push(" OFFSET ")
+        .push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
     q.build_query_as().fetch_all(db).await
 }
 
 /// How many devices match.
 pub async fn count_devices(db: &Db, tenant: &str, text: Option<&str>, device_type: Option<&str>) -> sqlx::Result<u64> {
-    let mut q = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM managed_objects m LEFT JOIN device_users u ON u.tenant_id = m.tenant_id AND u.user_name = m.owner");
+    let mut q = QueryBuilder::<Sqlite>::new(
+        "SELECT COUNT(*) FROM managed_objects m LEFT JOIN device_users u ON u.tenant_id = m.tenant_id AND u.user_name = m.owner",
+    );
     push_filter(&mut q, tenant, text, device_type);
     let n: i64 = q.build_query_scalar().fetch_one(db).await?;
     Ok(u64::try_from(n).unwrap_or(0))
@@ -371,10 +409,12 @@ pub async fn device(db: &Db, tenant: &str, id: i64) -> sqlx::Result<Option<Devic
 
 /// The managed object an external id points to.
 pub async fn by_external_id(db: &Db, tenant: &str, id_type: &str, value: &str) -> sqlx::Result<Option<i64>> {
-    sqlx::query_scalar("SELECT managed_object_id FROM external_ids WHERE tenant_id = ? AND type = ? AND external_id = ?")
-        .bind(tenant)
-        .bind(id_type)
-        .bind(value)
-        .fetch_optional(db)
-        .await
+    sqlx::query_scalar(
+        "SELECT managed_object_id FROM external_ids WHERE tenant_id = ? AND type = ? AND external_id = ?",
+    )
+    .bind(tenant)
+    .bind(id_type)
+    .bind(value)
+    .fetch_optional(db)
+    .await
 }

@@ -12,16 +12,21 @@ pub struct OptionRow {
 
 /// One page of options, ordered by category and key.
 pub async fn page(db: &Db, tenant: &str, limit: u32, offset: u64) -> sqlx::Result<Vec<OptionRow>> {
-    sqlx::query_as("SELECT category, key, value FROM tenant_options WHERE tenant_id = ? ORDER BY category, key LIMIT ? OFFSET ?")
-        .bind(tenant)
-        .bind(i64::from(limit))
-        .bind(i64::try_from(offset).unwrap_or(i64::MAX))
-        .fetch_all(db)
-        .await
+    sqlx::query_as(
+        "SELECT category, key, value FROM tenant_options WHERE tenant_id = ? ORDER BY category, key LIMIT ? OFFSET ?",
+    )
+    .bind(tenant)
+    .bind(i64::from(limit))
+    .bind(i64::try_from(offset).unwrap_or(i64::MAX))
+    .fetch_all(db)
+    .await
 }
 
 pub async fn count(db: &Db, tenant: &str) -> sqlx::Result<u64> {
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tenant_options WHERE tenant_id = ?").bind(tenant).fetch_one(db).await?;
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tenant_options WHERE tenant_id = ?")
+        .bind(tenant)
+        .fetch_one(db)
+        .await?;
     Ok(u64::try_from(n).unwrap_or(0))
 }
 

@@ -30,10 +30,12 @@ pub async fn insert(db: &Db, s: &SessionRow, now: i64) -> sqlx::Result<()> {
 }
 
 pub async fn find(db: &Db, id_hash: &str) -> sqlx::Result<Option<SessionRow>> {
-    sqlx::query_as("SELECT id_hash, tenant_id, user_name, xsrf_token, last_seen, expires_at FROM sessions WHERE id_hash = ?")
-        .bind(id_hash)
-        .fetch_optional(db)
-        .await
+    sqlx::query_as(
+        "SELECT id_hash, tenant_id, user_name, xsrf_token, last_seen, expires_at FROM sessions WHERE id_hash = ?",
+    )
+    .bind(id_hash)
+    .fetch_optional(db)
+    .await
 }
 
 pub async fn touch(db: &Db, id_hash: &str, now: i64) -> sqlx::Result<()> {
@@ -48,6 +50,11 @@ pub async fn delete(db: &Db, id_hash: &str) -> sqlx::Result<()> {
 
 /// Drops every session past its limits (called now and then, on login).
 pub async fn delete_expired(db: &Db, now: i64, idle_seconds: i64) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM sessions WHERE expires_at <= ? OR last_seen + ? <= ?").bind(now).bind(idle_seconds).bind(now).execute(db).await?;
+    sqlx::query("DELETE FROM sessions WHERE expires_at <= ? OR last_seen + ? <= ?")
+        .bind(now)
+        .bind(idle_seconds)
+        .bind(now)
+        .execute(db)
+        .await?;
     Ok(())
 }

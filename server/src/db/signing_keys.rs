@@ -12,7 +12,9 @@ pub struct SigningKeyRow {
 
 /// Every signing key, oldest first.
 pub async fn all(db: &Db) -> sqlx::Result<Vec<SigningKeyRow>> {
-    sqlx::query_as("SELECT kid, private_key, public_x, public_y FROM signing_keys ORDER BY created_at, kid").fetch_all(db).await
+    sqlx::query_as("SELECT kid, private_key, public_x, public_y FROM signing_keys ORDER BY created_at, kid")
+        .fetch_all(db)
+        .await
 }
 
 /// Stores a key unless one exists already (several instances may start at once); the caller

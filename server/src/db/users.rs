@@ -41,16 +41,21 @@ pub async fn count(db: &Db, tenant: &str) -> sqlx::Result<i64> {
 
 /// How many admins (enabled or not) `tenant` has.
 pub async fn count_admins(db: &Db, tenant: &str) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE tenant_id = ? AND role = 'admin'").bind(tenant).fetch_one(db).await
+    sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE tenant_id = ? AND role = 'admin'")
+        .bind(tenant)
+        .fetch_one(db)
+        .await
 }
 
 /// How many enabled admins `tenant` has other than `except`.
 pub async fn other_enabled_admins(db: &Db, tenant: &str, except: &str) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE tenant_id = ? AND role = 'admin' AND enabled = 1 AND user_name != ?")
-        .bind(tenant)
-        .bind(except)
-        .fetch_one(db)
-        .await
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM users WHERE tenant_id = ? AND role = 'admin' AND enabled = 1 AND user_name != ?",
+    )
+    .bind(tenant)
+    .bind(except)
+    .fetch_one(db)
+    .await
 }
 
 /// Creates a user with an already computed password hash. A taken name is a unique violation.
@@ -96,7 +101,11 @@ pub async fn update(
     .execute(&mut *tx)
     .await?;
     if password_hash.is_some() || enabled == Some(false) {
-        sqlx::query("DELETE FROM sessions WHERE tenant_id = ? AND user_name = ?").bind(tenant).bind(user_name).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM sessions WHERE tenant_id = ? AND user_name = ?")
+            .bind(tenant)
+            .bind(user_name)
+            .execute(&mut *tx)
+            .await?;
     }
     tx.commit().await?;
     Ok(done.rows_affected() == 1)

@@ -24,7 +24,8 @@ pub fn endpoints() -> Vec<Endpoint> {
 }
 
 fn to_wire(r: AuditRow, base: &str) -> Value {
-    let mut details: serde_json::Map<String, Value> = r.details.as_deref().and_then(|d| serde_json::from_str(d).ok()).unwrap_or_default();
+    let mut details: serde_json::Map<String, Value> =
+        r.details.as_deref().and_then(|d| serde_json::from_str(d).ok()).unwrap_or_default();
     if let Some(a) = r.client_address {
         details.insert("clientAddress".into(), json!(a));
     }
@@ -59,7 +60,12 @@ fn date(name: &str, v: Option<String>) -> Result<Option<String>, AppError> {
         None => Ok(None),
         Some(s) => anchorage_common::timefmt::parse(&s)
             .map(|t| Some(anchorage_common::timefmt::platform(t)))
-            .ok_or_else(|| AppError::unprocessable("audit", format!("{name} must be a date-time such as 2026-01-31T00:00:00.000Z, not '{s}'"))),
+            .ok_or_else(|| {
+                AppError::unprocessable(
+                    "audit",
+                    format!("{name} must be a date-time such as 2026-01-31T00:00:00.000Z, not '{s}'"),
+                )
+            }),
     }
 }
 
@@ -90,7 +96,6 @@ async fn list_records(
     let body = paging.envelope("auditRecords", items, &format!("{base}/audit/auditRecords"), &extra, total);
     Ok(Json(body))
 }
-
 
 async fn get_record(
     State(state): State<AppState>,

@@ -8,10 +8,10 @@
 use std::collections::HashMap;
 
 use axum::extract::{DefaultBodyLimit, Multipart, State};
+use axum::http::Method;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::http::Method;
 use axum::{Extension, Json};
 
 use anchorage_common::api::{BulkFailed, BulkNewDeviceRequestResult, BulkNewDeviceStatus, BulkUpdated};
@@ -19,9 +19,9 @@ use anchorage_common::bulk::{self, AuthType, BulkFile, DeviceEntry, FileError, S
 
 use crate::audit;
 use crate::auth::{self, AuthUser};
-use crate::extract::ClientAddress;
 use crate::db::inventory::{self, Outcome, Prepared};
 use crate::error::AppError;
+use crate::extract::ClientAddress;
 use crate::routes::{Access, Endpoint};
 use crate::state::AppState;
 
@@ -33,7 +33,12 @@ const BATCH: usize = 1000;
 pub fn endpoints() -> Vec<Endpoint> {
     // The file limit plus room for the multipart framing.
     let limit = DefaultBodyLimit::max(bulk::MAX_FILE_BYTES + 64 * 1024);
-    vec![Endpoint::new(Method::POST, "/devicecontrol/bulkNewDeviceRequests", Access::Admin, post(register_devices_in_bulk).layer(limit))]
+    vec![Endpoint::new(
+        Method::POST,
+        "/devicecontrol/bulkNewDeviceRequests",
+        Access::Admin,
+        post(register_devices_in_bulk).layer(limit),
+    )]
 }
 
 fn multipart_error(e: axum::extract::multipart::MultipartError) -> AppError {
@@ -64,7 +69,8 @@ async fn register_devices_in_bulk(
             break;
         }
     }
-    let bytes = file.ok_or_else(|| AppError::unprocessable(RESOURCE, "The multipart body has no part named 'file'."))?;
+    let bytes =
+        file.ok_or_else(|| AppError::unprocessable(RESOURCE, "The multipart body has no part named 'file'."))?;
     let parsed = tokio::task::spawn_blocking(move || bulk::parse(&bytes)).await.map_err(AppError::internal)?;
     let parsed = match parsed {
         Ok(p) => p,
@@ -85,12 +91,13 @@ async fn register_devices_in_bulk(
         result.credential_updated_list.len(),
         result.number_of_failed
     );
-    let event = audit::Event::info(audit::types::BULK_REGISTRATION, "Bulk device registration", text, Some(&user.user_name))
-        .from_address(address.as_deref())
-        .with_details(serde_json::json!({
-            "numberOfAll": result.number_of_all, "numberOfCreated": result.number_of_created,
-            "numberOfFailed": result.number_of_failed, "numberOfSuccessful": result.number_of_successful,
-        }));
+    let event =
+        audit::Event::info(audit::types::BULK_REGISTRATION, "Bulk device registration", text, Some(&user.user_name))
+            .from_address(address.as_deref())
+            .with_details(serde_json::json!({
+                "numberOfAll": result.number_of_all, "numberOfCreated": result.number_of_created,
+                "numberOfFailed": result.number_of_failed, "numberOfSuccessful": result.number_of_successful,
+            }));
     audit::record(&state, &user.tenant, event).await?;
     let mut res = (StatusCode::CREATED, Json(result)).into_response();
     res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(MEDIA_TYPE));
@@ -101,8 +108,14 @@ async fn register_devices_in_bulk(
 async fn register(state: &AppState, user: &AuthUser, file: &BulkFile) -> Result<BulkNewDeviceRequestResult, AppError> {
     let mut result = BulkNewDeviceRequestResult { number_of_all: file.rows.len() as u64, ..Default::default() };
     for row in file.rows.iter().filter(|r| !r.is_valid()) {
-        let reasons: Vec<&str> = file.issues_of(row.line).filter(|i| i.severity == Severity::Error).map(|i| i.message.as_str()).collect();
-        let id = file.columns.iter().position(|c| *c == bulk::Column::Id).and_then(|i| file.cell(row, i)).unwrap_or_default();
+        let reasons: Vec<&str> =
+            file.issues_of(row.line).filter(|i| i.severity == Severity::Error).map(|i| i.message.as_str()).collect();
+        let id = file
+            .columns
+            .iter()
+            .position(|c| *c == bulk::Column::Id)
+            .and_then(|i| file.cell(row, i))
+            .unwrap_or_default();
         result.failed_creation_list.push(BulkFailed {
             bulk_new_device_status: BulkNewDeviceStatus::Failed,
             device_id: id.to_string(),
@@ -115,7 +128,8 @@ async fn register(state: &AppState, user: &AuthUser, file: &BulkFile) -> Result<
     let mut claimed = HashMap::new();
     let now = state.now_text();
     for (batch, hashes) in entries.chunks(BATCH).zip(hashes.chunks(BATCH)) {
-        let prepared: Vec<Prepared<'_>> = batch.iter().zip(hashes).map(|(entry, h)| Prepared { entry, password_hash: h.clone() }).collect();
+        let prepared: Vec<Prepared<'_>> =
+            batch.iter().zip(hashes).map(|(entry, h)| Prepared { entry, password_hash: h.clone() }).collect();
         let outcomes = inventory::register_batch(&state.db, &user.tenant, &prepared, &mut claimed, &now).await?;
         for (entry, outcome) in batch.iter().zip(outcomes) {
             match outcome {
@@ -152,7 +166,13 @@ async fn hash_passwords(entries: &[DeviceEntry]) -> Result<Vec<Option<String>>, 
         std::thread::scope(|s| {
             let handles: Vec<_> = passwords
                 .chunks(chunk)
-                .map(|part| s.spawn(move || part.iter().map(|p| p.as_deref().map(auth::hash_password).transpose()).collect::<anyhow::Result<Vec<_>>>()))
+                .map(|part| {
+                    s.spawn(move || {
+                        part.iter()
+                            .map(|p| p.as_deref().map(auth::hash_password).transpose())
+                            .collect::<anyhow::Result<Vec<_>>>()
+                    })
+                })
                 .collect();
             let mut out = Vec::with_capacity(passwords.len());
             for h in handles {

@@ -13,11 +13,11 @@ use serde_json::{Value, json};
 use anchorage_common::device::{check_device_id, device_user_name};
 use anchorage_common::options::{DEFAULT_DEVICE_TOKEN_LIFESPAN_SECONDS, parse_lifespan};
 
-use crate::db;
 use crate::audit;
-use crate::extract::ClientAddress;
+use crate::db;
 use crate::device_trust::{self, TrustError};
 use crate::error::AppError;
+use crate::extract::ClientAddress;
 use crate::routes::{Access, Endpoint};
 use crate::state::AppState;
 use crate::tls::PeerCertificates;
@@ -54,14 +54,16 @@ async fn issue_device_token(
     let leaf = chain.first().and_then(|c| anchorage_common::cert::inspect(c, state.clock.now()).ok()).map(|i| i.info);
     let result = issue(&state, &chain, leaf.as_ref(), &headers, &mut context).await;
     // Every token issued and every refusal is audited; a token returned again is not new.
-    let details = |result: &str| json!({
-        "result": result,
-        "device": context.device_user,
-        "certificateSerialNumber": leaf.as_ref().map(|l| &l.serial_number),
-        "certificateFingerprint": leaf.as_ref().map(|l| &l.fingerprint),
-        "certificateSubject": leaf.as_ref().map(|l| &l.subject),
-        "trustedCertificateFingerprint": context.ca_fingerprint,
-    });
+    let details = |result: &str| {
+        json!({
+            "result": result,
+            "device": context.device_user,
+            "certificateSerialNumber": leaf.as_ref().map(|l| &l.serial_number),
+            "certificateFingerprint": leaf.as_ref().map(|l| &l.fingerprint),
+            "certificateSubject": leaf.as_ref().map(|l| &l.subject),
+            "trustedCertificateFingerprint": context.ca_fingerprint,
+        })
+    };
     let tenant = context.tenant.clone().unwrap_or_else(|| state.config.tenant.clone());
     let user = context.device_user.as_deref();
     match &result {
@@ -102,8 +104,17 @@ async fn issue(
     let header = match headers.get("x-ssl-cert-chain") {
         None => None,
         Some(v) => {
-            let text = v.to_str().map_err(|_| AppError::bad_request(RESOURCE, "The X-Ssl-Cert-Chain header is not ASCII text."))?;
-            if text.trim().is_empty() { None } else { Some(device_trust::parse_chain_header(text).map_err(|e| AppError::bad_request(RESOURCE, e.to_string()))?) }
+            let text = v
+                .to_str()
+                .map_err(|_| AppError::bad_request(RESOURCE, "The X-Ssl-Cert-Chain header is not ASCII text."))?;
+            if text.trim().is_empty() {
+                None
+            } else {
+                Some(
+                    device_trust::parse_chain_header(text)
+                        .map_err(|e| AppError::bad_request(RESOURCE, e.to_string()))?,
+                )
+            }
         }
     };
     let now = state.clock.now();
@@ -130,19 +141,25 @@ async fn issue(
             }
         }
     };
-    let chosen = device_trust::anchor(&presented, &candidates.iter().map(|c| &c.anchor).collect::<Vec<_>>(), now).map_err(untrusted)?;
+    let chosen = device_trust::anchor(&presented, &candidates.iter().map(|c| &c.anchor).collect::<Vec<_>>(), now)
+        .map_err(untrusted)?;
     let db::devices::Candidate { anchor, device, lifespan } = candidates.swap_remove(chosen);
     let leaf = presented.leaf;
     context.tenant = Some(anchor.tenant_id.clone());
     context.ca_fingerprint = Some(anchor.fingerprint.clone());
-    let device_id = leaf.common_name.clone().ok_or_else(|| refused("the device certificate has no common name (CN); its CN is the device id."))?;
+    let device_id = leaf
+        .common_name
+        .clone()
+        .ok_or_else(|| refused("the device certificate has no common name (CN); its CN is the device id."))?;
     check_device_id(&device_id).map_err(|e| refused(format!("{e}.")))?;
     let tenant = anchor.tenant_id.as_str();
     context.device_user = Some(user_name.clone());
 
     match &device {
         Some(u) if u.auth_type != "CERTIFICATES" => {
-            return Err(refused(format!("device '{device_id}' is registered for password authentication, not certificates.")));
+            return Err(refused(format!(
+                "device '{device_id}' is registered for password authentication, not certificates."
+            )));
         }
         Some(_) => {}
         None if anchor.auto_registration_enabled => {
@@ -158,7 +175,8 @@ async fn issue(
         }
     }
 
-    if let Some(db::devices::DeviceState { token: Some(token), issued_at: Some(iat), expires_at: Some(exp), .. }) = device
+    if let Some(db::devices::DeviceState { token: Some(token), issued_at: Some(iat), expires_at: Some(exp), .. }) =
+        device
         && !renewal_due(iat, exp, now_s)
     {
         return Ok(Issued { token, new: false });

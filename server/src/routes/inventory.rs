@@ -5,8 +5,8 @@
 //! registered it, and the certificate it last used.
 
 use axum::extract::{Path, Query, State};
-use axum::routing::get;
 use axum::http::Method;
+use axum::routing::get;
 use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -82,15 +82,18 @@ async fn list_devices(
         (true, false) => Some(0),
         (true, true) => Some(inventory::count_devices(&state.db, &user.tenant, text, device_type).await?),
     };
-    let extra = [("fragmentType", q.fragment_type.as_deref()), ("type", q.r#type.as_deref()), ("text", q.text.as_deref())];
+    let extra =
+        [("fragmentType", q.fragment_type.as_deref()), ("type", q.r#type.as_deref()), ("text", q.text.as_deref())];
     let items = rows.into_iter().map(|r| to_wire(r, &base)).collect();
     let body = paging.envelope("managedObjects", items, &format!("{base}/inventory/managedObjects"), &extra, total);
     Ok(Json(body))
 }
 
-
 fn no_object(id: &str) -> AppError {
-    AppError::not_found("inventory", format!("Finding device data from database failed : No managedObject for id '{id}'!"))
+    AppError::not_found(
+        "inventory",
+        format!("Finding device data from database failed : No managedObject for id '{id}'!"),
+    )
 }
 
 async fn get_device(
@@ -111,7 +114,10 @@ async fn get_external_id(
     Path((id_type, external_id)): Path<(String, String)>,
 ) -> Result<Json<Value>, AppError> {
     let mo = inventory::by_external_id(&state.db, &user.tenant, &id_type, &external_id).await?.ok_or_else(|| {
-        AppError::not_found("identity", format!("External id not found; external id = ID [type={id_type}, value={external_id}]"))
+        AppError::not_found(
+            "identity",
+            format!("External id not found; external id = ID [type={id_type}, value={external_id}]"),
+        )
     })?;
     Ok(Json(json!({
         "externalId": external_id,

@@ -1,9 +1,9 @@
 //! `GET /.well-known/jwks.json`: the public keys that verify device tokens, for other services.
 
-use axum::extract::State;
-use axum::routing::get;
 use axum::Json;
+use axum::extract::State;
 use axum::http::Method;
+use axum::routing::get;
 
 use crate::routes::{Access, Endpoint};
 use crate::state::AppState;

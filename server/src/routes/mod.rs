@@ -86,8 +86,20 @@ pub fn api(state: &AppState) -> Router<AppState> {
 /// Path prefixes that belong to the API: unknown paths under them get a JSON 404, never the
 /// console's `index.html`.
 pub const API_PREFIXES: &[&str] = &[
-    "/tenant", "/user", "/devicecontrol", "/inventory", "/identity", "/audit", "/alarm", "/event",
-    "/measurement", "/application", "/features", "/certificate-authority", "/.well-known", "/anchorage",
+    "/tenant",
+    "/user",
+    "/devicecontrol",
+    "/inventory",
+    "/identity",
+    "/audit",
+    "/alarm",
+    "/event",
+    "/measurement",
+    "/application",
+    "/features",
+    "/certificate-authority",
+    "/.well-known",
+    "/anchorage",
 ];
 
 /// Whether `path` is an API path.

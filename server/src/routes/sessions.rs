@@ -94,8 +94,13 @@ async fn open_session(
     )
     .await?;
     tracing::info!(tenant = %user.tenant, user = %user.user_name, "login");
-    let event = audit::Event::info(audit::types::AUTHENTICATION, "Login", format!("User '{}' logged in.", user.user_name), Some(&user.user_name))
-        .from_address(address);
+    let event = audit::Event::info(
+        audit::types::AUTHENTICATION,
+        "Login",
+        format!("User '{}' logged in.", user.user_name),
+        Some(&user.user_name),
+    )
+    .from_address(address);
     audit::record(state, &user.tenant, event).await?;
     Ok((user, session))
 }

@@ -1,10 +1,10 @@
 //! `GET /tenant/currentTenant`: how clients such as `@c8y/client` discover the tenant id; and
 //! `GET /anchorage/mode`, which the console reads to show whether it is local or a proxy.
 
-use axum::extract::State;
-use axum::routing::get;
 use axum::Json;
+use axum::extract::State;
 use axum::http::Method;
+use axum::routing::get;
 
 use anchorage_common::api::CurrentTenant;
 

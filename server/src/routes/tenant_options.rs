@@ -16,10 +16,10 @@ use serde_json::Value;
 use anchorage_common::api::PageStatistics;
 use anchorage_common::options::{OptionInput, TenantOption, check_option, value_text};
 
+use crate::audit;
 use crate::auth::AuthUser;
 use crate::db::{self, options::OptionRow};
 use crate::error::AppError;
-use crate::audit;
 use crate::extract::{ApiJson, BaseUrl, ClientAddress, Paging};
 use crate::routes::{Access, Endpoint};
 use crate::state::AppState;
@@ -48,7 +48,12 @@ fn with_type<T: Serialize>(media_type: &'static str, status: StatusCode, body: &
 }
 
 fn to_wire(row: OptionRow, base: &str) -> TenantOption {
-    TenantOption { self_url: format!("{base}/tenant/options/{}/{}", row.category, row.key), category: row.category, key: row.key, value: row.value }
+    TenantOption {
+        self_url: format!("{base}/tenant/options/{}/{}", row.category, row.key),
+        category: row.category,
+        key: row.key,
+        value: row.value,
+    }
 }
 
 fn not_found(category: &str, key: &str) -> AppError {
@@ -60,7 +65,13 @@ fn shown(key: &str, value: &str) -> String {
     if key.starts_with("credentials.") { "<hidden>".into() } else { format!("'{value}'") }
 }
 
-async fn audit_set(state: &AppState, user: &AuthUser, address: Option<&str>, activity: &str, text: String) -> Result<(), AppError> {
+async fn audit_set(
+    state: &AppState,
+    user: &AuthUser,
+    address: Option<&str>,
+    activity: &str,
+    text: String,
+) -> Result<(), AppError> {
     let event = audit::Event::info(audit::types::OPTION, activity, text, Some(&user.user_name)).from_address(address);
     audit::record(state, &user.tenant, event).await
 }
@@ -115,7 +126,14 @@ async fn create_option(
     db::options::upsert(&state.db, &user.tenant, &category, &key, &value, &state.now_text()).await?;
     tracing::info!(tenant = %user.tenant, user = %user.user_name, %category, %key, "tenant option set");
     let activity = if existed { "Option updated" } else { "Option created" };
-    audit_set(&state, &user, address.as_deref(), activity, format!("Option '{category}/{key}' set to {}.", shown(&key, &value))).await?;
+    audit_set(
+        &state,
+        &user,
+        address.as_deref(),
+        activity,
+        format!("Option '{category}/{key}' set to {}.", shown(&key, &value)),
+    )
+    .await?;
     // The platform answers 200 here, not 201 (OAS).
     Ok(with_type(OPTION_MEDIA_TYPE, StatusCode::OK, &to_wire(OptionRow { category, key, value }, &base)))
 }
@@ -125,7 +143,11 @@ async fn get_category(
     Extension(user): Extension<AuthUser>,
     Path(category): Path<String>,
 ) -> Result<Response, AppError> {
-    let map: BTreeMap<String, String> = db::options::category(&state.db, &user.tenant, &category).await?.into_iter().map(|r| (r.key, r.value)).collect();
+    let map: BTreeMap<String, String> = db::options::category(&state.db, &user.tenant, &category)
+        .await?
+        .into_iter()
+        .map(|r| (r.key, r.value))
+        .collect();
     Ok(with_type(OPTION_MEDIA_TYPE, StatusCode::OK, &map))
 }
 
@@ -153,9 +175,14 @@ async fn update_category(
     tracing::info!(tenant = %user.tenant, user = %user.user_name, %category, count = checked.len(), "tenant options set");
     if !checked.is_empty() {
         let set: Vec<String> = checked.iter().map(|(k, v)| format!("'{category}/{k}' = {}", shown(k, v))).collect();
-        audit_set(&state, &user, address.as_deref(), "Options updated", format!("Options set: {}.", set.join(", "))).await?;
+        audit_set(&state, &user, address.as_deref(), "Options updated", format!("Options set: {}.", set.join(", ")))
+            .await?;
     }
-    let map: BTreeMap<String, String> = db::options::category(&state.db, &user.tenant, &category).await?.into_iter().map(|r| (r.key, r.value)).collect();
+    let map: BTreeMap<String, String> = db::options::category(&state.db, &user.tenant, &category)
+        .await?
+        .into_iter()
+        .map(|r| (r.key, r.value))
+        .collect();
     Ok(with_type(OPTION_MEDIA_TYPE, StatusCode::OK, &map))
 }
 
@@ -177,7 +204,8 @@ async fn get_option(
         None | Some("current") | Some("") => {}
         Some(other) => return Err(invalid(format!("evaluate must be 'current' or 'inherited', not '{other}'"))),
     }
-    let value = db::options::get(&state.db, &user.tenant, &category, &key).await?.ok_or_else(|| not_found(&category, &key))?;
+    let value =
+        db::options::get(&state.db, &user.tenant, &category, &key).await?.ok_or_else(|| not_found(&category, &key))?;
     Ok(with_type(OPTION_MEDIA_TYPE, StatusCode::OK, &to_wire(OptionRow { category, key, value }, &base)))
 }
 
@@ -196,7 +224,14 @@ async fn update_option(
     db::options::upsert(&state.db, &user.tenant, &category, &key, &value, &state.now_text()).await?;
     tracing::info!(tenant = %user.tenant, user = %user.user_name, %category, %key, "tenant option updated");
     let activity = if existed { "Option updated" } else { "Option created" };
-    audit_set(&state, &user, address.as_deref(), activity, format!("Option '{category}/{key}' set to {}.", shown(&key, &value))).await?;
+    audit_set(
+        &state,
+        &user,
+        address.as_deref(),
+        activity,
+        format!("Option '{category}/{key}' set to {}.", shown(&key, &value)),
+    )
+    .await?;
     Ok(with_type(OPTION_MEDIA_TYPE, StatusCode::OK, &to_wire(OptionRow { category, key, value }, &base)))
 }
 
@@ -210,6 +245,7 @@ async fn delete_option(
         return Err(not_found(&category, &key));
     }
     tracing::info!(tenant = %user.tenant, user = %user.user_name, %category, %key, "tenant option deleted");
-    audit_set(&state, &user, address.as_deref(), "Option deleted", format!("Option '{category}/{key}' deleted.")).await?;
+    audit_set(&state, &user, address.as_deref(), "Option deleted", format!("Option '{category}/{key}' deleted."))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -14,10 +14,10 @@ use anchorage_common::api::{
 };
 use anchorage_common::pem;
 
+use crate::audit;
 use crate::auth::AuthUser;
 use crate::db::trusted_certificates::{self as queries, CertificateRow};
 use crate::error::{AppError, is_unique_violation};
-use crate::audit;
 use crate::extract::{ApiJson, BaseUrl, ClientAddress, Paging};
 use crate::routes::{Access, Endpoint};
 use crate::state::AppState;
@@ -30,7 +30,12 @@ pub fn endpoints() -> Vec<Endpoint> {
     vec![
         Endpoint::new(Method::GET, ALL, Access::Read, get(list_certificates)),
         Endpoint::new(Method::POST, ALL, Access::Admin, post(create_certificate)),
-        Endpoint::new(Method::POST, "/tenant/tenants/{tenant_id}/trusted-certificates/bulk", Access::Admin, post(create_certificates_bulk)),
+        Endpoint::new(
+            Method::POST,
+            "/tenant/tenants/{tenant_id}/trusted-certificates/bulk",
+            Access::Admin,
+            post(create_certificates_bulk),
+        ),
         Endpoint::new(Method::GET, ONE, Access::Read, get(get_certificate)),
         Endpoint::new(Method::PUT, ONE, Access::Admin, put(update_certificate)),
         Endpoint::new(Method::DELETE, ONE, Access::Admin, delete(delete_certificate)),
@@ -72,12 +77,20 @@ fn to_wire(row: CertificateRow, base: &str, tenant: &str) -> TrustedCertificate 
 
 /// The platform's audit text for a trusted certificate (`… on '<tenant>'.` plus its details).
 fn audit_text(what: &str, tenant: &str, fingerprint: &str, subject: &str, extra: &str) -> String {
-    format!("Trusted certificate {what} '{tenant}'. Certificate fingerprint: '{fingerprint}'.\n Certificate subject name: '{subject}'.\n{extra}")
+    format!(
+        "Trusted certificate {what} '{tenant}'. Certificate fingerprint: '{fingerprint}'.\n Certificate subject name: '{subject}'.\n{extra}"
+    )
 }
 
-async fn audit_added(state: &AppState, user: &AuthUser, address: Option<&str>, up: &CertificateUpload) -> Result<(), AppError> {
+async fn audit_added(
+    state: &AppState,
+    user: &AuthUser,
+    address: Option<&str>,
+    up: &CertificateUpload,
+) -> Result<(), AppError> {
     let i = &up.info;
-    let text = audit_text("added to", &user.tenant, &i.fingerprint, &i.subject, &format!(" Status='{}'", up.status.as_str()));
+    let text =
+        audit_text("added to", &user.tenant, &i.fingerprint, &i.subject, &format!(" Status='{}'", up.status.as_str()));
     let event = audit::Event::info(audit::types::TENANT, "Trusted certificate added", text, Some(&user.user_name))
         .from_address(address)
         .with_details(serde_json::json!({"fingerprint": i.fingerprint, "name": up.name, "autoRegistrationEnabled": up.auto_registration_enabled}));
@@ -156,7 +169,9 @@ async fn create_certificate(
     }
     tracing::info!(tenant = %tenant_id, user = %user.user_name, fingerprint = %upload.info.fingerprint, "trusted certificate added");
     audit_added(&state, &user, address.as_deref(), &upload).await?;
-    let row = queries::find(&state.db, &tenant_id, &upload.info.fingerprint).await?.ok_or_else(|| not_found(&upload.info.fingerprint))?;
+    let row = queries::find(&state.db, &tenant_id, &upload.info.fingerprint)
+        .await?
+        .ok_or_else(|| not_found(&upload.info.fingerprint))?;
     let cert = to_wire(row, &base, &tenant_id);
     Ok((StatusCode::CREATED, [(header::LOCATION, cert.self_url.clone())], Json(cert)).into_response())
 }
@@ -174,14 +189,21 @@ async fn create_certificates_bulk(
         return Err(AppError::unprocessable(RESOURCE, "certificates must hold at least one certificate"));
     }
     if body.certificates.len() > MAX_BULK_CERTIFICATES {
-        return Err(AppError::unprocessable(RESOURCE, format!("at most {MAX_BULK_CERTIFICATES} certificates per request")));
+        return Err(AppError::unprocessable(
+            RESOURCE,
+            format!("at most {MAX_BULK_CERTIFICATES} certificates per request"),
+        ));
     }
     let now = state.clock.now();
     let uploads: Vec<CertificateUpload> = body
         .certificates
         .iter()
         .enumerate()
-        .map(|(i, c)| c.check(now).map_err(|e| AppError::unprocessable(RESOURCE, format!("Certificate {} of {}: {e}", i + 1, body.certificates.len()))))
+        .map(|(i, c)| {
+            c.check(now).map_err(|e| {
+                AppError::unprocessable(RESOURCE, format!("Certificate {} of {}: {e}", i + 1, body.certificates.len()))
+            })
+        })
         .collect::<Result<_, _>>()?;
     // All or nothing: one transaction; the first duplicate (in the request or stored) aborts it.
     let stamp = state.now_text();
@@ -195,7 +217,9 @@ async fn create_certificates_bulk(
     }
     let mut created = Vec::with_capacity(uploads.len());
     for up in &uploads {
-        let row = queries::find(&mut *tx, &tenant_id, &up.info.fingerprint).await?.ok_or_else(|| not_found(&up.info.fingerprint))?;
+        let row = queries::find(&mut *tx, &tenant_id, &up.info.fingerprint)
+            .await?
+            .ok_or_else(|| not_found(&up.info.fingerprint))?;
         created.push(to_wire(row, &base, &tenant_id));
     }
     tx.commit().await?;
@@ -205,7 +229,13 @@ async fn create_certificates_bulk(
     }
     Ok((
         StatusCode::CREATED,
-        Json(TrustedCertificateCollection { certificates: created, statistics: None, self_url: None, next: None, prev: None }),
+        Json(TrustedCertificateCollection {
+            certificates: created,
+            statistics: None,
+            self_url: None,
+            next: None,
+            prev: None,
+        }),
     ))
 }
 
@@ -240,7 +270,8 @@ async fn update_certificate(
     // One record per request, naming what changed (nothing changed: nothing to record).
     let mut changed: Vec<(&str, String)> = Vec::new();
     if before.status != row.status {
-        let activity = if row.status == "ENABLED" { "Trusted certificate enabled" } else { "Trusted certificate disabled" };
+        let activity =
+            if row.status == "ENABLED" { "Trusted certificate enabled" } else { "Trusted certificate disabled" };
         changed.push((activity, format!(" Status='{}'", row.status)));
     }
     if before.name != row.name {

@@ -9,8 +9,8 @@ use axum::{Extension, Json};
 
 use anchorage_common::api::{CurrentUser, Role};
 
-use crate::auth::AuthUser;
 use crate::audit;
+use crate::auth::AuthUser;
 use crate::extract::{BaseUrl, ClientAddress};
 use crate::routes::{Access, Endpoint};
 use crate::state::AppState;
@@ -38,8 +38,13 @@ async fn logout(
     if let Some(session) = &user.session {
         crate::db::sessions::delete(&state.db, session).await?;
         tracing::info!(tenant = %user.tenant, user = %user.user_name, "logout");
-        let event = audit::Event::info(audit::types::AUTHENTICATION, "Logout", format!("User '{}' logged out.", user.user_name), Some(&user.user_name))
-            .from_address(address.as_deref());
+        let event = audit::Event::info(
+            audit::types::AUTHENTICATION,
+            "Logout",
+            format!("User '{}' logged out.", user.user_name),
+            Some(&user.user_name),
+        )
+        .from_address(address.as_deref());
         audit::record(&state, &user.tenant, event).await?;
         let secure = tls.is_some() || state.config.public_url.as_deref().is_some_and(|u| u.starts_with("https://"));
         super::sessions::clear_cookies(&mut res, secure);
@@ -49,7 +54,12 @@ async fn logout(
 
 async fn current_user(Extension(user): Extension<AuthUser>, BaseUrl(base): BaseUrl) -> Json<CurrentUser> {
     let roles: &[&str] = match user.role.as_str() {
-        "admin" => &["ROLE_TENANT_ADMIN", "ROLE_TENANT_MANAGEMENT_ADMIN", "ROLE_TENANT_MANAGEMENT_READ", "ROLE_OPTION_MANAGEMENT_ADMIN"],
+        "admin" => &[
+            "ROLE_TENANT_ADMIN",
+            "ROLE_TENANT_MANAGEMENT_ADMIN",
+            "ROLE_TENANT_MANAGEMENT_READ",
+            "ROLE_OPTION_MANAGEMENT_ADMIN",
+        ],
         "device" => &["ROLE_DEVICE"],
         _ => &["ROLE_TENANT_MANAGEMENT_READ"],
     };

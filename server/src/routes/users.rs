@@ -10,13 +10,13 @@ use axum::{Extension, Json};
 
 use anchorage_common::users::{NewUser, User, UserChanges, UserRole, check_password, check_user_name};
 
+use crate::audit;
 use crate::auth::{self, AuthUser};
 use crate::db::{self, users::UserRow};
 use crate::error::{AppError, is_unique_violation};
 use crate::extract::{ApiJson, BaseUrl, ClientAddress, Paging};
 use crate::routes::{Access, Endpoint};
 use crate::state::AppState;
-use crate::audit;
 
 const RESOURCE: &str = "user";
 
@@ -32,7 +32,11 @@ pub fn endpoints() -> Vec<Endpoint> {
 }
 
 fn own_tenant(user: &AuthUser, tenant_id: &str) -> Result<(), AppError> {
-    if user.tenant == tenant_id { Ok(()) } else { Err(AppError::not_found(RESOURCE, format!("Tenant with id {tenant_id} not found."))) }
+    if user.tenant == tenant_id {
+        Ok(())
+    } else {
+        Err(AppError::not_found(RESOURCE, format!("Tenant with id {tenant_id} not found.")))
+    }
 }
 
 fn not_found(name: &str) -> AppError {
@@ -51,7 +55,10 @@ fn to_wire(row: UserRow, base: &str) -> User {
 }
 
 async fn hash(password: String) -> Result<String, AppError> {
-    tokio::task::spawn_blocking(move || auth::hash_password(&password)).await.map_err(AppError::internal)?.map_err(AppError::Internal)
+    tokio::task::spawn_blocking(move || auth::hash_password(&password))
+        .await
+        .map_err(AppError::internal)?
+        .map_err(AppError::Internal)
 }
 
 async fn list_users(
@@ -63,7 +70,11 @@ async fn list_users(
 ) -> Result<Json<serde_json::Value>, AppError> {
     own_tenant(&user, &tenant_id)?;
     let rows = db::users::page(&state.db, &tenant_id, paging.page_size, paging.offset()).await?;
-    let total = if paging.needs_total() { Some(u64::try_from(db::users::count(&state.db, &tenant_id).await?).unwrap_or(0)) } else { None };
+    let total = if paging.needs_total() {
+        Some(u64::try_from(db::users::count(&state.db, &tenant_id).await?).unwrap_or(0))
+    } else {
+        None
+    };
     let url = format!("{base}/user/{tenant_id}/users");
     let items = rows.into_iter().map(|r| serde_json::to_value(to_wire(r, &base)).unwrap_or_default()).collect();
     let body = paging.envelope("users", items, &url, &[], total);
@@ -104,14 +115,24 @@ async fn create_user(
     match db::users::insert(&state.db, &row, &state.now_text()).await {
         Ok(()) => {}
         Err(e) if is_unique_violation(&e) => {
-            return Err(AppError::conflict(RESOURCE, format!("User with username '{}' already exists.", new.user_name)));
+            return Err(AppError::conflict(
+                RESOURCE,
+                format!("User with username '{}' already exists.", new.user_name),
+            ));
         }
         Err(e) => return Err(e.into()),
     }
     tracing::info!(tenant = %tenant_id, user = %user.user_name, created = %new.user_name, role = role.as_str(), "user created");
     let text = format!("User '{}' created with role {}.", new.user_name, role.as_str());
-    audit::record(&state, &tenant_id, audit::Event::info(audit::types::USER, "User created", text, Some(&user.user_name)).from_address(address.as_deref())).await?;
-    let created = db::users::find(&state.db, &tenant_id, &new.user_name).await?.ok_or_else(|| not_found(&new.user_name))?;
+    audit::record(
+        &state,
+        &tenant_id,
+        audit::Event::info(audit::types::USER, "User created", text, Some(&user.user_name))
+            .from_address(address.as_deref()),
+    )
+    .await?;
+    let created =
+        db::users::find(&state.db, &tenant_id, &new.user_name).await?.ok_or_else(|| not_found(&new.user_name))?;
     Ok((StatusCode::CREATED, Json(to_wire(created, &base))).into_response())
 }
 
@@ -168,7 +189,13 @@ async fn update_user(
             _ => "User updated",
         };
         let text = format!("User '{name}': {}.", what.join(", "));
-        audit::record(&state, &tenant_id, audit::Event::info(audit::types::USER, activity, text, Some(&user.user_name)).from_address(address.as_deref())).await?;
+        audit::record(
+            &state,
+            &tenant_id,
+            audit::Event::info(audit::types::USER, activity, text, Some(&user.user_name))
+                .from_address(address.as_deref()),
+        )
+        .await?;
     }
     let updated = db::users::find(&state.db, &tenant_id, &name).await?.ok_or_else(|| not_found(&name))?;
     Ok(Json(to_wire(updated, &base)))

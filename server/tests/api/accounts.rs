@@ -19,8 +19,13 @@ async fn login(app: &TestApp, user: &str, password: &str) -> (StatusCode, Option
         .await
         .expect("login");
     let status = res.status();
-    let set: Vec<String> = res.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok().map(str::to_string)).collect();
-    let value = |name: &str| set.iter().find_map(|c| c.strip_prefix(&format!("{name}=")).map(|v| v.split(';').next().unwrap_or_default().to_string()));
+    let set: Vec<String> =
+        res.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok().map(str::to_string)).collect();
+    let value = |name: &str| {
+        set.iter().find_map(|c| {
+            c.strip_prefix(&format!("{name}=")).map(|v| v.split(';').next().unwrap_or_default().to_string())
+        })
+    };
     let pair = match (value("authorization"), value("XSRF-TOKEN")) {
         (Some(session), Some(xsrf)) => Some((format!("authorization={session}; XSRF-TOKEN={xsrf}"), xsrf)),
         _ => None,
@@ -51,7 +56,13 @@ fn concrete(path: &str) -> String {
 }
 
 async fn audit(app: &TestApp, query: &str) -> Vec<Value> {
-    let (_, body) = json(app.admin(Method::GET, &app.url(&format!("/audit/auditRecords?pageSize=2000&{query}"))).send().await.expect("audit")).await;
+    let (_, body) = json(
+        app.admin(Method::GET, &app.url(&format!("/audit/auditRecords?pageSize=2000&{query}")))
+            .send()
+            .await
+            .expect("audit"),
+    )
+    .await;
     body["auditRecords"].as_array().cloned().unwrap_or_default()
 }
 
@@ -61,7 +72,8 @@ async fn every_route_has_an_access_rule_and_the_server_enforces_it() {
     create_user(&app, "reader1", "reader-password", "reader").await;
     let root = Ca::root("Access Root");
     app.trust(&root, "ENABLED", true).await;
-    let device_token = app.device_token(&root.device("access-1"), None).await.1["accessToken"].as_str().expect("token").to_string();
+    let device_token =
+        app.device_token(&root.device("access-1"), None).await.1["accessToken"].as_str().expect("token").to_string();
 
     let all = endpoints();
     assert!(all.len() >= 25, "the table lists every route ({})", all.len());
@@ -75,15 +87,28 @@ async fn every_route_has_an_access_rule_and_the_server_enforces_it() {
             let res = app.client.request(e.method.clone(), &url).json(&json!({})).send().await.expect("anonymous");
             assert_eq!(res.status(), 401, "{} {} without credentials", e.method, e.path);
         }
-        let reader = app.client.request(e.method.clone(), &url).basic_auth(format!("{TENANT}/reader1"), Some("reader-password")).json(&json!({}));
+        let reader = app
+            .client
+            .request(e.method.clone(), &url)
+            .basic_auth(format!("{TENANT}/reader1"), Some("reader-password"))
+            .json(&json!({}));
         let status = reader.send().await.expect("reader").status();
         match e.access {
             Access::Admin => assert_eq!(status, 403, "{} {} as a reader", e.method, e.path),
-            Access::Read | Access::Authenticated => assert!(status != 401 && status != 403, "{} {} as a reader: {status}", e.method, e.path),
+            Access::Read | Access::Authenticated => {
+                assert!(status != 401 && status != 403, "{} {} as a reader: {status}", e.method, e.path)
+            }
             Access::Public => {}
         }
         if matches!(e.access, Access::Admin | Access::Read) {
-            let res = app.client.request(e.method.clone(), &url).bearer_auth(&device_token).json(&json!({})).send().await.expect("device");
+            let res = app
+                .client
+                .request(e.method.clone(), &url)
+                .bearer_auth(&device_token)
+                .json(&json!({}))
+                .send()
+                .await
+                .expect("device");
             assert_eq!(res.status(), 403, "{} {} with a device token", e.method, e.path);
         }
     }
@@ -107,14 +132,42 @@ async fn cookie_sessions_need_the_xsrf_header_for_changes_and_end_on_logout() {
     let body = json!({"name": "c", "certInPemFormat": pem_text, "status": "ENABLED"});
     let res = app.client.post(app.certs_url()).header("cookie", &cookie).json(&body).send().await.expect("post");
     assert_error(res, 403, "security/Forbidden", "Missing or wrong X-XSRF-TOKEN").await;
-    let res = app.client.post(app.certs_url()).header("cookie", &cookie).header("X-XSRF-TOKEN", "wrong").json(&body).send().await.expect("post");
+    let res = app
+        .client
+        .post(app.certs_url())
+        .header("cookie", &cookie)
+        .header("X-XSRF-TOKEN", "wrong")
+        .json(&body)
+        .send()
+        .await
+        .expect("post");
     assert_eq!(res.status(), 403);
-    let res = app.client.post(app.certs_url()).header("cookie", &cookie).header("X-XSRF-TOKEN", &xsrf).json(&body).send().await.expect("post");
+    let res = app
+        .client
+        .post(app.certs_url())
+        .header("cookie", &cookie)
+        .header("X-XSRF-TOKEN", &xsrf)
+        .json(&body)
+        .send()
+        .await
+        .expect("post");
     assert_eq!(res.status(), 201);
 
-    let res = app.client.post(app.url("/user/logout")).header("cookie", &cookie).header("X-XSRF-TOKEN", &xsrf).send().await.expect("logout");
+    let res = app
+        .client
+        .post(app.url("/user/logout"))
+        .header("cookie", &cookie)
+        .header("X-XSRF-TOKEN", &xsrf)
+        .send()
+        .await
+        .expect("logout");
     assert_eq!(res.status(), 204);
-    assert!(res.headers().get_all("set-cookie").iter().any(|v| v.to_str().is_ok_and(|c| c.starts_with("authorization=;") && c.contains("Max-Age=0"))));
+    assert!(
+        res.headers()
+            .get_all("set-cookie")
+            .iter()
+            .any(|v| v.to_str().is_ok_and(|c| c.starts_with("authorization=;") && c.contains("Max-Age=0")))
+    );
     let me = app.client.get(app.url("/user/currentUser")).header("cookie", &cookie).send().await.expect("me");
     assert_eq!(me.status(), 401);
 }
@@ -135,7 +188,14 @@ async fn oauth_token_is_a_bearer_session_and_sessions_expire() {
     let me = |t: String| app.client.get(app.url("/user/currentUser")).bearer_auth(t).send();
     assert_eq!(me(token.clone()).await.expect("me").status(), 200);
     // Bearer needs no XSRF header.
-    let res = app.client.put(app.url("/tenant/options/x/y")).bearer_auth(&token).json(&json!({"value": "1"})).send().await.expect("put");
+    let res = app
+        .client
+        .put(app.url("/tenant/options/x/y"))
+        .bearer_auth(&token)
+        .json(&json!({"value": "1"}))
+        .send()
+        .await
+        .expect("put");
     assert_eq!(res.status(), 200);
 
     // Idle limit (30 min by default).
@@ -143,7 +203,12 @@ async fn oauth_token_is_a_bearer_session_and_sessions_expire() {
     assert_eq!(me(token.clone()).await.expect("me").status(), 401);
 
     // Absolute limit from the tenant option, even when used all the time.
-    let res = app.admin(Method::PUT, &app.url("/tenant/options/oauth.internal/basic-user.cookie.lifespan.seconds")).json(&json!({"value": "3000"})).send().await.expect("option");
+    let res = app
+        .admin(Method::PUT, &app.url("/tenant/options/oauth.internal/basic-user.cookie.lifespan.seconds"))
+        .json(&json!({"value": "3000"}))
+        .send()
+        .await
+        .expect("option");
     assert_eq!(res.status(), 200);
     let (_, pair, _) = login(&app, ADMIN, PASSWORD).await;
     let (cookie, _) = pair.expect("cookies");
@@ -164,7 +229,13 @@ async fn failed_logins_are_throttled_and_unknown_users_look_like_known_ones() {
     for user in [ADMIN, "nobody-here"] {
         let (status, pair, _) = login(&app, user, "wrong-password").await;
         assert_eq!((status, pair.is_none()), (StatusCode::UNAUTHORIZED, true));
-        let res = app.client.get(app.certs_url()).basic_auth(format!("{TENANT}/{user}"), Some("wrong-password")).send().await.expect("basic");
+        let res = app
+            .client
+            .get(app.certs_url())
+            .basic_auth(format!("{TENANT}/{user}"), Some("wrong-password"))
+            .send()
+            .await
+            .expect("basic");
         bodies.push(json(res).await);
         // Forget the failures so the next user starts clean.
         app.clock.advance(Duration::hours(2));
@@ -189,7 +260,13 @@ async fn failed_logins_are_throttled_and_unknown_users_look_like_known_ones() {
     for _ in 0..5 {
         assert_eq!(login(&app, ADMIN, "wrong-password").await.0, 401);
     }
-    let res = app.client.post(app.url("/tenant/oauth")).form(&[("grant_type", "PASSWORD"), ("username", ADMIN), ("password", PASSWORD)]).send().await.expect("login");
+    let res = app
+        .client
+        .post(app.url("/tenant/oauth"))
+        .form(&[("grant_type", "PASSWORD"), ("username", ADMIN), ("password", PASSWORD)])
+        .send()
+        .await
+        .expect("login");
     assert_error(res, 429, "security/Too Many Requests", "Too many failed logins; try again in").await;
     app.clock.advance(Duration::seconds(1));
     assert_eq!(login(&app, ADMIN, PASSWORD).await.0, 200, "a correct login after the wait works");
@@ -202,12 +279,15 @@ async fn admins_manage_users_and_changes_take_effect_at_once() {
     create_user(&app, "op", "op-password-1", "reader").await;
     let (status, body) = json(app.admin(Method::GET, &users).send().await.expect("list")).await;
     assert_eq!(status, 200);
-    let names: Vec<&str> = body["users"].as_array().expect("users").iter().filter_map(|u| u["userName"].as_str()).collect();
+    let names: Vec<&str> =
+        body["users"].as_array().expect("users").iter().filter_map(|u| u["userName"].as_str()).collect();
     assert_eq!(names, [ADMIN, "op"]);
     assert!(!body.to_string().contains("password_hash") && !body.to_string().contains("argon2"));
 
     // Reader: sees, cannot change.
-    let as_op = |m: Method, url: &str, pw: &str| app.client.request(m, url).basic_auth(format!("{TENANT}/op"), Some(pw.to_string()));
+    let as_op = |m: Method, url: &str, pw: &str| {
+        app.client.request(m, url).basic_auth(format!("{TENANT}/op"), Some(pw.to_string()))
+    };
     assert_eq!(as_op(Method::GET, &app.certs_url(), "op-password-1").send().await.expect("get").status(), 200);
     let res = as_op(Method::POST, &app.certs_url(), "op-password-1").json(&body_of_ca()).send().await.expect("post");
     assert_error(res, 403, "security/Forbidden", "Access is denied").await;
@@ -216,8 +296,14 @@ async fn admins_manage_users_and_changes_take_effect_at_once() {
     let one = format!("{users}/op");
     let (_, u) = json(app.admin(Method::PUT, &one).json(&json!({"role": "admin"})).send().await.expect("put")).await;
     assert_eq!(u["role"], "admin");
-    assert_eq!(as_op(Method::POST, &app.certs_url(), "op-password-1").json(&body_of_ca()).send().await.expect("post").status(), 201);
-    assert_eq!(app.admin(Method::PUT, &one).json(&json!({"password": "op-password-2"})).send().await.expect("put").status(), 200);
+    assert_eq!(
+        as_op(Method::POST, &app.certs_url(), "op-password-1").json(&body_of_ca()).send().await.expect("post").status(),
+        201
+    );
+    assert_eq!(
+        app.admin(Method::PUT, &one).json(&json!({"password": "op-password-2"})).send().await.expect("put").status(),
+        200
+    );
     assert_eq!(as_op(Method::GET, &app.certs_url(), "op-password-1").send().await.expect("get").status(), 401);
     assert_eq!(as_op(Method::GET, &app.certs_url(), "op-password-2").send().await.expect("get").status(), 200);
     let (_, pair, _) = login(&app, "op", "op-password-2").await;
@@ -228,11 +314,26 @@ async fn admins_manage_users_and_changes_take_effect_at_once() {
     assert_eq!(res.status(), 401, "disabling ends the user's sessions");
 
     // Rules: unique names, a minimum length, the last admin stays.
-    let res = app.admin(Method::POST, &users).json(&json!({"userName": "op", "password": "whatever-1"})).send().await.expect("dup");
+    let res = app
+        .admin(Method::POST, &users)
+        .json(&json!({"userName": "op", "password": "whatever-1"}))
+        .send()
+        .await
+        .expect("dup");
     assert_error(res, 409, "user/Conflict", "User with username 'op' already exists.").await;
-    let res = app.admin(Method::POST, &users).json(&json!({"userName": "short", "password": "1234"})).send().await.expect("short");
+    let res = app
+        .admin(Method::POST, &users)
+        .json(&json!({"userName": "short", "password": "1234"}))
+        .send()
+        .await
+        .expect("short");
     assert_error(res, 422, "user/Unprocessable Entity", "password must have at least 8 characters").await;
-    let res = app.admin(Method::PUT, &format!("{users}/{ADMIN}")).json(&json!({"role": "reader"})).send().await.expect("demote");
+    let res = app
+        .admin(Method::PUT, &format!("{users}/{ADMIN}"))
+        .json(&json!({"role": "reader"}))
+        .send()
+        .await
+        .expect("demote");
     assert_error(res, 422, "user/Unprocessable Entity", "The last enabled admin cannot be demoted or disabled.").await;
 }
 
@@ -247,11 +348,18 @@ async fn every_action_leaves_exactly_one_audit_record() {
     let fp = fingerprint(&root.pem);
     let one = format!("{}/{fp}", app.certs_url());
     app.trust(&root, "DISABLED", false).await;
-    for patch in [json!({"status": "ENABLED"}), json!({"status": "DISABLED"}), json!({"name": "Renamed"}), json!({"autoRegistrationEnabled": true}), json!({"name": "Renamed"})] {
+    for patch in [
+        json!({"status": "ENABLED"}),
+        json!({"status": "DISABLED"}),
+        json!({"name": "Renamed"}),
+        json!({"autoRegistrationEnabled": true}),
+        json!({"name": "Renamed"}),
+    ] {
         assert_eq!(app.admin(Method::PUT, &one).json(&patch).send().await.expect("put").status(), 200);
     }
     app.set_certificate(&root, json!({"status": "ENABLED"})).await;
-    let activities: Vec<String> = audit(&app, "type=Tenant").await.iter().filter_map(|r| r["activity"].as_str().map(str::to_string)).collect();
+    let activities: Vec<String> =
+        audit(&app, "type=Tenant").await.iter().filter_map(|r| r["activity"].as_str().map(str::to_string)).collect();
     assert_eq!(
         activities,
         [
@@ -266,7 +374,9 @@ async fn every_action_leaves_exactly_one_audit_record() {
     );
     let added = &audit(&app, "type=Tenant").await[0];
     assert_eq!(added["user"], ADMIN);
-    assert!(added["text"].as_str().is_some_and(|t| t.starts_with(&format!("Trusted certificate added to '{TENANT}'. Certificate fingerprint: '{fp}'."))));
+    assert!(added["text"].as_str().is_some_and(|t| {
+        t.starts_with(&format!("Trusted certificate added to '{TENANT}'. Certificate fingerprint: '{fp}'."))
+    }));
     assert_eq!(added["anchorage_Details"]["clientAddress"], "127.0.0.1");
 
     // Device tokens: issued and refused, with serial and fingerprint.
@@ -277,32 +387,68 @@ async fn every_action_leaves_exactly_one_audit_record() {
     assert_eq!(app.device_token(&stranger, None).await.0, 401);
     let tokens = audit(&app, "type=DeviceAccessToken").await;
     assert_eq!(tokens.len(), 2, "{tokens:?}");
-    let info = anchorage_common::cert::inspect(&anchorage_common::pem::decode_certificates(&device.cert_pem).expect("pem")[0], now()).expect("parse").info;
-    assert_eq!((tokens[0]["activity"].as_str(), tokens[0]["user"].as_str()), (Some("Device token issued"), Some("device_audited-1")));
+    let info = anchorage_common::cert::inspect(
+        &anchorage_common::pem::decode_certificates(&device.cert_pem).expect("pem")[0],
+        now(),
+    )
+    .expect("parse")
+    .info;
+    assert_eq!(
+        (tokens[0]["activity"].as_str(), tokens[0]["user"].as_str()),
+        (Some("Device token issued"), Some("device_audited-1"))
+    );
     let d = &tokens[0]["anchorage_Details"];
-    assert_eq!((d["certificateSerialNumber"].as_str(), d["certificateFingerprint"].as_str()), (Some(info.serial_number.as_str()), Some(info.fingerprint.as_str())));
-    assert_eq!((d["trustedCertificateFingerprint"].as_str(), d["result"].as_str()), (Some(fp.as_str()), Some("ISSUED")));
-    assert_eq!((tokens[1]["activity"].as_str(), tokens[1]["severity"].as_str()), (Some("Device token refused"), Some("warning")));
+    assert_eq!(
+        (d["certificateSerialNumber"].as_str(), d["certificateFingerprint"].as_str()),
+        (Some(info.serial_number.as_str()), Some(info.fingerprint.as_str()))
+    );
+    assert_eq!(
+        (d["trustedCertificateFingerprint"].as_str(), d["result"].as_str()),
+        (Some(fp.as_str()), Some("ISSUED"))
+    );
+    assert_eq!(
+        (tokens[1]["activity"].as_str(), tokens[1]["severity"].as_str()),
+        (Some("Device token refused"), Some("warning"))
+    );
     assert_eq!(tokens[1]["anchorage_Details"]["result"], "REFUSED");
     assert!(tokens[1]["anchorage_Details"]["certificateFingerprint"].as_str().is_some_and(|f| f.len() == 40));
 
     // Options, bulk registration, users, logins.
-    assert_eq!(app.admin(Method::PUT, &app.url("/tenant/options/oauth.internal/device-token.lifespan.seconds")).json(&json!({"value": "600"})).send().await.expect("opt").status(), 200);
-    let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(b"ID;AUTH_TYPE\nb-1;CERTIFICATES\n".to_vec()).file_name("f.csv"));
-    assert_eq!(app.admin(Method::POST, &app.url("/devicecontrol/bulkNewDeviceRequests")).multipart(form).send().await.expect("bulk").status(), 201);
+    assert_eq!(
+        app.admin(Method::PUT, &app.url("/tenant/options/oauth.internal/device-token.lifespan.seconds"))
+            .json(&json!({"value": "600"}))
+            .send()
+            .await
+            .expect("opt")
+            .status(),
+        200
+    );
+    let form = reqwest::multipart::Form::new()
+        .part("file", reqwest::multipart::Part::bytes(b"ID;AUTH_TYPE\nb-1;CERTIFICATES\n".to_vec()).file_name("f.csv"));
+    assert_eq!(
+        app.admin(Method::POST, &app.url("/devicecontrol/bulkNewDeviceRequests"))
+            .multipart(form)
+            .send()
+            .await
+            .expect("bulk")
+            .status(),
+        201
+    );
     create_user(&app, "aud", "aud-password", "reader").await;
     assert_eq!(login(&app, "aud", "aud-password").await.0, 200);
     assert_eq!(login(&app, "aud", "not-the-password").await.0, 401);
-    for (kind, activity) in [
-        ("Option", "Option created"),
-        ("BulkRegistration", "Bulk device registration"),
-        ("User", "User created"),
-    ] {
+    for (kind, activity) in
+        [("Option", "Option created"), ("BulkRegistration", "Bulk device registration"), ("User", "User created")]
+    {
         let records = audit(&app, &format!("type={kind}")).await;
         assert_eq!(records.len(), 1, "{kind}: {records:?}");
         assert_eq!(records[0]["activity"], activity);
     }
-    let logins: Vec<String> = audit(&app, "type=UserAuthentication&user=aud").await.iter().filter_map(|r| r["activity"].as_str().map(str::to_string)).collect();
+    let logins: Vec<String> = audit(&app, "type=UserAuthentication&user=aud")
+        .await
+        .iter()
+        .filter_map(|r| r["activity"].as_str().map(str::to_string))
+        .collect();
     assert_eq!(logins, ["Login", "Login failed"]);
 
     // Filters and order.
@@ -330,7 +476,10 @@ async fn security_headers_are_on_every_answer_and_no_cors() {
         let res = app.client.get(app.url(path)).header("Origin", "https://evil.example").send().await.expect("get");
         let h = res.headers();
         let csp = h.get("content-security-policy").and_then(|v| v.to_str().ok()).unwrap_or_default();
-        assert!(csp.contains("script-src 'self' 'wasm-unsafe-eval'") && csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert!(
+            csp.contains("script-src 'self' 'wasm-unsafe-eval'") && csp.contains("frame-ancestors 'none'"),
+            "{path}: {csp}"
+        );
         assert_eq!(h.get("x-content-type-options").and_then(|v| v.to_str().ok()), Some("nosniff"));
         assert_eq!(h.get("referrer-policy").and_then(|v| v.to_str().ok()), Some("no-referrer"));
         assert!(h.get("access-control-allow-origin").is_none(), "{path} must not allow other origins");

@@ -30,9 +30,16 @@ async fn api_calls_without_valid_credentials_get_401_in_the_envelope() {
 #[tokio::test]
 async fn both_credential_forms_work_and_identify_the_user_and_tenant() {
     let app = TestApp::spawn().await;
-    let (status, user) = json(app.admin(Method::GET, &app.url("/user/currentUser")).send().await.expect("request")).await;
+    let (status, user) =
+        json(app.admin(Method::GET, &app.url("/user/currentUser")).send().await.expect("request")).await;
     assert_eq!((status, user["userName"].as_str()), (200, Some(ADMIN)));
-    let res = app.client.get(app.url("/tenant/currentTenant")).basic_auth(ADMIN, Some(PASSWORD)).send().await.expect("request");
+    let res = app
+        .client
+        .get(app.url("/tenant/currentTenant"))
+        .basic_auth(ADMIN, Some(PASSWORD))
+        .send()
+        .await
+        .expect("request");
     let (status, tenant) = json(res).await;
     assert_eq!((status, tenant["name"].as_str()), (200, Some(TENANT)));
     assert_eq!(tenant["domainName"], "127.0.0.1");
@@ -43,15 +50,23 @@ async fn first_start_without_a_password_generates_one_that_works_and_a_restart_k
     let mut app = TestApp::spawn_with(None).await;
     let AdminBootstrap::CreatedWithGenerated(generated) = app.admin.clone() else { panic!("{:?}", app.admin) };
     assert!(generated.len() >= 16);
-    let res = app.client.get(app.url("/user/currentUser")).basic_auth(ADMIN, Some(&generated)).send().await.expect("request");
+    let res =
+        app.client.get(app.url("/user/currentUser")).basic_auth(ADMIN, Some(&generated)).send().await.expect("request");
     assert_eq!(res.status(), 200);
 
     // A restart with a password in the environment changes nothing: the tenant has users.
     app.restart(Some("another-password")).await;
     assert_eq!(app.admin, AdminBootstrap::Existing);
-    let res = app.client.get(app.url("/user/currentUser")).basic_auth(ADMIN, Some(&generated)).send().await.expect("request");
+    let res =
+        app.client.get(app.url("/user/currentUser")).basic_auth(ADMIN, Some(&generated)).send().await.expect("request");
     assert_eq!(res.status(), 200);
-    let res = app.client.get(app.url("/user/currentUser")).basic_auth(ADMIN, Some("another-password")).send().await.expect("request");
+    let res = app
+        .client
+        .get(app.url("/user/currentUser"))
+        .basic_auth(ADMIN, Some("another-password"))
+        .send()
+        .await
+        .expect("request");
     assert_eq!(res.status(), 401);
 }
 

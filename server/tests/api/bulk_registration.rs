@@ -9,15 +9,21 @@ use reqwest::Method;
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
-use crate::support::*;
 use crate::support::local_and_proxied;
+use crate::support::*;
 
 fn form(csv: impl Into<Vec<u8>>) -> Form {
-    Form::new().part("file", Part::bytes(csv.into()).file_name("bulk-registration.csv").mime_str("text/csv").expect("mime"))
+    Form::new()
+        .part("file", Part::bytes(csv.into()).file_name("bulk-registration.csv").mime_str("text/csv").expect("mime"))
 }
 
 async fn upload(app: &TestApp, csv: &str) -> (u16, Value) {
-    let res = app.admin(Method::POST, &app.url("/devicecontrol/bulkNewDeviceRequests")).multipart(form(csv)).send().await.expect("upload");
+    let res = app
+        .admin(Method::POST, &app.url("/devicecontrol/bulkNewDeviceRequests"))
+        .multipart(form(csv))
+        .send()
+        .await
+        .expect("upload");
     json(res).await
 }
 
@@ -31,7 +37,12 @@ local_and_proxied!(a_mixed_file_is_answered_in_the_platforms_shape, app, {
                \"c-02\";\"CERTIFICATES\";\"\";\"c8y_Device\";\"Cert 2\"\n\
                \"bad id\";\"CERTIFICATES\";\"\";\"c8y_Device\";\"x\"\n\
                \"c-03\";\"CERTIFICATES\";\"oops\";\"c8y_Device\";\"x\"\n";
-    let res = app.admin(Method::POST, &app.url("/devicecontrol/bulkNewDeviceRequests")).multipart(form(csv)).send().await.expect("upload");
+    let res = app
+        .admin(Method::POST, &app.url("/devicecontrol/bulkNewDeviceRequests"))
+        .multipart(form(csv))
+        .send()
+        .await
+        .expect("upload");
     assert_eq!(
         res.headers().get("content-type").and_then(|v| v.to_str().ok()),
         Some("application/vnd.com.nsn.cumulocity.bulknewdevicerequest+json")
@@ -56,27 +67,62 @@ local_and_proxied!(a_mixed_file_is_answered_in_the_platforms_shape, app, {
     // Credentials never come back, and the BASIC password is stored only as a hash.
     assert!(!body.to_string().contains("a-device-password"));
     let db = sqlx::SqlitePool::connect(&format!("sqlite://{}", app.db_path().display())).await.expect("db");
-    let hash: Option<String> = sqlx::query_scalar("SELECT password_hash FROM device_users WHERE user_name = 'device_b-01'").fetch_one(&db).await.expect("row");
+    let hash: Option<String> =
+        sqlx::query_scalar("SELECT password_hash FROM device_users WHERE user_name = 'device_b-01'")
+            .fetch_one(&db)
+            .await
+            .expect("row");
     assert!(hash.is_some_and(|h| h.starts_with("$argon2")));
 
     // The inventory shows them, searchable, with external ids.
-    let (_, list) = json(app.admin(Method::GET, &app.url("/inventory/managedObjects?fragmentType=c8y_IsDevice&withTotalPages=true&pageSize=10")).send().await.expect("list")).await;
+    let (_, list) = json(
+        app.admin(
+            Method::GET,
+            &app.url("/inventory/managedObjects?fragmentType=c8y_IsDevice&withTotalPages=true&pageSize=10"),
+        )
+        .send()
+        .await
+        .expect("list"),
+    )
+    .await;
     assert_eq!(list["statistics"]["totalPages"], 1);
-    let names: Vec<&str> = list["managedObjects"].as_array().expect("a").iter().filter_map(|m| m["name"].as_str()).collect();
+    let names: Vec<&str> =
+        list["managedObjects"].as_array().expect("a").iter().filter_map(|m| m["name"].as_str()).collect();
     assert_eq!(names, ["Cert 1 renamed", "Basic 1", "Cert 2"]);
     let reg = &list["managedObjects"][0]["anchorage_Registration"];
-    assert_eq!((reg["deviceId"].as_str(), reg["authType"].as_str(), reg["registeredBy"].as_str()), (Some("c-01"), Some("CERTIFICATES"), Some("BULK")));
-    let (_, found) = json(app.admin(Method::GET, &app.url("/inventory/managedObjects?text=basic")).send().await.expect("search")).await;
+    assert_eq!(
+        (reg["deviceId"].as_str(), reg["authType"].as_str(), reg["registeredBy"].as_str()),
+        (Some("c-01"), Some("CERTIFICATES"), Some("BULK"))
+    );
+    let (_, found) =
+        json(app.admin(Method::GET, &app.url("/inventory/managedObjects?text=basic")).send().await.expect("search"))
+            .await;
     assert_eq!(found["managedObjects"].as_array().map(Vec::len), Some(1));
-    let (status, ext) = json(app.admin(Method::GET, &app.url("/identity/externalIds/c8y_Serial/c-02")).send().await.expect("ext")).await;
+    let (status, ext) =
+        json(app.admin(Method::GET, &app.url("/identity/externalIds/c8y_Serial/c-02")).send().await.expect("ext"))
+            .await;
     assert_eq!((status, ext["externalId"].as_str()), (200, Some("c-02")));
     let mo = ext["managedObject"]["id"].as_str().expect("id").to_string();
-    let (status, obj) = json(app.admin(Method::GET, &app.url(&format!("/inventory/managedObjects/{mo}"))).send().await.expect("mo")).await;
+    let (status, obj) =
+        json(app.admin(Method::GET, &app.url(&format!("/inventory/managedObjects/{mo}"))).send().await.expect("mo"))
+            .await;
     assert_eq!((status, obj["name"].as_str()), (200, Some("Cert 2")));
     let res = app.admin(Method::GET, &app.url("/identity/externalIds/c8y_Serial/nope")).send().await.expect("ext");
-    assert_error(res, 404, "identity/Not Found", "External id not found; external id = ID [type=c8y_Serial, value=nope]").await;
+    assert_error(
+        res,
+        404,
+        "identity/Not Found",
+        "External id not found; external id = ID [type=c8y_Serial, value=nope]",
+    )
+    .await;
     let res = app.admin(Method::GET, &app.url("/inventory/managedObjects/999999")).send().await.expect("mo");
-    assert_error(res, 404, "inventory/Not Found", "Finding device data from database failed : No managedObject for id '999999'!").await;
+    assert_error(
+        res,
+        404,
+        "inventory/Not Found",
+        "Finding device data from database failed : No managedObject for id '999999'!",
+    )
+    .await;
 });
 
 local_and_proxied!(multipart_and_file_errors_are_clear, app, {
@@ -88,7 +134,10 @@ local_and_proxied!(multipart_and_file_errors_are_clear, app, {
     assert_error(res, 422, "devicecontrol/Unprocessable Entity", "The multipart body has no part named 'file'.").await;
     let (status, body) = upload(&app, "NAME;TYPE\nx;y\n").await;
     assert_eq!(status, 422);
-    assert_eq!(body["message"], "Cannot read the CSV file: the header line is invalid: the mandatory column ID is missing.");
+    assert_eq!(
+        body["message"],
+        "Cannot read the CSV file: the header line is invalid: the mandatory column ID is missing."
+    );
     let (status, _) = upload(&app, "").await;
     assert_eq!(status, 422);
 
@@ -99,14 +148,16 @@ local_and_proxied!(multipart_and_file_errors_are_clear, app, {
     let huge = vec![b'x'; anchorage_common::bulk::MAX_FILE_BYTES + 256 * 1024];
     let res = app.admin(Method::POST, &url).multipart(form(huge)).send().await.expect("huge");
     assert_error(res, 413, "general/Payload Too Large", "The request body is larger than the limit").await;
-    let (_, list) = json(app.admin(Method::GET, &app.url("/inventory/managedObjects")).send().await.expect("list")).await;
+    let (_, list) =
+        json(app.admin(Method::GET, &app.url("/inventory/managedObjects")).send().await.expect("list")).await;
     assert_eq!(list["managedObjects"], json!([]));
 });
 
 local_and_proxied!(bulk_registered_certificate_devices_get_tokens_without_auto_registration, app, {
     let root = Ca::root("Bulk Root");
     app.trust(&root, "ENABLED", false).await;
-    let (status, body) = upload(&app, "ID;AUTH_TYPE;CREDENTIALS\nbulk-1;CERTIFICATES;\nbulk-basic;BASIC;a-device-password\n").await;
+    let (status, body) =
+        upload(&app, "ID;AUTH_TYPE;CREDENTIALS\nbulk-1;CERTIFICATES;\nbulk-basic;BASIC;a-device-password\n").await;
     assert_eq!((status, body["numberOfCreated"].as_u64()), (201, Some(2)));
 
     let (status, body) = app.device_token(&root.device("bulk-1"), None).await;
@@ -118,9 +169,13 @@ local_and_proxied!(bulk_registered_certificate_devices_get_tokens_without_auto_r
     assert!(body["message"].as_str().is_some_and(|m| m.contains("registered for password authentication")), "{body}");
 
     // The Devices page's data: the certificate last used and when.
-    let (_, ext) = json(app.admin(Method::GET, &app.url("/identity/externalIds/c8y_Serial/bulk-1")).send().await.expect("ext")).await;
+    let (_, ext) =
+        json(app.admin(Method::GET, &app.url("/identity/externalIds/c8y_Serial/bulk-1")).send().await.expect("ext"))
+            .await;
     let mo = ext["managedObject"]["id"].as_str().expect("id").to_string();
-    let (_, obj) = json(app.admin(Method::GET, &app.url(&format!("/inventory/managedObjects/{mo}"))).send().await.expect("mo")).await;
+    let (_, obj) =
+        json(app.admin(Method::GET, &app.url(&format!("/inventory/managedObjects/{mo}"))).send().await.expect("mo"))
+            .await;
     let reg = &obj["anchorage_Registration"];
     assert!(reg["lastTokenTime"].as_str().is_some(), "{obj}");
     assert!(reg["lastCertificateSerial"].as_str().is_some_and(|s| !s.is_empty()));
@@ -156,7 +211,9 @@ async fn rows_are_whole_or_absent_after_a_kill_during_registration() {
     }
     let upload = tokio::spawn({
         let (client, url) = (client.clone(), format!("{base}/devicecontrol/bulkNewDeviceRequests"));
-        async move { client.post(url).basic_auth(format!("{TENANT}/{ADMIN}"), Some(PASSWORD)).multipart(form(csv)).send().await }
+        async move {
+            client.post(url).basic_auth(format!("{TENANT}/{ADMIN}"), Some(PASSWORD)).multipart(form(csv)).send().await
+        }
     });
     // Kill as soon as some rows are committed, and before all are.
     let db_path = dir.path().join("anchorage.db");

@@ -16,7 +16,8 @@ fn token_of(body: &Value) -> String {
 /// The claims of a JWT (not verified: the server's JWKS test does that).
 fn claims(token: &str) -> Value {
     let payload = token.split('.').nth(1).expect("payload");
-    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).expect("b64")).expect("json")
+    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).expect("b64"))
+        .expect("json")
 }
 
 fn message(body: &Value) -> &str {
@@ -35,13 +36,26 @@ async fn the_documented_curl_call_gets_a_token() {
         std::fs::write(&p, text).expect("write");
         p.display().to_string()
     };
-    let (cert, key, ca) = (file("dev.pem", &device.cert_pem), file("dev.key", &device.key_pem), file("ca.pem", &app.local_ca_pem()));
+    let (cert, key, ca) =
+        (file("dev.pem", &device.cert_pem), file("dev.key", &device.key_pem), file("ca.pem", &app.local_ca_pem()));
     let chain = device.cert_pem.replace('\n', " ");
     let url = app.device_url("/devicecontrol/deviceAccessToken");
     // curl blocks; run it off the test's runtime thread, which also serves anchorage.
     let out = tokio::task::spawn_blocking(move || {
         std::process::Command::new("curl")
-            .args(["-sS", "--max-time", "20", "--cacert", &ca, "--cert", &cert, "--key", &key, "-H", "Accept: application/json"])
+            .args([
+                "-sS",
+                "--max-time",
+                "20",
+                "--cacert",
+                &ca,
+                "--cert",
+                &cert,
+                "--key",
+                &key,
+                "-H",
+                "Accept: application/json",
+            ])
             .args(["-H", &format!("X-Ssl-Cert-Chain: {chain}"), "-X", "POST", "-w", "\n%{http_code}"])
             .arg(url)
             .output()
@@ -170,7 +184,10 @@ async fn unknown_devices_need_auto_registration_and_are_created_once() {
     let (status, body) = app.device_token(&device, None).await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["error"], "devicecontrol/Unprocessable Entity");
-    assert!(message(&body).starts_with("The verification was not successful: device 'reg-1' is not registered"), "{body}");
+    assert!(
+        message(&body).starts_with("The verification was not successful: device 'reg-1' is not registered"),
+        "{body}"
+    );
 
     app.set_certificate(&root, json!({"autoRegistrationEnabled": true})).await;
     assert_eq!(app.device_token(&device, None).await.0, 200);
@@ -179,7 +196,10 @@ async fn unknown_devices_need_auto_registration_and_are_created_once() {
 
     let db = sqlx::SqlitePool::connect(&format!("sqlite://{}", app.db_path().display())).await.expect("db");
     let rows: Vec<(String, String, String)> =
-        sqlx::query_as("SELECT user_name, auth_type, registered_by FROM device_users").fetch_all(&db).await.expect("query");
+        sqlx::query_as("SELECT user_name, auth_type, registered_by FROM device_users")
+            .fetch_all(&db)
+            .await
+            .expect("query");
     assert_eq!(rows, vec![("device_reg-1".to_string(), "CERTIFICATES".to_string(), "AUTO_REGISTRATION".to_string())]);
 }
 
@@ -203,7 +223,8 @@ async fn lifetime_follows_the_option_and_renewal_waits_for_half_life() {
     assert_eq!(token_of(&app.device_token(&device, None).await.1), first);
 
     // The option changes; it applies to the next new token only.
-    let res = app.admin(Method::POST, &app.url("/tenant/options"))
+    let res = app
+        .admin(Method::POST, &app.url("/tenant/options"))
         .json(&json!({"category": "oauth.internal", "key": "device-token.lifespan.seconds", "value": "600"}))
         .send()
         .await
@@ -242,7 +263,14 @@ async fn the_token_authenticates_the_device_until_logout_and_never_reaches_admin
         (Method::GET, "/tenant/options".to_string()),
         (Method::PUT, "/tenant/options/oauth.internal/device-token.lifespan.seconds".to_string()),
     ] {
-        let res = app.client.request(method.clone(), app.url(&path)).bearer_auth(&token).json(&json!({})).send().await.expect("admin");
+        let res = app
+            .client
+            .request(method.clone(), app.url(&path))
+            .bearer_auth(&token)
+            .json(&json!({}))
+            .send()
+            .await
+            .expect("admin");
         assert_error(res, 403, "security/Forbidden", "Access is denied").await;
     }
 
@@ -267,7 +295,10 @@ async fn tokens_verify_with_the_published_jwks_and_the_key_survives_a_restart() 
     let (status, jwks) = json(app.client.get(app.url("/.well-known/jwks.json")).send().await.expect("jwks")).await;
     assert_eq!(status, 200);
     let key = &jwks["keys"][0];
-    assert_eq!((key["kty"].as_str(), key["crv"].as_str(), key["alg"].as_str()), (Some("EC"), Some("P-256"), Some("ES256")));
+    assert_eq!(
+        (key["kty"].as_str(), key["crv"].as_str(), key["alg"].as_str()),
+        (Some("EC"), Some("P-256"), Some("ES256"))
+    );
 
     // Another instance on the same database (a restart here) accepts the token.
     app.restart(Some(PASSWORD)).await;

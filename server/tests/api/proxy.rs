@@ -19,7 +19,13 @@ async fn login(app: &TestApp, password: &str) -> (u16, Option<(String, String)>)
         .await
         .expect("login");
     let status = res.status().as_u16();
-    let cookies: Vec<String> = res.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).map(|c| c.split(';').next().unwrap_or_default().to_string()).collect();
+    let cookies: Vec<String> = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(|c| c.split(';').next().unwrap_or_default().to_string())
+        .collect();
     let xsrf = cookies.iter().find_map(|c| c.strip_prefix("XSRF-TOKEN=").map(str::to_string));
     (status, xsrf.map(|x| (cookies.join("; "), x)))
 }
@@ -31,7 +37,13 @@ async fn the_proxy_says_what_it_is_and_keeps_devices_away() {
     assert_eq!((status, mode["mode"].as_str()), (200, Some("proxy")));
     assert_eq!(mode["upstream"], app.upstream_url());
     let res = app.client.post(app.url("/devicecontrol/deviceAccessToken")).send().await.expect("token");
-    assert_error(res, 404, "devicecontrol/Not Found", "anchorage runs in proxy mode: devices get their tokens from the platform directly").await;
+    assert_error(
+        res,
+        404,
+        "devicecontrol/Not Found",
+        "anchorage runs in proxy mode: devices get their tokens from the platform directly",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -47,10 +59,25 @@ async fn console_logins_are_checked_by_the_platform_and_sessions_forward_them() 
     let body = json!({"name": "via proxy", "certInPemFormat": ca_pem("Proxy CA"), "status": "ENABLED"});
     let res = app.client.post(app.certs_url()).header("cookie", &cookie).json(&body).send().await.expect("post");
     assert_error(res, 403, "security/Forbidden", "Missing or wrong X-XSRF-TOKEN").await;
-    let res = app.client.post(app.certs_url()).header("cookie", &cookie).header("X-XSRF-TOKEN", &xsrf).json(&body).send().await.expect("post");
+    let res = app
+        .client
+        .post(app.certs_url())
+        .header("cookie", &cookie)
+        .header("X-XSRF-TOKEN", &xsrf)
+        .json(&body)
+        .send()
+        .await
+        .expect("post");
     assert_eq!(res.status(), 201);
 
-    let res = app.client.post(app.url("/user/logout")).header("cookie", &cookie).header("X-XSRF-TOKEN", &xsrf).send().await.expect("logout");
+    let res = app
+        .client
+        .post(app.url("/user/logout"))
+        .header("cookie", &cookie)
+        .header("X-XSRF-TOKEN", &xsrf)
+        .send()
+        .await
+        .expect("logout");
     assert_eq!(res.status(), 204);
     assert_eq!(app.client.get(app.certs_url()).header("cookie", &cookie).send().await.expect("get").status(), 401);
 }
@@ -61,7 +88,13 @@ async fn an_unreachable_platform_is_a_502_in_words_and_recovery_needs_no_restart
     assert_eq!(app.admin(Method::GET, &app.certs_url()).send().await.expect("get").status(), 200);
     app.stop_server().await;
     let res = app.admin(Method::GET, &app.certs_url()).send().await.expect("get");
-    let body = assert_error(res, 502, "general/Bad Gateway", &format!("The platform at {} cannot be reached", app.upstream_url())).await;
+    let body = assert_error(
+        res,
+        502,
+        "general/Bad Gateway",
+        &format!("The platform at {} cannot be reached", app.upstream_url()),
+    )
+    .await;
     assert!(!body["message"].as_str().unwrap_or_default().contains(PASSWORD));
     app.restart(Some(PASSWORD)).await;
     assert_eq!(app.admin(Method::GET, &app.certs_url()).send().await.expect("get").status(), 200);
@@ -76,15 +109,39 @@ async fn a_silent_platform_is_a_504_and_an_untrusted_one_a_tls_error() {
     cfg.upstream_timeout_seconds = 1;
     let b = anchorage_server::start(cfg, Arc::new(SystemClock)).await.expect("proxy");
     let client = reqwest::Client::new();
-    let res = client.get(format!("http://{}/tenant/currentTenant", b.addr)).basic_auth("x", Some("y")).send().await.expect("get");
-    assert_error(res, 504, "general/Gateway Timeout", &format!("The platform at {upstream} did not answer within 1 s.")).await;
+    let res = client
+        .get(format!("http://{}/tenant/currentTenant", b.addr))
+        .basic_auth("x", Some("y"))
+        .send()
+        .await
+        .expect("get");
+    assert_error(
+        res,
+        504,
+        "general/Gateway Timeout",
+        &format!("The platform at {upstream} did not answer within 1 s."),
+    )
+    .await;
     drop(silent);
 
     // A real TLS server whose CA the proxy was not told about.
     let app = TestApp::spawn().await;
-    let b = anchorage_server::start(proxy_config(&app.upstream_url(), None, assets.path()), Arc::new(SystemClock)).await.expect("proxy");
-    let res = client.get(format!("http://{}/tenant/currentTenant", b.addr)).basic_auth("x", Some("y")).send().await.expect("get");
-    assert_error(res, 502, "general/Bad Gateway", &format!("The TLS connection to the platform at {} failed", app.upstream_url())).await;
+    let b = anchorage_server::start(proxy_config(&app.upstream_url(), None, assets.path()), Arc::new(SystemClock))
+        .await
+        .expect("proxy");
+    let res = client
+        .get(format!("http://{}/tenant/currentTenant", b.addr))
+        .basic_auth("x", Some("y"))
+        .send()
+        .await
+        .expect("get");
+    assert_error(
+        res,
+        502,
+        "general/Bad Gateway",
+        &format!("The TLS connection to the platform at {} failed", app.upstream_url()),
+    )
+    .await;
 }
 
 /// A and B as real processes: a full console run through B leaves no password or token in B's
@@ -108,17 +165,30 @@ async fn the_proxy_keeps_no_secret_on_disk_or_in_its_logs() {
     let a_data = dir.path().join("a");
     let b_data = dir.path().join("b");
     let mut a = spawn(
-        vec!["--listen".into(), format!("127.0.0.1:{a_port}"), "--device-listen".into(), format!("127.0.0.1:{a_device}"), "--tenant".into(), TENANT.into(), "--data-dir".into(), a_data.display().to_string()],
+        vec![
+            "--listen".into(),
+            format!("127.0.0.1:{a_port}"),
+            "--device-listen".into(),
+            format!("127.0.0.1:{a_device}"),
+            "--tenant".into(),
+            TENANT.into(),
+            "--data-dir".into(),
+            a_data.display().to_string(),
+        ],
         "a.log",
     );
     let client = reqwest::Client::new();
     wait_up(&client, &format!("http://127.0.0.1:{a_port}")).await;
     let mut b = spawn(
         vec![
-            "--listen".into(), format!("127.0.0.1:{b_port}"),
-            "--data-dir".into(), b_data.display().to_string(),
-            "--upstream".into(), format!("https://localhost:{a_device}"),
-            "--upstream-ca".into(), a_data.join("tls/ca.pem").display().to_string(),
+            "--listen".into(),
+            format!("127.0.0.1:{b_port}"),
+            "--data-dir".into(),
+            b_data.display().to_string(),
+            "--upstream".into(),
+            format!("https://localhost:{a_device}"),
+            "--upstream-ca".into(),
+            a_data.join("tls/ca.pem").display().to_string(),
         ],
         "b.log",
     );
@@ -126,13 +196,26 @@ async fn the_proxy_keeps_no_secret_on_disk_or_in_its_logs() {
     wait_up(&client, &base).await;
 
     let mut secrets = vec![PASSWORD.to_string()];
-    let res = client.post(format!("{base}/tenant/oauth?tenant_id={TENANT}")).form(&[("grant_type", "PASSWORD"), ("username", ADMIN), ("password", PASSWORD)]).send().await.expect("login");
+    let res = client
+        .post(format!("{base}/tenant/oauth?tenant_id={TENANT}"))
+        .form(&[("grant_type", "PASSWORD"), ("username", ADMIN), ("password", PASSWORD)])
+        .send()
+        .await
+        .expect("login");
     assert_eq!(res.status(), 200);
-    let cookies: Vec<String> = res.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).map(|c| c.split(';').next().unwrap_or_default().to_string()).collect();
+    let cookies: Vec<String> = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(|c| c.split(';').next().unwrap_or_default().to_string())
+        .collect();
     secrets.extend(cookies.iter().filter_map(|c| c.split_once('=').map(|(_, v)| v.to_string())));
     let xsrf = cookies.iter().find_map(|c| c.strip_prefix("XSRF-TOKEN=")).expect("xsrf").to_string();
     let cookie = cookies.join("; ");
-    let with_session = |m: Method, path: &str| client.request(m, format!("{base}{path}")).header("cookie", &cookie).header("X-XSRF-TOKEN", &xsrf);
+    let with_session = |m: Method, path: &str| {
+        client.request(m, format!("{base}{path}")).header("cookie", &cookie).header("X-XSRF-TOKEN", &xsrf)
+    };
     let res = with_session(Method::POST, &format!("/tenant/tenants/{TENANT}/trusted-certificates"))
         .json(&json!({"name": "b", "certInPemFormat": ca_pem("B CA"), "status": "ENABLED"}))
         .send()
@@ -141,11 +224,32 @@ async fn the_proxy_keeps_no_secret_on_disk_or_in_its_logs() {
     assert_eq!(res.status(), 201);
     let device_password = "device-password-through-b";
     secrets.push(device_password.into());
-    let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(format!("ID;CREDENTIALS\nb-dev;{device_password}\n").into_bytes()).file_name("f.csv"));
-    assert_eq!(with_session(Method::POST, "/devicecontrol/bulkNewDeviceRequests").multipart(form).send().await.expect("bulk").status(), 201);
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(format!("ID;CREDENTIALS\nb-dev;{device_password}\n").into_bytes())
+            .file_name("f.csv"),
+    );
+    assert_eq!(
+        with_session(Method::POST, "/devicecontrol/bulkNewDeviceRequests")
+            .multipart(form)
+            .send()
+            .await
+            .expect("bulk")
+            .status(),
+        201
+    );
     assert_eq!(with_session(Method::POST, "/user/logout").send().await.expect("logout").status(), 204);
     // And a Basic call straight through.
-    assert_eq!(client.get(format!("{base}/tenant/options")).basic_auth(format!("{TENANT}/{ADMIN}"), Some(PASSWORD)).send().await.expect("basic").status(), 200);
+    assert_eq!(
+        client
+            .get(format!("{base}/tenant/options"))
+            .basic_auth(format!("{TENANT}/{ADMIN}"), Some(PASSWORD))
+            .send()
+            .await
+            .expect("basic")
+            .status(),
+        200
+    );
 
     let _ = b.kill();
     let _ = b.wait();

@@ -4,10 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anchorage_server::clock::{Clock, ManualClock};
-use anchorage_server::config::{Config, Secret};
 pub use anchorage_server::AdminBootstrap;
 use anchorage_server::Running;
+use anchorage_server::clock::{Clock, ManualClock};
+use anchorage_server::config::{Config, Secret};
 use rcgen::{BasicConstraints, CertificateParams, CustomExtension, DistinguishedName, DnType, IsCa, KeyPair};
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::Value;
@@ -245,7 +245,8 @@ impl TestApp {
     /// an `X-Ssl-Cert-Chain` header built from `chain_header` (PEMs, line breaks → spaces).
     pub async fn device_token(&self, device: &Device, chain_header: Option<&[&str]>) -> (u16, Value) {
         let client = device.client(&self.local_ca_pem());
-        let mut req = client.post(self.device_url("/devicecontrol/deviceAccessToken")).header("Accept", "application/json");
+        let mut req =
+            client.post(self.device_url("/devicecontrol/deviceAccessToken")).header("Accept", "application/json");
         if let Some(pems) = chain_header {
             req = req.header("X-Ssl-Cert-Chain", pems.concat().replace(['\r', '\n'], " "));
         }

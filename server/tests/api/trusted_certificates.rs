@@ -7,8 +7,8 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use time::Duration;
 
-use crate::support::*;
 use crate::support::local_and_proxied;
+use crate::support::*;
 
 local_and_proxied!(create_answers_201_with_every_field_computed_as_the_platform_does, app, {
     let pem_text = ca_pem("Fields CA");
@@ -43,7 +43,10 @@ local_and_proxied!(create_answers_201_with_every_field_computed_as_the_platform_
 local_and_proxied!(bare_base64_input_and_string_booleans_are_accepted_and_name_defaults_to_the_cn, app, {
     let pem_text = ca_pem("Base64 CA");
     let b64 = pem::to_single_line_base64(&pem::decode_certificates(&pem_text).expect("pem").remove(0));
-    let (status, c) = json(app.create(&json!({"certInPemFormat": b64, "status": "DISABLED", "autoRegistrationEnabled": "true"})).await).await;
+    let (status, c) = json(
+        app.create(&json!({"certInPemFormat": b64, "status": "DISABLED", "autoRegistrationEnabled": "true"})).await,
+    )
+    .await;
     assert_eq!(status, 201, "{c}");
     assert_eq!((c["name"].as_str(), c["autoRegistrationEnabled"].as_bool()), (Some("Base64 CA"), Some(true)));
 });
@@ -55,7 +58,9 @@ local_and_proxied!(duplicate_is_409_with_the_platform_message, app, {
     let b = assert_error(app.create(&body("b", &pem_text, "DISABLED")).await, 409, "tenant/Conflict", "").await;
     assert_eq!(
         b["message"],
-        format!("Cannot add certificate - certificate with {fp} fingerprint already exists. : Certificate with {fp} fingerprint already exists.")
+        format!(
+            "Cannot add certificate - certificate with {fp} fingerprint already exists. : Certificate with {fp} fingerprint already exists."
+        )
     );
 });
 
@@ -66,16 +71,26 @@ local_and_proxied!(unacceptable_certificates_are_422_with_the_reason_and_nothing
     let mut future = params("future", IsCa::Ca(BasicConstraints::Unconstrained));
     future.not_before = now() + Duration::days(1);
     let cases = [
-        (self_signed_pem(params("leaf", IsCa::ExplicitNoCa)), "Cannot add certificate - its BasicConstraints say CA:false"),
+        (
+            self_signed_pem(params("leaf", IsCa::ExplicitNoCa)),
+            "Cannot add certificate - its BasicConstraints say CA:false",
+        ),
         (self_signed_pem(params("no-bc", IsCa::NoCa)), "Cannot add certificate - it has no BasicConstraints extension"),
         (self_signed_pem(expired), "Cannot add certificate - it expired on "),
         (self_signed_pem(future), "Cannot add certificate - it is not valid before "),
-        (ca_with_unknown_critical_extension(), "Cannot add certificate - it has a critical extension anchorage does not understand (1.3.6.1.4.1.55555.7)"),
+        (
+            ca_with_unknown_critical_extension(),
+            "Cannot add certificate - it has a critical extension anchorage does not understand (1.3.6.1.4.1.55555.7)",
+        ),
         ("not a certificate".to_string(), "Cannot parse X509 certificate. : Could not parse certificate: "),
-        ("-----BEGIN CERTIFICATE-----\nMAMCAQE=\n-----END CERTIFICATE-----\n".to_string(), "Cannot parse X509 certificate. : Could not parse certificate: invalid DER"),
+        (
+            "-----BEGIN CERTIFICATE-----\nMAMCAQE=\n-----END CERTIFICATE-----\n".to_string(),
+            "Cannot parse X509 certificate. : Could not parse certificate: invalid DER",
+        ),
     ];
     for (pem_text, message) in cases {
-        assert_error(app.create(&body("x", &pem_text, "ENABLED")).await, 422, "tenant/Unprocessable Entity", message).await;
+        assert_error(app.create(&body("x", &pem_text, "ENABLED")).await, 422, "tenant/Unprocessable Entity", message)
+            .await;
     }
     let (_, list) = json(app.admin(Method::GET, &app.certs_url()).send().await.expect("list")).await;
     assert_eq!(list["certificates"], json!([]));
@@ -87,10 +102,30 @@ local_and_proxied!(a_version_1_certificate_is_422, app, {
         let out = std::process::Command::new("openssl").current_dir(dir.path()).args(args).output().expect("openssl");
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     };
-    run(&["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "k.pem", "-subj", "/CN=v1", "-out", "r.csr"]);
+    run(&[
+        "req",
+        "-new",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        "k.pem",
+        "-subj",
+        "/CN=v1",
+        "-out",
+        "r.csr",
+    ]);
     run(&["x509", "-req", "-in", "r.csr", "-signkey", "k.pem", "-days", "2", "-out", "v1.pem"]);
     let v1 = std::fs::read_to_string(dir.path().join("v1.pem")).expect("read");
-    assert_error(app.create(&body("v1", &v1, "ENABLED")).await, 422, "tenant/Unprocessable Entity", "Cannot add certificate - it is X.509 version 1").await;
+    assert_error(
+        app.create(&body("v1", &v1, "ENABLED")).await,
+        422,
+        "tenant/Unprocessable Entity",
+        "Cannot add certificate - it is X.509 version 1",
+    )
+    .await;
 });
 
 local_and_proxied!(malformed_requests_get_clear_errors, app, {
@@ -98,45 +133,103 @@ local_and_proxied!(malformed_requests_get_clear_errors, app, {
     let cases = [
         (json!({"name": "x", "status": "ENABLED"}), "certInPemFormat is required"),
         (json!({"name": "x", "certInPemFormat": pem_text}), "status is required"),
-        (json!({"name": "x", "certInPemFormat": pem_text, "status": "ON"}), "status must be \"ENABLED\" or \"DISABLED\""),
-        (json!({"name": "x", "certInPemFormat": pem_text, "status": "ENABLED", "autoRegistrationEnabled": 3}), "autoRegistrationEnabled must be true or false"),
+        (
+            json!({"name": "x", "certInPemFormat": pem_text, "status": "ON"}),
+            "status must be \"ENABLED\" or \"DISABLED\"",
+        ),
+        (
+            json!({"name": "x", "certInPemFormat": pem_text, "status": "ENABLED", "autoRegistrationEnabled": 3}),
+            "autoRegistrationEnabled must be true or false",
+        ),
         (json!({"name": "", "certInPemFormat": pem_text, "status": "ENABLED"}), "name must not be empty"),
         (json!("just a string"), "Invalid request body"),
     ];
     for (b, message) in cases {
         assert_error(app.create(&b).await, 422, "", message).await;
     }
-    let res = app.admin(Method::POST, &app.certs_url()).header("content-type", "application/json").body("{not json").send().await.expect("request");
+    let res = app
+        .admin(Method::POST, &app.certs_url())
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .expect("request");
     assert_error(res, 400, "general/Bad Request", "Malformed JSON").await;
-    let res = app.admin(Method::POST, &app.certs_url()).header("content-type", "text/plain").body("{}").send().await.expect("request");
+    let res = app
+        .admin(Method::POST, &app.certs_url())
+        .header("content-type", "text/plain")
+        .body("{}")
+        .send()
+        .await
+        .expect("request");
     assert_error(res, 415, "general/Unsupported Media Type", "Send the body as JSON").await;
     let huge = json!({"name": "x", "certInPemFormat": "A".repeat(1024 * 1024 + 1), "status": "ENABLED"});
-    assert_error(app.create(&huge).await, 413, "general/Payload Too Large", "The request body is larger than the limit of 1048576 bytes").await;
+    assert_error(
+        app.create(&huge).await,
+        413,
+        "general/Payload Too Large",
+        "The request body is larger than the limit of 1048576 bytes",
+    )
+    .await;
 });
 
 local_and_proxied!(bulk_create_is_201_and_all_or_nothing, app, {
     let bulk = app.url(&format!("/tenant/tenants/{TENANT}/trusted-certificates/bulk"));
     let (a, b, c) = (ca_pem("Bulk A"), ca_pem("Bulk B"), ca_pem("Bulk C"));
-    let res = app.admin(Method::POST, &bulk).json(&json!({"certificates": [body("A", &a, "ENABLED"), body("B", &b, "DISABLED")]})).send().await.expect("request");
+    let res = app
+        .admin(Method::POST, &bulk)
+        .json(&json!({"certificates": [body("A", &a, "ENABLED"), body("B", &b, "DISABLED")]}))
+        .send()
+        .await
+        .expect("request");
     let (status, created) = json(res).await;
     assert_eq!(status, 201, "{created}");
-    let names: Vec<&str> = created["certificates"].as_array().expect("array").iter().filter_map(|c| c["name"].as_str()).collect();
+    let names: Vec<&str> =
+        created["certificates"].as_array().expect("array").iter().filter_map(|c| c["name"].as_str()).collect();
     assert_eq!(names, ["A", "B"]);
 
     // One bad entry: 422 naming it, and the good one is not stored either.
     let leaf = self_signed_pem(params("leaf", IsCa::ExplicitNoCa));
-    let res = app.admin(Method::POST, &bulk).json(&json!({"certificates": [body("C", &c, "ENABLED"), body("leaf", &leaf, "ENABLED")]})).send().await.expect("request");
-    assert_error(res, 422, "tenant/Unprocessable Entity", "Certificate 2 of 2: Cannot add certificate - its BasicConstraints say CA:false").await;
+    let res = app
+        .admin(Method::POST, &bulk)
+        .json(&json!({"certificates": [body("C", &c, "ENABLED"), body("leaf", &leaf, "ENABLED")]}))
+        .send()
+        .await
+        .expect("request");
+    assert_error(
+        res,
+        422,
+        "tenant/Unprocessable Entity",
+        "Certificate 2 of 2: Cannot add certificate - its BasicConstraints say CA:false",
+    )
+    .await;
     // A duplicate (already stored): 409, and the new one is rolled back.
-    let res = app.admin(Method::POST, &bulk).json(&json!({"certificates": [body("C", &c, "ENABLED"), body("A again", &a, "ENABLED")]})).send().await.expect("request");
-    assert_error(res, 409, "tenant/Conflict", &format!("Cannot add certificate - certificate with {} fingerprint", fingerprint(&a))).await;
+    let res = app
+        .admin(Method::POST, &bulk)
+        .json(&json!({"certificates": [body("C", &c, "ENABLED"), body("A again", &a, "ENABLED")]}))
+        .send()
+        .await
+        .expect("request");
+    assert_error(
+        res,
+        409,
+        "tenant/Conflict",
+        &format!("Cannot add certificate - certificate with {} fingerprint", fingerprint(&a)),
+    )
+    .await;
     // The same certificate twice in one request: 409.
-    let res = app.admin(Method::POST, &bulk).json(&json!({"certificates": [body("C", &c, "ENABLED"), body("C2", &c, "ENABLED")]})).send().await.expect("request");
+    let res = app
+        .admin(Method::POST, &bulk)
+        .json(&json!({"certificates": [body("C", &c, "ENABLED"), body("C2", &c, "ENABLED")]}))
+        .send()
+        .await
+        .expect("request");
     assert_eq!(res.status(), 409);
     let res = app.admin(Method::POST, &bulk).json(&json!({"certificates": []})).send().await.expect("request");
     assert_error(res, 422, "tenant/Unprocessable Entity", "certificates must hold at least one").await;
 
-    let (_, list) = json(app.admin(Method::GET, &format!("{}?pageSize=100", app.certs_url())).send().await.expect("list")).await;
+    let (_, list) =
+        json(app.admin(Method::GET, &format!("{}?pageSize=100", app.certs_url())).send().await.expect("list")).await;
     assert_eq!(list["certificates"].as_array().map(Vec::len), Some(2), "{list}");
 });
 
@@ -158,25 +251,44 @@ local_and_proxied!(get_update_and_delete_by_fingerprint, app, {
         (json!({"fingerprint": fp, "status": "ENABLED"}), "status", json!("ENABLED")),
         (json!({"fingerprint": fp, "autoRegistrationEnabled": "true"}), "autoRegistrationEnabled", json!(true)),
         (json!({"fingerprint": fp, "autoRegistrationEnabled": false}), "autoRegistrationEnabled", json!(false)),
-        (json!({"fingerprint": fp, "name": "Renamed", "subject": "CN=ignored", "certInPemFormat": "ignored"}), "name", json!("Renamed")),
+        (
+            json!({"fingerprint": fp, "name": "Renamed", "subject": "CN=ignored", "certInPemFormat": "ignored"}),
+            "name",
+            json!("Renamed"),
+        ),
     ] {
         let (status, c) = json(app.admin(Method::PUT, &one).json(&patch).send().await.expect("put")).await;
         assert_eq!((status, &c[field]), (200, &want), "{patch} → {c}");
         assert_eq!(c["subject"], "CN=Lifecycle, O=anchorage tests");
     }
     let (_, c) = json(app.admin(Method::GET, &one).send().await.expect("get")).await;
-    assert_eq!((c["name"].as_str(), c["status"].as_str(), c["autoRegistrationEnabled"].as_bool()), (Some("Renamed"), Some("ENABLED"), Some(false)));
+    assert_eq!(
+        (c["name"].as_str(), c["status"].as_str(), c["autoRegistrationEnabled"].as_bool()),
+        (Some("Renamed"), Some("ENABLED"), Some(false))
+    );
 
     let res = app.admin(Method::PUT, &one).json(&json!({"status": "MAYBE"})).send().await.expect("put");
     assert_error(res, 422, "tenant/Unprocessable Entity", "status must be").await;
     let missing = format!("{}/{}", app.certs_url(), "0".repeat(40));
     let res = app.admin(Method::PUT, &missing).json(&json!({"name": "x"})).send().await.expect("put");
-    assert_error(res, 404, "tenant/Not Found", &format!("Cannot find certificate with fingerprint {}.", "0".repeat(40))).await;
+    assert_error(
+        res,
+        404,
+        "tenant/Not Found",
+        &format!("Cannot find certificate with fingerprint {}.", "0".repeat(40)),
+    )
+    .await;
 
     let res = app.admin(Method::DELETE, &one).send().await.expect("delete");
     assert_eq!(res.status(), 204);
     assert!(res.bytes().await.expect("body").is_empty());
-    assert_error(app.admin(Method::GET, &one).send().await.expect("get"), 404, "tenant/Not Found", &format!("Cannot find certificate with fingerprint {fp}.")).await;
+    assert_error(
+        app.admin(Method::GET, &one).send().await.expect("get"),
+        404,
+        "tenant/Not Found",
+        &format!("Cannot find certificate with fingerprint {fp}."),
+    )
+    .await;
     assert_eq!(app.admin(Method::DELETE, &one).send().await.expect("delete").status(), 404);
 });
 
@@ -200,7 +312,8 @@ local_and_proxied!(paging_follows_the_platform_envelope, app, {
 
     let (_, p2) = get("pageSize=3&currentPage=2&withTotalPages=true&withTotalElements=true".into()).await;
     assert_eq!(p2["statistics"], json!({"currentPage": 2, "pageSize": 3, "totalPages": 3, "totalElements": 7}));
-    let got: Vec<&str> = p2["certificates"].as_array().expect("a").iter().filter_map(|c| c["fingerprint"].as_str()).collect();
+    let got: Vec<&str> =
+        p2["certificates"].as_array().expect("a").iter().filter_map(|c| c["fingerprint"].as_str()).collect();
     assert_eq!(got, fps[3..6].iter().map(String::as_str).collect::<Vec<_>>());
     assert!(p2["next"].as_str().is_some_and(|n| n.contains("currentPage=3") && n.contains("pageSize=3")));
     assert!(p2["prev"].as_str().is_some_and(|n| n.contains("currentPage=1")));
@@ -230,18 +343,35 @@ local_and_proxied!(another_tenant_path_is_404, app, {
 local_and_proxied!(everything_survives_a_restart, app, {
     let pem_text = ca_pem("Persistent");
     let fp = fingerprint(&pem_text);
-    assert_eq!(app.create(&json!({"name": "Keep", "certInPemFormat": pem_text, "status": "ENABLED", "autoRegistrationEnabled": true})).await.status(), 201);
+    assert_eq!(
+        app.create(
+            &json!({"name": "Keep", "certInPemFormat": pem_text, "status": "ENABLED", "autoRegistrationEnabled": true})
+        )
+        .await
+        .status(),
+        201
+    );
     app.restart(Some(PASSWORD)).await;
-    let (status, c) = json(app.admin(Method::GET, &format!("{}/{fp}", app.certs_url())).send().await.expect("get")).await;
+    let (status, c) =
+        json(app.admin(Method::GET, &format!("{}/{fp}", app.certs_url())).send().await.expect("get")).await;
     assert_eq!(status, 200);
-    assert_eq!((c["name"].as_str(), c["status"].as_str(), c["autoRegistrationEnabled"].as_bool()), (Some("Keep"), Some("ENABLED"), Some(true)));
+    assert_eq!(
+        (c["name"].as_str(), c["status"].as_str(), c["autoRegistrationEnabled"].as_bool()),
+        (Some("Keep"), Some("ENABLED"), Some(true))
+    );
 });
 
 local_and_proxied!(validity_is_judged_by_the_server_clock, app, {
     let pem_text = ca_pem("Clocked");
     // Two years on, the certificate (valid one year) has expired.
     app.clock.advance(Duration::days(730));
-    assert_error(app.create(&body("late", &pem_text, "ENABLED")).await, 422, "tenant/Unprocessable Entity", "Cannot add certificate - it expired on").await;
+    assert_error(
+        app.create(&body("late", &pem_text, "ENABLED")).await,
+        422,
+        "tenant/Unprocessable Entity",
+        "Cannot add certificate - it expired on",
+    )
+    .await;
     app.clock.advance(Duration::days(-730));
     let created: Value = json(app.create(&body("now", &pem_text, "ENABLED")).await).await.1;
     assert_eq!(created["name"], "now");

@@ -161,7 +161,9 @@ pub(super) fn Preview(
             let (start, end) = range.get();
             let errors_only = errors_only.get();
             let n = count.get();
-            let wanted = (start.saturating_sub(PREFETCH)..(end + PREFETCH).min(n)).filter_map(|p| index_at(p, errors_only)).collect();
+            let wanted = (start.saturating_sub(PREFETCH)..(end + PREFETCH).min(n))
+                .filter_map(|p| index_at(p, errors_only))
+                .collect();
             cache.request_missing(wanted, request);
         });
     }
@@ -178,7 +180,8 @@ pub(super) fn Preview(
         }
     };
     let width = format!("width: {}rem", 4 + 9 * columns + 26);
-    let header = ready.overview.header.iter().map(|h| view! { <th scope="col" title=h.clone()>{h.clone()}</th> }).collect_view();
+    let header =
+        ready.overview.header.iter().map(|h| view! { <th scope="col" title=h.clone()>{h.clone()}</th> }).collect_view();
     let span = (columns + 2).to_string();
     let span_below = span.clone();
 
@@ -215,9 +218,16 @@ pub(super) fn Preview(
 fn row_view(pos: usize, row: Option<Arc<RowView>>, columns: usize) -> AnyView {
     let index = (pos + 2).to_string();
     let Some(row) = row else {
-        return view! { <tr class="pending" aria-rowindex=index><td colspan=(columns + 2).to_string()>"…"</td></tr> }.into_any();
+        return view! { <tr class="pending" aria-rowindex=index><td colspan=(columns + 2).to_string()>"…"</td></tr> }
+            .into_any();
     };
-    let class = if row.errors > 0 { "invalid" } else if row.warnings > 0 { "warned" } else { "" };
+    let class = if row.errors > 0 {
+        "invalid"
+    } else if row.warnings > 0 {
+        "warned"
+    } else {
+        ""
+    };
     let cells = (0..columns)
         .map(|i| {
             let value = row.cells.get(i).cloned().unwrap_or_default();
@@ -236,7 +246,15 @@ fn row_view(pos: usize, row: Option<Arc<RowView>>, columns: usize) -> AnyView {
     let texts: Vec<(Severity, String)> = row
         .issues
         .iter()
-        .map(|i| (i.severity, match &i.column { Some(c) => format!("{c}: {}", i.message), None => i.message.clone() }))
+        .map(|i| {
+            (
+                i.severity,
+                match &i.column {
+                    Some(c) => format!("{c}: {}", i.message),
+                    None => i.message.clone(),
+                },
+            )
+        })
         .collect();
     let title = texts.iter().map(|(_, t)| t.as_str()).collect::<Vec<_>>().join("\n");
     let problems = texts

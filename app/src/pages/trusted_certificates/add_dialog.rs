@@ -37,7 +37,11 @@ pub(crate) fn add_dialog(list: CertificateList, open: RwSignal<bool>, on_saved: 
 }
 
 #[component]
-fn AddForm(stored: Signal<HashMap<String, String>>, on_close: Callback<()>, on_saved: Callback<usize>) -> impl IntoView {
+fn AddForm(
+    stored: Signal<HashMap<String, String>>,
+    on_close: Callback<()>,
+    on_saved: Callback<usize>,
+) -> impl IntoView {
     let console = Console::get();
     let now = OffsetDateTime::now_utc();
     let files = RwSignal::new(Vec::<Source>::new());
@@ -256,7 +260,14 @@ fn CandidateCard(
             </article>
         }
         .into_any(),
-        Ok(inspection) => certificate_card(candidate.key, candidate.source, inspection, candidate.duplicate, names, remove_button.into_any()),
+        Ok(inspection) => certificate_card(
+            candidate.key,
+            candidate.source,
+            inspection,
+            candidate.duplicate,
+            names,
+            remove_button.into_any(),
+        ),
     }
 }
 

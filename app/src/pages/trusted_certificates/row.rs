@@ -60,7 +60,9 @@ fn switch_change(
         match crate::lazy::certificate_toggle().await {
             Ok(toggle) => toggle(console, state, fingerprint, changes, pending, failure),
             Err(_) => {
-                state.problem.set(Some(format!("{failure}: the code for this did not arrive from the server. Try again.")));
+                state
+                    .problem
+                    .set(Some(format!("{failure}: the code for this did not arrive from the server. Try again.")));
                 pending.set(None);
             }
         }
@@ -96,7 +98,8 @@ pub(super) fn CertificateRow(
     let fp = StoredValue::new(fingerprint.clone());
     // Read from the list where needed, not through a memo of the row's certificate: a memo of
     // that type would be one more signal type's code in the first load.
-    let read = move |f: fn(&TrustedCertificate) -> String| fp.with_value(|fp| state.list.read(fp, f)).unwrap_or_default();
+    let read =
+        move |f: fn(&TrustedCertificate) -> String| fp.with_value(|fp| state.list.read(fp, f)).unwrap_or_default();
     let flag = move |f: fn(&TrustedCertificate) -> bool| fp.with_value(|fp| state.list.read(fp, f)).unwrap_or(false);
     // `Signal<String>`s rather than closures in the view: their view code is shared (one
     // instantiation per type, not one per closure).
@@ -116,9 +119,7 @@ pub(super) fn CertificateRow(
     });
 
     let auto_pending = RwSignal::new(None::<bool>);
-    let auto = Signal::derive(move || {
-        auto_pending.get().unwrap_or_else(|| flag(|c| c.auto_registration_enabled))
-    });
+    let auto = Signal::derive(move || auto_pending.get().unwrap_or_else(|| flag(|c| c.auto_registration_enabled)));
     let set_auto = Callback::new(move |on: bool| {
         let changes = CertificateChanges { auto_registration_enabled: Some(on), ..Default::default() };
         let verb = if on { "turn on" } else { "turn off" };

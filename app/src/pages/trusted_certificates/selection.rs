@@ -66,7 +66,9 @@ impl Duplicate {
     /// The reason, in words.
     pub fn describe(&self) -> String {
         match self {
-            Duplicate::InSelection(source) => format!("Duplicate: the same certificate is already selected ({source})."),
+            Duplicate::InSelection(source) => {
+                format!("Duplicate: the same certificate is already selected ({source}).")
+            }
             Duplicate::Stored(name) => format!("Already trusted as \"{name}\"."),
         }
     }
@@ -153,10 +155,7 @@ pub fn candidates(
 /// The name a candidate will be saved under: the one typed in `names` (by fingerprint), else
 /// the platform's default.
 pub fn name_of(inspection: &Inspection, names: &HashMap<String, String>) -> String {
-    names
-        .get(&inspection.info.fingerprint)
-        .cloned()
-        .unwrap_or_else(|| api::default_name(&inspection.info))
+    names.get(&inspection.info.fingerprint).cloned().unwrap_or_else(|| api::default_name(&inspection.info))
 }
 
 /// The checked name of a candidate, or why it is refused.
@@ -183,11 +182,8 @@ pub fn plan(candidates: &[Candidate], names: &HashMap<String, String>, enable: b
     let failing = candidates.iter().filter(|c| c.inspection().is_some_and(|i| !i.acceptable())).count();
     let in_selection = candidates.iter().filter(|c| matches!(c.duplicate, Some(Duplicate::InSelection(_)))).count();
     let stored = candidates.iter().filter(|c| matches!(c.duplicate, Some(Duplicate::Stored(_)))).count();
-    let bad_names = candidates
-        .iter()
-        .filter_map(Candidate::inspection)
-        .filter(|i| checked_name(i, names).is_err())
-        .count();
+    let bad_names =
+        candidates.iter().filter_map(Candidate::inspection).filter(|i| checked_name(i, names).is_err()).count();
 
     let mut reasons = Vec::new();
     if count == 0 {
@@ -294,7 +290,8 @@ mod tests {
         let leaf = certificate("Leaf", false);
         let ca = certificate("CA", true);
         let other = certificate("Other", true);
-        let sources = [source(1, Ok(vec![leaf, ca.clone()])), source(2, Ok(vec![ca.clone()])), source(3, Err("Broken".into()))];
+        let sources =
+            [source(1, Ok(vec![leaf, ca.clone()])), source(2, Ok(vec![ca.clone()])), source(3, Err("Broken".into()))];
         let stored = HashMap::from([(cert::inspect(&other, now()).unwrap().info.fingerprint, "Old".to_string())]);
         let cands = candidates(&sources, &stored, &HashSet::new(), now());
         assert_eq!(cands.len(), 4);
@@ -304,7 +301,9 @@ mod tests {
         let plan = plan(&cands, &names, false, false);
         assert_eq!(
             plan.blocked.as_deref(),
-            Some("1 input cannot be read; 1 certificate fails a rule; 1 certificate is selected twice; 2 certificates need a valid name")
+            Some(
+                "1 input cannot be read; 1 certificate fails a rule; 1 certificate is selected twice; 2 certificates need a valid name"
+            )
         );
 
         let with_stored = candidates(&[source(4, Ok(vec![other]))], &stored, &HashSet::new(), now());
@@ -321,7 +320,12 @@ mod tests {
 
     #[test]
     fn garbage_is_reported_with_the_platform_message() {
-        let cands = candidates(&[source(1, Ok(vec![vec![0x30, 0x03, 0x02, 0x01, 0x01]]))], &HashMap::new(), &HashSet::new(), now());
+        let cands = candidates(
+            &[source(1, Ok(vec![vec![0x30, 0x03, 0x02, 0x01, 0x01]]))],
+            &HashMap::new(),
+            &HashSet::new(),
+            now(),
+        );
         let reason = cands[0].outcome.clone().unwrap_err();
         assert!(reason.starts_with("Cannot parse X509 certificate. : Could not parse certificate: "), "{reason}");
     }
