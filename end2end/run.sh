@@ -1,14 +1,10 @@
 #!/usr/bin/env bash
 # Runs the Playwright suite against the real server. Assumes the server binary
 # (ANCHORAGE_BIN, default target/debug/anchorage) and the console (target/site, from
-# scripts/build-app.sh) are built. Uses Debian's Chromium at /usr/bin/chromium.
+# scripts/build-app.sh) are built. Uses Debian's Chromium at /usr/bin/chromium; installs it and
+# the pinned npm packages when missing (scripts/setup-browser.sh).
 # Extra arguments go to `playwright test`.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
-
-if [[ -f package-lock.json ]]; then
-    npm ci --no-audit --no-fund --loglevel=error
-else
-    npm install --no-audit --no-fund --loglevel=error
-fi
+../scripts/setup-browser.sh
 exec npx playwright test "$@"

@@ -9,21 +9,54 @@
 # relocations kept, `wasm-split-cli` moves the code reachable only from the split points of
 # app/src/lazy.rs into chunks, and wasm-bindgen then processes the main module alone.
 #
-# Idempotent; needs rustup and cargo. Installs the wasm32 target and, if missing or of
-# another version, the wasm-bindgen CLI matching Cargo.lock and the pinned wasm-split CLI;
-# with Node.js and npm, the pinned npm packages of scripts/wasm-tools/ (binaryen's JS build,
-# terser); with apt-get, Debian's zopfli. Without them it still builds, with larger downloads.
-# Runs without a TTY (CI=true).
+# Idempotent; needs rustup and cargo. Installs, before it exports any build flag: the wasm32
+# target; into the checkout's tool folder target/tools (scripts/lib.sh), if missing or of
+# another version, the wasm-bindgen CLI matching Cargo.lock and the pinned wasm-split CLI; with
+# Node.js and npm, the pinned npm packages of scripts/wasm-tools/ (binaryen's JS build, terser);
+# with apt-get, Debian's zopfli. Without Node.js or zopfli it still builds, with larger
+# downloads. Runs without a TTY (CI=true).
 set -euo pipefail
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+root="$ANCHORAGE_ROOT"
 cd "$root"
 site="target/site"
 # Cargo's output, wherever CARGO_TARGET_DIR puts it.
 target_dir="${CARGO_TARGET_DIR:-target}"
 out="$target_dir/wasm32-unknown-unknown/wasm-release"
 
-step() { printf '==> %s\n' "$*"; }
+# --- Set-up, before any build flag is exported (scripts/lib.sh installs in a clean environment).
+
+# wasm_split_cli_support: the splitter cargo-leptos runs for `--split`, pinned (0.2.4 builds on
+# rustc 1.95; its output must match wasm_split_helpers 0.2.x, which leptos 0.8 uses).
+wasm_split_version="0.2.4"
+
+step "wasm32 target"
+rustup target add wasm32-unknown-unknown >/dev/null 2>&1 || rustup target add wasm32-unknown-unknown ||
+    die "rustup could not add the wasm32-unknown-unknown target"
+
+step "wasm-bindgen CLI (the version in Cargo.lock) and the wasm-split CLI, in ${ANCHORAGE_TOOLS#"$root"/}"
+want="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)"
+[[ -n "$want" ]] || die "wasm-bindgen is not in Cargo.lock"
+cargo_tool wasm-bindgen-cli "$want"
+cargo_tool wasm_split_cli_support "$wasm_split_version" --locked --features build-binary
+[[ "$(command -v wasm-bindgen)" == "$ANCHORAGE_TOOLS/bin/wasm-bindgen" ]] || die "wasm-bindgen is not the tool folder's"
+
+# binaryen's JS build and terser, pinned in scripts/wasm-tools/ (see "shrink" below).
+tools="$root/scripts/wasm-tools"
+shrink=0
+if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+    npm_ci "$tools"
+    shrink=1
+else
+    echo "no Node.js/npm: the console's download will not be shrunk (about 15 KB gzip larger)" >&2
+fi
+
+# zopfli for the precompressed .gz files; `gzip -9` where it cannot be installed.
+command -v zopfli >/dev/null 2>&1 || apt_install optional zopfli || true
+
+# --- The build.
 
 # Leptos erases the types of components and view children (`AnyView`) under this cfg: one
 # monomorphisation per output type instead of one per closure, 24 KB less gzip on this console.
@@ -40,33 +73,8 @@ for src in "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/; do
 done
 export RUSTFLAGS="$RUSTFLAGS --remap-path-prefix=$root/="
 
-# wasm_split_cli_support: the splitter cargo-leptos runs for `--split`, pinned (0.2.4 builds on
-# rustc 1.95; its output must match wasm_split_helpers 0.2.x, which leptos 0.8 uses).
-wasm_split_version="0.2.4"
-
-step "wasm32 target"
-rustup target add wasm32-unknown-unknown >/dev/null
-
 step "anchorage-common compiles to wasm"
 cargo check --quiet -p anchorage-common --target wasm32-unknown-unknown
-
-step "wasm-bindgen CLI"
-want="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)"
-if [[ -z "$want" ]]; then
-    echo "wasm-bindgen is not in Cargo.lock" >&2
-    exit 1
-fi
-have="$(wasm-bindgen --version 2>/dev/null | awk '{ print $2 }' || true)"
-if [[ "$have" != "$want" ]]; then
-    step "installing wasm-bindgen-cli $want (found: ${have:-none})"
-    cargo install wasm-bindgen-cli --version "$want"
-fi
-
-step "wasm-split CLI"
-if ! cargo install --list | grep -qx "wasm_split_cli_support v$wasm_split_version:"; then
-    step "installing wasm_split_cli_support $wasm_split_version"
-    cargo install --locked wasm_split_cli_support --version "$wasm_split_version" --features build-binary
-fi
 
 step "cargo build (wasm-release): the console"
 cargo build -p anchorage-app --lib --target wasm32-unknown-unknown --profile wasm-release
@@ -115,22 +123,16 @@ find "$split" -maxdepth 1 -type f \( -name '*.wasm' ! -name anchorage_app.wasm -
 # about 15 KB gzip larger). (wasm-opt -Oz or -Os, binaryen 132, was measured too: the wasm gets
 # 15 % smaller but 7-10 % larger after gzip, which is what is downloaded; so it is not run.)
 step "shrink: the console's wasm (binaryen) and its JS (terser)"
-tools="$root/scripts/wasm-tools"
-if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
-    if [[ ! -f "$tools/node_modules/binaryen/package.json" || ! -f "$tools/node_modules/terser/package.json" ]]; then
-        (cd "$tools" && npm ci --no-audit --no-fund --loglevel=error) || echo "npm could not install the tools: shrinking skipped" >&2
-    fi
-    if [[ -f "$tools/node_modules/binaryen/package.json" && -f "$tools/node_modules/terser/package.json" ]]; then
-        # The main module and every chunk; not the parser worker, whose speed was measured as built.
-        find "$site/pkg" -maxdepth 1 -name '*.wasm' ! -name 'anchorage_bulk_worker_bg.wasm' -print0 |
-            xargs -0 -P "$(nproc 2>/dev/null || echo 2)" -I{} sh -c 'node "$1" "$2" "$2.shrunk" && mv "$2.shrunk" "$2"' _ "$root/scripts/wasm-shrink.mjs" {}
-        for js in "$site"/pkg/*.js; do
-            node "$tools/node_modules/terser/bin/terser" "$js" --module --compress --mangle --output "$js.min"
-            mv "$js.min" "$js"
-        done
-    fi
+if [[ "$shrink" == 1 ]]; then
+    # The main module and every chunk; not the parser worker, whose speed was measured as built.
+    find "$site/pkg" -maxdepth 1 -name '*.wasm' ! -name 'anchorage_bulk_worker_bg.wasm' -print0 |
+        xargs -0 -P "$(nproc 2>/dev/null || echo 2)" -I{} sh -c 'node "$1" "$2" "$2.shrunk" && mv "$2.shrunk" "$2"' _ "$root/scripts/wasm-shrink.mjs" {}
+    for js in "$site"/pkg/*.js; do
+        node "$tools/node_modules/terser/bin/terser" "$js" --module --compress --mangle --output "$js.min"
+        mv "$js.min" "$js"
+    done
 else
-    echo "no Node.js/npm: shrinking skipped (the first load is about 15 KB gzip larger)" >&2
+    echo "shrinking skipped (no Node.js/npm)" >&2
 fi
 
 step "static files"
@@ -142,12 +144,6 @@ cp style/main.css "$site/style.css"
 # load), at some seconds of build time. Installed from Debian's packages when missing; where it
 # cannot be, `gzip -9` does.
 step "precompress"
-if ! command -v zopfli >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
-    step "installing Debian's zopfli (gzip -9 if this fails)"
-    sudo=""
-    [[ "$(id -u)" -eq 0 ]] || sudo="sudo -n"
-    { $sudo apt-get install -y -qq zopfli || { $sudo apt-get update -qq && $sudo apt-get install -y -qq zopfli; }; } >/dev/null 2>&1 || true
-fi
 compress() {
     local f="$1"
     if command -v zopfli >/dev/null 2>&1; then

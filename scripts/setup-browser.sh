@@ -1,19 +1,12 @@
 #!/usr/bin/env bash
-# Installs what the browser tests need, if missing: Debian's Chromium and the npm packages of
-# end2end/. Idempotent. (Playwright's own browser download does not work on these machines.)
+# Installs what the browser tests need, if missing: Debian's Chromium (required: a clear error
+# and a non-zero exit when it cannot be installed) and the pinned npm packages of end2end/.
+# Idempotent. (Playwright's own browser download does not work on these machines.)
 set -euo pipefail
-cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-if [ ! -x /usr/bin/chromium ]; then
-  echo "==> installing Debian's chromium"
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+if [[ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]]; then
+    apt_install required chromium
 fi
-
-command -v npm >/dev/null || { echo "npm is required (Node.js 20 or later)" >&2; exit 1; }
-if [ ! -d end2end/node_modules/@playwright/test ]; then
-  echo "==> installing end2end npm packages"
-  (cd end2end && npm ci --no-audit --no-fund --loglevel=error)
-fi
+npm_ci "$ANCHORAGE_ROOT/end2end"

@@ -1,21 +1,33 @@
 #!/usr/bin/env bash
-# Every test of anchorage, with its own set-up on a fresh machine:
-#   unit tests (common, app), API integration tests (server: real HTTP, mutual TLS, SQLite),
-#   the device client's tests against an in-process server,
-#   the wasm check of common, and the Playwright suite in Debian's Chromium
-#   against the real server and the built console.
+# Every test of anchorage, with its own set-up on a fresh machine (scripts/lib.sh):
+#   the lints (rustfmt; clippy with -D warnings, on the host and for the wasm crates on the wasm
+#   target), unit tests (common, app), API integration tests (server: real HTTP, mutual TLS,
+#   SQLite), the device client's tests against an in-process server, the wasm check of common,
+#   and the Playwright suite in Debian's Chromium against the real server and the built console.
 # .ci/run calls exactly this.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$ANCHORAGE_ROOT"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
-echo "==> toolchain and console build (includes: common compiles to wasm)"
-scripts/build-app.sh
+started=$SECONDS
+timed() {
+    local label="$1" t=$SECONDS
+    shift
+    step "$label"
+    "$@"
+    printf '    (%s: %ss)\n' "$label" "$((SECONDS - t))"
+}
 
-echo "==> unit and API integration tests"
-cargo test -p anchorage-common -p anchorage-server -p anchorage-device -p anchorage-app
-
-echo "==> browser tests"
-cargo build -q -p anchorage-server
-scripts/setup-browser.sh
-ANCHORAGE_BIN="$PWD/target/debug/anchorage" end2end/run.sh
+timed "lint: rustfmt" cargo fmt --all --check
+# Set-up and the console's build first: it installs the wasm32 target the wasm lints need.
+timed "set-up and console build (includes: common compiles to wasm)" scripts/build-app.sh
+timed "lint: clippy (host, every crate and target)" cargo clippy --quiet --workspace --all-targets -- -D warnings
+timed "lint: clippy (wasm32: common and the console)" \
+    cargo clippy --quiet -p anchorage-common -p anchorage-app --lib --bins --target wasm32-unknown-unknown -- -D warnings
+timed "unit and API integration tests" \
+    cargo test -p anchorage-common -p anchorage-server -p anchorage-device -p anchorage-app
+timed "server build for the browser tests" cargo build -q -p anchorage-server
+timed "browser tests" env ANCHORAGE_BIN="$PWD/target/debug/anchorage" end2end/run.sh
+printf '==> all tests passed in %ss\n' "$((SECONDS - started))"

@@ -230,7 +230,6 @@ pub fn plan(candidates: &[Candidate], names: &HashMap<String, String>, enable: b
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 mod tests {
     use super::*;
     use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
