@@ -80,6 +80,19 @@ pub struct Config {
     /// Largest request body accepted on the API, in bytes (larger → 413).
     #[arg(long, env = "ANCHORAGE_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
+
+    /// Most open connections per listener. At the cap a new connection evicts the one idle the
+    /// longest; lowered at start to what the open-file limit (`ulimit -n`) allows.
+    #[arg(long, env = "ANCHORAGE_MAX_CONNECTIONS", default_value_t = 4096)]
+    pub max_connections: usize,
+
+    /// Seconds a client has for its TLS handshake and for each request's head.
+    #[arg(long, env = "ANCHORAGE_HEADER_READ_TIMEOUT_SECONDS", default_value_t = 10)]
+    pub header_read_timeout_seconds: u64,
+
+    /// A connection with no request in flight for this many seconds is closed.
+    #[arg(long, env = "ANCHORAGE_IDLE_TIMEOUT_SECONDS", default_value_t = 60)]
+    pub idle_timeout_seconds: u64,
 }
 
 impl Config {
@@ -108,6 +121,9 @@ impl std::fmt::Debug for Config {
             .field("session_idle_seconds", &self.session_idle_seconds)
             .field("session_lifetime_seconds", &self.session_lifetime_seconds)
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("max_connections", &self.max_connections)
+            .field("header_read_timeout_seconds", &self.header_read_timeout_seconds)
+            .field("idle_timeout_seconds", &self.idle_timeout_seconds)
             .finish()
     }
 }

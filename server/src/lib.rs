@@ -14,6 +14,7 @@ pub mod device_trust;
 pub mod error;
 pub mod extract;
 pub mod limiter;
+pub mod listener;
 pub mod proxy;
 pub mod routes;
 pub mod state;
@@ -155,22 +156,25 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     }
     let tokens = tokens::TokenService::load_or_create(&db, &config.tenant, &now).await?;
     let device_tls = tls::load_or_create(&config, clock.now())?;
-    let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
+    let api_tcp = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
     let device_listener = TcpListener::bind(config.device_listen)
         .await
         .with_context(|| format!("binding the device listener {}", config.device_listen))?;
-    let (addr, device_addr) = (listener.local_addr()?, device_listener.local_addr()?);
+    let (addr, device_addr) = (api_tcp.local_addr()?, device_listener.local_addr()?);
+    let limits = listener::Limits::from_config(&config);
     let router = app(AppState::new(db, config, clock, tokens));
     let (shutdown, rx) = tokio::sync::watch::channel(false);
-    let device_task = tokio::spawn(tls::serve(device_listener, device_tls.server_config, router.clone(), rx.clone()));
-    let service = router.into_make_service_with_connect_info::<SocketAddr>();
-    let mut stop = rx;
+    let device = listener::Listener {
+        name: "devices",
+        tcp: device_listener,
+        tls: Some(tokio_rustls::TlsAcceptor::from(device_tls.server_config)),
+        limits,
+    };
+    let device_task = tokio::spawn(listener::serve(device, router.clone(), rx.clone()));
+    let api = listener::Listener { name: "api", tcp: api_tcp, tls: None, limits };
     let task = tokio::spawn(async move {
-        axum::serve(listener, service)
-            .with_graceful_shutdown(async move {
-                let _ = stop.changed().await;
-            })
-            .await
+        listener::serve(api, router, rx).await;
+        Ok::<(), std::io::Error>(())
     });
     Ok(Running {
         addr,
@@ -186,20 +190,18 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
 /// Proxy mode: no database, no device listener; the console and the forwarded API.
 async fn start_proxy(config: Config) -> anyhow::Result<Running> {
     let state = proxy::ProxyState::new(&config)?;
-    let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
-    let addr = listener.local_addr()?;
+    let api_tcp = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
+    let addr = api_tcp.local_addr()?;
     tracing::info!(
         upstream = config.upstream.as_deref().unwrap_or_default(),
         "proxy mode: forwarding the platform API"
     );
-    let service = with_common_layers(proxy::app(state)).into_make_service_with_connect_info::<SocketAddr>();
-    let (shutdown, mut stop) = tokio::sync::watch::channel(false);
+    let limits = listener::Limits::from_config(&config);
+    let api = listener::Listener { name: "api", tcp: api_tcp, tls: None, limits };
+    let (shutdown, rx) = tokio::sync::watch::channel(false);
     let task = tokio::spawn(async move {
-        axum::serve(listener, service)
-            .with_graceful_shutdown(async move {
-                let _ = stop.changed().await;
-            })
-            .await
+        listener::serve(api, with_common_layers(proxy::app(state)), rx).await;
+        Ok::<(), std::io::Error>(())
     });
     Ok(Running {
         addr,

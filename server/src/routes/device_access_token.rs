@@ -49,7 +49,14 @@ async fn issue_device_token(
     ClientAddress(address): ClientAddress,
     headers: HeaderMap,
 ) -> Result<Json<Value>, AppError> {
-    let chain = peer.map(|Extension(p)| p.0).unwrap_or_default();
+    // Only the device listener serves tokens: a request on the plain API listener cannot carry
+    // a client certificate, and must not cost an audit record.
+    let Some(Extension(PeerCertificates(chain))) = peer else {
+        return Err(AppError::not_found(
+            RESOURCE,
+            "POST /devicecontrol/deviceAccessToken is served on the device listener (mutual TLS) only.",
+        ));
+    };
     let mut context = Context::default();
     let leaf = chain.first().and_then(|c| anchorage_common::cert::inspect(c, state.clock.now()).ok()).map(|i| i.info);
     let result = issue(&state, &chain, leaf.as_ref(), &headers, &mut context).await;

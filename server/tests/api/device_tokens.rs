@@ -100,15 +100,26 @@ async fn only_a_chain_to_an_enabled_trusted_certificate_gets_a_token_and_changes
     assert_eq!(app.admin(Method::DELETE, &url).send().await.expect("delete").status(), 204);
     assert_eq!(app.device_token(&device, None).await.0, 401);
 
-    // No client certificate at all, on either listener.
+    // No client certificate at all; the plain API listener does not serve tokens at all (and
+    // records nothing).
     let plain = reqwest::Client::builder()
         .add_root_certificate(reqwest::Certificate::from_pem(app.local_ca_pem().as_bytes()).expect("ca"))
         .build()
         .expect("client");
     let res = plain.post(app.device_url("/devicecontrol/deviceAccessToken")).send().await.expect("request");
     assert_error(res, 401, "security/Unauthorized", "No client certificate was presented").await;
-    let res = app.client.post(app.url("/devicecontrol/deviceAccessToken")).send().await.expect("request");
-    assert_eq!(res.status(), 401);
+    let audit_before = app.audit_count().await;
+    for _ in 0..20 {
+        let res = app.client.post(app.url("/devicecontrol/deviceAccessToken")).send().await.expect("request");
+        assert_error(
+            res,
+            404,
+            "devicecontrol/Not Found",
+            "POST /devicecontrol/deviceAccessToken is served on the device listener",
+        )
+        .await;
+    }
+    assert_eq!(app.audit_count().await, audit_before);
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@ mod binary;
 mod bulk_registration;
 mod console;
 mod device_tokens;
+mod hardening;
 mod proxy;
 mod support;
 mod tenant_options;

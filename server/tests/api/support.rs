@@ -50,6 +50,9 @@ pub fn config(data_dir: &Path, assets: &Path, password: Option<&str>) -> Config 
         session_idle_seconds: 1800,
         session_lifetime_seconds: 28800,
         max_body_bytes: 1024 * 1024,
+        max_connections: 4096,
+        header_read_timeout_seconds: 10,
+        idle_timeout_seconds: 60,
     }
 }
 
@@ -68,13 +71,18 @@ impl TestApp {
     }
 
     pub async fn spawn_with(password: Option<&str>) -> Self {
+        Self::spawn_configured(password, |_| {}).await
+    }
+
+    /// A fresh server whose configuration `adjust` changes first.
+    pub async fn spawn_configured(password: Option<&str>, adjust: impl FnOnce(&mut Config)) -> Self {
         let data = tempfile::tempdir().expect("tempdir");
         let assets = data.path().join("site");
         std::fs::create_dir_all(&assets).expect("assets dir");
         let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
-        let running = anchorage_server::start(config(data.path(), &assets, password), clock.clone() as Arc<dyn Clock>)
-            .await
-            .expect("server starts");
+        let mut c = config(data.path(), &assets, password);
+        adjust(&mut c);
+        let running = anchorage_server::start(c, clock.clone() as Arc<dyn Clock>).await.expect("server starts");
         Self {
             base: format!("http://{}", running.addr),
             client: reqwest::Client::new(),
@@ -229,6 +237,20 @@ impl TestApp {
     /// The SQLite file of this server.
     pub fn db_path(&self) -> PathBuf {
         self.data.path().join("anchorage.db")
+    }
+
+    /// The number of audit records in the database.
+    pub async fn audit_count(&self) -> i64 {
+        let db =
+            sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", self.db_path().display())).await.expect("db");
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_records").fetch_one(&db).await.expect("count");
+        db.close().await;
+        n
+    }
+
+    /// The addresses of the API listener and the device listener.
+    pub fn addresses(&self) -> (std::net::SocketAddr, std::net::SocketAddr) {
+        (self.addrs.0, self.addrs.1.expect("device listener"))
     }
 
     /// The local CA that signed the device listener's certificate.

@@ -1,0 +1,401 @@
+//! Serving connections on a listener, for both of anchorage's listeners (the console and API
+//! over plain HTTP, the devices over mutual TLS), with the limits that keep idle or slow
+//! clients from taking the server down:
+//!
+//! - **A connection cap per listener.** At the cap, a new connection evicts the connection that
+//!   has been idle the longest (no request in flight), so an idle flood cannot shut legitimate
+//!   clients out; when every connection is busy, the new one is closed at once. The cap is also
+//!   kept below what the process's open-file limit allows for both listeners.
+//! - **Timeouts.** The TLS handshake and the request head must arrive within
+//!   `--header-read-timeout-seconds`; a connection with no request in flight for
+//!   `--idle-timeout-seconds` is closed (this covers keep-alive, HTTP/2 and a client that
+//!   finished its handshake and then said nothing).
+//! - **Accept errors** (out of file descriptors, …) pause the accept loop briefly instead of
+//!   spinning, and are logged at most once a second with the count of those not logged.
+//!
+//! Every request carries the client's address (`ConnectInfo`) and, on the TLS listener, the
+//! certificates the client presented ([`PeerCertificates`]).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, watch};
+use tower::ServiceExt as _;
+
+use crate::tls::PeerCertificates;
+
+/// How long an accept error pauses the accept loop.
+const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
+/// How long a connection asked to close may take to finish what it is doing.
+const CLOSE_GRACE: Duration = Duration::from_secs(5);
+/// How long stopping waits for open connections.
+const DRAIN: Duration = Duration::from_secs(10);
+
+/// The limits of one listener.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Most open connections.
+    pub max_connections: usize,
+    /// TLS handshake and request head.
+    pub header_read_timeout: Duration,
+    /// No request in flight for this long closes the connection.
+    pub idle_timeout: Duration,
+}
+
+impl Limits {
+    /// The limits from the configuration, the cap lowered to what the open-file limit allows
+    /// for two listeners and the database (a warning says so).
+    pub fn from_config(config: &crate::config::Config) -> Self {
+        let mut max_connections = config.max_connections.max(1);
+        if let Some(files) = open_file_limit() {
+            // Two listeners, each socket one descriptor; leave room for the database, logs and TLS files.
+            let room = usize::try_from(files.saturating_sub(256) / 2).unwrap_or(usize::MAX).max(16);
+            if room < max_connections {
+                tracing::warn!(
+                    configured = max_connections,
+                    open_file_limit = files,
+                    using = room,
+                    "--max-connections lowered to fit the process's open-file limit (raise `ulimit -n` for more)"
+                );
+                max_connections = room;
+            }
+        }
+        Self {
+            max_connections,
+            header_read_timeout: Duration::from_secs(config.header_read_timeout_seconds.max(1)),
+            idle_timeout: Duration::from_secs(config.idle_timeout_seconds.max(1)),
+        }
+    }
+}
+
+/// The soft limit on open files (`Max open files` of /proc/self/limits), where it can be read.
+fn open_file_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}
+
+/// What the registry knows of one connection.
+struct Activity {
+    /// Requests in flight.
+    in_flight: AtomicUsize,
+    /// Milliseconds since the listener's start at the last request start or end.
+    last: AtomicU64,
+    /// Asks the connection to close.
+    close: Notify,
+}
+
+impl Activity {
+    fn touch(&self, epoch: Instant) {
+        self.last.store(millis(epoch), Ordering::Relaxed);
+    }
+}
+
+fn millis(epoch: Instant) -> u64 {
+    u64::try_from(epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The open connections of one listener.
+struct Registry {
+    epoch: Instant,
+    next_id: AtomicU64,
+    open: Mutex<HashMap<u64, Arc<Activity>>>,
+}
+
+impl Registry {
+    /// Registers a new connection; at the cap, first evicts the one idle the longest. `None`
+    /// when every connection is busy.
+    fn admit(&self, limits: &Limits) -> Option<(u64, Arc<Activity>)> {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        if open.len() >= limits.max_connections {
+            let idle = open
+                .iter()
+                .filter(|(_, a)| a.in_flight.load(Ordering::Relaxed) == 0)
+                .min_by_key(|(_, a)| a.last.load(Ordering::Relaxed))
+                .map(|(id, _)| *id)?;
+            if let Some(evicted) = open.remove(&idle) {
+                evicted.close.notify_one();
+            }
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let activity = Arc::new(Activity {
+            in_flight: AtomicUsize::new(0),
+            last: AtomicU64::new(millis(self.epoch)),
+            close: Notify::new(),
+        });
+        open.insert(id, activity.clone());
+        Some((id, activity))
+    }
+
+    fn remove(&self, id: u64) {
+        self.open.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+    }
+
+    fn len(&self) -> usize {
+        self.open.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+}
+
+/// Logs an often repeated event at most once per interval, with the count of those not logged.
+#[derive(Debug)]
+pub struct Throttled {
+    interval: Duration,
+    last: Option<Instant>,
+    suppressed: u64,
+}
+
+impl Throttled {
+    pub fn new(interval: Duration) -> Self {
+        Self { interval, last: None, suppressed: 0 }
+    }
+
+    /// Whether to log now, and how many were not logged since the last time.
+    pub fn check(&mut self, now: Instant) -> Option<u64> {
+        match self.last {
+            Some(last) if now.duration_since(last) < self.interval => {
+                self.suppressed += 1;
+                None
+            }
+            _ => {
+                self.last = Some(now);
+                Some(std::mem::take(&mut self.suppressed))
+            }
+        }
+    }
+}
+
+/// A listener's name in logs, and its TLS acceptor if it has one.
+pub struct Listener {
+    pub name: &'static str,
+    pub tcp: TcpListener,
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
+    pub limits: Limits,
+}
+
+/// Accepts connections and serves `app` on each until `shutdown` changes; then asks every open
+/// connection to finish its requests and close, and waits for them ([`DRAIN`] at most).
+pub async fn serve(listener: Listener, app: axum::Router, mut shutdown: watch::Receiver<bool>) {
+    let Listener { name, tcp, tls, limits } = listener;
+    let registry = Arc::new(Registry { epoch: Instant::now(), next_id: AtomicU64::new(0), open: Mutex::default() });
+    let mut accept_errors = Throttled::new(Duration::from_secs(1));
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        let (stream, remote) = tokio::select! {
+            accepted = tcp.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    if let Some(suppressed) = accept_errors.check(Instant::now()) {
+                        tracing::warn!(listener = name, error = %e, not_logged_since = suppressed, "accept failed; pausing");
+                    }
+                    // Out of descriptors or memory: give the open connections time to end.
+                    tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
+                    continue;
+                }
+            },
+            _ = shutdown.changed() => break,
+            // Reap finished connections so the set does not grow.
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+        };
+        let Some((id, activity)) = registry.admit(&limits) else {
+            tracing::debug!(listener = name, client = %remote, "connection cap reached and every connection busy: closed");
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let (tls, app, stop, registry) = (tls.clone(), app.clone(), shutdown.clone(), registry.clone());
+        connections.spawn(async move {
+            connection(stream, remote, tls, app, stop, &activity, registry.epoch, &limits).await;
+            registry.remove(id);
+        });
+    }
+    tracing::debug!(listener = name, open = registry.len(), "stopping: draining connections");
+    let drain = async { while connections.join_next().await.is_some() {} };
+    if tokio::time::timeout(DRAIN, drain).await.is_err() {
+        connections.abort_all();
+    }
+}
+
+/// One connection: the TLS handshake (if any), then HTTP/1.1 or HTTP/2 until the client or an
+/// idle timeout, an eviction or the shutdown ends it.
+#[allow(clippy::too_many_arguments)]
+async fn connection(
+    stream: tokio::net::TcpStream,
+    remote: SocketAddr,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    app: axum::Router,
+    stop: watch::Receiver<bool>,
+    activity: &Arc<Activity>,
+    epoch: Instant,
+    limits: &Limits,
+) {
+    match tls {
+        None => http(stream, remote, None, app, stop, activity, epoch, limits).await,
+        Some(acceptor) => {
+            let handshake = tokio::select! {
+                r = tokio::time::timeout(limits.header_read_timeout, acceptor.accept(stream)) => r,
+                _ = activity.close.notified() => return,
+            };
+            let tls = match handshake {
+                Ok(Ok(tls)) => tls,
+                Ok(Err(e)) => {
+                    tracing::debug!(client = %remote, error = %e, "TLS handshake failed");
+                    return;
+                }
+                Err(_) => return,
+            };
+            let certs = tls
+                .get_ref()
+                .1
+                .peer_certificates()
+                .map(|c| c.iter().map(|c| c.clone().into_owned()).collect())
+                .unwrap_or_default();
+            let peer = PeerCertificates(Arc::new(certs));
+            http(tls, remote, Some(peer), app, stop, activity, epoch, limits).await
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn http<I>(
+    io: I,
+    remote: SocketAddr,
+    peer: Option<PeerCertificates>,
+    app: axum::Router,
+    mut stop: watch::Receiver<bool>,
+    activity: &Arc<Activity>,
+    epoch: Instant,
+    limits: &Limits,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let tracked = activity.clone();
+    let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+        if let Some(peer) = &peer {
+            req.extensions_mut().insert(peer.clone());
+        }
+        req.extensions_mut().insert(axum::extract::ConnectInfo(remote));
+        let guard = InFlight::start(tracked.clone(), epoch);
+        let call = app.clone().oneshot(req);
+        // In flight until the response's body has been sent (or dropped).
+        async move { call.await.map(|res| res.map(|body| axum::body::Body::new(Tracked { body, _guard: guard }))) }
+    });
+    let mut builder = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+    builder.http1().timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
+    builder.http2().timer(hyper_util::rt::TokioTimer::new());
+    let connection = builder.serve_connection(hyper_util::rt::TokioIo::new(io), service);
+    tokio::pin!(connection);
+    let result = tokio::select! {
+        r = connection.as_mut() => r,
+        // Nothing in flight: nothing is lost by closing at once.
+        () = idle(activity, epoch, limits.idle_timeout) => Ok(()),
+        () = activity.close.notified() => Ok(()),
+        // Stopping: finish the requests in flight, then close (dropped after a grace period).
+        _ = stop.changed() => {
+            connection.as_mut().graceful_shutdown();
+            tokio::time::timeout(CLOSE_GRACE, connection).await.unwrap_or(Ok(()))
+        }
+    };
+    if let Err(e) = result {
+        tracing::debug!(client = %remote, error = %e, "connection ended with an error");
+    }
+}
+
+/// A response body that keeps its request counted as in flight until it is done.
+struct Tracked {
+    body: axum::body::Body,
+    _guard: InFlight,
+}
+
+impl hyper::body::Body for Tracked {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        std::pin::Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// Resolves once the connection has had no request in flight for `timeout`.
+async fn idle(activity: &Activity, epoch: Instant, timeout: Duration) {
+    let timeout_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+    loop {
+        let since = millis(epoch).saturating_sub(activity.last.load(Ordering::Relaxed));
+        if activity.in_flight.load(Ordering::Relaxed) == 0 && since >= timeout_ms {
+            return;
+        }
+        let left = if activity.in_flight.load(Ordering::Relaxed) == 0 { timeout_ms - since } else { timeout_ms };
+        tokio::time::sleep(Duration::from_millis(left.max(10))).await;
+    }
+}
+
+/// Counts a request in flight from its start until its response has been sent (or dropped).
+struct InFlight {
+    activity: Arc<Activity>,
+    epoch: Instant,
+}
+
+impl InFlight {
+    fn start(activity: Arc<Activity>, epoch: Instant) -> Self {
+        activity.in_flight.fetch_add(1, Ordering::Relaxed);
+        activity.touch(epoch);
+        Self { activity, epoch }
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.activity.touch(self.epoch);
+        self.activity.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn throttled_logs_once_per_interval_with_the_count_in_between() {
+        let mut t = Throttled::new(Duration::from_secs(1));
+        let t0 = Instant::now();
+        assert_eq!(t.check(t0), Some(0));
+        for _ in 0..1000 {
+            assert_eq!(t.check(t0 + Duration::from_millis(500)), None);
+        }
+        assert_eq!(t.check(t0 + Duration::from_millis(1000)), Some(1000));
+        assert_eq!(t.check(t0 + Duration::from_millis(1001)), None);
+    }
+
+    #[test]
+    fn at_the_cap_the_longest_idle_connection_is_evicted_and_busy_ones_never() {
+        let limits = Limits {
+            max_connections: 2,
+            header_read_timeout: Duration::from_secs(1),
+            idle_timeout: Duration::from_secs(1),
+        };
+        let r = Registry { epoch: Instant::now(), next_id: AtomicU64::new(0), open: Mutex::default() };
+        let (a, first) = r.admit(&limits).expect("room");
+        let (_, second) = r.admit(&limits).expect("room");
+        first.last.store(0, Ordering::Relaxed);
+        second.last.store(5, Ordering::Relaxed);
+        let (_, third) = r.admit(&limits).expect("evicts the longest idle");
+        assert!(!r.open.lock().expect("lock").contains_key(&a));
+        assert_eq!(r.len(), 2);
+        second.in_flight.store(1, Ordering::Relaxed);
+        third.in_flight.store(1, Ordering::Relaxed);
+        assert!(r.admit(&limits).is_none(), "every connection busy: the new one is refused");
+    }
+}
