@@ -16,6 +16,14 @@ pub const MIN_DEVICE_TOKEN_LIFESPAN_SECONDS: u64 = 300;
 /// Longest device-token lifetime anchorage allows: one year (a bound, so a typo cannot mint
 /// tokens that never expire).
 pub const MAX_DEVICE_TOKEN_LIFESPAN_SECONDS: u64 = 365 * 24 * 3600;
+/// Category of anchorage's own settings (as the platform's CRL switches).
+pub const CONFIGURATION: &str = "configuration";
+/// Days an audit record is kept; older ones are deleted by the server.
+pub const AUDIT_RETENTION_DAYS: &str = "audit.retention.days";
+/// Default audit retention: 90 days.
+pub const DEFAULT_AUDIT_RETENTION_DAYS: u64 = 90;
+/// Longest audit retention: ten years.
+pub const MAX_AUDIT_RETENTION_DAYS: u64 = 3650;
 /// Longest category or key, in characters.
 pub const MAX_NAME_CHARS: usize = 128;
 /// Longest option value, in characters.
@@ -79,6 +87,9 @@ pub fn check_option(category: &str, key: &str, value: &str) -> Result<String, St
     if category == OAUTH_INTERNAL && key == DEVICE_TOKEN_LIFESPAN {
         return parse_lifespan(value).map(|n| n.to_string());
     }
+    if category == CONFIGURATION && key == AUDIT_RETENTION_DAYS {
+        return parse_audit_retention_days(value).map(|n| n.to_string());
+    }
     if category == OAUTH_INTERNAL && key == BASIC_USER_COOKIE_LIFESPAN {
         return match value.trim().parse::<u64>() {
             Ok(n) if n >= 60 => Ok(n.to_string()),
@@ -110,6 +121,16 @@ pub fn parse_lifespan(value: &str) -> Result<u64, String> {
     Ok(n)
 }
 
+/// The audit retention rule: a whole number of days from 1 to 3650.
+pub fn parse_audit_retention_days(value: &str) -> Result<u64, String> {
+    match value.trim().parse::<u64>() {
+        Ok(n) if (1..=MAX_AUDIT_RETENTION_DAYS).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "{AUDIT_RETENTION_DAYS} must be a whole number of days from 1 to {MAX_AUDIT_RETENTION_DAYS}, not '{value}'"
+        )),
+    }
+}
+
 /// A duration in words for people: `1 h 30 min`, `5 min`, `2 d 3 h`, `45 s`.
 pub fn human_duration(seconds: u64) -> String {
     let (d, h, m, s) = (seconds / 86_400, seconds % 86_400 / 3600, seconds % 3600 / 60, seconds % 60);
@@ -138,6 +159,15 @@ mod tests {
         assert_eq!(check_option(OAUTH_INTERNAL, DEVICE_TOKEN_LIFESPAN, "0600"), Ok("600".into()));
         assert!(check_option(OAUTH_INTERNAL, DEVICE_TOKEN_LIFESPAN, "60").is_err());
         assert_eq!(check_option("other", "any", "60"), Ok("60".into()));
+    }
+
+    #[test]
+    fn audit_retention_is_a_whole_number_of_days_from_1_to_3650() {
+        assert_eq!(parse_audit_retention_days(" 30 "), Ok(30));
+        assert_eq!(check_option(CONFIGURATION, AUDIT_RETENTION_DAYS, "090"), Ok("90".into()));
+        for bad in ["0", "-1", "1.5", "", "3651", "ninety"] {
+            assert!(check_option(CONFIGURATION, AUDIT_RETENTION_DAYS, bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

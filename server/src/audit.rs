@@ -1,7 +1,24 @@
 //! The audit log: who did what, in the platform's audit record shape. Every change by a console
-//! user and every device token issued or refused is recorded; records are never changed.
+//! user and every device token issued or refused is recorded; records are never changed, and
+//! deleted only by the retention (tenant option `configuration` / `audit.retention.days`).
+//!
+//! Nothing a stranger sends in a loop may grow the log without bound:
+//! - every string that reaches a record is cut to a bounded length ([`clip`]);
+//! - refusals ([`Refusals`]: refused device tokens, failed logins) are aggregated: the first of
+//!   a kind (same tenant, type, text and client address) within [`REPEAT_WINDOW`] is written at
+//!   once, the repeats are counted and written as one record with the count when the window
+//!   closes;
+//! - each client address has a budget of refusals ([`ADDRESS_BURST`], refilled at one per
+//!   [`ADDRESS_REFILL`]); beyond it a request that would be refused is answered 429 with
+//!   `Retry-After`, and counted in one aggregated record. Requests that succeed are never
+//!   throttled, so a device behind the same address as a broken one still gets its token.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 use serde_json::Value;
+use time::{Duration, OffsetDateTime};
 
 use crate::db;
 use crate::error::AppError;
@@ -48,23 +65,272 @@ impl<'a> Event<'a> {
     }
 }
 
-/// Appends `event` to `tenant`'s audit log.
+/// Longest record text, in characters.
+pub const MAX_TEXT_CHARS: usize = 1024;
+/// Longest user, address or string inside the details, in characters.
+pub const MAX_FIELD_CHARS: usize = 256;
+
+/// `s` cut to `max` characters, with `…` where it was cut; control characters become spaces
+/// (so a value cannot forge lines in a log).
+pub fn clip(s: &str, max: usize) -> Cow<'_, str> {
+    if s.chars().count() <= max && !s.chars().any(char::is_control) {
+        return Cow::Borrowed(s);
+    }
+    let mut out: String = s.chars().take(max).map(|c| if c.is_control() { ' ' } else { c }).collect();
+    if s.chars().count() > max {
+        out.push('…');
+    }
+    Cow::Owned(out)
+}
+
+/// Every string in `v` clipped to [`MAX_FIELD_CHARS`].
+fn clip_json(v: &Value) -> Value {
+    match v {
+        Value::String(s) => Value::String(clip(s, MAX_FIELD_CHARS).into_owned()),
+        Value::Array(a) => Value::Array(a.iter().take(64).map(clip_json).collect()),
+        Value::Object(o) => Value::Object(
+            o.iter().take(64).map(|(k, v)| (clip(k, MAX_FIELD_CHARS).into_owned(), clip_json(v))).collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// Appends `event` to `tenant`'s audit log, every field clipped.
 pub async fn record(state: &AppState, tenant: &str, event: Event<'_>) -> Result<(), AppError> {
-    let details = event.details.as_ref().map(Value::to_string);
+    write(&state.db, tenant, &state.now_text(), &event).await
+}
+
+async fn write(db: &db::Db, tenant: &str, time: &str, event: &Event<'_>) -> Result<(), AppError> {
+    let details = event.details.as_ref().map(|d| clip_json(d).to_string());
+    let user = event.user.map(|u| clip(u, MAX_FIELD_CHARS));
+    let address = event.client_address.map(|a| clip(a, 64));
     db::audit::insert(
-        &state.db,
+        db,
         &db::audit::NewRecord {
             tenant,
             r#type: event.r#type,
             activity: event.activity,
-            text: &event.text,
-            time: &state.now_text(),
-            user: event.user,
+            text: &clip(&event.text, MAX_TEXT_CHARS),
+            time,
+            user: user.as_deref(),
             severity: event.severity,
-            client_address: event.client_address,
+            client_address: address.as_deref(),
             details: details.as_deref(),
         },
     )
     .await?;
     Ok(())
 }
+
+/// Identical refusals within this window are one record with a count.
+pub const REPEAT_WINDOW: Duration = Duration::minutes(10);
+/// Refusals an address may cause before it is answered 429.
+pub const ADDRESS_BURST: u32 = 20;
+/// One more refusal allowed per this long.
+pub const ADDRESS_REFILL: Duration = Duration::seconds(6);
+/// Most distinct refusals and addresses remembered at once.
+const MAX_KEYS: usize = 10_000;
+
+/// What was refused, for aggregation.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Key {
+    tenant: String,
+    r#type: &'static str,
+    activity: String,
+    text: String,
+    user: Option<String>,
+    address: Option<String>,
+}
+
+#[derive(Debug)]
+struct Repeat {
+    first: OffsetDateTime,
+    last: OffsetDateTime,
+    /// Repeats after the first (which was written at once).
+    count: u64,
+    details: Option<Value>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Budget {
+    left: f64,
+    at: OffsetDateTime,
+}
+
+#[derive(Debug, Default)]
+struct RefusalState {
+    repeats: HashMap<Key, Repeat>,
+    budgets: HashMap<String, Budget>,
+    /// Refusals not recorded individually because too many distinct ones came at once, per tenant.
+    overflow: HashMap<String, u64>,
+}
+
+/// Aggregation and per-address budgets of refusals (see the module's documentation).
+#[derive(Debug, Default)]
+pub struct Refusals {
+    state: Mutex<RefusalState>,
+}
+
+/// A refusal to record, and whether its address is over its budget.
+pub struct Refusal<'a> {
+    pub tenant: &'a str,
+    pub event: Event<'a>,
+}
+
+impl Refusals {
+    /// Takes one refusal from `address`'s budget; `Some(seconds to wait)` when it has none left.
+    pub fn over_budget(&self, address: Option<&str>, now: OffsetDateTime) -> Option<u64> {
+        let address = address?;
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if state.budgets.len() >= MAX_KEYS && !state.budgets.contains_key(address) {
+            let full = f64::from(ADDRESS_BURST);
+            state.budgets.retain(|_, b| refilled(b, now) < full);
+        }
+        if state.budgets.len() >= MAX_KEYS && !state.budgets.contains_key(address) {
+            // Too many addresses at once: every new one shares one budget.
+            return self.over_budget_locked(&mut state, "*", now);
+        }
+        self.over_budget_locked(&mut state, address, now)
+    }
+
+    fn over_budget_locked(&self, state: &mut RefusalState, address: &str, now: OffsetDateTime) -> Option<u64> {
+        let budget =
+            state.budgets.entry(address.to_string()).or_insert(Budget { left: f64::from(ADDRESS_BURST), at: now });
+        budget.left = refilled(budget, now);
+        budget.at = now;
+        if budget.left >= 1.0 {
+            budget.left -= 1.0;
+            return None;
+        }
+        let wait = (1.0 - budget.left) * ADDRESS_REFILL.as_seconds_f64();
+        Some((wait.ceil() as u64).max(1))
+    }
+
+    /// Records a refusal: written at once if it is the first of its kind in the window, else
+    /// counted for the record written when the window closes.
+    pub async fn record(&self, state: &AppState, refusal: Refusal<'_>) -> Result<(), AppError> {
+        let now = state.clock.now();
+        let key = Key {
+            tenant: refusal.tenant.to_string(),
+            r#type: refusal.event.r#type,
+            activity: refusal.event.activity.to_string(),
+            text: clip(&refusal.event.text, MAX_TEXT_CHARS).into_owned(),
+            user: refusal.event.user.map(|u| clip(u, MAX_FIELD_CHARS).into_owned()),
+            address: refusal.event.client_address.map(|a| clip(a, 64).into_owned()),
+        };
+        let (first, closed) = {
+            let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            let closed = take_closed(&mut s, now, false);
+            let room = s.repeats.len() < MAX_KEYS;
+            let first = match s.repeats.get_mut(&key) {
+                Some(r) => {
+                    r.count += 1;
+                    r.last = now;
+                    r.details = refusal.event.details.clone();
+                    false
+                }
+                None if room => {
+                    s.repeats.insert(key, Repeat { first: now, last: now, count: 0, details: None });
+                    true
+                }
+                None => {
+                    *s.overflow.entry(refusal.tenant.to_string()).or_default() += 1;
+                    false
+                }
+            };
+            (first, closed)
+        };
+        write_closed(&state.db, closed).await?;
+        if first {
+            write(&state.db, refusal.tenant, &anchorage_common::timefmt::platform(now), &refusal.event).await?;
+        }
+        Ok(())
+    }
+
+    /// Writes the records of the windows that have closed by `now` (all of them with `all`).
+    pub async fn flush(&self, db: &db::Db, now: OffsetDateTime, all: bool) -> Result<(), AppError> {
+        let closed = {
+            let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            take_closed(&mut s, now, all)
+        };
+        write_closed(db, closed).await
+    }
+}
+
+fn refilled(b: &Budget, now: OffsetDateTime) -> f64 {
+    let gained = (now - b.at).as_seconds_f64().max(0.0) / ADDRESS_REFILL.as_seconds_f64();
+    (b.left + gained).min(f64::from(ADDRESS_BURST))
+}
+
+/// A record of repeats to write.
+struct Closed {
+    key: Key,
+    repeat: Repeat,
+}
+
+/// Removes the windows closed by `now` (or all); returns those with repeats to write, and the
+/// overflow counts as records of their own.
+fn take_closed(s: &mut RefusalState, now: OffsetDateTime, all: bool) -> Vec<Closed> {
+    let done: Vec<Key> =
+        s.repeats.iter().filter(|(_, r)| all || now - r.first >= REPEAT_WINDOW).map(|(k, _)| k.clone()).collect();
+    let mut closed: Vec<Closed> = done
+        .into_iter()
+        .filter_map(|k| s.repeats.remove_entry(&k))
+        .filter(|(_, r)| r.count > 0)
+        .map(|(key, repeat)| Closed { key, repeat })
+        .collect();
+    for (tenant, count) in s.overflow.drain() {
+        closed.push(Closed {
+            key: Key {
+                tenant,
+                r#type: types::AUTHENTICATION,
+                activity: "Refusals not recorded one by one".into(),
+                text: "More distinct refusals than the audit log records one by one arrived at once.".into(),
+                user: None,
+                address: None,
+            },
+            repeat: Repeat { first: now, last: now, count, details: None },
+        });
+    }
+    closed
+}
+
+async fn write_closed(db: &db::Db, closed: Vec<Closed>) -> Result<(), AppError> {
+    for Closed { key, repeat } in closed {
+        let (first, last) =
+            (anchorage_common::timefmt::platform(repeat.first), anchorage_common::timefmt::platform(repeat.last));
+        let text = format!("{} (repeated {} more times from {first} to {last})", key.text, repeat.count);
+        let mut details = serde_json::json!({ "count": repeat.count, "firstTime": first, "lastTime": last });
+        if let (Some(Value::Object(extra)), Some(map)) = (repeat.details, details.as_object_mut()) {
+            map.extend(extra);
+        }
+        let event = Event {
+            r#type: key.r#type,
+            activity: &key.activity,
+            text,
+            user: key.user.as_deref(),
+            severity: "warning",
+            client_address: key.address.as_deref(),
+            details: Some(details),
+        };
+        write(db, &key.tenant, &last, &event).await?;
+    }
+    Ok(())
+}
+
+/// Deletes each tenant's audit records older than its retention; returns how many.
+pub async fn apply_retention(db: &db::Db, now: OffsetDateTime) -> Result<u64, AppError> {
+    let mut deleted = 0;
+    for (tenant, value) in db::options::all_tenants_value(db, OPTIONS_CATEGORY, RETENTION_KEY).await? {
+        let days = value
+            .as_deref()
+            .map(anchorage_common::options::parse_audit_retention_days)
+            .and_then(Result::ok)
+            .unwrap_or(anchorage_common::options::DEFAULT_AUDIT_RETENTION_DAYS);
+        let cutoff = now - Duration::days(i64::try_from(days).unwrap_or(i64::MAX / 86_400 / 2));
+        deleted += db::audit::delete_before(db, &tenant, &anchorage_common::timefmt::platform(cutoff)).await?;
+    }
+    Ok(deleted)
+}
+
+use anchorage_common::options::{AUDIT_RETENTION_DAYS as RETENTION_KEY, CONFIGURATION as OPTIONS_CATEGORY};

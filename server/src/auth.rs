@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use base64::Engine as _;
@@ -262,13 +262,17 @@ pub async fn password_login(
     let tenant = tenant.unwrap_or(&state.config.tenant);
     let keys = limiter::keys(tenant, user, address);
     let now = state.clock.now();
-    if let Some(wait) = state.limiter.wait(&keys, now) {
-        let seconds = wait.whole_seconds().max(1);
-        return Err(AppError::refused(
-            StatusCode::TOO_MANY_REQUESTS,
-            "security",
-            format!("Too many failed logins; try again in {seconds} s."),
-        ));
+    match state.limiter.gate(&keys, now) {
+        limiter::Gate::Wait(wait) => {
+            let seconds = u64::try_from(wait.whole_seconds()).unwrap_or(0).max(1);
+            return Err(AppError::TooManyRequests {
+                message: format!("Too many failed logins; try again in {seconds} s."),
+                retry_after_seconds: seconds,
+            });
+        }
+        // An account under attack from elsewhere: slowed, never refused.
+        limiter::Gate::Proceed(slowdown) if !slowdown.is_zero() => tokio::time::sleep(slowdown).await,
+        limiter::Gate::Proceed(_) => {}
     }
     let verified = if tenant == state.config.tenant {
         state.auth.verify(tenant, user, password).await?
@@ -284,16 +288,17 @@ pub async fn password_login(
         }
         None => {
             state.limiter.failed(&keys, now);
-            tracing::info!(tenant, user, client = address.unwrap_or("-"), "login failed");
+            let shown = audit::clip(user, audit::MAX_FIELD_CHARS);
+            tracing::info!(tenant, user = %shown, client = address.unwrap_or("-"), "login failed");
             let event = audit::Event::info(
                 audit::types::AUTHENTICATION,
                 "Login failed",
-                format!("Failed login for user '{user}'."),
-                Some(user),
+                format!("Failed login for user '{shown}'."),
+                Some(&shown),
             )
             .warning()
             .from_address(address);
-            audit::record(state, &state.config.tenant, event).await?;
+            state.refusals.record(state, audit::Refusal { tenant: &state.config.tenant, event }).await?;
             Err(AppError::Unauthorized { message: "Invalid credentials!".into(), xbasic })
         }
     }

@@ -93,6 +93,53 @@ pub struct Config {
     /// A connection with no request in flight for this many seconds is closed.
     #[arg(long, env = "ANCHORAGE_IDLE_TIMEOUT_SECONDS", default_value_t = 60)]
     pub idle_timeout_seconds: u64,
+
+    /// Reverse proxies (an address or a CIDR block; repeat the flag or separate with commas)
+    /// whose `X-Forwarded-For` names the client: login throttling, refusal budgets and the
+    /// audit log then see the client's address instead of the proxy's. Without it the header
+    /// is ignored (a client could write anything into it).
+    #[arg(long = "trusted-proxy", env = "ANCHORAGE_TRUSTED_PROXIES", value_delimiter = ',', value_parser = IpNet::parse)]
+    pub trusted_proxies: Vec<IpNet>,
+}
+
+/// An address block: an IP address and a prefix length (`10.0.0.0/8`, `::1`, `192.0.2.7`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpNet {
+    addr: std::net::IpAddr,
+    prefix: u8,
+}
+
+impl IpNet {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let bad = || format!("'{s}' is not an IP address or a CIDR block such as 10.0.0.0/8");
+        let (addr, prefix) = match s.trim().split_once('/') {
+            Some((a, p)) => (a.parse().map_err(|_| bad())?, Some(p.parse::<u8>().map_err(|_| bad())?)),
+            None => (s.trim().parse().map_err(|_| bad())?, None),
+        };
+        let max = if matches!(addr, std::net::IpAddr::V4(_)) { 32 } else { 128 };
+        let prefix = prefix.unwrap_or(max);
+        if prefix > max {
+            return Err(bad());
+        }
+        Ok(Self { addr, prefix })
+    }
+
+    /// Whether `ip` is in this block (IPv4-mapped IPv6 addresses count as IPv4).
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        use std::net::IpAddr;
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        let (a, b, bits) = match (self.addr, ip) {
+            (IpAddr::V4(a), IpAddr::V4(b)) => (u128::from(u32::from(a)) << 96, u128::from(u32::from(b)) << 96, 32),
+            (IpAddr::V6(a), IpAddr::V6(b)) => (u128::from(a), u128::from(b), 128),
+            _ => return false,
+        };
+        let prefix = u32::from(self.prefix).min(bits);
+        let mask = if prefix == 0 { 0 } else { u128::MAX << (128 - prefix) };
+        a & mask == b & mask
+    }
 }
 
 impl Config {
@@ -124,6 +171,7 @@ impl std::fmt::Debug for Config {
             .field("max_connections", &self.max_connections)
             .field("header_read_timeout_seconds", &self.header_read_timeout_seconds)
             .field("idle_timeout_seconds", &self.idle_timeout_seconds)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
 }
@@ -143,4 +191,23 @@ impl std::fmt::Debug for Secret {
 fn parse_tenant_id(s: &str) -> Result<String, String> {
     let ok = !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if ok { Ok(s.to_string()) } else { Err("a tenant id is 1-64 letters, digits, '-' or '_'".into()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::IpNet;
+
+    #[test]
+    fn address_blocks() {
+        let net = IpNet::parse("10.0.0.0/8").expect("parses");
+        assert!(net.contains("10.1.2.3".parse().expect("ip")));
+        assert!(net.contains("::ffff:10.1.2.3".parse().expect("ip")));
+        assert!(!net.contains("11.0.0.1".parse().expect("ip")));
+        assert!(IpNet::parse("127.0.0.1").expect("parses").contains("127.0.0.1".parse().expect("ip")));
+        assert!(!IpNet::parse("127.0.0.1").expect("parses").contains("127.0.0.2".parse().expect("ip")));
+        assert!(IpNet::parse("::/0").expect("parses").contains("2001:db8::1".parse().expect("ip")));
+        for bad in ["10.0.0.0/33", "nope", "10.0.0.0/x", ""] {
+            assert!(IpNet::parse(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -31,6 +31,9 @@ pub enum AppError {
     /// A refusal with another status, in the envelope (e.g. 413 for a file with too many rows).
     #[error("{message}")]
     Refused { status: StatusCode, resource: &'static str, message: String },
+    /// 429, with `Retry-After`.
+    #[error("{message}")]
+    TooManyRequests { message: String, retry_after_seconds: u64 },
     #[error("internal error: {0:#}")]
     Internal(#[from] anyhow::Error),
 }
@@ -67,6 +70,7 @@ impl AppError {
             Self::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Refused { status, .. } => *status,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -81,7 +85,7 @@ impl AppError {
             | Self::Unprocessable { resource, message }
             | Self::Refused { resource, message, .. } => (*resource, message.clone()),
             Self::Unauthorized { message, .. } => ("security", message.clone()),
-            Self::Forbidden { message } => ("security", message.clone()),
+            Self::Forbidden { message } | Self::TooManyRequests { message, .. } => ("security", message.clone()),
             Self::MethodNotAllowed => ("general", "This method is not allowed on this resource.".into()),
             Self::PayloadTooLarge { limit } => {
                 ("general", format!("The request body is larger than the limit of {} bytes.", limit))
@@ -102,6 +106,9 @@ impl IntoResponse for AppError {
         let body = serde_json::to_vec(&self.body()).unwrap_or_default();
         let mut res = (status, body).into_response();
         res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(ERROR_MEDIA_TYPE));
+        if let Self::TooManyRequests { retry_after_seconds, .. } = &self {
+            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_seconds));
+        }
         if let Self::Unauthorized { xbasic, .. } = self {
             let scheme = if xbasic { "XBasic realm=\"anchorage\"" } else { "Basic realm=\"anchorage\"" };
             res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(scheme));

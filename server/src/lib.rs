@@ -116,6 +116,8 @@ pub struct Running {
     shutdown: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     device_task: Option<tokio::task::JoinHandle<()>>,
+    maintenance: Option<tokio::task::JoinHandle<()>>,
+    state: Option<AppState>,
 }
 
 impl Running {
@@ -126,7 +128,18 @@ impl Running {
             t.await.context("device listener task")?;
         }
         self.task.await.context("server task")?.context("server")?;
+        if let Some(t) = self.maintenance {
+            t.await.context("maintenance task")?;
+        }
         Ok(())
+    }
+
+    /// Runs the background maintenance now (the audit retention, the refusal counts whose
+    /// window has closed), at the server clock's time; for tests that move the clock.
+    pub async fn maintain_now(&self) {
+        if let Some(state) = &self.state {
+            maintain_once(state).await;
+        }
     }
 
     /// Waits until the server stops by itself (it does not, short of an error).
@@ -162,16 +175,20 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         .with_context(|| format!("binding the device listener {}", config.device_listen))?;
     let (addr, device_addr) = (api_tcp.local_addr()?, device_listener.local_addr()?);
     let limits = listener::Limits::from_config(&config);
-    let router = app(AppState::new(db, config, clock, tokens));
+    let trusted_proxies: Arc<[config::IpNet]> = config.trusted_proxies.clone().into();
+    let state = AppState::new(db, config, clock, tokens);
+    let router = app(state.clone());
     let (shutdown, rx) = tokio::sync::watch::channel(false);
+    let maintenance = tokio::spawn(maintain(state.clone(), rx.clone()));
     let device = listener::Listener {
         name: "devices",
         tcp: device_listener,
         tls: Some(tokio_rustls::TlsAcceptor::from(device_tls.server_config)),
         limits,
+        trusted_proxies: trusted_proxies.clone(),
     };
     let device_task = tokio::spawn(listener::serve(device, router.clone(), rx.clone()));
-    let api = listener::Listener { name: "api", tcp: api_tcp, tls: None, limits };
+    let api = listener::Listener { name: "api", tcp: api_tcp, tls: None, limits, trusted_proxies };
     let task = tokio::spawn(async move {
         listener::serve(api, router, rx).await;
         Ok::<(), std::io::Error>(())
@@ -184,7 +201,39 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         shutdown,
         task,
         device_task: Some(device_task),
+        maintenance: Some(maintenance),
+        state: Some(state),
     })
+}
+
+/// How often the background maintenance runs.
+const MAINTENANCE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Background work until `stop`: the audit records of closed refusal windows, and the audit
+/// retention. On stop, every pending refusal count is written.
+async fn maintain(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(MAINTENANCE_INTERVAL);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => maintain_once(&state).await,
+            _ = stop.changed() => break,
+        }
+    }
+    if let Err(e) = state.refusals.flush(&state.db, state.clock.now(), true).await {
+        tracing::warn!(error = %e, "writing the pending refusal counts");
+    }
+}
+
+async fn maintain_once(state: &AppState) {
+    let now = state.clock.now();
+    if let Err(e) = state.refusals.flush(&state.db, now, false).await {
+        tracing::warn!(error = %e, "writing the refusal counts");
+    }
+    match audit::apply_retention(&state.db, now).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(deleted = n, "audit retention: deleted records older than the retention"),
+        Err(e) => tracing::warn!(error = %e, "audit retention"),
+    }
 }
 
 /// Proxy mode: no database, no device listener; the console and the forwarded API.
@@ -197,7 +246,8 @@ async fn start_proxy(config: Config) -> anyhow::Result<Running> {
         "proxy mode: forwarding the platform API"
     );
     let limits = listener::Limits::from_config(&config);
-    let api = listener::Listener { name: "api", tcp: api_tcp, tls: None, limits };
+    let trusted_proxies: Arc<[config::IpNet]> = config.trusted_proxies.clone().into();
+    let api = listener::Listener { name: "api", tcp: api_tcp, tls: None, limits, trusted_proxies };
     let (shutdown, rx) = tokio::sync::watch::channel(false);
     let task = tokio::spawn(async move {
         listener::serve(api, with_common_layers(proxy::app(state)), rx).await;
@@ -211,6 +261,8 @@ async fn start_proxy(config: Config) -> anyhow::Result<Running> {
         shutdown,
         task,
         device_task: None,
+        maintenance: None,
+        state: None,
     })
 }
 

@@ -26,6 +26,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 use tower::ServiceExt as _;
 
+use crate::config::IpNet;
 use crate::tls::PeerCertificates;
 
 /// How long an accept error pauses the accept loop.
@@ -174,12 +175,38 @@ pub struct Listener {
     pub tcp: TcpListener,
     pub tls: Option<tokio_rustls::TlsAcceptor>,
     pub limits: Limits,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`).
+    pub trusted_proxies: Arc<[IpNet]>,
+}
+
+/// The client's address: the TCP peer's, or, when the peer is a trusted proxy, the last
+/// address in `X-Forwarded-For` that is not a trusted proxy itself.
+pub fn client_address(peer: SocketAddr, headers: &hyper::HeaderMap, trusted: &[IpNet]) -> SocketAddr {
+    let is_trusted = |ip: std::net::IpAddr| trusted.iter().any(|n| n.contains(ip));
+    if !is_trusted(peer.ip()) {
+        return peer;
+    }
+    let forwarded = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect::<Vec<_>>();
+    forwarded
+        .iter()
+        .rev()
+        .map(|a| a.parse::<std::net::IpAddr>().or_else(|_| a.parse::<SocketAddr>().map(|s| s.ip())))
+        .take_while(Result::is_ok)
+        .filter_map(Result::ok)
+        .find(|ip| !is_trusted(*ip))
+        .map_or(peer, |ip| SocketAddr::new(ip, 0))
 }
 
 /// Accepts connections and serves `app` on each until `shutdown` changes; then asks every open
 /// connection to finish its requests and close, and waits for them ([`DRAIN`] at most).
 pub async fn serve(listener: Listener, app: axum::Router, mut shutdown: watch::Receiver<bool>) {
-    let Listener { name, tcp, tls, limits } = listener;
+    let Listener { name, tcp, tls, limits, trusted_proxies } = listener;
     let registry = Arc::new(Registry { epoch: Instant::now(), next_id: AtomicU64::new(0), open: Mutex::default() });
     let mut accept_errors = Throttled::new(Duration::from_secs(1));
     let mut connections = tokio::task::JoinSet::new();
@@ -206,8 +233,10 @@ pub async fn serve(listener: Listener, app: axum::Router, mut shutdown: watch::R
         };
         let _ = stream.set_nodelay(true);
         let (tls, app, stop, registry) = (tls.clone(), app.clone(), shutdown.clone(), registry.clone());
+        let proxies = trusted_proxies.clone();
         connections.spawn(async move {
-            connection(stream, remote, tls, app, stop, &activity, registry.epoch, &limits).await;
+            let peer = Peer { remote, proxies };
+            connection(stream, peer, tls, app, stop, &activity, registry.epoch, &limits).await;
             registry.remove(id);
         });
     }
@@ -223,7 +252,7 @@ pub async fn serve(listener: Listener, app: axum::Router, mut shutdown: watch::R
 #[allow(clippy::too_many_arguments)]
 async fn connection(
     stream: tokio::net::TcpStream,
-    remote: SocketAddr,
+    remote: Peer,
     tls: Option<tokio_rustls::TlsAcceptor>,
     app: axum::Router,
     stop: watch::Receiver<bool>,
@@ -241,7 +270,7 @@ async fn connection(
             let tls = match handshake {
                 Ok(Ok(tls)) => tls,
                 Ok(Err(e)) => {
-                    tracing::debug!(client = %remote, error = %e, "TLS handshake failed");
+                    tracing::debug!(client = %remote.remote, error = %e, "TLS handshake failed");
                     return;
                 }
                 Err(_) => return,
@@ -261,7 +290,7 @@ async fn connection(
 #[allow(clippy::too_many_arguments)]
 async fn http<I>(
     io: I,
-    remote: SocketAddr,
+    remote: Peer,
     peer: Option<PeerCertificates>,
     app: axum::Router,
     mut stop: watch::Receiver<bool>,
@@ -272,11 +301,13 @@ async fn http<I>(
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let tracked = activity.clone();
+    let address = remote.remote;
     let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
         if let Some(peer) = &peer {
             req.extensions_mut().insert(peer.clone());
         }
-        req.extensions_mut().insert(axum::extract::ConnectInfo(remote));
+        let client = client_address(remote.remote, req.headers(), &remote.proxies);
+        req.extensions_mut().insert(axum::extract::ConnectInfo(client));
         let guard = InFlight::start(tracked.clone(), epoch);
         let call = app.clone().oneshot(req);
         // In flight until the response's body has been sent (or dropped).
@@ -299,8 +330,15 @@ async fn http<I>(
         }
     };
     if let Err(e) = result {
-        tracing::debug!(client = %remote, error = %e, "connection ended with an error");
+        tracing::debug!(client = %address, error = %e, "connection ended with an error");
     }
+}
+
+/// The TCP peer of a connection, and the proxies trusted to name the client.
+#[derive(Clone)]
+struct Peer {
+    remote: SocketAddr,
+    proxies: Arc<[IpNet]>,
 }
 
 /// A response body that keeps its request counted as in flight until it is done.
@@ -366,6 +404,19 @@ impl Drop for InFlight {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_trusted_proxy_names_the_client() {
+        let proxy: SocketAddr = "10.0.0.2:5000".parse().expect("addr");
+        let trusted = [IpNet::parse("10.0.0.0/24").expect("net")];
+        let mut h = hyper::HeaderMap::new();
+        h.insert("x-forwarded-for", "198.51.100.9, 203.0.113.5, 10.0.0.3".parse().expect("header"));
+        assert_eq!(client_address(proxy, &h, &trusted).ip().to_string(), "203.0.113.5");
+        assert_eq!(client_address(proxy, &h, &[]), proxy);
+        let stranger: SocketAddr = "192.0.2.1:1".parse().expect("addr");
+        assert_eq!(client_address(stranger, &h, &trusted), stranger);
+        assert_eq!(client_address(proxy, &hyper::HeaderMap::new(), &trusted), proxy);
+    }
 
     #[test]
     fn throttled_logs_once_per_interval_with_the_count_in_between() {

@@ -3,6 +3,7 @@
 use std::ops::Deref;
 use std::sync::Arc;
 
+use crate::audit::Refusals;
 use crate::auth::Authenticator;
 use crate::clock::Clock;
 use crate::config::Config;
@@ -24,6 +25,8 @@ pub struct Inner {
     pub auth: Authenticator,
     pub tokens: TokenService,
     pub limiter: LoginLimiter,
+    /// Refused requests: aggregated in the audit log, budgeted per client address.
+    pub refusals: Refusals,
 }
 
 impl AppState {
@@ -36,6 +39,7 @@ impl AppState {
             clock,
             tokens,
             limiter: LoginLimiter::default(),
+            refusals: Refusals::default(),
         }))
     }
 

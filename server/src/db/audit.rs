@@ -100,3 +100,17 @@ pub async fn find(db: &Db, tenant: &str, id: i64) -> sqlx::Result<Option<AuditRo
         .fetch_optional(db)
         .await
 }
+
+/// Deletes `tenant`'s records older than `cutoff` (the retention); returns how many.
+pub async fn delete_before(db: &Db, tenant: &str, cutoff: &str) -> sqlx::Result<u64> {
+    let mut tx = db.begin().await?;
+    sqlx::query("INSERT INTO audit_purge (id) VALUES (1)").execute(&mut *tx).await?;
+    let done = sqlx::query("DELETE FROM audit_records WHERE tenant_id = ? AND time < ?")
+        .bind(tenant)
+        .bind(cutoff)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM audit_purge").execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(done.rows_affected())
+}

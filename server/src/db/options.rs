@@ -82,3 +82,15 @@ pub async fn delete(db: &Db, tenant: &str, category: &str, key: &str) -> sqlx::R
         .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// Every tenant with its value of one option, if set.
+pub async fn all_tenants_value(db: &Db, category: &str, key: &str) -> sqlx::Result<Vec<(String, Option<String>)>> {
+    sqlx::query_as(
+        "SELECT t.id, o.value FROM tenants t \
+         LEFT JOIN tenant_options o ON o.tenant_id = t.id AND o.category = ? AND o.key = ?",
+    )
+    .bind(category)
+    .bind(key)
+    .fetch_all(db)
+    .await
+}

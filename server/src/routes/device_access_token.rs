@@ -73,26 +73,44 @@ async fn issue_device_token(
     };
     let tenant = context.tenant.clone().unwrap_or_else(|| state.config.tenant.clone());
     let user = context.device_user.as_deref();
-    match &result {
-        Ok(Issued { new: true, .. }) => {
-            let text = format!("Device token issued to '{}'.", user.unwrap_or("?"));
-            let event = audit::Event::info(audit::types::DEVICE_ACCESS_TOKEN, "Device token issued", text, user)
-                .from_address(address.as_deref())
-                .with_details(details("ISSUED"));
-            audit::record(&state, &tenant, event).await?;
+    match result {
+        Ok(Issued { token, new }) => {
+            if new {
+                let text = format!("Device token issued to '{}'.", user.unwrap_or("?"));
+                let event = audit::Event::info(audit::types::DEVICE_ACCESS_TOKEN, "Device token issued", text, user)
+                    .from_address(address.as_deref())
+                    .with_details(details("ISSUED"));
+                audit::record(&state, &tenant, event).await?;
+            }
+            Ok(Json(json!({ "accessToken": token })))
         }
-        Ok(_) => {}
-        Err(AppError::Internal(_)) => {}
+        Err(e @ AppError::Internal(_)) => Err(e),
         Err(e) => {
-            let text = format!("Device token refused: {e}");
+            // A refusal: within the address's budget it is answered and recorded as it is; beyond,
+            // 429 and one aggregated record for all of them.
+            let (e, text) = match state.refusals.over_budget(address.as_deref(), state.clock.now()) {
+                None => {
+                    let text = format!("Device token refused: {e}");
+                    (e, text)
+                }
+                Some(retry_after_seconds) => (
+                    AppError::TooManyRequests {
+                        message: format!(
+                            "Too many refused token requests from this address; try again in {retry_after_seconds} s."
+                        ),
+                        retry_after_seconds,
+                    },
+                    "Device token requests refused: too many refusals from this address.".to_string(),
+                ),
+            };
             let event = audit::Event::info(audit::types::DEVICE_ACCESS_TOKEN, "Device token refused", text, user)
                 .warning()
                 .from_address(address.as_deref())
                 .with_details(details("REFUSED"));
-            audit::record(&state, &tenant, event).await?;
+            state.refusals.record(&state, audit::Refusal { tenant: &tenant, event }).await?;
+            Err(e)
         }
     }
-    result.map(|i| Json(json!({ "accessToken": i.token })))
 }
 
 /// A token for the device, and whether it was issued by this request.
@@ -129,7 +147,7 @@ async fn issue(
     let untrusted = |e: TrustError| match e {
         TrustError::BadHeader(m) => AppError::bad_request(RESOURCE, m),
         TrustError::Untrusted(m) => {
-            tracing::info!(reason = %m, "device token refused");
+            tracing::info!(reason = %audit::clip(&m, audit::MAX_FIELD_CHARS), "device token refused");
             AppError::Unauthorized { message: m, xbasic: false }
         }
     };

@@ -86,3 +86,160 @@ async fn half_sent_heads_and_idle_connections_are_closed_by_the_timeouts() {
         assert!(closed_by_server(s, Duration::from_secs(10)).await, "{what} was not closed");
     }
 }
+
+#[tokio::test]
+async fn ten_thousand_refused_token_requests_grow_the_audit_log_by_a_bounded_number_of_rows() {
+    let app = TestApp::spawn().await;
+    let trusted = Ca::root("Known Root");
+    app.trust(&trusted, "ENABLED", true).await;
+    let stranger = Ca::root("Unknown Root").device("stranger");
+    let before = app.audit_count().await;
+
+    // One TLS connection, many refused requests (a certificate of an unknown CA).
+    let client = stranger.keep_alive_client(&app.local_ca_pem());
+    let url = app.device_url("/devicecontrol/deviceAccessToken");
+    let (mut refused, mut throttled) = (0, 0);
+    for _ in 0..10_000 {
+        let res = client.post(&url).send().await.expect("request");
+        match res.status().as_u16() {
+            401 => refused += 1,
+            429 => {
+                assert!(res.headers().get("retry-after").is_some(), "429 without Retry-After");
+                throttled += 1;
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(refused, 20, "the address's budget of refusals");
+    assert_eq!(throttled, 10_000 - 20);
+    let during = app.audit_count().await - before;
+    assert!(during <= 2, "{during} audit rows for 10,000 refusals (expected 1 refusal + 1 throttled)");
+
+    // A good device behind the same address still gets its token.
+    let (status, body) = app.device_token(&trusted.device("good-device"), None).await;
+    assert_eq!(status, 200, "{body}");
+
+    // When the window closes, the repeats are one record each with their count.
+    app.clock.advance(time::Duration::minutes(11));
+    app.maintain_now().await;
+    let (_, page) = json(
+        app.admin(Method::GET, &app.url("/audit/auditRecords?type=DeviceAccessToken&pageSize=100"))
+            .send()
+            .await
+            .expect("list"),
+    )
+    .await;
+    let records = page["auditRecords"].as_array().cloned().unwrap_or_default();
+    let counts: Vec<u64> = records.iter().filter_map(|r| r["anchorage_Details"]["count"].as_u64()).collect();
+    assert_eq!(counts.iter().sum::<u64>(), 10_000 - 2, "{records:?}");
+    assert!(app.audit_count().await - before <= 5);
+}
+
+#[tokio::test]
+async fn a_megabyte_user_name_stores_a_bounded_audit_record() {
+    let app = TestApp::spawn().await;
+    let name = "x".repeat(1024 * 1024 - 100);
+    let res = app
+        .client
+        .post(app.url(&format!("/tenant/oauth?tenant_id={TENANT}")))
+        .form(&[("grant_type", "PASSWORD"), ("username", name.as_str()), ("password", "wrong")])
+        .send()
+        .await
+        .expect("login");
+    assert!(matches!(res.status().as_u16(), 401 | 413), "{}", res.status());
+    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", app.db_path().display())).await.expect("db");
+    let largest: Option<i64> = sqlx::query_scalar(
+        "SELECT MAX(LENGTH(text) + LENGTH(COALESCE(user, '')) + LENGTH(COALESCE(details, ''))) FROM audit_records",
+    )
+    .fetch_one(&db)
+    .await
+    .expect("query");
+    assert!(largest.unwrap_or(0) < 4096, "largest audit record: {largest:?} bytes");
+}
+
+#[tokio::test]
+async fn audit_records_older_than_the_retention_are_deleted() {
+    let app = TestApp::spawn().await;
+    let res = app
+        .admin(Method::POST, &app.url("/tenant/options"))
+        .json(&serde_json::json!({"category": "configuration", "key": "audit.retention.days", "value": "0"}))
+        .send()
+        .await
+        .expect("option");
+    assert_eq!(res.status(), 422);
+    let res = app
+        .admin(Method::POST, &app.url("/tenant/options"))
+        .json(&serde_json::json!({"category": "configuration", "key": "audit.retention.days", "value": "30"}))
+        .send()
+        .await
+        .expect("option");
+    assert!(res.status().is_success(), "{}", res.status());
+    let old = app.audit_count().await;
+    assert!(old > 0, "setting the option is audited");
+    app.clock.advance(time::Duration::days(29));
+    app.maintain_now().await;
+    assert_eq!(app.audit_count().await, old, "nothing is older than 30 days yet");
+    // A new record, then past the retention of the first ones only.
+    let _ =
+        app.client.get(app.url("/tenant/currentTenant")).basic_auth(format!("{TENANT}/nobody"), Some("x")).send().await;
+    app.clock.advance(time::Duration::days(2));
+    app.maintain_now().await;
+    assert_eq!(app.audit_count().await, 1, "only the record from day 29 is left");
+}
+
+/// Logs in with Basic from `address` (as a trusted proxy reports it); the status.
+async fn basic_from(app: &TestApp, address: &str, user: &str, password: &str) -> reqwest::Response {
+    app.client
+        .get(app.url("/tenant/currentTenant"))
+        .basic_auth(format!("{TENANT}/{user}"), Some(password))
+        .header("X-Forwarded-For", address)
+        .send()
+        .await
+        .expect("request")
+}
+
+#[tokio::test]
+async fn an_attacker_cannot_lock_the_admin_out() {
+    let app = TestApp::spawn_configured(Some(PASSWORD), |c| {
+        c.trusted_proxies = vec![anchorage_server::config::IpNet::parse("127.0.0.1").expect("net")];
+    })
+    .await;
+    // Wrong passwords for admin from several addresses, far beyond every budget.
+    for a in 0..3 {
+        let attacker = format!("203.0.113.{a}");
+        let mut throttled = None;
+        for _ in 0..30 {
+            let res = basic_from(&app, &attacker, ADMIN, "wrong-password").await;
+            if res.status() == 429 {
+                throttled = res.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_string);
+                break;
+            }
+            assert_eq!(res.status(), 401);
+        }
+        let retry_after = throttled.expect("the attacker's address is throttled");
+        assert!(retry_after.parse::<u64>().is_ok_and(|s| s >= 1), "Retry-After: {retry_after}");
+        // Even with the right password, that address waits.
+        assert_eq!(basic_from(&app, &attacker, ADMIN, PASSWORD).await.status(), 429);
+    }
+    // The admin, from an address that has not failed, gets in (slowed at most a little).
+    assert_eq!(basic_from(&app, "192.0.2.7", ADMIN, PASSWORD).await.status(), 200);
+    // Behind a shared proxy (one address for everybody): one user's typos do not lock out others.
+    let res = app
+        .admin(Method::POST, &app.url("/user/t4711/users"))
+        .json(&serde_json::json!({"userName": "alice", "password": "alice-password-1", "role": "reader"}))
+        .send()
+        .await
+        .expect("create user");
+    assert!(res.status().is_success(), "{}", res.status());
+    for _ in 0..10 {
+        let _ = basic_from(&app, "198.51.100.1", "alice", "typo").await;
+    }
+    assert_eq!(basic_from(&app, "198.51.100.1", "alice", "alice-password-1").await.status(), 429);
+    assert_eq!(basic_from(&app, "198.51.100.1", ADMIN, PASSWORD).await.status(), 200);
+    // Without --trusted-proxy the header is ignored: an attacker cannot pick fresh addresses.
+    let plain = TestApp::spawn().await;
+    for i in 0..10 {
+        let _ = basic_from(&plain, &format!("203.0.113.{i}"), ADMIN, "wrong-password").await;
+    }
+    assert_eq!(basic_from(&plain, "192.0.2.99", ADMIN, "wrong-password").await.status(), 429);
+}

@@ -53,6 +53,7 @@ pub fn config(data_dir: &Path, assets: &Path, password: Option<&str>) -> Config 
         max_connections: 4096,
         header_read_timeout_seconds: 10,
         idle_timeout_seconds: 60,
+        trusted_proxies: Vec::new(),
     }
 }
 
@@ -248,6 +249,11 @@ impl TestApp {
         n
     }
 
+    /// Runs the server's background maintenance now, at its clock's time.
+    pub async fn maintain_now(&self) {
+        self.running.as_ref().expect("running").maintain_now().await;
+    }
+
     /// The addresses of the API listener and the device listener.
     pub fn addresses(&self) -> (std::net::SocketAddr, std::net::SocketAddr) {
         (self.addrs.0, self.addrs.1.expect("device listener"))
@@ -346,15 +352,21 @@ impl Device {
 
     /// A client that opens a fresh connection for every request, with this device's identity.
     pub fn client(&self, server_ca_pem: &str) -> reqwest::Client {
+        self.client_builder(server_ca_pem).pool_max_idle_per_host(0).build().expect("client")
+    }
+
+    /// A client that keeps its connection (one TLS handshake for many requests).
+    pub fn keep_alive_client(&self, server_ca_pem: &str) -> reqwest::Client {
+        self.client_builder(server_ca_pem).build().expect("client")
+    }
+
+    fn client_builder(&self, server_ca_pem: &str) -> reqwest::ClientBuilder {
         let identity = format!("{}{}{}", self.cert_pem, self.intermediates.concat(), self.key_pem);
         reqwest::Client::builder()
             .use_rustls_tls()
             .identity(reqwest::Identity::from_pem(identity.as_bytes()).expect("identity"))
             .add_root_certificate(reqwest::Certificate::from_pem(server_ca_pem.as_bytes()).expect("ca"))
             .tls_built_in_root_certs(false)
-            .pool_max_idle_per_host(0)
-            .build()
-            .expect("client")
     }
 }
 
