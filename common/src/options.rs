@@ -16,6 +16,16 @@ pub const MIN_DEVICE_TOKEN_LIFESPAN_SECONDS: u64 = 300;
 /// Longest device-token lifetime anchorage allows: one year (a bound, so a typo cannot mint
 /// tokens that never expire).
 pub const MAX_DEVICE_TOKEN_LIFESPAN_SECONDS: u64 = 365 * 24 * 3600;
+/// Options whose key starts with this are secrets: stored sealed, never shown in clear.
+pub const SECRET_KEY_PREFIX: &str = "credentials.";
+/// What the API shows instead of a secret option's value (the platform's placeholder).
+pub const ENCRYPTED_PLACEHOLDER: &str = "<<Encrypted>>";
+
+/// Whether an option's value is a secret.
+pub fn is_secret_key(key: &str) -> bool {
+    key.starts_with(SECRET_KEY_PREFIX)
+}
+
 /// Category of anchorage's own settings (as the platform's CRL switches).
 pub const CONFIGURATION: &str = "configuration";
 /// Days an audit record is kept; older ones are deleted by the server.

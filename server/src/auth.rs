@@ -185,9 +185,16 @@ async fn verify_device_token(state: &AppState, token: &str) -> Result<Result<Aut
         Ok(c) => c,
         Err(e) => return Ok(Err(format!("Invalid token: {e}."))),
     };
+    // The stored row must be this very token, issued to this device of this tenant: a token
+    // signed by someone who got hold of the key, with another `sub`, is refused.
     match db::devices::token(&state.db, &claims.jti).await? {
-        Some(row) if !row.revoked => {}
-        _ => return Ok(Err("Invalid token: it was revoked.".into())),
+        Some(row)
+            if !row.revoked
+                && row.tenant_id == claims.ten
+                && row.user_name == claims.sub
+                && row.token_hash.as_deref().is_some_and(|h| same_secret(h, &token_digest(token))) => {}
+        Some(row) if row.revoked => return Ok(Err("Invalid token: it was revoked.".into())),
+        _ => return Ok(Err("Invalid token: it is not a token this server issued.".into())),
     }
     Ok(Ok(AuthUser {
         tenant: claims.ten,
@@ -210,8 +217,8 @@ pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
         .map(|(_, v)| v)
 }
 
-/// SHA-256 (hex) of a session token: what the database keeps.
-pub fn session_hash(token: &str) -> String {
+/// SHA-256 (hex) of a session or device token: what the database keeps of it.
+pub fn token_digest(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
@@ -223,7 +230,7 @@ fn same_secret(a: &str, b: &str) -> bool {
 /// The session of `token`, if it exists, belongs to an enabled user and is within its idle and
 /// absolute limits; also returns its XSRF token. Expired sessions are dropped.
 async fn session_user(state: &AppState, token: &str) -> Result<Option<(AuthUser, String)>, AppError> {
-    let hash = session_hash(token);
+    let hash = token_digest(token);
     let Some(session) = db::sessions::find(&state.db, &hash).await? else { return Ok(None) };
     let now = state.clock.now().unix_timestamp();
     let idle = i64::try_from(state.config.session_idle_seconds).unwrap_or(i64::MAX);

@@ -94,6 +94,12 @@ pub struct Config {
     #[arg(long, env = "ANCHORAGE_IDLE_TIMEOUT_SECONDS", default_value_t = 60)]
     pub idle_timeout_seconds: u64,
 
+    /// File of the 256-bit key that seals the secrets kept in the database (the JWT signing
+    /// key, `credentials.*` options, device tokens); made at first start (mode 0600) when it
+    /// does not exist. Default: `<data-dir>/secret.key`. Back it up with the database.
+    #[arg(long, env = "ANCHORAGE_SECRET_KEY_FILE")]
+    pub secret_key_file: Option<PathBuf>,
+
     /// Reverse proxies (an address or a CIDR block; repeat the flag or separate with commas)
     /// whose `X-Forwarded-For` names the client: login throttling, refusal budgets and the
     /// audit log then see the client's address instead of the proxy's. Without it the header
@@ -147,6 +153,11 @@ impl Config {
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join("anchorage.db")
     }
+
+    /// The secret key file.
+    pub fn secret_key_path(&self) -> PathBuf {
+        self.secret_key_file.clone().unwrap_or_else(|| self.data_dir.join("secret.key"))
+    }
 }
 
 impl std::fmt::Debug for Config {
@@ -172,6 +183,7 @@ impl std::fmt::Debug for Config {
             .field("header_read_timeout_seconds", &self.header_read_timeout_seconds)
             .field("idle_timeout_seconds", &self.idle_timeout_seconds)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("secret_key_file", &self.secret_key_file)
             .finish()
     }
 }

@@ -17,6 +17,7 @@ pub mod limiter;
 pub mod listener;
 pub mod proxy;
 pub mod routes;
+pub mod secrets;
 pub mod state;
 pub mod tls;
 pub mod tokens;
@@ -167,7 +168,9 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     if !config.assets_dir.join("index.html").is_file() {
         tracing::warn!(dir = %config.assets_dir.display(), "console not built: run scripts/build-app.sh; the API works without it");
     }
-    let tokens = tokens::TokenService::load_or_create(&db, &config.tenant, &now).await?;
+    let secrets = secrets::SecretBox::load_or_create(&config.secret_key_path())?;
+    let tokens = tokens::TokenService::load_or_create(&db, &secrets, &config.tenant, &now).await?;
+    secrets::seal_legacy_rows(&db, &secrets).await?;
     let device_tls = tls::load_or_create(&config, clock.now())?;
     let api_tcp = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
     let device_listener = TcpListener::bind(config.device_listen)
@@ -176,7 +179,7 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     let (addr, device_addr) = (api_tcp.local_addr()?, device_listener.local_addr()?);
     let limits = listener::Limits::from_config(&config);
     let trusted_proxies: Arc<[config::IpNet]> = config.trusted_proxies.clone().into();
-    let state = AppState::new(db, config, clock, tokens);
+    let state = AppState::new(db, config, clock, tokens, secrets);
     let router = app(state.clone());
     let (shutdown, rx) = tokio::sync::watch::channel(false);
     let maintenance = tokio::spawn(maintain(state.clone(), rx.clone()));

@@ -23,7 +23,7 @@ use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::auth::{SESSION_COOKIE, XSRF_COOKIE, XSRF_HEADER, cookie, session_hash};
+use crate::auth::{SESSION_COOKIE, XSRF_COOKIE, XSRF_HEADER, cookie, token_digest};
 use crate::config::Config;
 use crate::error::AppError;
 
@@ -211,7 +211,7 @@ async fn login_with_cookie(
         let mut sessions = state.0.sessions.lock().unwrap_or_else(|e| e.into_inner());
         sessions.retain(|_, s| s.expires > now && now.duration_since(s.last_seen) < state.0.idle);
         sessions.insert(
-            session_hash(&token),
+            token_digest(&token),
             Session { authorization, xsrf: xsrf.clone(), last_seen: now, expires: now + state.0.lifetime },
         );
     }
@@ -230,7 +230,7 @@ async fn login_with_cookie(
 
 async fn logout(State(state): State<ProxyState>, headers: HeaderMap) -> Response {
     if let Some(token) = cookie(&headers, SESSION_COOKIE) {
-        state.0.sessions.lock().unwrap_or_else(|e| e.into_inner()).remove(&session_hash(token));
+        state.0.sessions.lock().unwrap_or_else(|e| e.into_inner()).remove(&token_digest(token));
     }
     let mut res = StatusCode::NO_CONTENT.into_response();
     for c in [
@@ -252,7 +252,7 @@ fn credentials(state: &ProxyState, req: &Request) -> Result<Option<HeaderValue>,
     let Some(token) = cookie(req.headers(), SESSION_COOKIE) else { return Ok(None) };
     let xbasic = req.headers().contains_key("usexbasic");
     let mut sessions = state.0.sessions.lock().unwrap_or_else(|e| e.into_inner());
-    let hash = session_hash(token);
+    let hash = token_digest(token);
     let now = Instant::now();
     let Some(s) = sessions.get_mut(&hash) else {
         return Err(AppError::Unauthorized { message: "The session has ended; log in again.".into(), xbasic });

@@ -9,6 +9,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::{Db, Readers};
 use crate::limiter::LoginLimiter;
+use crate::secrets::SecretBox;
 use crate::tokens::TokenService;
 
 /// Everything a handler needs. Cheap to clone.
@@ -27,10 +28,12 @@ pub struct Inner {
     pub limiter: LoginLimiter,
     /// Refused requests: aggregated in the audit log, budgeted per client address.
     pub refusals: Refusals,
+    /// Seals and opens the secrets kept in the database.
+    pub secrets: SecretBox,
 }
 
 impl AppState {
-    pub fn new(db: Db, config: Config, clock: Arc<dyn Clock>, tokens: TokenService) -> Self {
+    pub fn new(db: Db, config: Config, clock: Arc<dyn Clock>, tokens: TokenService, secrets: SecretBox) -> Self {
         Self(Arc::new(Inner {
             auth: Authenticator::new(db.clone()),
             readers: Readers::new(&db),
@@ -40,6 +43,7 @@ impl AppState {
             tokens,
             limiter: LoginLimiter::default(),
             refusals: Refusals::default(),
+            secrets,
         }))
     }
 

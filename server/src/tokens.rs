@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::db::{self, Db};
+use crate::secrets::SecretBox;
 
 /// The audience of every device token.
 pub const AUDIENCE: &str = "anchorage";
@@ -62,36 +63,51 @@ pub struct TokenService {
     issuer: String,
 }
 
+/// What a signing key's sealed private key is bound to.
+fn key_context(kid: &str) -> String {
+    format!("signing_keys/{kid}")
+}
+
 impl TokenService {
     /// Loads the signing keys, making the first one if the database has none.
-    pub async fn load_or_create(db: &Db, tenant: &str, now: &str) -> anyhow::Result<Self> {
+    /// Private keys are stored sealed with `secrets`; one kept in clear by an older version is
+    /// sealed here.
+    pub async fn load_or_create(db: &Db, secrets: &SecretBox, tenant: &str, now: &str) -> anyhow::Result<Self> {
         if db::signing_keys::all(db).await?.is_empty() {
             let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
                 .context("generating the JWT signing key")?;
             let point = key.public_key_raw();
             anyhow::ensure!(point.len() == 65 && point[0] == 4, "unexpected P-256 public key encoding");
+            let kid = hex::encode(&Sha256::digest(point)[..8]);
             let row = db::signing_keys::SigningKeyRow {
-                kid: hex::encode(&Sha256::digest(point)[..8]),
-                private_key: key.serialize_der(),
+                private_key: secrets.seal(&key.serialize_der(), &key_context(&kid))?.into_bytes(),
+                kid,
                 public_x: URL_SAFE_NO_PAD.encode(&point[1..33]),
                 public_y: URL_SAFE_NO_PAD.encode(&point[33..65]),
             };
             db::signing_keys::insert_first(db, &row, now).await?;
         }
-        let keys = db::signing_keys::all(db)
-            .await?
-            .into_iter()
-            .map(|row| {
-                Ok(Key {
-                    encoding: EncodingKey::from_ec_der(&row.private_key),
-                    decoding: DecodingKey::from_ec_components(&row.public_x, &row.public_y)
-                        .context("reading the JWT public key")?,
-                    kid: row.kid,
-                    x: row.public_x,
-                    y: row.public_y,
-                })
-            })
-            .collect::<anyhow::Result<Vec<_>>>()?;
+        let mut keys = Vec::new();
+        for row in db::signing_keys::all(db).await? {
+            let context = key_context(&row.kid);
+            let der = match std::str::from_utf8(&row.private_key).ok().filter(|t| crate::secrets::is_sealed(t)) {
+                Some(sealed) => secrets.open(sealed, &context).context("opening the JWT signing key")?,
+                None => {
+                    let sealed = secrets.seal(&row.private_key, &context)?;
+                    db::signing_keys::set_private_key(db, &row.kid, sealed.as_bytes()).await?;
+                    tracing::info!(kid = %row.kid, "sealed the JWT signing key kept in clear by an older version");
+                    row.private_key.clone()
+                }
+            };
+            keys.push(Ok::<_, anyhow::Error>(Key {
+                encoding: EncodingKey::from_ec_der(&der),
+                decoding: DecodingKey::from_ec_components(&row.public_x, &row.public_y)
+                    .context("reading the JWT public key")?,
+                kid: row.kid,
+                x: row.public_x,
+                y: row.public_y,
+            })?);
+        }
         anyhow::ensure!(!keys.is_empty(), "no JWT signing key");
         Ok(Self { keys, issuer: format!("anchorage/{tenant}") })
     }
@@ -169,8 +185,9 @@ mod tests {
     async fn signs_verifies_and_checks_time_with_the_given_clock() {
         let dir = tempfile::tempdir().expect("tmp");
         let db = crate::db::open(&dir.path().join("t.db")).await.expect("db");
-        let svc = TokenService::load_or_create(&db, "t1", "now").await.expect("keys");
-        let again = TokenService::load_or_create(&db, "t1", "now").await.expect("keys");
+        let secrets = crate::secrets::SecretBox::from_bytes(&[3; 32]).expect("key");
+        let svc = TokenService::load_or_create(&db, &secrets, "t1", "now").await.expect("keys");
+        let again = TokenService::load_or_create(&db, &secrets, "t1", "now").await.expect("keys");
         assert_eq!(svc.keys[0].kid, again.keys[0].kid, "the key is made once and reused");
         let claims = Claims {
             sub: "device_a".into(),

@@ -9,17 +9,20 @@ use super::trusted_certificates::AnchorRow;
 #[derive(Debug, Clone)]
 pub struct DeviceState {
     pub auth_type: String,
-    /// The newest unrevoked token still valid at the time asked, if any.
-    pub token: Option<String>,
+    /// The newest unrevoked token still valid at the time asked, if any: its id and the token
+    /// sealed with the secret key.
+    pub token: Option<(String, String)>,
     pub issued_at: Option<i64>,
     pub expires_at: Option<i64>,
 }
 
-/// A device token as stored.
+/// A device token as stored: its SHA-256, never the token itself.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct TokenRow {
     pub jti: String,
-    pub token: String,
+    pub tenant_id: String,
+    pub user_name: String,
+    pub token_hash: Option<String>,
     pub issued_at: i64,
     pub expires_at: i64,
     pub revoked: bool,
@@ -42,7 +45,8 @@ struct CandidateRow {
     #[sqlx(flatten)]
     anchor: AnchorRow,
     auth_type: Option<String>,
-    token: Option<String>,
+    jti: Option<String>,
+    token_sealed: Option<String>,
     issued_at: Option<i64>,
     expires_at: Option<i64>,
     lifespan: Option<String>,
@@ -65,7 +69,7 @@ pub async fn candidates(
     let marks = vec!["?"; subjects.len()].join(", ");
     let sql = format!(
         "SELECT c.tenant_id, c.fingerprint, c.name, c.status, c.auto_registration_enabled, c.der, c.not_after, \
-                u.auth_type, t.token, t.issued_at, t.expires_at, o.value AS lifespan \
+                u.auth_type, t.jti, t.token_sealed, t.issued_at, t.expires_at, o.value AS lifespan \
          FROM trusted_certificates c \
          LEFT JOIN device_users u ON u.tenant_id = c.tenant_id AND u.user_name = ? \
          LEFT JOIN device_tokens t ON t.jti = ( \
@@ -90,7 +94,7 @@ pub async fn candidates(
             anchor: r.anchor,
             device: r.auth_type.map(|auth_type| DeviceState {
                 auth_type,
-                token: r.token,
+                token: r.jti.zip(r.token_sealed),
                 issued_at: r.issued_at,
                 expires_at: r.expires_at,
             }),
@@ -101,10 +105,12 @@ pub async fn candidates(
 
 /// A token by its id.
 pub async fn token(db: &Db, jti: &str) -> sqlx::Result<Option<TokenRow>> {
-    sqlx::query_as("SELECT jti, token, issued_at, expires_at, revoked FROM device_tokens WHERE jti = ?")
-        .bind(jti)
-        .fetch_optional(db)
-        .await
+    sqlx::query_as(
+        "SELECT jti, tenant_id, user_name, token_hash, issued_at, expires_at, revoked FROM device_tokens WHERE jti = ?",
+    )
+    .bind(jti)
+    .fetch_optional(db)
+    .await
 }
 
 /// What the device presented when it got a token.
@@ -112,7 +118,10 @@ pub struct Issue<'a> {
     pub tenant: &'a str,
     pub user_name: &'a str,
     pub jti: &'a str,
-    pub token: &'a str,
+    /// SHA-256 of the token (hex).
+    pub token_hash: &'a str,
+    /// The token sealed with the secret key.
+    pub token_sealed: &'a str,
     pub issued_at: i64,
     pub expires_at: i64,
     pub now_text: &'a str,
@@ -133,12 +142,14 @@ pub async fn store_token(db: &Db, t: &Issue<'_>) -> sqlx::Result<()> {
         .execute(&mut *tx)
         .await?;
     sqlx::query(
-        "INSERT INTO device_tokens (jti, tenant_id, user_name, token, issued_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO device_tokens (jti, tenant_id, user_name, token_hash, token_sealed, issued_at, expires_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(t.jti)
     .bind(t.tenant)
     .bind(t.user_name)
-    .bind(t.token)
+    .bind(t.token_hash)
+    .bind(t.token_sealed)
     .bind(t.issued_at)
     .bind(t.expires_at)
     .execute(&mut *tx)
@@ -169,4 +180,20 @@ pub async fn revoke(db: &Db, jti: &str) -> sqlx::Result<bool> {
     let done =
         sqlx::query("UPDATE device_tokens SET revoked = 1 WHERE jti = ? AND revoked = 0").bind(jti).execute(db).await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Tokens stored in clear by an older version: `(jti, token)`.
+pub async fn unsealed_tokens(db: &Db) -> sqlx::Result<Vec<(String, String)>> {
+    sqlx::query_as("SELECT jti, token_sealed FROM device_tokens WHERE token_hash IS NULL").fetch_all(db).await
+}
+
+/// Replaces a token kept in clear by its hash and its sealed form.
+pub async fn seal_token(db: &Db, jti: &str, hash: &str, sealed: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE device_tokens SET token_hash = ?, token_sealed = ? WHERE jti = ? AND token_hash IS NULL")
+        .bind(hash)
+        .bind(sealed)
+        .bind(jti)
+        .execute(db)
+        .await?;
+    Ok(())
 }

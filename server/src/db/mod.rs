@@ -25,8 +25,9 @@ pub type Db = sqlx::SqlitePool;
 /// failed migration stops start-up.
 pub async fn open(path: &Path) -> anyhow::Result<Db> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating data directory {}", dir.display()))?;
+        private_dir(dir)?;
     }
+    private_files(path)?;
     let options = SqliteConnectOptions::from_str("sqlite://")?
         .filename(path)
         .create_if_missing(true)
@@ -43,7 +44,45 @@ pub async fn open(path: &Path) -> anyhow::Result<Db> {
         .await
         .with_context(|| format!("opening database {}", path.display()))?;
     sqlx::migrate!("./migrations/sqlite").run(&pool).await.context("applying database migrations")?;
+    // SQLite gives its -wal and -shm files the database file's mode; made sure of here.
+    private_files(path)?;
     Ok(pool)
+}
+
+/// Creates `dir` if needed and makes it readable by its owner only (0700), also when it
+/// existed: it holds the database, the secret key and the local CA's key.
+pub fn private_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating data directory {}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("making {} private (0700)", dir.display()))?;
+    }
+    Ok(())
+}
+
+/// Creates the database file readable by its owner only (0600) before SQLite opens it, and
+/// makes the database's files that exist (also `-wal`, `-shm`) 0600.
+fn private_files(path: &Path) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+        std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .mode(0o600)
+            .open(path)
+            .with_context(|| format!("creating database {}", path.display()))?;
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+            if file.exists() {
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                    .with_context(|| format!("making {} private (0600)", file.display()))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A few connections of their own for the device-token endpoint's one read, used outside the

@@ -94,3 +94,22 @@ pub async fn all_tenants_value(db: &Db, category: &str, key: &str) -> sqlx::Resu
     .fetch_all(db)
     .await
 }
+
+/// Every option of every tenant whose key starts with `prefix` and whose value does not start
+/// with `except`: `(tenant, category, key, value)`.
+pub async fn with_key_prefix(
+    db: &Db,
+    prefix: &str,
+    except: &str,
+) -> sqlx::Result<Vec<(String, String, String, String)>> {
+    sqlx::query_as(
+        "SELECT tenant_id, category, key, value FROM tenant_options \
+         WHERE substr(key, 1, length(?)) = ? AND substr(value, 1, length(?)) <> ?",
+    )
+    .bind(prefix)
+    .bind(prefix)
+    .bind(except)
+    .bind(except)
+    .fetch_all(db)
+    .await
+}

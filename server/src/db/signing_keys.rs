@@ -33,3 +33,13 @@ pub async fn insert_first(db: &Db, row: &SigningKeyRow, now: &str) -> sqlx::Resu
     .await?;
     Ok(())
 }
+
+/// Replaces a key's stored private key (sealing a key kept in clear by an older version).
+pub async fn set_private_key(db: &Db, kid: &str, private_key: &[u8]) -> sqlx::Result<()> {
+    sqlx::query("UPDATE signing_keys SET private_key = ? WHERE kid = ?")
+        .bind(private_key)
+        .bind(kid)
+        .execute(db)
+        .await?;
+    Ok(())
+}

@@ -200,11 +200,21 @@ async fn issue(
         }
     }
 
-    if let Some(db::devices::DeviceState { token: Some(token), issued_at: Some(iat), expires_at: Some(exp), .. }) =
-        device
+    if let Some(db::devices::DeviceState {
+        token: Some((jti, sealed)),
+        issued_at: Some(iat),
+        expires_at: Some(exp),
+        ..
+    }) = device
         && !renewal_due(iat, exp, now_s)
     {
-        return Ok(Issued { token, new: false });
+        match state.secrets.open(&sealed, &crate::secrets::token_context(&jti)).map(String::from_utf8) {
+            Ok(Ok(token)) => return Ok(Issued { token, new: false }),
+            // Sealed under another key (the key file was replaced): a new token instead.
+            _ => {
+                tracing::warn!(device = %device_id, "the current token cannot be opened with this secret key; issuing a new one")
+            }
+        }
     }
     // Read with the candidates, in this request: the lifespan in force at issue time.
     let lifespan = lifespan.as_deref().map(parse_lifespan).transpose().unwrap_or_else(|e| {
@@ -231,7 +241,8 @@ async fn issue(
             tenant,
             user_name: &user_name,
             jti: &claims.jti,
-            token: &token,
+            token_hash: &crate::auth::token_digest(&token),
+            token_sealed: &state.secrets.seal(token.as_bytes(), &crate::secrets::token_context(&claims.jti))?,
             issued_at: claims.iat,
             expires_at: claims.exp,
             now_text: &state.now_text(),

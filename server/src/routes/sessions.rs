@@ -83,7 +83,7 @@ async fn open_session(
     db::sessions::insert(
         &state.db,
         &db::sessions::SessionRow {
-            id_hash: auth::session_hash(&session.token),
+            id_hash: auth::token_digest(&session.token),
             tenant_id: user.tenant.clone(),
             user_name: user.user_name.clone(),
             xsrf_token: session.xsrf.clone(),

@@ -14,7 +14,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use anchorage_common::api::PageStatistics;
-use anchorage_common::options::{OptionInput, TenantOption, check_option, value_text};
+use anchorage_common::options::{
+    ENCRYPTED_PLACEHOLDER, OptionInput, TenantOption, check_option, is_secret_key, value_text,
+};
 
 use crate::audit;
 use crate::auth::AuthUser;
@@ -50,10 +52,36 @@ fn with_type<T: Serialize>(media_type: &'static str, status: StatusCode, body: &
 fn to_wire(row: OptionRow, base: &str) -> TenantOption {
     TenantOption {
         self_url: format!("{base}/tenant/options/{}/{}", row.category, row.key),
+        value: wire_value(&row.key, row.value),
         category: row.category,
         key: row.key,
-        value: row.value,
     }
+}
+
+/// What the API shows of a value: `credentials.*` options only as the platform's placeholder,
+/// to every caller (only the server ever reads them in clear).
+fn wire_value(key: &str, value: String) -> String {
+    if is_secret_key(key) { ENCRYPTED_PLACEHOLDER.to_string() } else { value }
+}
+
+/// A category's options as the flat map the platform answers.
+async fn category_map(state: &AppState, tenant: &str, category: &str) -> Result<BTreeMap<String, String>, AppError> {
+    Ok(db::options::category(&state.db, tenant, category)
+        .await?
+        .into_iter()
+        .map(|r| {
+            let value = wire_value(&r.key, r.value);
+            (r.key, value)
+        })
+        .collect())
+}
+
+/// What the database keeps of a checked value: `credentials.*` values sealed with the secret key.
+fn stored(state: &AppState, tenant: &str, category: &str, key: &str, value: &str) -> Result<String, AppError> {
+    if !is_secret_key(key) {
+        return Ok(value.to_string());
+    }
+    Ok(state.secrets.seal(value.as_bytes(), &crate::secrets::option_context(tenant, category, key))?)
 }
 
 fn not_found(category: &str, key: &str) -> AppError {
@@ -62,7 +90,7 @@ fn not_found(category: &str, key: &str) -> AppError {
 
 /// What the audit log shows of a value: `credentials.*` options are secrets.
 fn shown(key: &str, value: &str) -> String {
-    if key.starts_with("credentials.") { "<hidden>".into() } else { format!("'{value}'") }
+    if is_secret_key(key) { "<hidden>".into() } else { format!("'{value}'") }
 }
 
 async fn audit_set(
@@ -123,7 +151,8 @@ async fn create_option(
     let value = value_text(input.value.as_ref().unwrap_or(&Value::Null)).map_err(invalid)?;
     let value = check_option(&category, &key, &value).map_err(invalid)?;
     let existed = db::options::get(&state.db, &user.tenant, &category, &key).await?.is_some();
-    db::options::upsert(&state.db, &user.tenant, &category, &key, &value, &state.now_text()).await?;
+    let kept = stored(&state, &user.tenant, &category, &key, &value)?;
+    db::options::upsert(&state.db, &user.tenant, &category, &key, &kept, &state.now_text()).await?;
     tracing::info!(tenant = %user.tenant, user = %user.user_name, %category, %key, "tenant option set");
     let activity = if existed { "Option updated" } else { "Option created" };
     audit_set(
@@ -143,11 +172,7 @@ async fn get_category(
     Extension(user): Extension<AuthUser>,
     Path(category): Path<String>,
 ) -> Result<Response, AppError> {
-    let map: BTreeMap<String, String> = db::options::category(&state.db, &user.tenant, &category)
-        .await?
-        .into_iter()
-        .map(|r| (r.key, r.value))
-        .collect();
+    let map = category_map(&state, &user.tenant, &category).await?;
     Ok(with_type(OPTION_MEDIA_TYPE, StatusCode::OK, &map))
 }
 
@@ -169,7 +194,8 @@ async fn update_category(
     let now = state.now_text();
     let mut tx = state.db.begin().await?;
     for (key, value) in &checked {
-        db::options::upsert(&mut *tx, &user.tenant, &category, key, value, &now).await?;
+        let kept = stored(&state, &user.tenant, &category, key, value)?;
+        db::options::upsert(&mut *tx, &user.tenant, &category, key, &kept, &now).await?;
     }
     tx.commit().await?;
     tracing::info!(tenant = %user.tenant, user = %user.user_name, %category, count = checked.len(), "tenant options set");
@@ -178,11 +204,7 @@ async fn update_category(
         audit_set(&state, &user, address.as_deref(), "Options updated", format!("Options set: {}.", set.join(", ")))
             .await?;
     }
-    let map: BTreeMap<String, String> = db::options::category(&state.db, &user.tenant, &category)
-        .await?
-        .into_iter()
-        .map(|r| (r.key, r.value))
-        .collect();
+    let map = category_map(&state, &user.tenant, &category).await?;
     Ok(with_type(OPTION_MEDIA_TYPE, StatusCode::OK, &map))
 }
 
@@ -221,7 +243,8 @@ async fn update_option(
     let value = value_text(input.value.as_ref().unwrap_or(&Value::Null)).map_err(invalid)?;
     let value = check_option(&category, &key, &value).map_err(invalid)?;
     let existed = db::options::get(&state.db, &user.tenant, &category, &key).await?.is_some();
-    db::options::upsert(&state.db, &user.tenant, &category, &key, &value, &state.now_text()).await?;
+    let kept = stored(&state, &user.tenant, &category, &key, &value)?;
+    db::options::upsert(&state.db, &user.tenant, &category, &key, &kept, &state.now_text()).await?;
     tracing::info!(tenant = %user.tenant, user = %user.user_name, %category, %key, "tenant option updated");
     let activity = if existed { "Option updated" } else { "Option created" };
     audit_set(

@@ -243,3 +243,134 @@ async fn an_attacker_cannot_lock_the_admin_out() {
     }
     assert_eq!(basic_from(&plain, "192.0.2.99", ADMIN, "wrong-password").await.status(), 429);
 }
+
+#[cfg(unix)]
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(path).map(|m| m.permissions().mode() & 0o777).unwrap_or(0)
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_data_folder_is_private_and_the_database_holds_no_secret_in_clear() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("data");
+    // An existing folder open to everybody is made private too.
+    std::fs::create_dir(&data).expect("mkdir");
+    std::fs::set_permissions(&data, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+    let assets = dir.path().join("site");
+    std::fs::create_dir(&assets).expect("assets");
+    let clock = std::sync::Arc::new(anchorage_server::clock::ManualClock::new(now()));
+    let running = anchorage_server::start(config(&data, &assets, Some(PASSWORD)), clock).await.expect("starts");
+    let base = format!("http://{}", running.addr);
+    let client = reqwest::Client::new();
+    let admin = |m: Method, path: &str| {
+        client.request(m, format!("{base}{path}")).basic_auth(format!("{TENANT}/{ADMIN}"), Some(PASSWORD))
+    };
+
+    // A secret option: readers and admins alike see the platform's placeholder.
+    let res = admin(Method::POST, "/tenant/options")
+        .json(&serde_json::json!({"category": "remote", "key": "credentials.api-key", "value": "s3cr3t-value"}))
+        .send()
+        .await
+        .expect("create");
+    let (status, body) = json(res).await;
+    assert_eq!((status, body["value"].as_str()), (200, Some("<<Encrypted>>")), "{body}");
+    let res = admin(Method::POST, &format!("/user/{TENANT}/users"))
+        .json(&serde_json::json!({"userName": "rita", "password": "rita-password-1", "role": "reader"}))
+        .send()
+        .await
+        .expect("reader");
+    assert!(res.status().is_success());
+    let as_reader = |path: &str| {
+        client.get(format!("{base}{path}")).basic_auth(format!("{TENANT}/rita"), Some("rita-password-1")).send()
+    };
+    for path in ["/tenant/options/remote/credentials.api-key", "/tenant/options/remote", "/tenant/options?pageSize=100"]
+    {
+        let text = as_reader(path).await.expect("read").text().await.expect("body");
+        assert!(text.contains("<<Encrypted>>") && !text.contains("s3cr3t-value"), "{path}: {text}");
+    }
+
+    // A device token, to have one stored.
+    let root = Ca::root("Secrets Root");
+    let res = admin(Method::POST, &format!("/tenant/tenants/{TENANT}/trusted-certificates"))
+        .json(&serde_json::json!({"name": "r", "certInPemFormat": root.pem, "status": "ENABLED", "autoRegistrationEnabled": true}))
+        .send()
+        .await
+        .expect("trust");
+    assert_eq!(res.status(), 201);
+    let device = root.device("secret-device");
+    let server_ca = std::fs::read_to_string(data.join("tls/ca.pem")).expect("local ca");
+    let url = format!("https://{}/devicecontrol/deviceAccessToken", running.device_addr.expect("device listener"));
+    let res = device.client(&server_ca).post(&url).send().await.expect("token");
+    let (status, body) = json(res).await;
+    assert_eq!(status, 200, "{body}");
+    let token = body["accessToken"].as_str().expect("token").to_string();
+    // Asked again before half-life: the same token, opened from its sealed copy.
+    let (_, again) = json(device.client(&server_ca).post(&url).send().await.expect("token")).await;
+    assert_eq!(again["accessToken"].as_str(), Some(token.as_str()));
+    running.stop().await.expect("stops");
+
+    assert_eq!(mode(&data), 0o700, "data folder");
+    for name in ["anchorage.db", "anchorage.db-wal", "anchorage.db-shm", "secret.key"] {
+        let path = data.join(name);
+        if path.exists() {
+            assert_eq!(mode(&path), 0o600, "{name}");
+        }
+    }
+    // Nothing secret in clear in any of the database's files.
+    let mut bytes = Vec::new();
+    for name in ["anchorage.db", "anchorage.db-wal"] {
+        bytes.extend(std::fs::read(data.join(name)).unwrap_or_default());
+    }
+    let contains = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+    assert!(!contains(b"s3cr3t-value"), "a credentials.* value in clear");
+    assert!(!contains(token.as_bytes()), "a device token in clear");
+    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", data.join("anchorage.db").display()))
+        .await
+        .expect("db");
+    let key: Vec<u8> = sqlx::query_scalar("SELECT private_key FROM signing_keys").fetch_one(&db).await.expect("key");
+    assert!(key.starts_with(b"sealed:v1:"), "the signing key is sealed");
+}
+
+#[tokio::test]
+async fn a_bearer_token_must_be_the_stored_one_for_its_device() {
+    use base64::Engine as _;
+    let app = TestApp::spawn().await;
+    let root = Ca::root("Bearer Root");
+    app.trust(&root, "ENABLED", true).await;
+    let (status, body) = app.device_token(&root.device("bearer-device"), None).await;
+    assert_eq!(status, 200, "{body}");
+    let token = body["accessToken"].as_str().expect("token").to_string();
+    let me = |t: &str| app.client.get(app.url("/user/currentUser")).bearer_auth(t.to_string()).send();
+    assert_eq!(me(&token).await.expect("me").status(), 200);
+
+    // The same id with another `sub`, signed with the server's own key (as someone who read it
+    // from the database would): refused, since the stored row names another device.
+    let key = signing_key(&app).await;
+    let [h, p, _]: [&str; 3] = token.split('.').collect::<Vec<_>>().try_into().expect("three parts");
+    let mut claims: serde_json::Value =
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(p).expect("b64"))
+            .expect("json");
+    claims["sub"] = "admin".into();
+    let header: serde_json::Value =
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(h).expect("b64"))
+            .expect("json");
+    let mut jwt_header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+    jwt_header.kid = header["kid"].as_str().map(str::to_string);
+    let forged =
+        jsonwebtoken::encode(&jwt_header, &claims, &jsonwebtoken::EncodingKey::from_ec_der(&key)).expect("sign");
+    let res = me(&forged).await.expect("me");
+    assert_error(res, 401, "security/Unauthorized", "Invalid token").await;
+}
+
+/// The JWT signing key, opened with the server's secret key (what an attacker with both files
+/// could do; the test needs it to sign a forgery).
+async fn signing_key(app: &TestApp) -> Vec<u8> {
+    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", app.db_path().display())).await.expect("db");
+    let (kid, sealed): (String, Vec<u8>) =
+        sqlx::query_as("SELECT kid, private_key FROM signing_keys").fetch_one(&db).await.expect("key");
+    let secrets = anchorage_server::secrets::SecretBox::load_or_create(&app.db_path().with_file_name("secret.key"))
+        .expect("secret key");
+    secrets.open(std::str::from_utf8(&sealed).expect("text"), &format!("signing_keys/{kid}")).expect("opens")
+}

@@ -54,6 +54,7 @@ pub fn config(data_dir: &Path, assets: &Path, password: Option<&str>) -> Config 
         header_read_timeout_seconds: 10,
         idle_timeout_seconds: 60,
         trusted_proxies: Vec::new(),
+        secret_key_file: None,
     }
 }
 

@@ -1,0 +1,168 @@
+//! Secrets at rest: the values the database must not hold in clear (the JWT signing key,
+//! `credentials.*` tenant options, device tokens kept for re-delivery) are sealed with
+//! AES-256-GCM under a key kept outside the database, in `--secret-key-file` (default
+//! `<data-dir>/secret.key`, made at first start, mode 0600). Whoever reads the database alone
+//! learns none of them. Back the key file up with the database: without it the sealed values
+//! cannot be opened (docs/decisions.md, "Secrets at rest").
+
+use std::path::Path;
+
+use anyhow::Context as _;
+use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+
+/// What a sealed value starts with (followed by base64 of nonce and ciphertext).
+pub const SEALED_PREFIX: &str = "sealed:v1:";
+
+/// The key that seals and opens secrets at rest.
+pub struct SecretBox {
+    key: LessSafeKey,
+}
+
+impl std::fmt::Debug for SecretBox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretBox(***)")
+    }
+}
+
+impl SecretBox {
+    /// Reads the key file (64 hex digits), or makes it (mode 0600) when it does not exist.
+    pub fn load_or_create(path: &Path) -> anyhow::Result<Self> {
+        if !path.exists() {
+            let key: [u8; 32] = rand::random();
+            write_private(path, &format!("{}\n", hex::encode(key)))?;
+            tracing::info!(file = %path.display(), "made the secret key (back it up with the database)");
+        }
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading the secret key {}", path.display()))?;
+        let bytes = hex::decode(text.trim())
+            .ok()
+            .filter(|b| b.len() == 32)
+            .with_context(|| format!("{} must hold 64 hexadecimal digits (a 256-bit key)", path.display()))?;
+        Self::from_bytes(&bytes)
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> anyhow::Result<Self> {
+        let key = UnboundKey::new(&AES_256_GCM, bytes).map_err(|_| anyhow::anyhow!("invalid secret key"))?;
+        Ok(Self { key: LessSafeKey::new(key) })
+    }
+
+    /// Seals `plain`; `context` (e.g. the row's id) is bound to it, so a sealed value cannot be
+    /// moved to another row.
+    pub fn seal(&self, plain: &[u8], context: &str) -> anyhow::Result<String> {
+        let nonce_bytes: [u8; NONCE_LEN] = rand::random();
+        let mut data = plain.to_vec();
+        self.key
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce_bytes),
+                Aad::from(context.as_bytes()),
+                &mut data,
+            )
+            .map_err(|_| anyhow::anyhow!("sealing a secret"))?;
+        let mut out = nonce_bytes.to_vec();
+        out.extend_from_slice(&data);
+        Ok(format!("{SEALED_PREFIX}{}", STANDARD.encode(out)))
+    }
+
+    /// Opens a value made by [`SecretBox::seal`] with the same `context`.
+    pub fn open(&self, sealed: &str, context: &str) -> anyhow::Result<Vec<u8>> {
+        let b64 = sealed.strip_prefix(SEALED_PREFIX).context("not a sealed value")?;
+        let mut data = STANDARD.decode(b64).context("a sealed value is not base64")?;
+        anyhow::ensure!(data.len() >= NONCE_LEN, "a sealed value is too short");
+        let nonce = Nonce::try_assume_unique_for_key(&data[..NONCE_LEN]).map_err(|_| anyhow::anyhow!("nonce"))?;
+        let mut body = data.split_off(NONCE_LEN);
+        let plain = self
+            .key
+            .open_in_place(nonce, Aad::from(context.as_bytes()), &mut body)
+            .map_err(|_| anyhow::anyhow!("a sealed value does not open with this secret key (another key file?)"))?;
+        Ok(plain.to_vec())
+    }
+}
+
+/// What a device token's sealed copy is bound to.
+pub fn token_context(jti: &str) -> String {
+    format!("device_tokens/{jti}")
+}
+
+/// What a `credentials.*` option's sealed value is bound to.
+pub fn option_context(tenant: &str, category: &str, key: &str) -> String {
+    format!("tenant_options/{tenant}/{category}/{key}")
+}
+
+/// Seals what an older version kept in clear: device tokens (hashed and sealed) and
+/// `credentials.*` option values.
+pub async fn seal_legacy_rows(db: &crate::db::Db, secrets: &SecretBox) -> anyhow::Result<()> {
+    let tokens = crate::db::devices::unsealed_tokens(db).await?;
+    for (jti, token) in &tokens {
+        let sealed = secrets.seal(token.as_bytes(), &token_context(jti))?;
+        crate::db::devices::seal_token(db, jti, &crate::auth::token_digest(token), &sealed).await?;
+    }
+    let options =
+        crate::db::options::with_key_prefix(db, anchorage_common::options::SECRET_KEY_PREFIX, SEALED_PREFIX).await?;
+    let now = anchorage_common::timefmt::platform(time::OffsetDateTime::now_utc());
+    for (tenant, category, key, value) in &options {
+        let sealed = secrets.seal(value.as_bytes(), &option_context(tenant, category, key))?;
+        crate::db::options::upsert(db, tenant, category, key, &sealed, &now).await?;
+    }
+    if !tokens.is_empty() || !options.is_empty() {
+        tracing::info!(
+            tokens = tokens.len(),
+            options = options.len(),
+            "sealed secrets kept in clear by an older version"
+        );
+    }
+    Ok(())
+}
+
+/// Whether a stored value is sealed.
+pub fn is_sealed(value: &str) -> bool {
+    value.starts_with(SEALED_PREFIX)
+}
+
+/// Writes a file readable by its owner only.
+pub fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut f = options.open(path).with_context(|| format!("writing {}", path.display()))?;
+    f.write_all(text.as_bytes())?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sealed_values_open_only_with_their_key_and_context() {
+        let a = SecretBox::from_bytes(&[7; 32]).expect("key");
+        let b = SecretBox::from_bytes(&[8; 32]).expect("key");
+        let sealed = a.seal(b"the signing key", "signing_keys/k1").expect("seal");
+        assert!(is_sealed(&sealed) && !sealed.contains("signing"));
+        assert_ne!(sealed, a.seal(b"the signing key", "signing_keys/k1").expect("seal"), "a fresh nonce each time");
+        assert_eq!(a.open(&sealed, "signing_keys/k1").expect("open"), b"the signing key");
+        assert!(a.open(&sealed, "signing_keys/k2").is_err(), "bound to its row");
+        assert!(b.open(&sealed, "signing_keys/k1").is_err(), "another key");
+        assert!(a.open("plain", "x").is_err());
+    }
+
+    #[test]
+    fn the_key_file_is_made_once_and_private() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("secret.key");
+        let first = SecretBox::load_or_create(&path).expect("made");
+        let sealed = first.seal(b"x", "c").expect("seal");
+        let again = SecretBox::load_or_create(&path).expect("read");
+        assert_eq!(again.open(&sealed, "c").expect("open"), b"x");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            assert_eq!(std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777, 0o600);
+        }
+        std::fs::write(&path, "short").expect("write");
+        assert!(SecretBox::load_or_create(&path).is_err());
+    }
+}
