@@ -66,15 +66,22 @@ pub struct Authenticator {
 }
 
 impl Authenticator {
-    pub fn new(db: Db) -> Self {
+    /// Fails when the dummy hash cannot be made: without it unknown users would be refused
+    /// faster than known ones, which tells them apart.
+    pub fn new(db: Db) -> anyhow::Result<Self> {
+        Self::with_hasher(db, hash_password)
+    }
+
+    fn with_hasher(db: Db, hash: impl Fn(&str) -> anyhow::Result<String>) -> anyhow::Result<Self> {
         let dummy: String =
             rand::thread_rng().sample_iter(rand::distributions::Alphanumeric).take(24).map(char::from).collect();
-        Self {
-            db,
-            salt: rand::random(),
-            dummy_hash: hash_password(&dummy).unwrap_or_default(),
-            cache: Mutex::new(HashMap::new()),
-        }
+        let dummy_hash = hash(&dummy)
+            .and_then(|h| {
+                anyhow::ensure!(PasswordHash::new(&h).is_ok(), "not a PHC string");
+                Ok(h)
+            })
+            .map_err(|e| anyhow::anyhow!("making the dummy password hash for unknown users: {e}"))?;
+        Ok(Self { db, salt: rand::random(), dummy_hash, cache: Mutex::new(HashMap::new()) })
     }
 
     /// Checks `user`/`password` in `tenant`; `None` for any mismatch, whatever the cause.
@@ -166,9 +173,45 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(Option<String>, String, Str
     Some((tenant, user, password.to_string()))
 }
 
-/// Whether the client asked for `WWW-Authenticate: XBasic` (so browsers show no pop-up).
-fn wants_xbasic(headers: &HeaderMap) -> bool {
-    headers.contains_key("usexbasic")
+/// Whether the 401 must say `WWW-Authenticate: XBasic`, which browsers do not answer with a
+/// password dialog: when the client asks (`UseXBasic`), and for every request a browser makes
+/// (it sends `Sec-Fetch-Mode`). A browser must never cache Basic credentials for this origin:
+/// a cross-site form could then ride on them; the console uses its session.
+pub fn wants_xbasic(headers: &HeaderMap) -> bool {
+    headers.contains_key("usexbasic") || headers.contains_key("sec-fetch-mode")
+}
+
+/// Middleware on the whole API, in both modes: a request that changes state (not GET, HEAD or
+/// OPTIONS) is refused with 403 when a browser says it comes from another site
+/// (`Sec-Fetch-Site: cross-site`) or its `Origin` is not this server's (the `Host` it was sent
+/// to, or `--public-url`). Clients that send neither (curl, devices, SDKs) are not affected.
+pub async fn refuse_cross_site(
+    State(public_url): State<Option<std::sync::Arc<str>>>,
+    req: Request,
+    next: Next,
+) -> Result<Response, AppError> {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return Ok(next.run(req).await);
+    }
+    let headers = req.headers();
+    let cross_site = headers.get("sec-fetch-site").is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"cross-site"));
+    let foreign_origin = headers.get(header::ORIGIN).map(|o| o.to_str().unwrap_or("null")).is_some_and(|origin| {
+        let authority = origin.split_once("://").map(|(_, rest)| rest.trim_end_matches('/'));
+        let host = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .or_else(|| req.uri().authority().map(|a| a.as_str()));
+        let public =
+            public_url.as_deref().and_then(|u| u.split_once("://")).map(|(_, rest)| rest.trim_end_matches('/'));
+        !authority.is_some_and(|a| Some(a) == host || Some(a) == public)
+    });
+    if cross_site || foreign_origin {
+        return Err(AppError::Forbidden {
+            message: "Requests from another site cannot change anything here (Origin or Sec-Fetch-Site says so)."
+                .into(),
+        });
+    }
+    Ok(next.run(req).await)
 }
 
 /// A bearer token from the `Authorization` header.
@@ -223,7 +266,7 @@ pub fn token_digest(token: &str) -> String {
 }
 
 /// Compares secrets without an early exit.
-fn same_secret(a: &str, b: &str) -> bool {
+pub fn same_secret(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
@@ -335,13 +378,7 @@ pub async fn require_user(
     } else if let Some(token) = cookie(req.headers(), SESSION_COOKIE) {
         let (user, xsrf) =
             session_user(&state, token).await?.ok_or_else(|| unauthorized("The session has ended; log in again."))?;
-        let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-        let echoed = req.headers().get(XSRF_HEADER).and_then(|v| v.to_str().ok());
-        if !safe && !echoed.is_some_and(|e| same_secret(e, &xsrf)) {
-            return Err(AppError::Forbidden {
-                message: "Missing or wrong X-XSRF-TOKEN header for a session cookie.".into(),
-            });
-        }
+        crate::browser::check_xsrf(req.method(), req.headers(), &xsrf)?;
         user
     } else {
         return Err(unauthorized(
@@ -392,6 +429,14 @@ mod tests {
         assert_eq!(basic_credentials(&headers("Bearer abc")), None);
         assert_eq!(basic_credentials(&headers("Basic !!!")), None);
         assert_eq!(basic_credentials(&headers(&b("no-colon"))), None);
+    }
+
+    #[tokio::test]
+    async fn no_dummy_hash_stops_start_up_instead_of_answering_unknown_users_faster() {
+        let db = sqlx::SqlitePool::connect_lazy("sqlite::memory:").expect("lazy pool");
+        assert!(Authenticator::with_hasher(db.clone(), |_| anyhow::bail!("no memory")).is_err());
+        assert!(Authenticator::with_hasher(db.clone(), |_| Ok(String::new())).is_err(), "an empty hash");
+        assert!(Authenticator::new(db).is_ok());
     }
 
     #[test]

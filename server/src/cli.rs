@@ -126,7 +126,7 @@ pub async fn run_user(config: &Config, action: UserAction) -> anyhow::Result<()>
             let password = read_password()?;
             check_password(&password).map_err(fail)?;
             let hash = auth::hash_password(&password)?;
-            db::users::update(&db, tenant, &name, Some(&hash), None, None, &now).await?;
+            db::users::update(&db, tenant, &name, Some(&hash), None, None, &now).await?.ok(tenant, &name)?;
             audit_cli(
                 &db,
                 tenant,
@@ -141,19 +141,19 @@ pub async fn run_user(config: &Config, action: UserAction) -> anyhow::Result<()>
             anyhow::bail!("no user '{name}' in tenant '{tenant}'");
         }
         UserAction::Disable { name } => {
-            db::users::update(&db, tenant, &name, None, None, Some(false), &now).await?;
+            db::users::update(&db, tenant, &name, None, None, Some(false), &now).await?.ok(tenant, &name)?;
             audit_cli(&db, tenant, "User disabled", format!("User '{name}': disabled (command line)."), &now).await?;
             println!("disabled '{name}'; their sessions have ended");
         }
         UserAction::Enable { name } => {
-            db::users::update(&db, tenant, &name, None, None, Some(true), &now).await?;
+            db::users::update(&db, tenant, &name, None, None, Some(true), &now).await?.ok(tenant, &name)?;
             audit_cli(&db, tenant, "User enabled", format!("User '{name}': enabled (command line)."), &now).await?;
             println!("enabled '{name}'");
         }
         UserAction::Role { name, role } => {
             anyhow::ensure!(exists(&name).await?, "no user '{name}' in tenant '{tenant}'");
             let role = UserRole::parse(&role).map_err(fail)?;
-            db::users::update(&db, tenant, &name, None, Some(role.as_str()), None, &now).await?;
+            db::users::update(&db, tenant, &name, None, Some(role.as_str()), None, &now).await?.ok(tenant, &name)?;
             audit_cli(
                 &db,
                 tenant,
@@ -191,4 +191,17 @@ async fn audit_cli(db: &db::Db, tenant: &str, activity: &str, text: String, now:
     )
     .await?;
     Ok(())
+}
+
+impl db::users::Updated {
+    /// The command line's reading: an error in words for a refusal.
+    fn ok(self, tenant: &str, name: &str) -> anyhow::Result<()> {
+        match self {
+            Self::Done => Ok(()),
+            Self::NotFound => anyhow::bail!("no user '{name}' in tenant '{tenant}'"),
+            Self::LastAdmin => {
+                anyhow::bail!("'{name}' is the last enabled admin of '{tenant}': it cannot be demoted or disabled")
+            }
+        }
+    }
 }

@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod browser;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -50,8 +51,10 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
 /// The whole application: the authenticated API, JSON 404s under API paths, and the console
 /// (static files with `index.html` as the fallback for client-side routes).
 pub fn app(state: AppState) -> Router {
+    let public_url: Option<Arc<str>> = state.config.public_url.as_deref().map(Arc::from);
     let api = routes::api(&state)
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(public_url, auth::refuse_cross_site))
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed });
     with_common_layers(Router::new().merge(api).fallback(fallback).with_state(state))
 }
@@ -159,7 +162,7 @@ impl Running {
 /// background.
 pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Running> {
     if config.upstream.is_some() {
-        return start_proxy(config).await;
+        return start_proxy(config, clock).await;
     }
     let db = db::open(&config.database_path()).await?;
     let now = anchorage_common::timefmt::platform(clock.now());
@@ -179,7 +182,7 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     let (addr, device_addr) = (api_tcp.local_addr()?, device_listener.local_addr()?);
     let limits = listener::Limits::from_config(&config);
     let trusted_proxies: Arc<[config::IpNet]> = config.trusted_proxies.clone().into();
-    let state = AppState::new(db, config, clock, tokens, secrets);
+    let state = AppState::new(db, config, clock, tokens, secrets)?;
     let router = app(state.clone());
     let (shutdown, rx) = tokio::sync::watch::channel(false);
     let maintenance = tokio::spawn(maintain(state.clone(), rx.clone()));
@@ -240,8 +243,8 @@ async fn maintain_once(state: &AppState) {
 }
 
 /// Proxy mode: no database, no device listener; the console and the forwarded API.
-async fn start_proxy(config: Config) -> anyhow::Result<Running> {
-    let state = proxy::ProxyState::new(&config)?;
+async fn start_proxy(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Running> {
+    let state = proxy::ProxyState::new(&config, clock)?;
     let api_tcp = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
     let addr = api_tcp.local_addr()?;
     tracing::info!(

@@ -20,12 +20,15 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine as _;
-use serde::Deserialize;
 use serde_json::json;
 
-use crate::auth::{SESSION_COOKIE, XSRF_COOKIE, XSRF_HEADER, cookie, token_digest};
+use crate::auth::{SESSION_COOKIE, XSRF_HEADER, cookie, token_digest, wants_xbasic};
+use crate::browser::{self, Login, LoginForm, TenantQuery, random_token};
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::AppError;
+use crate::extract::ClientAddress;
+use crate::limiter::{self, LoginLimiter};
 
 /// Largest request body forwarded (the platform applies its own limits too).
 const MAX_FORWARDED_BODY: usize = 64 * 1024 * 1024;
@@ -50,11 +53,15 @@ struct Inner {
     idle: Duration,
     lifetime: Duration,
     assets: std::path::PathBuf,
+    public_url: Option<String>,
+    /// Failed logins, throttled as in the local mode.
+    limiter: LoginLimiter,
+    clock: Arc<dyn Clock>,
 }
 
 impl ProxyState {
     /// The upstream client: TLS always verified, against the system roots and `--upstream-ca`.
-    pub fn new(config: &Config) -> anyhow::Result<Self> {
+    pub fn new(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let upstream = config.upstream.clone().context("no upstream")?.trim_end_matches('/').to_string();
         anyhow::ensure!(
             upstream.starts_with("https://") || upstream.starts_with("http://"),
@@ -81,6 +88,9 @@ impl ProxyState {
             idle: Duration::from_secs(config.session_idle_seconds),
             lifetime: Duration::from_secs(config.session_lifetime_seconds),
             assets: config.assets_dir.clone(),
+            public_url: config.public_url.clone(),
+            limiter: LoginLimiter::default(),
+            clock,
         })))
     }
 
@@ -130,6 +140,10 @@ pub fn app(state: ProxyState) -> Router {
             }
         })
         .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_FORWARDED_BODY))
+        .layer(axum::middleware::from_fn_with_state(
+            state.0.public_url.as_deref().map(Arc::from),
+            crate::auth::refuse_cross_site,
+        ))
         .with_state(state)
 }
 
@@ -144,37 +158,30 @@ async fn not_forwarded() -> AppError {
     )
 }
 
-#[derive(Deserialize)]
-struct LoginForm {
-    grant_type: Option<String>,
-    username: Option<String>,
-    password: Option<String>,
-    tenant_id: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct TenantQuery {
-    tenant_id: Option<String>,
-}
-
-fn random_token() -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
-}
-
 /// Checks the credentials against the platform (`GET /user/currentUser`) and opens an
 /// in-memory session holding them.
 async fn login_with_cookie(
     State(state): State<ProxyState>,
+    ClientAddress(address): ClientAddress,
+    headers: HeaderMap,
     Query(query): Query<TenantQuery>,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, AppError> {
-    if !form.grant_type.as_deref().is_some_and(|g| g.eq_ignore_ascii_case("password")) {
-        return Err(AppError::bad_request("security", "grant_type must be PASSWORD"));
+    let Login { tenant, user, password } = form.login(query)?;
+    // Throttled as a local login is (the platform has its own limits too).
+    let keys = limiter::keys(tenant.as_deref().unwrap_or(""), &user, address.as_deref());
+    match state.0.limiter.gate(&keys, state.0.clock.now()) {
+        limiter::Gate::Wait(wait) => {
+            let seconds = u64::try_from(wait.whole_seconds()).unwrap_or(0).max(1);
+            return Err(AppError::TooManyRequests {
+                message: format!("Too many failed logins; try again in {seconds} s."),
+                retry_after_seconds: seconds,
+            });
+        }
+        limiter::Gate::Proceed(slowdown) if !slowdown.is_zero() => tokio::time::sleep(slowdown).await,
+        limiter::Gate::Proceed(_) => {}
     }
-    let (Some(user), Some(password)) = (form.username, form.password) else {
-        return Err(AppError::bad_request("security", "username and password are required"));
-    };
-    let login = match query.tenant_id.or(form.tenant_id).filter(|t| !t.is_empty()) {
+    let login = match &tenant {
         Some(t) => format!("{t}/{user}"),
         None => user.clone(),
     };
@@ -193,6 +200,7 @@ async fn login_with_cookie(
     match res.status() {
         s if s.is_success() => {}
         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+            state.0.limiter.failed(&keys, state.0.clock.now());
             tracing::info!(upstream = %state.0.upstream, "login refused by the platform");
             // A form login never answers with a Basic challenge: browsers would show their own dialog.
             return Err(AppError::Unauthorized { message: "Invalid credentials!".into(), xbasic: true });
@@ -205,6 +213,7 @@ async fn login_with_cookie(
             ));
         }
     }
+    state.0.limiter.succeeded(&keys);
     let (token, xsrf) = (random_token(), random_token());
     let now = Instant::now();
     {
@@ -217,14 +226,8 @@ async fn login_with_cookie(
     }
     tracing::info!(upstream = %state.0.upstream, "login (proxy)");
     let mut res = StatusCode::OK.into_response();
-    for c in [
-        format!("{SESSION_COOKIE}={token}; Path=/; SameSite=Strict; HttpOnly"),
-        format!("{XSRF_COOKIE}={xsrf}; Path=/; SameSite=Strict"),
-    ] {
-        if let Ok(v) = HeaderValue::from_str(&c) {
-            res.headers_mut().append(header::SET_COOKIE, v);
-        }
-    }
+    let secure = browser::cookies_secure(state.0.public_url.as_deref(), &headers, false);
+    browser::set_session_cookies(&mut res, &token, &xsrf, secure);
     Ok(res)
 }
 
@@ -233,14 +236,7 @@ async fn logout(State(state): State<ProxyState>, headers: HeaderMap) -> Response
         state.0.sessions.lock().unwrap_or_else(|e| e.into_inner()).remove(&token_digest(token));
     }
     let mut res = StatusCode::NO_CONTENT.into_response();
-    for c in [
-        format!("{SESSION_COOKIE}=; Path=/; SameSite=Strict; HttpOnly; Max-Age=0"),
-        format!("{XSRF_COOKIE}=; Path=/; SameSite=Strict; Max-Age=0"),
-    ] {
-        if let Ok(v) = HeaderValue::from_str(&c) {
-            res.headers_mut().append(header::SET_COOKIE, v);
-        }
-    }
+    browser::clear_cookies(&mut res, browser::cookies_secure(state.0.public_url.as_deref(), &headers, false));
     res
 }
 
@@ -250,7 +246,7 @@ fn credentials(state: &ProxyState, req: &Request) -> Result<Option<HeaderValue>,
         return Ok(Some(a.clone()));
     }
     let Some(token) = cookie(req.headers(), SESSION_COOKIE) else { return Ok(None) };
-    let xbasic = req.headers().contains_key("usexbasic");
+    let xbasic = wants_xbasic(req.headers());
     let mut sessions = state.0.sessions.lock().unwrap_or_else(|e| e.into_inner());
     let hash = token_digest(token);
     let now = Instant::now();
@@ -261,13 +257,7 @@ fn credentials(state: &ProxyState, req: &Request) -> Result<Option<HeaderValue>,
         sessions.remove(&hash);
         return Err(AppError::Unauthorized { message: "The session has ended; log in again.".into(), xbasic });
     }
-    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    let echoed = req.headers().get(XSRF_HEADER).and_then(|v| v.to_str().ok());
-    if !safe && echoed != Some(s.xsrf.as_str()) {
-        return Err(AppError::Forbidden {
-            message: "Missing or wrong X-XSRF-TOKEN header for a session cookie.".into(),
-        });
-    }
+    browser::check_xsrf(req.method(), req.headers(), &s.xsrf)?;
     s.last_seen = now;
     Ok(Some(s.authorization.clone()))
 }

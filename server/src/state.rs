@@ -33,9 +33,15 @@ pub struct Inner {
 }
 
 impl AppState {
-    pub fn new(db: Db, config: Config, clock: Arc<dyn Clock>, tokens: TokenService, secrets: SecretBox) -> Self {
-        Self(Arc::new(Inner {
-            auth: Authenticator::new(db.clone()),
+    pub fn new(
+        db: Db,
+        config: Config,
+        clock: Arc<dyn Clock>,
+        tokens: TokenService,
+        secrets: SecretBox,
+    ) -> anyhow::Result<Self> {
+        Ok(Self(Arc::new(Inner {
+            auth: Authenticator::new(db.clone())?,
             readers: Readers::new(&db),
             db,
             config,
@@ -44,7 +50,7 @@ impl AppState {
             limiter: LoginLimiter::default(),
             refusals: Refusals::default(),
             secrets,
-        }))
+        })))
     }
 
     /// "Now" in the platform's text format, for timestamps stored in rows.

@@ -75,8 +75,20 @@ pub async fn insert(db: &Db, row: &UserRow, now: &str) -> sqlx::Result<()> {
     Ok(())
 }
 
+/// What [`update`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Updated {
+    /// Changed (or nothing to change).
+    Done,
+    /// No such user.
+    NotFound,
+    /// Refused, nothing changed: the tenant would have no enabled admin left.
+    LastAdmin,
+}
+
 /// Changes what is given; a new password or a disabled account also ends the user's sessions.
-/// Returns whether the user exists.
+/// The tenant must keep an enabled admin: checked inside the write transaction, so two
+/// concurrent changes cannot both remove "the other" admin.
 pub async fn update(
     db: &Db,
     tenant: &str,
@@ -85,7 +97,7 @@ pub async fn update(
     role: Option<&str>,
     enabled: Option<bool>,
     now: &str,
-) -> sqlx::Result<bool> {
+) -> sqlx::Result<Updated> {
     let mut tx = db.begin_with("BEGIN IMMEDIATE").await?;
     let done = sqlx::query(
         "UPDATE users SET password_hash = COALESCE(?, password_hash), role = COALESCE(?, role), enabled = COALESCE(?, enabled), \
@@ -100,6 +112,20 @@ pub async fn update(
     .bind(user_name)
     .execute(&mut *tx)
     .await?;
+    if done.rows_affected() == 0 {
+        return Ok(Updated::NotFound);
+    }
+    if role.is_some_and(|r| r != "admin") || enabled == Some(false) {
+        let admins: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE tenant_id = ? AND role = 'admin' AND enabled = 1")
+                .bind(tenant)
+                .fetch_one(&mut *tx)
+                .await?;
+        if admins == 0 {
+            tx.rollback().await?;
+            return Ok(Updated::LastAdmin);
+        }
+    }
     if password_hash.is_some() || enabled == Some(false) {
         sqlx::query("DELETE FROM sessions WHERE tenant_id = ? AND user_name = ?")
             .bind(tenant)
@@ -108,5 +134,5 @@ pub async fn update(
             .await?;
     }
     tx.commit().await?;
-    Ok(done.rows_affected() == 1)
+    Ok(Updated::Done)
 }

@@ -12,13 +12,12 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Extension, Form, Json};
-use base64::Engine as _;
-use serde::Deserialize;
 use serde_json::json;
 
 use anchorage_common::options::{BASIC_USER_COOKIE_LIFESPAN, OAUTH_INTERNAL};
 
-use crate::auth::{self, AuthUser, SESSION_COOKIE, XSRF_COOKIE};
+use crate::auth::{self, AuthUser};
+use crate::browser::{self, Login, LoginForm, TenantQuery};
 use crate::extract::ClientAddress;
 use crate::routes::{Access, Endpoint};
 use crate::state::AppState;
@@ -31,27 +30,10 @@ pub fn endpoints() -> Vec<Endpoint> {
     ]
 }
 
-#[derive(Deserialize)]
-pub struct LoginForm {
-    grant_type: Option<String>,
-    username: Option<String>,
-    password: Option<String>,
-    tenant_id: Option<String>,
-}
-
-#[derive(Deserialize)]
-pub struct TenantQuery {
-    tenant_id: Option<String>,
-}
-
 /// A new session: its token (given to the client only) and its XSRF token.
 struct NewSession {
     token: String,
     xsrf: String,
-}
-
-fn random_token() -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
 }
 
 /// Checks the form and the password (throttled, audited on failure) and opens a session.
@@ -61,13 +43,7 @@ async fn open_session(
     query: TenantQuery,
     address: Option<&str>,
 ) -> Result<(AuthUser, NewSession), AppError> {
-    if !form.grant_type.as_deref().is_some_and(|g| g.eq_ignore_ascii_case("password")) {
-        return Err(AppError::bad_request("security", "grant_type must be PASSWORD"));
-    }
-    let (Some(user), Some(password)) = (form.username, form.password) else {
-        return Err(AppError::bad_request("security", "username and password are required"));
-    };
-    let tenant = query.tenant_id.or(form.tenant_id).filter(|t| !t.is_empty());
+    let Login { tenant, user, password } = form.login(query)?;
     // A form login never answers with a Basic challenge: browsers would show their own dialog.
     let user = auth::password_login(state, tenant.as_deref(), &user, &password, address, true).await?;
 
@@ -79,7 +55,7 @@ async fn open_session(
         None => None,
     }
     .unwrap_or_else(|| i64::try_from(state.config.session_lifetime_seconds).unwrap_or(28800));
-    let session = NewSession { token: random_token(), xsrf: random_token() };
+    let session = NewSession { token: browser::random_token(), xsrf: browser::random_token() };
     db::sessions::insert(
         &state.db,
         &db::sessions::SessionRow {
@@ -105,35 +81,6 @@ async fn open_session(
     Ok((user, session))
 }
 
-/// Whether cookies must be marked `Secure`: the request came over TLS or the public URL is https.
-fn secure(state: &AppState, headers: &HeaderMap, over_tls: bool) -> bool {
-    over_tls
-        || state.config.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
-        || headers.get("x-forwarded-proto").is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"))
-}
-
-fn set_cookie(res: &mut Response, name: &str, value: &str, http_only: bool, secure: bool, max_age: Option<i64>) {
-    let mut c = format!("{name}={value}; Path=/; SameSite=Strict");
-    if http_only {
-        c.push_str("; HttpOnly");
-    }
-    if secure {
-        c.push_str("; Secure");
-    }
-    if let Some(age) = max_age {
-        c.push_str(&format!("; Max-Age={age}"));
-    }
-    if let Ok(v) = HeaderValue::from_str(&c) {
-        res.headers_mut().append(header::SET_COOKIE, v);
-    }
-}
-
-/// Adds the headers that end the browser's session cookies.
-pub fn clear_cookies(res: &mut Response, secure: bool) {
-    set_cookie(res, SESSION_COOKIE, "", true, secure, Some(0));
-    set_cookie(res, XSRF_COOKIE, "", false, secure, Some(0));
-}
-
 async fn login_with_cookie(
     State(state): State<AppState>,
     ClientAddress(address): ClientAddress,
@@ -143,11 +90,9 @@ async fn login_with_cookie(
     Form(form): Form<LoginForm>,
 ) -> Result<Response, AppError> {
     let (_, session) = open_session(&state, form, query, address.as_deref()).await?;
-    let secure = secure(&state, &headers, tls.is_some());
+    let secure = browser::cookies_secure(state.config.public_url.as_deref(), &headers, tls.is_some());
     let mut res = StatusCode::OK.into_response();
-    set_cookie(&mut res, SESSION_COOKIE, &session.token, true, secure, None);
-    set_cookie(&mut res, XSRF_COOKIE, &session.xsrf, false, secure, None);
-    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    browser::set_session_cookies(&mut res, &session.token, &session.xsrf, secure);
     Ok(res)
 }
 

@@ -29,6 +29,7 @@ async fn logout(
     Extension(user): Extension<AuthUser>,
     ClientAddress(address): ClientAddress,
     tls: Option<Extension<crate::tls::PeerCertificates>>,
+    headers: axum::http::HeaderMap,
 ) -> Result<Response, crate::error::AppError> {
     if let Some(jti) = &user.token_id {
         crate::db::devices::revoke(&state.db, jti).await?;
@@ -46,8 +47,8 @@ async fn logout(
         )
         .from_address(address.as_deref());
         audit::record(&state, &user.tenant, event).await?;
-        let secure = tls.is_some() || state.config.public_url.as_deref().is_some_and(|u| u.starts_with("https://"));
-        super::sessions::clear_cookies(&mut res, secure);
+        let secure = crate::browser::cookies_secure(state.config.public_url.as_deref(), &headers, tls.is_some());
+        crate::browser::clear_cookies(&mut res, secure);
     }
     Ok(res)
 }

@@ -136,6 +136,10 @@ async fn create_user(
     Ok((StatusCode::CREATED, Json(to_wire(created, &base))).into_response())
 }
 
+fn last_admin() -> AppError {
+    AppError::unprocessable(RESOURCE, "The last enabled admin cannot be demoted or disabled.")
+}
+
 async fn update_user(
     State(state): State<AppState>,
     Extension(user): Extension<AuthUser>,
@@ -152,14 +156,15 @@ async fn update_user(
     let loses_admin = current.role == "admin"
         && current.enabled
         && (changes.role == Some(UserRole::Reader) || changes.enabled == Some(false));
+    // A quick answer before hashing a password; the write transaction checks again.
     if loses_admin && db::users::other_enabled_admins(&state.db, &tenant_id, &name).await? == 0 {
-        return Err(AppError::unprocessable(RESOURCE, "The last enabled admin cannot be demoted or disabled."));
+        return Err(last_admin());
     }
     let password_hash = match changes.password.clone() {
         Some(p) => Some(hash(p).await?),
         None => None,
     };
-    db::users::update(
+    match db::users::update(
         &state.db,
         &tenant_id,
         &name,
@@ -168,7 +173,12 @@ async fn update_user(
         changes.enabled,
         &state.now_text(),
     )
-    .await?;
+    .await?
+    {
+        db::users::Updated::Done => {}
+        db::users::Updated::NotFound => return Err(not_found(&name)),
+        db::users::Updated::LastAdmin => return Err(last_admin()),
+    }
     let mut what = Vec::new();
     if changes.password.is_some() {
         what.push("password changed".to_string());

@@ -374,3 +374,124 @@ async fn signing_key(app: &TestApp) -> Vec<u8> {
         .expect("secret key");
     secrets.open(std::str::from_utf8(&sealed).expect("text"), &format!("signing_keys/{kid}")).expect("opens")
 }
+
+#[tokio::test]
+async fn another_site_cannot_change_anything_even_with_cached_basic_credentials() {
+    let app = TestApp::spawn().await;
+    let bulk = app.url("/devicecontrol/bulkNewDeviceRequests");
+    let csv = "ID;AUTH_TYPE;CREDENTIALS;TYPE;NAME\ncross-1;BASIC;a-device-password;c8y_Device;Cross 1\n";
+    let form = || {
+        reqwest::multipart::Form::new()
+            .part("file", reqwest::multipart::Part::bytes(csv.as_bytes().to_vec()).file_name("devices.csv"))
+    };
+    // What a browser sends for a form posted from another site, with the credentials it cached.
+    for (name, value) in [("Origin", "http://evil.example"), ("Sec-Fetch-Site", "cross-site"), ("Origin", "null")] {
+        let res = app.admin(Method::POST, &bulk).header(name, value).multipart(form()).send().await.expect("post");
+        assert_error(res, 403, "security/Forbidden", "Requests from another site cannot change anything").await;
+    }
+    let res = app.admin(Method::GET, &app.url("/identity/externalIds/c8y_Serial/cross-1")).send().await.expect("get");
+    assert_eq!(res.status(), 404, "nothing was registered");
+    // The console's own requests, and clients that send no Origin, go through.
+    let own = format!("http://{}", app.addresses().0);
+    let res = app
+        .admin(Method::POST, &bulk)
+        .header("Origin", own)
+        .header("Sec-Fetch-Site", "same-origin")
+        .multipart(form())
+        .send()
+        .await
+        .expect("post");
+    assert!(res.status().is_success(), "{}", res.status());
+    // A browser is never asked for a password: its 401s say XBasic.
+    let res = app
+        .client
+        .get(app.url("/tenant/currentTenant"))
+        .header("Sec-Fetch-Mode", "navigate")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.status(), 401);
+    assert!(res.headers()["www-authenticate"].to_str().is_ok_and(|v| v.starts_with("XBasic")));
+    let res = app.client.get(app.url("/tenant/currentTenant")).send().await.expect("get");
+    assert!(res.headers()["www-authenticate"].to_str().is_ok_and(|v| v.starts_with("Basic")), "API clients keep Basic");
+}
+
+#[tokio::test]
+async fn two_admins_removing_each_other_at_once_leave_one() {
+    let app = TestApp::spawn().await;
+    let users = app.url(&format!("/user/{TENANT}/users"));
+    let res = app
+        .admin(Method::POST, &users)
+        .json(&serde_json::json!({"userName": "second", "password": "second-password-1", "role": "admin"}))
+        .send()
+        .await
+        .expect("create");
+    assert!(res.status().is_success());
+    let as_second = |m: Method, url: &str| {
+        app.client.request(m, url).basic_auth(format!("{TENANT}/second"), Some("second-password-1"))
+    };
+    // Warm the credential caches, so that both requests reach their check together.
+    assert_eq!(as_second(Method::GET, &users).send().await.expect("get").status(), 200);
+    for round in 0..10 {
+        let disable = serde_json::json!({"enabled": false});
+        let (a, b) = tokio::join!(
+            app.admin(Method::PUT, &format!("{users}/second")).json(&disable).send(),
+            as_second(Method::PUT, &format!("{users}/{ADMIN}")).json(&disable).send(),
+        );
+        let statuses = [a.expect("a").status().as_u16(), b.expect("b").status().as_u16()];
+        let db = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", app.db_path().display())).await.expect("db");
+        let enabled_admins: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin' AND enabled = 1")
+            .fetch_one(&db)
+            .await
+            .expect("count");
+        db.close().await;
+        assert_eq!(enabled_admins, 1, "round {round}: {statuses:?}");
+        // One is refused: 422 (the last admin), or 401 when the other was disabled first.
+        assert!(statuses.contains(&422) || statuses.contains(&401), "round {round}: {statuses:?}");
+        // Enable the one that was disabled again, through the one left.
+        let enable = serde_json::json!({"enabled": true});
+        let back = app.admin(Method::PUT, &format!("{users}/second")).json(&enable).send().await.expect("enable");
+        if !back.status().is_success() {
+            let res = as_second(Method::PUT, &format!("{users}/{ADMIN}")).json(&enable).send().await.expect("enable");
+            assert!(res.status().is_success());
+        }
+    }
+}
+
+#[tokio::test]
+async fn proxy_mode_sessions_follow_the_same_rules() {
+    let app = TestApp::spawn_proxied().await;
+    let login = |password: &'static str| {
+        app.client
+            .post(app.url(&format!("/tenant/oauth?tenant_id={TENANT}")))
+            .header("X-Forwarded-Proto", "https")
+            .form(&[("grant_type", "PASSWORD"), ("username", ADMIN), ("password", password)])
+            .send()
+    };
+    let res = login(PASSWORD).await.expect("login");
+    assert_eq!(res.status(), 200);
+    let cookies: Vec<String> =
+        res.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok().map(str::to_string)).collect();
+    assert!(cookies.len() == 2 && cookies.iter().all(|c| c.contains("; Secure")), "{cookies:?}");
+    let session = cookies.iter().map(|c| c.split(';').next().unwrap_or_default()).collect::<Vec<_>>().join("; ");
+    // A wrong XSRF token, or none, is refused.
+    for xsrf in ["wrong", ""] {
+        let res = app
+            .client
+            .post(app.url("/tenant/options"))
+            .header("Cookie", &session)
+            .header("X-XSRF-TOKEN", xsrf)
+            .json(&serde_json::json!({"category": "c", "key": "k", "value": "v"}))
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(res.status(), 403);
+    }
+    // Failed logins are throttled as in the local mode.
+    for _ in 0..5 {
+        assert_eq!(login("wrong-password").await.expect("login").status(), 401);
+    }
+    let res = login(PASSWORD).await.expect("login");
+    assert_eq!(res.status(), 429);
+    assert!(res.headers().get("retry-after").is_some());
+}
