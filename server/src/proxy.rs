@@ -292,7 +292,15 @@ async fn forward_inner(state: &ProxyState, req: Request) -> Result<Response, App
     let url = format!("{}{path_and_query}", state.0.upstream);
     let mut out = state.0.client.request(req.method().clone(), url);
     for (name, value) in req.headers() {
-        if hop_by_hop(name) || name == header::COOKIE || name == header::AUTHORIZATION || name.as_str() == XSRF_HEADER {
+        // The browser's origin headers were checked here (refuse_cross_site); towards the
+        // platform the request is this proxy's own, from its own origin.
+        if hop_by_hop(name)
+            || name == header::COOKIE
+            || name == header::AUTHORIZATION
+            || name.as_str() == XSRF_HEADER
+            || name == header::ORIGIN
+            || name.as_str() == "sec-fetch-site"
+        {
             continue;
         }
         out = out.header(name, value);

@@ -487,6 +487,24 @@ async fn proxy_mode_sessions_follow_the_same_rules() {
             .expect("post");
         assert_eq!(res.status(), 403);
     }
+    // The console's own change, from the proxy's origin, reaches the platform.
+    let xsrf = cookies
+        .iter()
+        .find_map(|c| c.strip_prefix("XSRF-TOKEN=").and_then(|v| v.split(';').next()))
+        .expect("xsrf cookie")
+        .to_string();
+    let res = app
+        .client
+        .post(app.url("/tenant/options"))
+        .header("Cookie", &session)
+        .header("X-XSRF-TOKEN", xsrf)
+        .header("Origin", app.base.clone())
+        .header("Sec-Fetch-Site", "same-origin")
+        .json(&serde_json::json!({"category": "c", "key": "k", "value": "v"}))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), 200);
     // Failed logins are throttled as in the local mode.
     for _ in 0..5 {
         assert_eq!(login("wrong-password").await.expect("login").status(), 401);
