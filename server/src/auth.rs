@@ -95,7 +95,7 @@ impl Authenticator {
         let ok = remembered || {
             let hash = row.as_ref().map(|r| r.password_hash.clone()).unwrap_or_else(|| self.dummy_hash.clone());
             let password = password.to_string();
-            tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.map_err(AppError::internal)?
+            crate::hashing::verify(password, hash).await?
         };
         let Some(row) = row.filter(|r| ok && r.enabled) else { return Ok(None) };
         if !remembered {
@@ -147,7 +147,7 @@ pub fn hash_password(password: &str) -> anyhow::Result<String> {
         .map_err(|e| anyhow::anyhow!("hashing password: {e}"))
 }
 
-fn verify_password(password: &str, hash: &str) -> bool {
+pub fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
 }
 

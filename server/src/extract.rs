@@ -39,6 +39,42 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     }
 }
 
+/// A form body (the login): not a form → 415, too large → 413, a field of the wrong kind →
+/// 400, each in the platform's envelope. For any router state (both modes log in with it).
+pub struct ApiForm<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiForm<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        use axum::extract::rejection::FormRejection;
+        match axum::Form::<T>::from_request(req, state).await {
+            Ok(axum::Form(v)) => Ok(ApiForm(v)),
+            Err(FormRejection::InvalidFormContentType(_)) => Err(AppError::UnsupportedMediaType {
+                message: "Send the login as a form (Content-Type: application/x-www-form-urlencoded).".into(),
+            }),
+            Err(FormRejection::BytesRejection(e)) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(AppError::refused(StatusCode::PAYLOAD_TOO_LARGE, "general", "The request body is too large."))
+            }
+            Err(e) => Err(AppError::bad_request("general", format!("Invalid form: {}", e.body_text()))),
+        }
+    }
+}
+
+/// Query parameters; a parameter of the wrong kind → 422 in the platform's envelope.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(v)| ApiQuery(v))
+            .map_err(|e| AppError::unprocessable("general", e.body_text()))
+    }
+}
+
 /// The links of one page of a collection.
 pub struct PageLinks {
     pub self_url: String,
@@ -147,8 +183,23 @@ fn positive(name: &str, v: Option<&str>, default: u32) -> Result<u32, AppError> 
     match v {
         None | Some("") => Ok(default),
         Some(s) => s.parse::<u32>().ok().filter(|n| *n >= 1).ok_or_else(|| {
-            AppError::unprocessable("general", format!("{name} must be a whole number of at least 1, not '{s}'"))
+            AppError::unprocessable("general", format!("{name} must be a whole number from 1 to 4294967295, not '{s}'"))
         }),
+    }
+}
+
+/// `pageSize`: a whole number of at least 1; above the platform's maximum (however far) the
+/// maximum is served, as the platform does.
+fn page_size(v: Option<&str>) -> Result<u32, AppError> {
+    match v {
+        Some(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && s.bytes().any(|b| b != b'0') => {
+            Ok(s.parse::<u32>().map_or(MAX_PAGE_SIZE, |n| n.min(MAX_PAGE_SIZE)))
+        }
+        None | Some("") => Ok(DEFAULT_PAGE_SIZE),
+        Some(s) => Err(AppError::unprocessable(
+            "general",
+            format!("pageSize must be a whole number from 1 to {MAX_PAGE_SIZE}, not '{s}'"),
+        )),
     }
 }
 
@@ -169,8 +220,7 @@ impl FromRequestParts<AppState> for Paging {
             .map_err(|e| AppError::unprocessable("general", e.body_text()))?;
         Ok(Paging {
             current_page: positive("currentPage", raw.current_page.as_deref(), 1)?,
-            // Above the platform's maximum the maximum is served, as the platform does.
-            page_size: positive("pageSize", raw.page_size.as_deref(), DEFAULT_PAGE_SIZE)?.min(MAX_PAGE_SIZE),
+            page_size: page_size(raw.page_size.as_deref())?,
             with_total_pages: flag("withTotalPages", raw.with_total_pages.as_deref())?,
             with_total_elements: flag("withTotalElements", raw.with_total_elements.as_deref())?,
         })

@@ -14,6 +14,7 @@ pub mod db;
 pub mod device_trust;
 pub mod error;
 pub mod extract;
+pub mod hashing;
 pub mod limiter;
 pub mod listener;
 pub mod proxy;
@@ -295,7 +296,7 @@ async fn bootstrap_admin(db: &db::Db, config: &Config, now: &str) -> anyhow::Res
         None => (auth::generate_password(), true),
     };
     anchorage_common::users::check_password(&password).map_err(|e| anyhow::anyhow!("ANCHORAGE_ADMIN_PASSWORD: {e}"))?;
-    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password).map(|h| (h, password))).await??;
+    let hash = (hashing::hash(password.clone()).await.map_err(|e| anyhow::anyhow!("{e}"))?, password);
     let row = db::users::UserRow {
         tenant_id: config.tenant.clone(),
         user_name: config.admin_user.clone(),

@@ -29,6 +29,13 @@ use tower::ServiceExt as _;
 use crate::config::IpNet;
 use crate::tls::PeerCertificates;
 
+/// Largest total size of a request's headers answered normally; larger gets 431 in the
+/// platform's envelope. (hyper's own limit on the whole head, about 400 KB, answers 431 without
+/// a body.)
+pub const MAX_HEAD_BYTES: usize = 32 * 1024;
+/// Most headers in one request, likewise.
+pub const MAX_HEADERS: usize = 100;
+
 /// How long an accept error pauses the accept loop.
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
 /// How long a connection asked to close may take to finish what it is doing.
@@ -309,9 +316,23 @@ async fn http<I>(
         let client = client_address(remote.remote, req.headers(), &remote.proxies);
         req.extensions_mut().insert(axum::extract::ConnectInfo(client));
         let guard = InFlight::start(tracked.clone(), epoch);
+        let too_large = head_too_large(&req);
         let call = app.clone().oneshot(req);
         // In flight until the response's body has been sent (or dropped).
-        async move { call.await.map(|res| res.map(|body| axum::body::Body::new(Tracked { body, _guard: guard }))) }
+        async move {
+            if too_large {
+                use axum::response::IntoResponse as _;
+                let e = crate::error::AppError::refused(
+                    hyper::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                    "general",
+                    format!(
+                        "The request's headers are too large (at most {MAX_HEADERS} headers, {MAX_HEAD_BYTES} bytes)."
+                    ),
+                );
+                return Ok(e.into_response().map(|body| axum::body::Body::new(Tracked { body, _guard: guard })));
+            }
+            call.await.map(|res| res.map(|body| axum::body::Body::new(Tracked { body, _guard: guard })))
+        }
     });
     let mut builder = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
     builder.http1().timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
@@ -332,6 +353,13 @@ async fn http<I>(
     if let Err(e) = result {
         tracing::debug!(client = %address, error = %e, "connection ended with an error");
     }
+}
+
+/// Whether a request's headers are larger than [`MAX_HEAD_BYTES`] or more than [`MAX_HEADERS`].
+fn head_too_large<B>(req: &hyper::Request<B>) -> bool {
+    let headers = req.headers();
+    let size: usize = headers.iter().map(|(k, v)| k.as_str().len() + v.len() + 4).sum();
+    headers.len() > MAX_HEADERS || size > MAX_HEAD_BYTES
 }
 
 /// The TCP peer of a connection, and the proxies trusted to name the client.

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use axum::body::Body;
-use axum::extract::{Form, Query, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -27,7 +27,7 @@ use crate::browser::{self, Login, LoginForm, TenantQuery, random_token};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::AppError;
-use crate::extract::ClientAddress;
+use crate::extract::{ApiForm, ApiQuery, ClientAddress};
 use crate::limiter::{self, LoginLimiter};
 
 /// Largest request body forwarded (the platform applies its own limits too).
@@ -164,8 +164,8 @@ async fn login_with_cookie(
     State(state): State<ProxyState>,
     ClientAddress(address): ClientAddress,
     headers: HeaderMap,
-    Query(query): Query<TenantQuery>,
-    Form(form): Form<LoginForm>,
+    ApiQuery(query): ApiQuery<TenantQuery>,
+    ApiForm(form): ApiForm<LoginForm>,
 ) -> Result<Response, AppError> {
     let Login { tenant, user, password } = form.login(query)?;
     // Throttled as a local login is (the platform has its own limits too).

@@ -18,7 +18,7 @@ use anchorage_common::api::{BulkFailed, BulkNewDeviceRequestResult, BulkNewDevic
 use anchorage_common::bulk::{self, AuthType, BulkFile, DeviceEntry, FileError, Severity};
 
 use crate::audit;
-use crate::auth::{self, AuthUser};
+use crate::auth::AuthUser;
 use crate::db::inventory::{self, Outcome, Prepared};
 use crate::error::AppError;
 use crate::extract::ClientAddress;
@@ -153,35 +153,10 @@ async fn register(state: &AppState, user: &AuthUser, file: &BulkFile) -> Result<
     Ok(result)
 }
 
-/// Argon2 hashes of the BASIC devices' passwords, computed on every core, in entry order.
+/// Argon2 hashes of the BASIC devices' passwords, in entry order, through the process's one
+/// bounded hashing pool.
 async fn hash_passwords(entries: &[DeviceEntry]) -> Result<Vec<Option<String>>, AppError> {
     let passwords: Vec<Option<String>> =
         entries.iter().map(|e| if e.auth_type == AuthType::Basic { e.credentials.clone() } else { None }).collect();
-    if passwords.iter().all(Option::is_none) {
-        return Ok(vec![None; entries.len()]);
-    }
-    tokio::task::spawn_blocking(move || {
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let chunk = passwords.len().div_ceil(threads).max(1);
-        std::thread::scope(|s| {
-            let handles: Vec<_> = passwords
-                .chunks(chunk)
-                .map(|part| {
-                    s.spawn(move || {
-                        part.iter()
-                            .map(|p| p.as_deref().map(auth::hash_password).transpose())
-                            .collect::<anyhow::Result<Vec<_>>>()
-                    })
-                })
-                .collect();
-            let mut out = Vec::with_capacity(passwords.len());
-            for h in handles {
-                out.extend(h.join().map_err(|_| anyhow::anyhow!("a hashing thread panicked"))??);
-            }
-            Ok(out)
-        })
-    })
-    .await
-    .map_err(AppError::internal)?
-    .map_err(AppError::Internal)
+    crate::hashing::hash_all(passwords).await
 }

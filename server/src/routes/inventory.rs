@@ -4,7 +4,7 @@
 //! Each device carries an `anchorage_Registration` fragment: how it authenticates, who
 //! registered it, and the certificate it last used.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::Method;
 use axum::routing::get;
 use axum::{Extension, Json};
@@ -16,7 +16,7 @@ use anchorage_common::api::DeviceRegistration;
 use crate::auth::AuthUser;
 use crate::db::inventory::{self, DeviceObjectRow};
 use crate::error::AppError;
-use crate::extract::{BaseUrl, Paging, url_encode};
+use crate::extract::{ApiQuery, BaseUrl, Paging, url_encode};
 use crate::routes::{Access, Endpoint};
 use crate::state::AppState;
 
@@ -53,6 +53,9 @@ fn to_wire(row: DeviceObjectRow, base: &str) -> Value {
     Value::Object(o)
 }
 
+/// Longest `text` filter (SQLite refuses very long LIKE patterns).
+const MAX_TEXT_CHARS: usize = 256;
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct DeviceQuery {
@@ -66,11 +69,14 @@ async fn list_devices(
     Extension(user): Extension<AuthUser>,
     BaseUrl(base): BaseUrl,
     paging: Paging,
-    Query(q): Query<DeviceQuery>,
+    ApiQuery(q): ApiQuery<DeviceQuery>,
 ) -> Result<Json<Value>, AppError> {
     // Every managed object anchorage keeps is a device.
     let only_devices = q.fragment_type.as_deref().is_none_or(|f| f == "c8y_IsDevice");
     let text = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    if text.is_some_and(|t| t.chars().count() > MAX_TEXT_CHARS) {
+        return Err(AppError::unprocessable("inventory", format!("text must be at most {MAX_TEXT_CHARS} characters")));
+    }
     let device_type = q.r#type.as_deref().filter(|t| !t.is_empty());
     let rows = if only_devices {
         inventory::devices(&state.db, &user.tenant, text, device_type, paging.page_size, paging.offset()).await?

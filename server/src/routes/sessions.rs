@@ -7,18 +7,18 @@
 //! `--session-lifetime-seconds`), on logout, and when the user's password changes or the user is
 //! disabled.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::{Extension, Form, Json};
+use axum::{Extension, Json};
 use serde_json::json;
 
 use anchorage_common::options::{BASIC_USER_COOKIE_LIFESPAN, OAUTH_INTERNAL};
 
 use crate::auth::{self, AuthUser};
 use crate::browser::{self, Login, LoginForm, TenantQuery};
-use crate::extract::ClientAddress;
+use crate::extract::{ApiForm, ApiQuery, ClientAddress};
 use crate::routes::{Access, Endpoint};
 use crate::state::AppState;
 use crate::{audit, db, error::AppError};
@@ -86,8 +86,8 @@ async fn login_with_cookie(
     ClientAddress(address): ClientAddress,
     tls: Option<Extension<crate::tls::PeerCertificates>>,
     headers: HeaderMap,
-    Query(query): Query<TenantQuery>,
-    Form(form): Form<LoginForm>,
+    ApiQuery(query): ApiQuery<TenantQuery>,
+    ApiForm(form): ApiForm<LoginForm>,
 ) -> Result<Response, AppError> {
     let (_, session) = open_session(&state, form, query, address.as_deref()).await?;
     let secure = browser::cookies_secure(state.config.public_url.as_deref(), &headers, tls.is_some());
@@ -99,8 +99,8 @@ async fn login_with_cookie(
 async fn login_with_token(
     State(state): State<AppState>,
     ClientAddress(address): ClientAddress,
-    Query(query): Query<TenantQuery>,
-    Form(form): Form<LoginForm>,
+    ApiQuery(query): ApiQuery<TenantQuery>,
+    ApiForm(form): ApiForm<LoginForm>,
 ) -> Result<Response, AppError> {
     let (_, session) = open_session(&state, form, query, address.as_deref()).await?;
     let mut res = Json(json!({ "access_token": session.token, "token_type": "Bearer" })).into_response();

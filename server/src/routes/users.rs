@@ -11,7 +11,7 @@ use axum::{Extension, Json};
 use anchorage_common::users::{NewUser, User, UserChanges, UserRole, check_password, check_user_name};
 
 use crate::audit;
-use crate::auth::{self, AuthUser};
+use crate::auth::AuthUser;
 use crate::db::{self, users::UserRow};
 use crate::error::{AppError, is_unique_violation};
 use crate::extract::{ApiJson, BaseUrl, ClientAddress, Paging};
@@ -55,10 +55,7 @@ fn to_wire(row: UserRow, base: &str) -> User {
 }
 
 async fn hash(password: String) -> Result<String, AppError> {
-    tokio::task::spawn_blocking(move || auth::hash_password(&password))
-        .await
-        .map_err(AppError::internal)?
-        .map_err(AppError::Internal)
+    crate::hashing::hash(password).await
 }
 
 async fn list_users(

@@ -513,3 +513,55 @@ async fn proxy_mode_sessions_follow_the_same_rules() {
     assert_eq!(res.status(), 429);
     assert!(res.headers().get("retry-after").is_some());
 }
+
+#[tokio::test]
+async fn odd_requests_get_their_error_in_the_platforms_envelope() {
+    let app = TestApp::spawn().await;
+    // A 50,000-character text filter.
+    let res = app
+        .admin(Method::GET, &app.url(&format!("/inventory/managedObjects?text={}", "a".repeat(50_000))))
+        .send()
+        .await
+        .expect("get");
+    assert_error(res, 422, "inventory/Unprocessable Entity", "text must be at most 256 characters").await;
+    // The login with a body that is not a form, and one too large.
+    let res = app
+        .client
+        .post(app.url("/tenant/oauth"))
+        .body("{}")
+        .header("Content-Type", "application/json")
+        .send()
+        .await
+        .expect("post");
+    assert_error(res, 415, "general/Unsupported Media Type", "Send the login as a form").await;
+    let big = format!("grant_type=PASSWORD&username=admin&password={}", "x".repeat(2 * 1024 * 1024));
+    let res = app
+        .client
+        .post(app.url("/tenant/oauth"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(big)
+        .send()
+        .await
+        .expect("post");
+    assert_error(res, 413, "general/Payload Too Large", "The request body is too large").await;
+    // Headers too large.
+    let res = app
+        .admin(Method::GET, &app.url("/tenant/currentTenant"))
+        .header("X-Big", "b".repeat(40_000))
+        .send()
+        .await
+        .expect("get");
+    assert_error(res, 431, "general/Request Header Fields Too Large", "The request's headers are too large").await;
+    // pageSize: the maximum is served above it, however far above.
+    for size in ["2001", "4294967296", "99999999999999999999999"] {
+        let res =
+            app.admin(Method::GET, &app.url(&format!("/tenant/options?pageSize={size}"))).send().await.expect("get");
+        let (status, body) = json(res).await;
+        assert_eq!((status, body["statistics"]["pageSize"].as_u64()), (200, Some(2000)), "pageSize={size}");
+    }
+    for bad in ["0", "-1", "ten"] {
+        let res =
+            app.admin(Method::GET, &app.url(&format!("/tenant/options?pageSize={bad}"))).send().await.expect("get");
+        assert_error(res, 422, "general/Unprocessable Entity", "pageSize must be a whole number from 1 to 2000").await;
+    }
+}
