@@ -8,6 +8,8 @@
 //!
 //! It never depends on axum, leptos, sqlx or tokio.
 
+#![forbid(unsafe_code)]
+
 pub mod api;
 pub mod bulk;
 pub mod cert;

@@ -8,6 +8,8 @@
 //! - [`bench`] measures token requests per second over fresh TLS connections, and
 //!   [`baseline`] is the bare rustls server it compares anchorage with.
 
+#![forbid(unsafe_code)]
+
 pub mod admin;
 pub mod baseline;
 pub mod bench;

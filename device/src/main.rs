@@ -1,6 +1,8 @@
 //! `anchorage-device`: fetch or keep renewing a device access token over mutual TLS, make a
 //! test PKI, or benchmark a device listener. Parses flags and calls the library.
 
+#![forbid(unsafe_code)]
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -4,6 +4,8 @@
 //! applies migrations, makes sure the tenant and its first admin exist, and serves. `main.rs`
 //! only parses configuration and sets up logging.
 
+#![forbid(unsafe_code)]
+
 pub mod audit;
 pub mod auth;
 pub mod browser;
@@ -86,9 +88,12 @@ pub(crate) async fn console_files(dir: &std::path::Path, req: Request) -> Respon
     res
 }
 
-/// The headers every answer carries, and request tracing (method and path only).
+/// The headers every answer carries, request tracing (method and path only), and the panic
+/// catcher: a handler that panics answers a logged 500 in the platform's envelope, and the
+/// connection and the server carry on.
 pub(crate) fn with_common_layers(router: Router) -> Router {
     router
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CONTENT_SECURITY_POLICY),
@@ -106,6 +111,16 @@ pub(crate) fn with_common_layers(router: Router) -> Router {
                     |req: &Request| tracing::debug_span!("http", method = %req.method(), path = %req.uri().path()),
                 ),
         )
+}
+
+/// The answer to a request whose handler panicked.
+fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into());
+    AppError::internal(anyhow::anyhow!("a request handler panicked: {what}")).into_response()
 }
 
 /// A running server.
@@ -308,4 +323,27 @@ async fn bootstrap_admin(db: &db::Db, config: &Config, now: &str) -> anyhow::Res
     db::users::insert(db, &row, now).await?;
     tracing::info!(tenant = %config.tenant, user = %config.admin_user, "created the first admin user");
     Ok(if generated { AdminBootstrap::CreatedWithGenerated(hash.1) } else { AdminBootstrap::CreatedFromEnvironment })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::routing::get;
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_500_in_the_envelope_with_the_usual_headers() {
+        async fn boom() -> &'static str {
+            unreachable!("boom")
+        }
+        let app = with_common_layers(Router::new().route("/boom", get(boom)));
+        let req = axum::http::Request::builder().uri("/boom").body(Body::empty()).expect("request");
+        let res = app.oneshot(req).await.expect("answer");
+        assert_eq!(res.status(), axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(res.headers()[header::CONTENT_TYPE], anchorage_common::api::ERROR_MEDIA_TYPE);
+        assert!(res.headers().contains_key(header::CONTENT_SECURITY_POLICY));
+        let body = axum::body::to_bytes(res.into_body(), 4096).await.expect("body");
+        let body: serde_json::Value = serde_json::from_slice(&body).expect("json");
+        assert_eq!(body["error"], "general/Internal Server Error");
+    }
 }

@@ -1,6 +1,8 @@
 //! The `anchorage` binary: configuration, logging, then [`anchorage_server::start`] (or a
 //! `user` command).
 
+#![forbid(unsafe_code)]
+
 use std::sync::Arc;
 
 use anchorage_server::AdminBootstrap;
