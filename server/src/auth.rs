@@ -28,9 +28,9 @@ use sha2::{Digest, Sha256};
 use crate::db::{self, Db};
 use crate::error::AppError;
 use crate::extract::ClientAddress;
-use crate::routes::Access;
 use crate::state::AppState;
 use crate::{audit, limiter};
+use anchorage_common::users::UserRole;
 
 /// How long a verified password is remembered.
 const CACHE_TTL: Duration = Duration::from_secs(120);
@@ -43,17 +43,57 @@ pub const XSRF_COOKIE: &str = "XSRF-TOKEN";
 /// Header that must echo it on state-changing calls authenticated by the cookie.
 pub const XSRF_HEADER: &str = "x-xsrf-token";
 
-/// Who is calling.
+/// Who is calling: a user or a device of a tenant.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthUser {
     pub tenant: String,
     pub user_name: String,
-    /// `admin` or `reader` for console users, `device` for a device token.
-    pub role: String,
-    /// The `jti` of the device token used, if any.
-    pub token_id: Option<String>,
-    /// The session used (SHA-256 of its token), if any.
-    pub session: Option<String>,
+    pub principal: Principal,
+}
+
+/// What kind of caller, with what it authenticated by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// A console user with a role; `session` is the session used (SHA-256 of its token), if any.
+    User { role: UserRole, session: Option<String> },
+    /// A device with its access token (`token_id` is the token's `jti`).
+    Device { token_id: String },
+}
+
+impl AuthUser {
+    /// The user's role; `None` for a device.
+    pub fn role(&self) -> Option<UserRole> {
+        match self.principal {
+            Principal::User { role, .. } => Some(role),
+            Principal::Device { .. } => None,
+        }
+    }
+}
+
+/// Who may call an endpoint: the access policy, declared per endpoint in the route table
+/// (`routes::Endpoint`) and enforced by [`require_access`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone; the handler authenticates by other means (the device's TLS certificate) or
+    /// serves public data.
+    Public,
+    /// Any authenticated caller, devices with a token included.
+    Authenticated,
+    /// Console users: admins and readers.
+    Read,
+    /// Console admins only.
+    Admin,
+}
+
+impl Access {
+    /// Whether `caller` may call an endpoint with this access.
+    pub fn allows(self, caller: &AuthUser) -> bool {
+        match self {
+            Access::Public | Access::Authenticated => true,
+            Access::Read => caller.role().is_some(),
+            Access::Admin => caller.role() == Some(UserRole::Admin),
+        }
+    }
 }
 
 /// Verifies credentials against the users table.
@@ -105,12 +145,14 @@ impl Authenticator {
             }
             cache.insert(key, (row.password_hash.clone(), Instant::now() + CACHE_TTL));
         }
+        let Ok(role) = UserRole::parse(&row.role) else {
+            tracing::warn!(tenant, user, role = %row.role, "a user with an unknown role is refused");
+            return Ok(None);
+        };
         Ok(Some(AuthUser {
             tenant: row.tenant_id,
             user_name: row.user_name,
-            role: row.role,
-            token_id: None,
-            session: None,
+            principal: Principal::User { role, session: None },
         }))
     }
 
@@ -242,9 +284,7 @@ async fn verify_device_token(state: &AppState, token: &str) -> Result<Result<Aut
     Ok(Ok(AuthUser {
         tenant: claims.ten,
         user_name: claims.sub,
-        role: "device".into(),
-        token_id: Some(claims.jti),
-        session: None,
+        principal: Principal::Device { token_id: claims.jti },
     }))
 }
 
@@ -289,12 +329,11 @@ async fn session_user(state: &AppState, token: &str) -> Result<Option<(AuthUser,
     if now - session.last_seen >= 60 {
         db::sessions::touch(&state.db, &hash, now).await?;
     }
+    let Ok(role) = UserRole::parse(&user.role) else { return Ok(None) };
     let auth = AuthUser {
         tenant: user.tenant_id,
         user_name: user.user_name,
-        role: user.role,
-        token_id: None,
-        session: Some(hash),
+        principal: Principal::User { role, session: Some(hash) },
     };
     Ok(Some((auth, session.xsrf_token)))
 }
@@ -391,17 +430,12 @@ pub async fn require_user(
 
 /// Middleware (after [`require_user`]): the caller's role must allow the endpoint's access.
 pub async fn require_access(State(access): State<Access>, req: Request, next: Next) -> Result<Response, AppError> {
-    let role = req.extensions().get::<AuthUser>().map(|u| u.role.as_str());
-    let allowed = match access {
-        Access::Public | Access::Authenticated => role.is_some(),
-        Access::Read => matches!(role, Some("admin" | "reader")),
-        Access::Admin => role == Some("admin"),
-    };
-    if allowed {
+    let caller = req.extensions().get::<AuthUser>();
+    if caller.is_some_and(|c| access.allows(c)) {
         return Ok(next.run(req).await);
     }
-    let message = match role {
-        Some("device") => "Access is denied: device credentials cannot use this resource.",
+    let message = match caller.map(|c| &c.principal) {
+        Some(Principal::Device { .. }) => "Access is denied: device credentials cannot use this resource.",
         _ => "Access is denied: this needs the admin role.",
     };
     Err(AppError::Forbidden { message: message.into() })

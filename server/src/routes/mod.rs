@@ -20,19 +20,7 @@ use axum::routing::MethodRouter;
 use crate::auth;
 use crate::state::AppState;
 
-/// Who may call an endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    /// Anyone; the handler authenticates by other means (the device's TLS certificate) or
-    /// serves public data.
-    Public,
-    /// Any authenticated caller, devices with a token included.
-    Authenticated,
-    /// Console users: admins and readers.
-    Read,
-    /// Console admins only.
-    Admin,
-}
+pub use crate::auth::Access;
 
 /// One method on one path, with who may call it: the router is built from this table, and
 /// the tests enumerate it, so no route can be added without an access rule.

@@ -8,9 +8,10 @@ use axum::routing::{get, post};
 use axum::{Extension, Json};
 
 use anchorage_common::api::{CurrentUser, Role};
+use anchorage_common::users::UserRole;
 
 use crate::audit;
-use crate::auth::AuthUser;
+use crate::auth::{AuthUser, Principal};
 use crate::extract::{BaseUrl, ClientAddress};
 use crate::routes::{Access, Endpoint};
 use crate::state::AppState;
@@ -31,12 +32,12 @@ async fn logout(
     tls: Option<Extension<crate::tls::PeerCertificates>>,
     headers: axum::http::HeaderMap,
 ) -> Result<Response, crate::error::AppError> {
-    if let Some(jti) = &user.token_id {
-        crate::db::devices::revoke(&state.db, jti).await?;
+    if let Principal::Device { token_id } = &user.principal {
+        crate::db::devices::revoke(&state.db, token_id).await?;
         tracing::info!(tenant = %user.tenant, user = %user.user_name, "device token revoked by logout");
     }
     let mut res = StatusCode::NO_CONTENT.into_response();
-    if let Some(session) = &user.session {
+    if let Principal::User { session: Some(session), .. } = &user.principal {
         crate::db::sessions::delete(&state.db, session).await?;
         tracing::info!(tenant = %user.tenant, user = %user.user_name, "logout");
         let event = audit::Event::info(
@@ -54,15 +55,15 @@ async fn logout(
 }
 
 async fn current_user(Extension(user): Extension<AuthUser>, BaseUrl(base): BaseUrl) -> Json<CurrentUser> {
-    let roles: &[&str] = match user.role.as_str() {
-        "admin" => &[
+    let roles: &[&str] = match user.role() {
+        Some(UserRole::Admin) => &[
             "ROLE_TENANT_ADMIN",
             "ROLE_TENANT_MANAGEMENT_ADMIN",
             "ROLE_TENANT_MANAGEMENT_READ",
             "ROLE_OPTION_MANAGEMENT_ADMIN",
         ],
-        "device" => &["ROLE_DEVICE"],
-        _ => &["ROLE_TENANT_MANAGEMENT_READ"],
+        None => &["ROLE_DEVICE"],
+        Some(UserRole::Reader) => &["ROLE_TENANT_MANAGEMENT_READ"],
     };
     Json(CurrentUser {
         id: user.user_name.clone(),
