@@ -30,6 +30,8 @@ pub struct Inner {
     pub refusals: Refusals,
     /// Seals and opens the secrets kept in the database.
     pub secrets: SecretBox,
+    /// Held by the bulk import that is writing: one at a time.
+    pub bulk_imports: tokio::sync::Mutex<()>,
 }
 
 impl AppState {
@@ -50,6 +52,7 @@ impl AppState {
             limiter: LoginLimiter::default(),
             refusals: Refusals::default(),
             secrets,
+            bulk_imports: tokio::sync::Mutex::new(()),
         })))
     }
 

@@ -57,13 +57,15 @@ const INSERT_CHUNK: usize = 500;
 
 /// Registers one batch of rows in one transaction. `claimed` carries the external ids taken
 /// by earlier batches of the same upload. New devices are written with multi-row INSERTs;
-/// re-uploaded ones are updated row by row.
+/// re-uploaded ones are updated row by row. `audit`, when given, is appended in the same
+/// transaction (the upload's first record, committed with its first rows).
 pub async fn register_batch(
     db: &Db,
     tenant: &str,
     rows: &[Prepared<'_>],
     claimed: &mut HashMap<(String, String), String>,
     now: &str,
+    audit: Option<&super::audit::NewRecord<'_>>,
 ) -> sqlx::Result<Vec<Outcome>> {
     // IMMEDIATE: take the write lock first, so the reads below cannot go stale.
     let mut tx = db.begin_with("BEGIN IMMEDIATE").await?;
@@ -214,6 +216,9 @@ pub async fn register_batch(
                 .push_bind(*mo);
         });
         q.build().execute(&mut *tx).await?;
+    }
+    if let Some(record) = audit {
+        super::audit::insert(&mut *tx, record).await?;
     }
     tx.commit().await?;
     debug_assert_eq!(outcomes.len(), rows.len());

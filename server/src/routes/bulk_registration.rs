@@ -19,7 +19,10 @@ use anchorage_common::bulk::{self, AuthType, BulkFile, DeviceEntry, FileError, S
 
 use crate::audit;
 use crate::auth::AuthUser;
-use crate::db::inventory::{self, Outcome, Prepared};
+use crate::db::{
+    self,
+    inventory::{self, Outcome, Prepared},
+};
 use crate::error::AppError;
 use crate::extract::ClientAddress;
 use crate::routes::{Access, Endpoint};
@@ -79,7 +82,10 @@ async fn register_devices_in_bulk(
         }
         Err(e) => return Err(AppError::unprocessable(RESOURCE, format!("Cannot read the CSV file: {e}."))),
     };
-    let result = register(&state, &user, &parsed).await?;
+    // One import at a time: concurrent uploads wait here instead of timing out on each other's
+    // write transactions (and a token request waits for at most one batch).
+    let _turn = state.bulk_imports.lock().await;
+    let result = register(&state, &user, &parsed, address.as_deref()).await?;
     tracing::info!(
         tenant = %user.tenant, user = %user.user_name, all = result.number_of_all, created = result.number_of_created,
         updated = result.credential_updated_list.len(), failed = result.number_of_failed, "bulk registration"
@@ -105,7 +111,12 @@ async fn register_devices_in_bulk(
 }
 
 /// Registers every valid row of `file`; reports every row.
-async fn register(state: &AppState, user: &AuthUser, file: &BulkFile) -> Result<BulkNewDeviceRequestResult, AppError> {
+async fn register(
+    state: &AppState,
+    user: &AuthUser,
+    file: &BulkFile,
+    address: Option<&str>,
+) -> Result<BulkNewDeviceRequestResult, AppError> {
     let mut result = BulkNewDeviceRequestResult { number_of_all: file.rows.len() as u64, ..Default::default() };
     for row in file.rows.iter().filter(|r| !r.is_valid()) {
         let reasons: Vec<&str> =
@@ -127,10 +138,29 @@ async fn register(state: &AppState, user: &AuthUser, file: &BulkFile) -> Result<
     let hashes = hash_passwords(&entries).await?;
     let mut claimed = HashMap::new();
     let now = state.now_text();
-    for (batch, hashes) in entries.chunks(BATCH).zip(hashes.chunks(BATCH)) {
+    // The upload's first audit record is committed with its first rows: an import cut short
+    // (a crash, a kill) still says who started it and how large it was.
+    let text =
+        format!("Bulk device registration started: {} rows, {} to register.", result.number_of_all, entries.len());
+    let started = db::audit::NewRecord {
+        tenant: &user.tenant,
+        r#type: audit::types::BULK_REGISTRATION,
+        activity: "Bulk device registration started",
+        text: &text,
+        time: &now,
+        user: Some(&user.user_name),
+        severity: "information",
+        client_address: address,
+        details: None,
+    };
+    if entries.is_empty() {
+        db::audit::insert(&state.db, &started).await?;
+    }
+    for (i, (batch, hashes)) in entries.chunks(BATCH).zip(hashes.chunks(BATCH)).enumerate() {
         let prepared: Vec<Prepared<'_>> =
             batch.iter().zip(hashes).map(|(entry, h)| Prepared { entry, password_hash: h.clone() }).collect();
-        let outcomes = inventory::register_batch(&state.db, &user.tenant, &prepared, &mut claimed, &now).await?;
+        let first = (i == 0).then_some(&started);
+        let outcomes = inventory::register_batch(&state.db, &user.tenant, &prepared, &mut claimed, &now, first).await?;
         for (entry, outcome) in batch.iter().zip(outcomes) {
             match outcome {
                 Outcome::Created => result.number_of_created += 1,

@@ -248,10 +248,16 @@ async fn rows_are_whole_or_absent_after_a_kill_during_registration() {
     .fetch_one(&db)
     .await
     .expect("broken");
+    let started: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_records WHERE activity = 'Bulk device registration started'")
+            .fetch_one(&db)
+            .await
+            .expect("audit");
     let _ = child.kill();
     let _ = child.wait();
     assert!(users > 0 && users < 100_000, "users = {users}");
     assert_eq!((objects, ids, broken), (users, 2 * users, 0), "every registered row is whole");
+    assert_eq!(started, 1, "the import cut short is in the audit log, committed with its first rows");
 }
 
 async fn count_users(db_path: &std::path::Path) -> i64 {

@@ -565,3 +565,55 @@ async fn odd_requests_get_their_error_in_the_platforms_envelope() {
         assert_error(res, 422, "general/Unprocessable Entity", "pageSize must be a whole number from 1 to 2000").await;
     }
 }
+
+// The server's handlers run in parallel only on a multi-threaded runtime.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_bulk_uploads_all_complete_with_their_reports_and_audit_records() {
+    let app = TestApp::spawn().await;
+    const ROWS: usize = 30_000;
+    let upload = |n: usize| {
+        let mut csv = String::from("ID;AUTH_TYPE;CREDENTIALS;TYPE;NAME\n");
+        for i in 0..ROWS {
+            csv.push_str(&format!("par-{n}-{i:05};CERTIFICATES;;c8y_Device;Parallel {n} {i}\n"));
+        }
+        // One bad row per file, so that each answer's report is checked too.
+        csv.push_str(&format!("bad id {n};CERTIFICATES;;c8y_Device;Bad\n"));
+        let form = reqwest::multipart::Form::new()
+            .part("file", reqwest::multipart::Part::bytes(csv.into_bytes()).file_name("devices.csv"));
+        app.admin(Method::POST, &app.url("/devicecontrol/bulkNewDeviceRequests")).multipart(form).send()
+    };
+    let answers = futures_join4(upload(1), upload(2), upload(3), upload(4)).await;
+    for res in answers {
+        let (status, body) = json(res.expect("upload")).await;
+        assert_eq!(status, 201, "{body}");
+        assert_eq!(body["numberOfCreated"], ROWS as u64, "{}", body["numberOfCreated"]);
+        assert_eq!(body["numberOfFailed"], 1);
+        assert_eq!(body["failedCreationList"].as_array().map(Vec::len), Some(1));
+    }
+    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", app.db_path().display())).await.expect("db");
+    let (users, started, finished): (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM device_users), \
+         (SELECT COUNT(*) FROM audit_records WHERE activity = 'Bulk device registration started'), \
+         (SELECT COUNT(*) FROM audit_records WHERE activity = 'Bulk device registration')",
+    )
+    .fetch_one(&db)
+    .await
+    .expect("counts");
+    assert_eq!((users, started, finished), (4 * ROWS as i64, 4, 4));
+}
+
+async fn futures_join4<A: std::future::Future, B: std::future::Future, C: std::future::Future, D: std::future::Future>(
+    a: A,
+    b: B,
+    c: C,
+    d: D,
+) -> [A::Output; 4]
+where
+    A::Output: Sized,
+    B: std::future::Future<Output = A::Output>,
+    C: std::future::Future<Output = A::Output>,
+    D: std::future::Future<Output = A::Output>,
+{
+    let (a, b, c, d) = tokio::join!(a, b, c, d);
+    [a, b, c, d]
+}
