@@ -18,6 +18,7 @@ pub mod dn;
 pub mod options;
 pub mod pem;
 pub mod timefmt;
+pub mod token;
 pub mod users;
 
 pub use cert::{CertificateInfo, CheckOutcome, Inspection, Rule};

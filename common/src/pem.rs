@@ -29,8 +29,19 @@ const BEGIN: &str = "-----BEGIN ";
 const DASHES: &str = "-----";
 
 /// Decodes every certificate in `input`: PEM blocks in order of appearance, or, when the
-/// input has no PEM header at all, one bare base64 DER certificate.
+/// input has no PEM header at all, one bare base64 DER certificate. Any other PEM block (a
+/// private key pasted by mistake) is refused, naming it.
 pub fn decode_certificates(input: &str) -> Result<Vec<Vec<u8>>, DecodeError> {
+    decode(input, false)
+}
+
+/// [`decode_certificates`] for a device's own files, which often hold the certificate and its
+/// private key together (as curl and OpenSSL accept): private-key blocks are skipped.
+pub fn decode_certificates_beside_key(input: &str) -> Result<Vec<Vec<u8>>, DecodeError> {
+    decode(input, true)
+}
+
+fn decode(input: &str, skip_keys: bool) -> Result<Vec<Vec<u8>>, DecodeError> {
     if input.len() > MAX_INPUT_BYTES {
         return Err(DecodeError::TooLarge);
     }
@@ -48,12 +59,17 @@ pub fn decode_certificates(input: &str) -> Result<Vec<Vec<u8>>, DecodeError> {
         let after = &rest[start + BEGIN.len()..];
         let label_end = after.find(DASHES).ok_or_else(|| DecodeError::Unterminated(String::new()))?;
         let label = after[..label_end].trim().to_string();
-        if label != "CERTIFICATE" && label != "X509 CERTIFICATE" && label != "TRUSTED CERTIFICATE" {
+        let skipped = skip_keys && label.ends_with("PRIVATE KEY");
+        if !skipped && label != "CERTIFICATE" && label != "X509 CERTIFICATE" && label != "TRUSTED CERTIFICATE" {
             return Err(DecodeError::WrongLabel(label));
         }
         let body_start = &after[label_end + DASHES.len()..];
         let end_marker = format!("-----END {label}-----");
         let body_end = body_start.find(&end_marker).ok_or_else(|| DecodeError::Unterminated(label.clone()))?;
+        if skipped {
+            rest = &body_start[body_end + end_marker.len()..];
+            continue;
+        }
         let body: String = body_start[..body_end].chars().filter(|c| !c.is_whitespace()).collect();
         out.push(decode_base64(&body)?);
         rest = &body_start[body_end + end_marker.len()..];
@@ -92,6 +108,21 @@ pub fn to_pem(der: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_device_file_may_hold_its_key_beside_the_certificate() {
+        let cert = super::to_pem(b"not really DER but bytes");
+        let key = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
+        let ec = "-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n";
+        let both = format!("{key}{cert}{ec}");
+        assert_eq!(super::decode_certificates_beside_key(&both).map(|c| c.len()), Ok(1));
+        assert_eq!(
+            super::decode_certificates(&both),
+            Err(super::DecodeError::WrongLabel("PRIVATE KEY".into())),
+            "uploads still refuse a key"
+        );
+        assert_eq!(super::decode_certificates_beside_key(key), Err(super::DecodeError::Empty));
+    }
+
     use super::*;
 
     const DER: &[u8] = b"\x30\x03\x02\x01\x01";

@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 
 use crate::http::{self, Endpoint};
 
-/// Most certificates the bulk endpoint takes in one request.
-pub const BULK_LIMIT: usize = 500;
+/// Most certificates the bulk endpoint takes in one request (common's limit, the server's).
+pub const BULK_LIMIT: usize = anchorage_common::api::MAX_BULK_CERTIFICATES;
 
 /// An admin API client. `Debug` never shows the password.
 pub struct Admin {

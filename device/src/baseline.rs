@@ -15,6 +15,7 @@ use rustls::{RootCertStore, ServerConfig};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpListener;
 
+/// The fixed answer: common's `DeviceAccessToken` shape, as the benchmark counts a token.
 const BODY: &str = r#"{"accessToken":"baseline"}"#;
 
 /// A running baseline server on 127.0.0.1.
@@ -118,4 +119,15 @@ async fn answer(acceptor: tokio_rustls::TlsAcceptor, tcp: tokio::net::TcpStream)
     );
     tls.write_all(response.as_bytes()).await?;
     tls.shutdown().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fixed_answer_is_a_device_access_token() {
+        let answer: anchorage_common::token::DeviceAccessToken = serde_json::from_str(BODY).expect("the answer type");
+        assert_eq!(answer.access_token, "baseline");
+    }
 }

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use anchorage_common::token::DeviceAccessToken;
 use bytes::Bytes;
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, RootCertStore};
@@ -72,7 +73,9 @@ impl Target {
         match tokio::time::timeout(timeout, work).await {
             Err(_) => Outcome::Failed("timeout".into()),
             Ok(Err(e)) => Outcome::Failed(e.kind().into()),
-            Ok(Ok(res)) if res.status == 200 && res.body.windows(13).any(|w| w == b"\"accessToken\"") => Outcome::Token,
+            Ok(Ok(res)) if res.status == 200 && serde_json::from_slice::<DeviceAccessToken>(&res.body).is_ok() => {
+                Outcome::Token
+            }
             Ok(Ok(res)) => Outcome::Failed(res.status.to_string()),
         }
     }

@@ -5,8 +5,8 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use anchorage_common::pem;
 use anyhow::Context as _;
-use base64::Engine as _;
 use rustls::client::Resumption;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject as _;
@@ -91,13 +91,14 @@ impl Identity {
     }
 }
 
-/// Every certificate in a PEM text, in order.
+/// Every certificate in a PEM text (or one bare base64 DER certificate), in order: read by
+/// common's decoder ([`anchorage_common::pem::decode_certificates_beside_key`]: the one the
+/// server reads uploads and `X-Ssl-Cert-Chain` with, so both sides accept the same inputs, with
+/// a private key in the same file skipped, as curl and OpenSSL do).
 pub fn certificates_from_pem(pem: &[u8]) -> anyhow::Result<Vec<CertificateDer<'static>>> {
-    let certs = CertificateDer::pem_slice_iter(pem)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| anyhow::anyhow!("unreadable PEM: {e}"))?;
-    anyhow::ensure!(!certs.is_empty(), "no PEM certificate found");
-    Ok(certs)
+    let text = std::str::from_utf8(pem).map_err(|_| anyhow::anyhow!("unreadable PEM: the text is not UTF-8"))?;
+    let certs = pem::decode_certificates_beside_key(text).map_err(|e| anyhow::anyhow!("unreadable PEM: {e}"))?;
+    Ok(certs.into_iter().map(CertificateDer::from).collect())
 }
 
 /// Trust roots from a PEM file of CA certificates.
@@ -141,11 +142,9 @@ pub fn client_config(
     Ok(Arc::new(config))
 }
 
-/// One certificate as PEM with its line breaks replaced by spaces.
+/// One certificate as PEM (common's [`pem::to_pem`]) with its line breaks replaced by spaces.
 fn pem_on_one_line(der: &[u8]) -> String {
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let lines: Vec<&str> = b64.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).unwrap_or_default()).collect();
-    format!("-----BEGIN CERTIFICATE----- {} -----END CERTIFICATE-----", lines.join(" "))
+    pem::to_pem(der).trim_end().replace('\n', " ")
 }
 
 /// The `X-Ssl-Cert-Chain` value for `identity` from the PEM certificates in `chain_pem`:
@@ -183,16 +182,26 @@ mod tests {
         assert_eq!(with_leaf.matches("-----BEGIN CERTIFICATE-----").count(), 2);
         let normalised: String = leaf.split_whitespace().collect::<Vec<_>>().join(" ");
         assert!(with_leaf.starts_with(&normalised), "{with_leaf}");
-        // The server's own reader accepts it.
-        let decoded = certificates_from_pem(
-            with_leaf
-                .replace(' ', "\n")
-                .replace("-----BEGIN\nCERTIFICATE-----", "-----BEGIN CERTIFICATE-----")
-                .replace("-----END\nCERTIFICATE-----", "-----END CERTIFICATE-----")
-                .as_bytes(),
-        )
-        .expect("pem");
-        assert_eq!(decoded[0].as_ref(), id.leaf().as_ref());
+        // The server's own reader accepts it as it is.
+        let decoded = pem::decode_certificates(&with_leaf).expect("the header form");
+        assert_eq!(decoded.len(), 2);
+        assert_eq!(decoded[0].as_slice(), id.leaf().as_ref());
+    }
+
+    #[test]
+    fn certificates_read_as_the_server_reads_them() {
+        let (leaf, key) = cert("leaf");
+        let der = certificates_from_pem(leaf.as_bytes()).expect("pem");
+        assert_eq!(der.len(), 1);
+        // CRLF, the header form and bare base64 DER: what common's decoder accepts.
+        assert_eq!(certificates_from_pem(leaf.replace('\n', "\r\n").as_bytes()).expect("crlf"), der);
+        assert_eq!(certificates_from_pem(leaf.replace('\n', " ").as_bytes()).expect("one line"), der);
+        assert_eq!(certificates_from_pem(pem::to_single_line_base64(&der[0]).as_bytes()).expect("base64"), der);
+        // Refused as the server refuses them: a key where certificates belong, nothing, not UTF-8.
+        let err = certificates_from_pem(key.serialize_pem().as_bytes()).expect_err("a key");
+        assert!(err.to_string().contains("PRIVATE KEY"), "{err}");
+        assert!(certificates_from_pem(b"  \n").is_err());
+        assert!(certificates_from_pem(b"\xff\xfe").is_err());
     }
 
     #[test]

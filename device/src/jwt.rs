@@ -15,38 +15,13 @@ pub enum JwtError {
     Claims(String),
 }
 
-/// The claims a device plans with.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
-pub struct Claims {
-    /// The device user (`device_<CN>`).
-    #[serde(default)]
-    pub sub: Option<String>,
-    /// The tenant id.
-    #[serde(default)]
-    pub ten: Option<String>,
-    /// Issued at, Unix seconds.
-    pub iat: i64,
-    /// Expires at, Unix seconds.
-    pub exp: i64,
-}
+/// The claims of a device access token: common's, as the server issues them (only `iat` and
+/// `exp` are required, so tokens of the real platform read too).
+pub use anchorage_common::token::Claims;
 
-impl Claims {
-    /// When the token was issued.
-    pub fn issued_at(&self) -> OffsetDateTime {
-        OffsetDateTime::from_unix_timestamp(self.iat).unwrap_or(OffsetDateTime::UNIX_EPOCH)
-    }
-
-    /// When the token expires.
-    pub fn expires_at(&self) -> OffsetDateTime {
-        OffsetDateTime::from_unix_timestamp(self.exp).unwrap_or(OffsetDateTime::UNIX_EPOCH)
-    }
-
-    /// Half of the token's own lifetime: from then on the platform hands out a new token.
-    pub fn renew_at(&self) -> OffsetDateTime {
-        let lifetime = self.exp.saturating_sub(self.iat).max(0);
-        OffsetDateTime::from_unix_timestamp(self.iat.saturating_add(lifetime / 2 + lifetime % 2))
-            .unwrap_or(OffsetDateTime::UNIX_EPOCH)
-    }
+/// A Unix time as a date (the epoch when out of range).
+fn date(unix: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(unix).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
 /// Decodes the payload of `jwt` without checking its signature.
@@ -84,6 +59,22 @@ impl Token {
     pub fn claims(&self) -> &Claims {
         &self.claims
     }
+
+    /// When the token was issued.
+    pub fn issued_at(&self) -> OffsetDateTime {
+        date(self.claims.iat)
+    }
+
+    /// When the token expires.
+    pub fn expires_at(&self) -> OffsetDateTime {
+        date(self.claims.exp)
+    }
+
+    /// From when on the server hands out a new token: half of the token's own lifetime, by
+    /// common's rule ([`anchorage_common::token::renew_at`]), the one the server applies.
+    pub fn renew_at(&self) -> OffsetDateTime {
+        date(self.claims.renew_at())
+    }
 }
 
 impl std::fmt::Debug for Token {
@@ -104,16 +95,31 @@ mod tests {
     #[test]
     fn claims_and_half_life_come_from_the_token() {
         let t = Token::parse(&jwt(r#"{"sub":"device_a","ten":"t1","iat":1000,"exp":1301}"#)).expect("parses");
-        assert_eq!(t.claims().sub.as_deref(), Some("device_a"));
-        assert_eq!(t.claims().renew_at().unix_timestamp(), 1151);
-        assert_eq!(t.claims().expires_at().unix_timestamp(), 1301);
+        assert_eq!((t.claims().sub.as_str(), t.claims().ten.as_str()), ("device_a", "t1"));
+        assert_eq!(t.issued_at().unix_timestamp(), 1000);
+        assert_eq!(t.expires_at().unix_timestamp(), 1301);
         assert!(!format!("{t:?}").contains(t.as_str()));
+    }
+
+    #[test]
+    fn renewal_is_the_servers_moment_to_the_second() {
+        // An odd lifetime (301 s): the server hands out a new token from 1150 on, not 1151.
+        let t = Token::parse(&jwt(r#"{"iat":1000,"exp":1301}"#)).expect("parses");
+        assert_eq!(t.renew_at().unix_timestamp(), 1150);
+        let renew = t.renew_at().unix_timestamp();
+        assert!(anchorage_common::token::renewal_due(1000, 1301, renew));
+        assert!(!anchorage_common::token::renewal_due(1000, 1301, renew - 1));
+        // Tokens of the real platform carry other claims, and may lack ours.
+        let platform = jwt(r#"{"sub":"device_x","ten":"t7","iat":1000,"exp":4600,"tci":"x","aud":"t7.example"}"#);
+        let t = Token::parse(&platform).expect("parses");
+        assert_eq!((t.claims().jti.as_str(), t.renew_at().unix_timestamp()), ("", 2800));
     }
 
     #[test]
     fn malformed_tokens_are_refused() {
         assert_eq!(decode_claims("abc"), Err(JwtError::Shape));
         assert!(matches!(decode_claims(&jwt(r#"{"iat":"x"}"#)), Err(JwtError::Claims(_))));
+        assert!(matches!(decode_claims(&jwt(r#"{"iat":1000}"#)), Err(JwtError::Claims(_))), "exp is required");
         assert!(matches!(decode_claims("a.!!.c"), Err(JwtError::Claims(_))));
     }
 }

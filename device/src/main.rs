@@ -243,7 +243,7 @@ async fn run_token(args: TokenArgs) -> anyhow::Result<()> {
         (Some(out), false) => {
             let token = client.fetch().await?;
             files::write_atomic(out, format!("{}\n", token.as_str()).as_bytes())?;
-            eprintln!("wrote a token to {} (expires {})", out.display(), token.claims().expires_at());
+            eprintln!("wrote a token to {} (expires {})", out.display(), token.expires_at());
             Ok(())
         }
         (None, _) => {

@@ -4,6 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
+use anchorage_common::bulk::{self, AuthType, Column, Severity};
+use anchorage_common::device::check_device_id;
 use anyhow::Context as _;
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
@@ -48,7 +50,7 @@ pub struct PkiOptions {
     pub root_cn: String,
     /// CN of the intermediate CA, when there is one (devices are then issued by it).
     pub intermediate_cn: Option<String>,
-    /// How many device certificates.
+    /// How many device certificates (at most [`bulk::MAX_ROWS`], the rows one bulk file takes).
     pub devices: usize,
     /// Device ids are `<prefix><n>`, n zero-padded to 4 digits and counting from 1.
     pub prefix: String,
@@ -155,9 +157,32 @@ pub fn device_id(prefix: &str, n: usize) -> String {
     format!("{prefix}{n:04}")
 }
 
+/// Checks a device id (the certificate's CN, the CSV's `ID`) with common's rule, the one the
+/// server applies to bulk rows and certificates.
+fn checked_id(id: &str) -> anyhow::Result<&str> {
+    check_device_id(id).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(id)
+}
+
+/// Refuses more devices than one bulk-registration file may hold (common's limit).
+fn check_row_count(devices: usize) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        devices <= bulk::MAX_ROWS,
+        "{devices} devices: one bulk-registration file holds at most {} rows",
+        bulk::MAX_ROWS
+    );
+    Ok(())
+}
+
 /// Makes a PKI in memory.
 pub fn generate(options: &PkiOptions) -> anyhow::Result<Pki> {
     anyhow::ensure!(options.days >= 1, "--days must be at least 1");
+    check_row_count(options.devices)?;
+    // Every id is checked before any key is made.
+    let ids: Vec<String> = (1..=options.devices).map(|n| device_id(&options.prefix, n)).collect();
+    for id in &ids {
+        checked_id(id)?;
+    }
     let (now, days) = (options.now, i64::from(options.days));
     // The CAs outlive the devices they sign.
     let ca_days = (days + 30).max(3650);
@@ -181,12 +206,7 @@ pub fn generate(options: &PkiOptions) -> anyhow::Result<Pki> {
     let signer = intermediate.as_ref().unwrap_or(&root);
     let intermediate_pem = intermediate.as_ref().map(|i| i.cert_pem.clone()).unwrap_or_default();
     let mut devices = Vec::with_capacity(options.devices);
-    for n in 1..=options.devices {
-        let id = device_id(&options.prefix, n);
-        anyhow::ensure!(
-            !id.contains([':', '/', '+', '$']) && !id.contains(char::is_whitespace),
-            "device id {id:?}: no whitespace, ':', '/', '+' or '$'"
-        );
+    for id in ids {
         let key = options.key_type.generate()?;
         let mut p = CertificateParams::new(Vec::<String>::new())?;
         p.distinguished_name = name(&id);
@@ -208,14 +228,45 @@ pub fn generate(options: &PkiOptions) -> anyhow::Result<Pki> {
     Ok(Pki { root, intermediate, devices })
 }
 
-/// The bulk-registration CSV: `ID;AUTH_TYPE;CREDENTIALS;TYPE;NAME`, one certificate device a
-/// line.
-pub fn devices_csv<'a>(ids: impl IntoIterator<Item = &'a str>) -> String {
-    let mut csv = String::from("ID;AUTH_TYPE;CREDENTIALS;TYPE;NAME\n");
+/// The type of the registered devices.
+pub const DEVICE_TYPE: &str = "c8y_Device";
+
+/// A CSV cell, quoted as common's templates quote them (`"` doubled inside).
+fn quoted(cell: &str) -> String {
+    format!("\"{}\"", cell.replace('"', "\"\""))
+}
+
+/// The bulk-registration CSV of certificate devices, one a line, in common's format: the header,
+/// columns and separator of its certificate template ([`bulk::templates::CERTIFICATES`]: `ID`,
+/// `AUTH_TYPE`, `CREDENTIALS`, `TYPE`, `NAME`, `;`), every cell quoted; `AUTH_TYPE` is
+/// `CERTIFICATES`, `CREDENTIALS` empty, `TYPE` [`DEVICE_TYPE`] and `NAME` the id.
+///
+/// Refuses an id common's rule refuses, and more than [`bulk::MAX_ROWS`] rows.
+pub fn devices_csv<'a>(ids: impl IntoIterator<Item = &'a str>) -> anyhow::Result<String> {
+    let template = bulk::parse(bulk::templates::CERTIFICATES.as_bytes())
+        .map_err(|e| anyhow::anyhow!("common's certificate template: {e}"))?;
+    let separator = template.separator.to_string();
+    let mut csv = template.header.iter().map(|h| quoted(h)).collect::<Vec<_>>().join(&separator);
+    csv.push('\n');
+    let mut rows = 0;
     for id in ids {
-        csv.push_str(&format!("{id};CERTIFICATES;;c8y_Device;{id}\n"));
+        rows += 1;
+        check_row_count(rows)?;
+        let id = checked_id(id)?;
+        let cells: Vec<String> = template
+            .columns
+            .iter()
+            .map(|c| match c {
+                Column::Id | Column::Name => quoted(id),
+                Column::AuthType => quoted(AuthType::Certificates.as_str()),
+                Column::Type => quoted(DEVICE_TYPE),
+                _ => quoted(""),
+            })
+            .collect();
+        csv.push_str(&cells.join(&separator));
+        csv.push('\n');
     }
-    csv
+    Ok(csv)
 }
 
 /// Where [`Pki::write`] put things.
@@ -256,7 +307,7 @@ impl Pki {
             write_private(&dir.join(format!("{}.p12", d.id)), &d.pkcs12(p12_password)?)?;
         }
         let csv = dir.join("devices.csv");
-        write_public(&csv, devices_csv(self.devices.iter().map(|d| d.id.as_str())).as_bytes())?;
+        write_public(&csv, devices_csv(self.devices.iter().map(|d| d.id.as_str()))?.as_bytes())?;
         Ok(Written { root, intermediate, csv, ids: self.devices.iter().map(|d| d.id.clone()).collect() })
     }
 }
@@ -276,9 +327,14 @@ pub fn read_dir(dir: &Path) -> anyhow::Result<PkiDir> {
         std::fs::read_to_string(dir.join("root.pem")).with_context(|| format!("reading {}/root.pem", dir.display()))?;
     let csv = std::fs::read_to_string(dir.join("devices.csv"))
         .with_context(|| format!("reading {}/devices.csv", dir.display()))?;
+    // Read with common's parser, as the server reads it: ids are checked by its rule (no `/`).
+    let file = bulk::parse(csv.as_bytes()).map_err(|e| anyhow::anyhow!("{}/devices.csv: {e}", dir.display()))?;
+    if let Some(issue) = file.issues.iter().find(|i| i.severity == Severity::Error) {
+        anyhow::bail!("{}/devices.csv, line {}: {}", dir.display(), issue.line, issue.message);
+    }
     let mut devices = Vec::new();
-    for line in csv.lines().skip(1).filter(|l| !l.trim().is_empty()) {
-        let id = line.split(';').next().unwrap_or_default().trim_matches('"').to_string();
+    for entry in file.entries() {
+        let id = entry.id;
         let identity = Identity::from_pem_files(&dir.join(format!("{id}.pem")), &dir.join(format!("{id}.key")))?;
         devices.push((id, identity));
     }
@@ -295,9 +351,47 @@ mod tests {
         assert_eq!(device_id("dev-", 1), "dev-0001");
         assert_eq!(device_id("x", 12345), "x12345");
         assert_eq!(
-            devices_csv(["a", "b"]),
-            "ID;AUTH_TYPE;CREDENTIALS;TYPE;NAME\na;CERTIFICATES;;c8y_Device;a\nb;CERTIFICATES;;c8y_Device;b\n"
+            devices_csv(["a", "b"]).expect("csv"),
+            "\"ID\";\"AUTH_TYPE\";\"CREDENTIALS\";\"TYPE\";\"NAME\"\n\
+             \"a\";\"CERTIFICATES\";\"\";\"c8y_Device\";\"a\"\n\
+             \"b\";\"CERTIFICATES\";\"\";\"c8y_Device\";\"b\"\n"
         );
+    }
+
+    #[test]
+    fn the_csv_is_what_commons_parser_registers() {
+        // Ids with the characters common allows but a separator or quote would break.
+        let ids = ["dev-0001", "semi;colon", "quo\"te", "comma,x"];
+        let csv = devices_csv(ids).expect("csv");
+        let file = bulk::parse(csv.as_bytes()).expect("parses");
+        assert!(file.issues.is_empty(), "{:?}", file.issues);
+        let entries: Vec<_> = file.entries().collect();
+        assert_eq!(entries.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ids);
+        for e in &entries {
+            assert_eq!(e.auth_type, AuthType::Certificates);
+            assert_eq!((e.credentials.as_deref(), e.device_type.as_deref()), (None, Some(DEVICE_TYPE)));
+            assert_eq!(e.name.as_deref(), Some(e.id.as_str()));
+        }
+    }
+
+    #[test]
+    fn ids_and_row_counts_follow_commons_rules() {
+        for bad in ["a b", "a/b", "a+b", "a$b", "d:1", ""] {
+            let err = devices_csv([bad]).expect_err(bad);
+            assert!(err.to_string().contains("device id"), "{bad:?}: {err}");
+        }
+        let err = generate(&PkiOptions { prefix: "dev/".into(), ..PkiOptions::default() }).err().expect("refused");
+        assert!(err.to_string().contains("'/'"), "{err}");
+        let long = "x".repeat(anchorage_common::device::MAX_DEVICE_ID_CHARS);
+        assert!(generate(&PkiOptions { prefix: long, devices: 1, ..PkiOptions::default() }).is_err());
+        // One row more than a bulk file takes is refused before any key is made.
+        let ids: Vec<String> = (1..=bulk::MAX_ROWS + 1).map(|n| device_id("d", n)).collect();
+        let err = devices_csv(ids.iter().map(String::as_str)).expect_err("too many");
+        assert!(err.to_string().contains(&bulk::MAX_ROWS.to_string()), "{err}");
+        let err =
+            generate(&PkiOptions { devices: bulk::MAX_ROWS + 1, ..PkiOptions::default() }).err().expect("refused");
+        assert!(err.to_string().contains("at most"), "{err}");
+        assert!(devices_csv(ids[..bulk::MAX_ROWS].iter().map(String::as_str)).is_ok());
     }
 
     #[test]

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use anchorage_common::token::DeviceAccessToken;
 use bytes::Bytes;
 use rustls::ClientConfig;
 
@@ -85,14 +86,10 @@ impl TokenClient {
         if res.status != 200 {
             return Err(FetchError::Refused { status: res.status, message: http::error_message(&res.body) });
         }
-        let body: serde_json::Value =
+        // Common's answer type: `accessToken` as the server writes it (and the platform's docs and
+        // go-c8y), or `access_token` as the platform's OpenAPI description spells it.
+        let answer: DeviceAccessToken =
             serde_json::from_slice(&res.body).map_err(|e| FetchError::BadToken(e.to_string()))?;
-        // The docs and go-c8y say `accessToken`, the OpenAPI spec `access_token`.
-        let jwt = body
-            .get("accessToken")
-            .or_else(|| body.get("access_token"))
-            .and_then(|t| t.as_str())
-            .ok_or_else(|| FetchError::BadToken("no accessToken member".into()))?;
-        Ok(Token::parse(jwt)?)
+        Ok(Token::parse(&answer.access_token)?)
     }
 }

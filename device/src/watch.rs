@@ -92,7 +92,7 @@ async fn run<C: Clock>(client: &TokenClient, out: &Path, clock: &C, config: &Wat
         let next = match result {
             Ok(token) if current.as_ref().is_some_and(|c| c.as_str() == token.as_str()) => {
                 // The server's clock says half-life has not come yet (the clocks disagree).
-                let renew = token.claims().renew_at();
+                let renew = token.renew_at();
                 if renew > now { renew } else { later(now, backoff.delay()) }
             }
             Ok(token) => {
@@ -100,7 +100,7 @@ async fn run<C: Clock>(client: &TokenClient, out: &Path, clock: &C, config: &Wat
                 line.push(b'\n');
                 match write_atomic(out, &line) {
                     Ok(()) => {
-                        let (renew, expires) = (token.claims().renew_at(), token.claims().expires_at());
+                        let (renew, expires) = (token.renew_at(), token.expires_at());
                         tracing::info!(file = %out.display(), %expires, renew = %renew, "wrote a new device token");
                         current = Some(token);
                         backoff.reset();
@@ -116,7 +116,7 @@ async fn run<C: Clock>(client: &TokenClient, out: &Path, clock: &C, config: &Wat
                 let mut at = later(now, backoff.delay());
                 if let Some(c) = &current {
                     // Whatever the backoff, try once more before the current token runs out.
-                    let last_chance = c.claims().expires_at() - time::Duration::seconds(1);
+                    let last_chance = c.expires_at() - time::Duration::seconds(1);
                     if last_chance > now && last_chance < at {
                         at = last_chance;
                     }

@@ -11,31 +11,17 @@ use anyhow::Context as _;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::db::{self, Db};
 use crate::secrets::SecretBox;
 
+/// The claims and the renewal rule are common's (`anchorage_common::token`), shared with the
+/// device; re-exported so `crate::tokens::{Claims, renewal_due}` keep working.
+pub use anchorage_common::token::{Claims, renewal_due};
+
 /// The audience of every device token.
 pub const AUDIENCE: &str = "anchorage";
-
-/// The claims of a device token (the platform's: `sub`, `ten`, `xsrfToken`, `tfa` and the
-/// registered ones).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Claims {
-    pub sub: String,
-    pub ten: String,
-    pub iss: String,
-    pub aud: String,
-    pub iat: i64,
-    pub nbf: i64,
-    pub exp: i64,
-    pub jti: String,
-    #[serde(rename = "xsrfToken")]
-    pub xsrf_token: String,
-    pub tfa: bool,
-}
 
 /// Why a bearer token is refused. The text is safe to show: it never includes the token.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -133,8 +119,9 @@ impl TokenService {
         let mut v = Validation::new(Algorithm::ES256);
         v.validate_exp = false;
         v.validate_nbf = false;
-        v.required_spec_claims =
-            HashSet::from(["exp".to_string(), "sub".to_string(), "iss".to_string(), "aud".to_string()]);
+        // Common's claims default what a platform token may lack; this server's own tokens carry
+        // every one, and the registered ones are required.
+        v.required_spec_claims = HashSet::from(["exp", "nbf", "sub", "iss", "aud"].map(String::from));
         v.set_audience(&[AUDIENCE]);
         v.set_issuer(&[&self.issuer]);
         let claims = jsonwebtoken::decode::<Claims>(token, &key.decoding, &v).map_err(|_| TokenError::Invalid)?.claims;
@@ -158,12 +145,6 @@ impl TokenService {
     }
 }
 
-/// Whether a device holding a token issued at `iat` and expiring at `exp` gets a new one at
-/// `now`: at or after half of the token's own lifetime (the platform's renewal rule).
-pub fn renewal_due(iat: i64, exp: i64, now: i64) -> bool {
-    now >= iat + (exp - iat) / 2
-}
-
 /// A random id for `jti` and `xsrfToken`.
 pub fn random_id() -> String {
     URL_SAFE_NO_PAD.encode(rand::random::<[u8; 18]>())
@@ -172,14 +153,6 @@ pub fn random_id() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn renewal_is_due_from_half_life_on() {
-        assert!(!renewal_due(1000, 4600, 1000));
-        assert!(!renewal_due(1000, 4600, 2799));
-        assert!(renewal_due(1000, 4600, 2800));
-        assert!(renewal_due(1000, 4600, 5000));
-    }
 
     #[tokio::test]
     async fn signs_verifies_and_checks_time_with_the_given_clock() {

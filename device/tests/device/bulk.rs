@@ -20,11 +20,17 @@ async fn bulk_registered_devices_get_tokens_and_an_unregistered_one_does_not() {
     let root = std::fs::read_to_string(dir.path().join("root.pem")).expect("root.pem");
     assert!(admin.trust(&tenant, "bulk root", &root, false).await.expect("upload"));
 
-    // Register the CSV pki made, leaving the last device out.
+    // Register the CSV pki made, leaving the last device out. Its ids, as common's parser reads
+    // them (the server's).
     let csv = std::fs::read_to_string(dir.path().join("devices.csv")).expect("devices.csv");
     let mut lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines.len(), 4, "header and three devices: {csv}");
-    let left_out = lines.pop().expect("last").split(';').next().expect("id").to_string();
+    let parsed = anchorage_common::bulk::parse(csv.as_bytes()).expect("common's parser reads it");
+    assert!(parsed.issues.is_empty(), "{:?}", parsed.issues);
+    let mut ids: Vec<String> = parsed.entries().map(|e| e.id).collect();
+    assert_eq!(ids, ["dev-0001", "dev-0002", "dev-0003"]);
+    let left_out = ids.pop().expect("last");
+    lines.pop();
     let file = format!("{}\n", lines.join("\n"));
     let form = reqwest::multipart::Form::new()
         .part("file", reqwest::multipart::Part::bytes(file.into_bytes()).file_name("devices.csv"));
@@ -46,12 +52,11 @@ async fn bulk_registered_devices_get_tokens_and_an_unregistered_one_does_not() {
             cli(&["token", "--url", &url, "--cert", &cert, "--key", &key, "--ca", &ca], &[]).await
         }
     };
-    for line in &lines[1..] {
-        let id = line.split(';').next().expect("id").to_string();
+    for id in ids {
         let run = token(id.clone()).await;
         assert!(run.ok, "{id}: {}", run.stderr);
         let claims = decode_claims(run.stdout.trim()).expect("a JWT");
-        assert_eq!(claims.sub, Some(format!("device_{id}")));
+        assert_eq!(claims.sub, anchorage_common::device::device_user_name(&id));
     }
     let run = token(left_out.clone()).await;
     assert!(!run.ok, "{left_out} is not registered");

@@ -110,9 +110,21 @@ async fn pki_writes_a_chain_openssl_verifies_and_stores_it_reads() {
 
     // The bulk-registration CSV.
     let csv = std::fs::read_to_string(p("devices.csv")).expect("csv");
+    let row = |id: &str| format!("\"{id}\";\"CERTIFICATES\";\"\";\"c8y_Device\";\"{id}\"\n");
     assert_eq!(
         csv,
-        "ID;AUTH_TYPE;CREDENTIALS;TYPE;NAME\ndev-0001;CERTIFICATES;;c8y_Device;dev-0001\ndev-0002;CERTIFICATES;;c8y_Device;dev-0002\ndev-0003;CERTIFICATES;;c8y_Device;dev-0003\n"
+        format!(
+            "\"ID\";\"AUTH_TYPE\";\"CREDENTIALS\";\"TYPE\";\"NAME\"\n{}{}{}",
+            row("dev-0001"),
+            row("dev-0002"),
+            row("dev-0003")
+        )
+    );
+    // …which `bench --pki` reads back with common's parser.
+    let read = anchorage_device::pki::read_dir(&out).expect("read back");
+    assert_eq!(
+        read.devices.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(),
+        ["dev-0001", "dev-0002", "dev-0003"]
     );
 
     // Nothing is overwritten.

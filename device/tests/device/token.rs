@@ -34,8 +34,8 @@ async fn the_cli_prints_a_token_for_a_pem_identity() {
     let lines: Vec<&str> = run.stdout.lines().collect();
     assert_eq!(lines.len(), 1, "only the token on stdout: {}", run.stdout);
     let claims = decode_claims(lines[0]).expect("a JWT");
-    assert_eq!(claims.sub.as_deref(), Some("device_dev-0001"));
-    assert_eq!(claims.ten.as_deref(), Some("t100"));
+    assert_eq!(claims.sub, "device_dev-0001");
+    assert_eq!(claims.ten, "t100");
     assert_eq!(claims.exp - claims.iat, 3600);
     assert!(!run.stderr.contains(lines[0]), "the token is never logged");
 
@@ -125,7 +125,7 @@ async fn a_pkcs12_identity_gets_a_token_with_the_password_from_the_environment()
     // Library.
     let identity = Identity::from_pkcs12_file(&p12, "s3cret p12").expect("p12");
     let token = server.client(&identity, None).fetch().await.expect("token");
-    assert_eq!(token.claims().sub.as_deref(), Some("device_dev-0002"));
+    assert_eq!(token.claims().sub, "device_dev-0002");
 
     // CLI, default and custom variable names.
     let base =
@@ -165,7 +165,7 @@ async fn a_device_under_an_intermediate_that_was_not_uploaded_needs_the_chain_he
     let header =
         anchorage_device::identity::chain_header(&identity, device.intermediate_pem.as_bytes()).expect("header");
     let token = server.client(&identity, Some(header)).fetch().await.expect("token");
-    assert_eq!(token.claims().sub.as_deref(), Some("device_dev-0001"));
+    assert_eq!(token.claims().sub, "device_dev-0001");
 
     // The same through the CLI.
     let args = [

@@ -107,7 +107,7 @@ async fn the_loop_writes_a_token_and_a_new_one_after_half_life() {
     let (deadline, wake) = asked.recv().await.expect("first sleep");
     let first = read_token(&out);
     assert_eq!(first.claims().exp - first.claims().iat, 300);
-    assert_eq!(deadline, first.claims().renew_at());
+    assert_eq!(deadline, first.renew_at());
     assert_eq!(deadline.unix_timestamp(), first.claims().iat + 150);
     #[cfg(unix)]
     {
@@ -123,7 +123,7 @@ async fn the_loop_writes_a_token_and_a_new_one_after_half_life() {
     assert_ne!(second.as_str(), first.as_str());
     assert_eq!(second.claims().iat, first.claims().iat + 150);
     assert_eq!(second.claims().sub, first.claims().sub);
-    assert_eq!(deadline, second.claims().renew_at());
+    assert_eq!(deadline, second.renew_at());
 
     stop.send(()).expect("stop");
     drop(wake);
@@ -132,6 +132,27 @@ async fn the_loop_writes_a_token_and_a_new_one_after_half_life() {
     assert_eq!(read_token(&out).as_str(), second.as_str(), "the file keeps the last token");
     let leftovers: Vec<_> = std::fs::read_dir(dir.path()).expect("ls").map(|e| e.expect("entry").file_name()).collect();
     assert_eq!(leftovers.len(), 1, "no temporary files: {leftovers:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_odd_lifetime_renews_on_the_very_second_the_server_does() {
+    let server = Server::start().await;
+    server.admin().set_option("oauth.internal", "device-token.lifespan.seconds", "301").await.expect("lifespan");
+    let pki = make_pki(1, false);
+    server.trust(&pki.root.cert_pem).await;
+    let client = server.client(&pki.devices[0].identity().expect("identity"), None);
+
+    let first = client.fetch().await.expect("a token");
+    assert_eq!(first.claims().exp - first.claims().iat, 301);
+    // Half of 301 s, rounded down: common's rule, the one the server renews by.
+    assert_eq!(first.renew_at().unix_timestamp(), first.claims().iat + 150);
+    move_to(&server.clock, first.renew_at() - time::Duration::seconds(1));
+    let again = client.fetch().await.expect("the same token");
+    assert_eq!(again.as_str(), first.as_str(), "a second before, the server hands out the same token");
+    move_to(&server.clock, first.renew_at());
+    let second = client.fetch().await.expect("a new token");
+    assert_ne!(second.as_str(), first.as_str(), "at renew_at the server hands out a new one");
+    assert_eq!(second.issued_at(), first.renew_at());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -175,11 +196,11 @@ async fn failures_back_off_exponentially_and_the_loop_survives_a_server_restart(
     }
     // Far into the backoff, the next attempt still comes just before the token expires.
     let (at, wake) = asked.recv().await.expect("backoff sleep");
-    move_to(&server.clock, first.claims().expires_at() - time::Duration::seconds(20));
+    move_to(&server.clock, first.expires_at() - time::Duration::seconds(20));
     wake.send(()).expect("wake");
     let (at_2, wake) = asked.recv().await.expect("last-chance sleep");
     assert!(at_2 > at);
-    assert_eq!(at_2, first.claims().expires_at() - time::Duration::seconds(1), "tries once more before expiry");
+    assert_eq!(at_2, first.expires_at() - time::Duration::seconds(1), "tries once more before expiry");
     assert_eq!(read_token(&out).as_str(), first.as_str(), "the last good token stays in place");
 
     // Back up: the next attempt gets a new token.

@@ -8,10 +8,11 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method};
 use axum::routing::post;
 use axum::{Extension, Json};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use anchorage_common::device::{check_device_id, device_user_name};
 use anchorage_common::options::{DEFAULT_DEVICE_TOKEN_LIFESPAN_SECONDS, parse_lifespan};
+use anchorage_common::token::{Claims, DeviceAccessToken, renewal_due};
 
 use crate::audit;
 use crate::db;
@@ -21,7 +22,7 @@ use crate::extract::ClientAddress;
 use crate::routes::{Access, Endpoint};
 use crate::state::AppState;
 use crate::tls::PeerCertificates;
-use crate::tokens::{AUDIENCE, Claims, random_id, renewal_due};
+use crate::tokens::{AUDIENCE, random_id};
 
 const RESOURCE: &str = "devicecontrol";
 
@@ -48,7 +49,7 @@ async fn issue_device_token(
     peer: Option<Extension<PeerCertificates>>,
     ClientAddress(address): ClientAddress,
     headers: HeaderMap,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Json<DeviceAccessToken>, AppError> {
     // Only the device listener serves tokens: a request on the plain API listener cannot carry
     // a client certificate, and must not cost an audit record.
     let Some(Extension(PeerCertificates(chain))) = peer else {
@@ -82,7 +83,7 @@ async fn issue_device_token(
                     .with_details(details("ISSUED"));
                 audit::record(&state, &tenant, event).await?;
             }
-            Ok(Json(json!({ "accessToken": token })))
+            Ok(Json(DeviceAccessToken { access_token: token }))
         }
         Err(e @ AppError::Internal(_)) => Err(e),
         Err(e) => {

@@ -582,8 +582,8 @@ async fn concurrent_bulk_uploads_all_complete_with_their_reports_and_audit_recor
             .part("file", reqwest::multipart::Part::bytes(csv.into_bytes()).file_name("devices.csv"));
         app.admin(Method::POST, &app.url("/devicecontrol/bulkNewDeviceRequests")).multipart(form).send()
     };
-    let answers = futures_join4(upload(1), upload(2), upload(3), upload(4)).await;
-    for res in answers {
+    let (a, b, c, d) = tokio::join!(upload(1), upload(2), upload(3), upload(4));
+    for res in [a, b, c, d] {
         let (status, body) = json(res.expect("upload")).await;
         assert_eq!(status, 201, "{body}");
         assert_eq!(body["numberOfCreated"], ROWS as u64, "{}", body["numberOfCreated"]);
@@ -600,20 +600,4 @@ async fn concurrent_bulk_uploads_all_complete_with_their_reports_and_audit_recor
     .await
     .expect("counts");
     assert_eq!((users, started, finished), (4 * ROWS as i64, 4, 4));
-}
-
-async fn futures_join4<A: std::future::Future, B: std::future::Future, C: std::future::Future, D: std::future::Future>(
-    a: A,
-    b: B,
-    c: C,
-    d: D,
-) -> [A::Output; 4]
-where
-    A::Output: Sized,
-    B: std::future::Future<Output = A::Output>,
-    C: std::future::Future<Output = A::Output>,
-    D: std::future::Future<Output = A::Output>,
-{
-    let (a, b, c, d) = tokio::join!(a, b, c, d);
-    [a, b, c, d]
 }
