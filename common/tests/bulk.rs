@@ -186,7 +186,7 @@ fn header_problems_refuse_the_whole_file() {
     assert!(matches!(parse(b"ID;ID\nx;y\n"), Err(FileError::Header(m)) if m.contains("twice")));
     assert!(matches!(parse(b"ID;external-\nx;y\n"), Err(FileError::Header(_))));
     assert!(matches!(parse(b"ID;a..b\nx;y\n"), Err(FileError::Header(_))));
-    assert!(matches!(parse(b"ID;NAME\n\"unterminated;x\n"), Ok(_) | Err(FileError::Malformed(_))));
+    assert_eq!(parse(b"ID;NAME\n\"unterminated;x\n"), Err(FileError::UnclosedQuote { line: 2 }));
     assert_eq!(parse(&vec![b'a'; bulk::MAX_FILE_BYTES + 1]), Err(FileError::TooLarge));
 }
 
@@ -224,4 +224,192 @@ fn too_many_rows_is_a_file_error() {
         text.push_str(&format!("d{i};CERTIFICATES\n"));
     }
     assert_eq!(parse(text.as_bytes()), Err(FileError::TooManyRows));
+}
+
+/// The error a file is refused with, as the server and the preview word it.
+fn refusal(bytes: &[u8]) -> String {
+    match parse(bytes) {
+        Ok(f) => format!("parsed, {} rows: {:?}", f.summary.rows, f.issues),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// The same, fed to the preview's parser in pieces of `size` bytes.
+fn refusal_in_pieces(bytes: &[u8], size: usize) -> String {
+    let mut parser = bulk::StreamParser::new(bytes.len());
+    for piece in bytes.chunks(size) {
+        parser.feed(piece);
+    }
+    match parser.finish() {
+        Ok(f) => format!("parsed, {} rows: {:?}", f.summary.rows, f.issues),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn an_unclosed_quote_refuses_the_file_naming_the_line_it_opened_on() {
+    // Before, the quote took the rest of the file into one cell: 1 row of 3, "all good".
+    let text = "ID;AUTH_TYPE;NAME\ndev-1;CERTIFICATES;one\ndev-2;CERTIFICATES;\"two\ndev-3;CERTIFICATES;three\n";
+    assert_eq!(refusal(text.as_bytes()), "the quote opened on line 3 is never closed");
+    for size in 1..=7 {
+        assert_eq!(refusal_in_pieces(text.as_bytes(), size), "the quote opened on line 3 is never closed");
+    }
+    // The line counts the breaks before it however they are written, those inside quoted
+    // cells included; `""` inside the open quote does not close it.
+    for br in ["\n", "\r\n", "\r"] {
+        let text = ["ID;AUTH_TYPE;c8y_Notes", "a;CERTIFICATES;\"two", "lines\"", "", "b;CERTIFICATES;\"x\"\"y", "c;;"]
+            .join(br);
+        assert_eq!(refusal(text.as_bytes()), "the quote opened on line 5 is never closed", "{br:?}");
+        for size in 1..=5 {
+            assert_eq!(refusal_in_pieces(text.as_bytes(), size), "the quote opened on line 5 is never closed");
+        }
+    }
+    // In the header; in a row's first cell; a lone quote at the very end.
+    assert_eq!(refusal(b"ID;\"NAME\nx;y\n"), "the quote opened on line 1 is never closed");
+    assert_eq!(refusal(b"ID;NAME\n\"unterminated;x\n"), "the quote opened on line 2 is never closed");
+    assert_eq!(refusal(b"ID;AUTH_TYPE\na;CERTIFICATES\n\""), "the quote opened on line 3 is never closed");
+    // Closed quotes, and quotes inside unquoted text, are fine.
+    let f = parse(b"ID;AUTH_TYPE;NAME\na;CERTIFICATES;\"x\"\"\"\nb;CERTIFICATES;say \"hi\n").expect("parses");
+    assert_eq!(f.summary.valid, 2, "{:?}", f.issues);
+    // The wording the server and the preview show.
+    assert_eq!(FileError::UnclosedQuote { line: 3 }.to_string(), "the quote opened on line 3 is never closed");
+}
+
+#[test]
+fn utf16_files_are_refused_naming_the_encoding() {
+    let text = "ID;AUTH_TYPE;NAME\ndev-1;CERTIFICATES;Straße\n";
+    let le: Vec<u8> = [0xff, 0xfe].into_iter().chain(text.encode_utf16().flat_map(u16::to_le_bytes)).collect();
+    let be: Vec<u8> = [0xfe, 0xff].into_iter().chain(text.encode_utf16().flat_map(u16::to_be_bytes)).collect();
+    let expected = "the file is UTF-16 encoded; save it as UTF-8 (or Windows-1252) and try again";
+    for bytes in [&le, &be] {
+        assert_eq!(refusal(bytes), expected);
+        for size in [1, 3, 64] {
+            assert_eq!(refusal_in_pieces(bytes, size), expected);
+        }
+    }
+    // UTF-32's marks start like UTF-16's: named for what they are.
+    let le32: Vec<u8> =
+        [0xff, 0xfe, 0, 0].into_iter().chain(text.chars().flat_map(|c| (c as u32).to_le_bytes())).collect();
+    let be32: Vec<u8> =
+        [0, 0, 0xfe, 0xff].into_iter().chain(text.chars().flat_map(|c| (c as u32).to_be_bytes())).collect();
+    for bytes in [&le32, &be32] {
+        assert_eq!(refusal(bytes), "the file is UTF-32 encoded; save it as UTF-8 (or Windows-1252) and try again");
+    }
+    // Just the mark: the encoding is still what is wrong.
+    assert_eq!(refusal(&[0xff, 0xfe]), expected);
+}
+
+/// Windows-1252's bytes 0x80–0x9F and the characters they stand for, written out from the
+/// WHATWG Encoding Standard's index (index-windows-1252.txt), independent of any decoder. The
+/// five bytes Windows-1252 leaves undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D) map to the C1
+/// control of the same value, as the standard (and every browser) says.
+const WINDOWS_1252_0X80_TO_0X9F: [(u8, char); 32] = [
+    (0x80, '\u{20AC}'), // €
+    (0x81, '\u{0081}'),
+    (0x82, '\u{201A}'), // ‚
+    (0x83, '\u{0192}'), // ƒ
+    (0x84, '\u{201E}'), // „
+    (0x85, '\u{2026}'), // …
+    (0x86, '\u{2020}'), // †
+    (0x87, '\u{2021}'), // ‡
+    (0x88, '\u{02C6}'), // ˆ
+    (0x89, '\u{2030}'), // ‰
+    (0x8A, '\u{0160}'), // Š
+    (0x8B, '\u{2039}'), // ‹
+    (0x8C, '\u{0152}'), // Œ
+    (0x8D, '\u{008D}'),
+    (0x8E, '\u{017D}'), // Ž
+    (0x8F, '\u{008F}'),
+    (0x90, '\u{0090}'),
+    (0x91, '\u{2018}'), // ‘
+    (0x92, '\u{2019}'), // ’
+    (0x93, '\u{201C}'), // “
+    (0x94, '\u{201D}'), // ”
+    (0x95, '\u{2022}'), // •
+    (0x96, '\u{2013}'), // –
+    (0x97, '\u{2014}'), // —
+    (0x98, '\u{02DC}'), // ˜
+    (0x99, '\u{2122}'), // ™
+    (0x9A, '\u{0161}'), // š
+    (0x9B, '\u{203A}'), // ›
+    (0x9C, '\u{0153}'), // œ
+    (0x9D, '\u{009D}'),
+    (0x9E, '\u{017E}'), // ž
+    (0x9F, '\u{0178}'), // Ÿ
+];
+
+#[test]
+fn windows_1252_bytes_0x80_to_0x9f_are_read_as_windows_1252_maps_them() {
+    // A NAME cell with every byte from 0x80 to 0x9F, between two Latin-1 letters (ß, é).
+    let mut bytes = b"ID;AUTH_TYPE;NAME;TYPE\ndev-1;CERTIFICATES;Stra\xdfe ".to_vec();
+    bytes.extend(WINDOWS_1252_0X80_TO_0X9F.iter().map(|&(b, _)| b));
+    bytes.extend_from_slice(b" caf\xe9;t\n");
+    let expected: String =
+        ["Straße ".to_string(), WINDOWS_1252_0X80_TO_0X9F.iter().map(|&(_, c)| c).collect(), " café".to_string()]
+            .concat();
+    assert!(expected.starts_with("Straße €\u{81}‚ƒ„…†‡ˆ‰Š‹Œ\u{8d}Ž\u{8f}\u{90}‘’“”•–—˜™š›œ\u{9d}žŸ café"));
+    for f in [parse(&bytes).expect("parses"), {
+        let mut parser = bulk::StreamParser::new(bytes.len());
+        bytes.chunks(5).for_each(|piece| parser.feed(piece));
+        parser.finish().expect("parses in pieces")
+    }] {
+        assert_eq!(f.summary.valid, 1, "{:?}", f.issues);
+        assert_eq!(f.cell(&f.rows[0], 2), Some(expected.as_str()));
+        assert_eq!(f.entries().next().and_then(|e| e.name), Some(expected.clone()));
+        assert!(f.issues.iter().any(|i| i.severity == Severity::Warning && i.message.contains("Windows-1252")));
+    }
+    // Each byte alone, as the whole NAME.
+    for &(byte, c) in &WINDOWS_1252_0X80_TO_0X9F {
+        let mut bytes = b"ID;AUTH_TYPE;NAME\ndev-1;CERTIFICATES;N".to_vec();
+        bytes.extend_from_slice(&[byte, b'\n']);
+        let f = parse(&bytes).expect("parses");
+        assert_eq!(f.cell(&f.rows[0], 2), Some(format!("N{c}").as_str()), "byte {byte:#04x}");
+    }
+}
+
+#[test]
+fn byte_soup_never_panics_and_reads_the_same_in_pieces() {
+    // Quotes, separators, line breaks, marks of every encoding, bytes that are not UTF-8.
+    let alphabet: &[&[u8]] = &[
+        b"\"",
+        b"\"",
+        b";",
+        b",",
+        b"\t",
+        b"\r",
+        b"\n",
+        b"ID",
+        b"a",
+        b" ",
+        b"\x80",
+        b"\x9f",
+        b"\xff",
+        b"\xfe",
+        b"\x00",
+        b"\xef\xbb\xbf",
+        b"\xc3\xa9",
+        b"\xe2\x82",
+    ];
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    };
+    for case in 0..3000 {
+        let mut bytes = if next(2) == 0 { b"ID;NAME\n".to_vec() } else { Vec::new() };
+        for _ in 0..next(40) {
+            bytes.extend_from_slice(alphabet[next(alphabet.len())]);
+        }
+        let whole = parse(&bytes);
+        let mut parser = bulk::StreamParser::new(bytes.len());
+        let mut rest = bytes.as_slice();
+        while !rest.is_empty() {
+            let n = 1 + next(5).min(rest.len() - 1);
+            parser.feed(&rest[..n]);
+            rest = &rest[n..];
+        }
+        assert_eq!(parser.finish(), whole, "case {case}: {bytes:?}");
+    }
 }

@@ -110,7 +110,7 @@ async fn register_devices_in_bulk(
     Ok(res)
 }
 
-/// Registers every valid row of `file`; reports every row.
+/// Registers every valid row of `file`; reports every row, the failed ones in line order.
 async fn register(
     state: &AppState,
     user: &AuthUser,
@@ -118,6 +118,8 @@ async fn register(
     address: Option<&str>,
 ) -> Result<BulkNewDeviceRequestResult, AppError> {
     let mut result = BulkNewDeviceRequestResult { number_of_all: file.rows.len() as u64, ..Default::default() };
+    // Each failed row with its line: the rules' failures first, then those found registering.
+    let mut failed: Vec<(u32, BulkFailed)> = Vec::new();
     for row in file.rows.iter().filter(|r| !r.is_valid()) {
         let reasons: Vec<&str> =
             file.issues_of(row.line).filter(|i| i.severity == Severity::Error).map(|i| i.message.as_str()).collect();
@@ -127,12 +129,15 @@ async fn register(
             .position(|c| *c == bulk::Column::Id)
             .and_then(|i| file.cell(row, i))
             .unwrap_or_default();
-        result.failed_creation_list.push(BulkFailed {
-            bulk_new_device_status: BulkNewDeviceStatus::Failed,
-            device_id: id.to_string(),
-            failure_reason: reasons.join("; "),
-            line: device_info(id, row.line),
-        });
+        failed.push((
+            row.line,
+            BulkFailed {
+                bulk_new_device_status: BulkNewDeviceStatus::Failed,
+                device_id: id.to_string(),
+                failure_reason: reasons.join("; "),
+                line: device_info(id, row.line),
+            },
+        ));
     }
     let entries: Vec<DeviceEntry> = file.entries().collect();
     let hashes = hash_passwords(&entries).await?;
@@ -168,16 +173,21 @@ async fn register(
                     bulk_new_device_status: BulkNewDeviceStatus::CredentialUpdated,
                     device_id: entry.id.clone(),
                 }),
-                Outcome::Failed(reason) => result.failed_creation_list.push(BulkFailed {
-                    bulk_new_device_status: BulkNewDeviceStatus::Failed,
-                    device_id: entry.id.clone(),
-                    failure_reason: reason,
-                    line: device_info(&entry.id, entry.line),
-                }),
+                Outcome::Failed(reason) => failed.push((
+                    entry.line,
+                    BulkFailed {
+                        bulk_new_device_status: BulkNewDeviceStatus::Failed,
+                        device_id: entry.id.clone(),
+                        failure_reason: reason,
+                        line: device_info(&entry.id, entry.line),
+                    },
+                )),
             }
         }
     }
-    result.failed_creation_list.sort_by_key(|f| f.line.clone());
+    // By line number, as numbers (line 9 before line 10), not by the `DeviceInfo{…}` text.
+    failed.sort_by_key(|(line, _)| *line);
+    result.failed_creation_list = failed.into_iter().map(|(_, f)| f).collect();
     result.number_of_failed = result.failed_creation_list.len() as u64;
     result.number_of_successful = result.number_of_created + result.credential_updated_list.len() as u64;
     Ok(result)

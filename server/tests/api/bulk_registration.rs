@@ -125,6 +125,88 @@ local_and_proxied!(a_mixed_file_is_answered_in_the_platforms_shape, app, {
     .await;
 });
 
+local_and_proxied!(failed_rows_are_listed_in_line_order, app, {
+    // Failures found by the rules (lines 3, 5, 9, 10) and by registering (line 4: the external
+    // id line 2 took), with IDs that sort the other way round: the list follows the lines,
+    // as numbers (10 after 9).
+    let csv = "ID;AUTH_TYPE;external-c8y_Imei\n\
+               zz-owner;CERTIFICATES;imei-1\n\
+               yy bad;CERTIFICATES;\n\
+               bb-claim;CERTIFICATES;imei-1\n\
+               aa bad;CERTIFICATES;\n\
+               ok-6;CERTIFICATES;\n\
+               ok-7;CERTIFICATES;\n\
+               ok-8;CERTIFICATES;\n\
+               ;CERTIFICATES;\n\
+               ;CERTIFICATES;\n";
+    let (status, body) = upload(&app, csv).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!((body["numberOfCreated"].as_u64(), body["numberOfFailed"].as_u64()), (Some(4), Some(5)), "{body}");
+    let lines: Vec<&str> =
+        body["failedCreationList"].as_array().expect("list").iter().filter_map(|f| f["line"].as_str()).collect();
+    assert_eq!(
+        lines,
+        [
+            "DeviceInfo{id='yy bad', line=3}",
+            "DeviceInfo{id='bb-claim', line=4}",
+            "DeviceInfo{id='aa bad', line=5}",
+            "DeviceInfo{id='', line=9}",
+            "DeviceInfo{id='', line=10}",
+        ],
+        "{body}"
+    );
+    assert!(
+        body["failedCreationList"][1]["failureReason"].as_str().is_some_and(|r| r.contains("already belongs")),
+        "{body}"
+    );
+});
+
+local_and_proxied!(files_that_cannot_be_read_say_why_and_register_nothing, app, {
+    // An unclosed quote used to take the rest of the file into one cell (2 rows of 3, both
+    // created).
+    let (status, body) =
+        upload(&app, "ID;AUTH_TYPE;NAME\nq-1;CERTIFICATES;one\nq-2;CERTIFICATES;\"two\nq-3;CERTIFICATES;three\n").await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["message"], "Cannot read the CSV file: the quote opened on line 3 is never closed.");
+    // UTF-16 (Excel's "Unicode text") used to be "the mandatory column ID is missing".
+    let text = "ID\tAUTH_TYPE\r\nu-1\tCERTIFICATES\r\n";
+    let utf16: Vec<u8> = [0xff, 0xfe].into_iter().chain(text.encode_utf16().flat_map(u16::to_le_bytes)).collect();
+    let res = app
+        .admin(Method::POST, &app.url("/devicecontrol/bulkNewDeviceRequests"))
+        .multipart(form(utf16))
+        .send()
+        .await
+        .expect("upload");
+    let (status, body) = json(res).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(
+        body["message"],
+        "Cannot read the CSV file: the file is UTF-16 encoded; save it as UTF-8 (or Windows-1252) and try again."
+    );
+    let (_, list) =
+        json(app.admin(Method::GET, &app.url("/inventory/managedObjects")).send().await.expect("list")).await;
+    assert_eq!(list["managedObjects"], json!([]));
+});
+
+local_and_proxied!(a_windows_1252_file_is_registered_with_its_characters, app, {
+    // 0x80 is €, 0x8A Š, 0x9F Ÿ in Windows-1252 (C1 controls in Latin-1), 0xE9 é in both.
+    let res = app
+        .admin(Method::POST, &app.url("/devicecontrol/bulkNewDeviceRequests"))
+        .multipart(form(b"ID;AUTH_TYPE;NAME;TYPE\nw-1;CERTIFICATES;\x80 \x8a\x9f caf\xe9;t\n".to_vec()))
+        .send()
+        .await
+        .expect("upload");
+    let (status, body) = json(res).await;
+    assert_eq!((status, body["numberOfCreated"].as_u64()), (201, Some(1)), "{body}");
+    let (_, ext) =
+        json(app.admin(Method::GET, &app.url("/identity/externalIds/c8y_Serial/w-1")).send().await.expect("ext")).await;
+    let mo = ext["managedObject"]["id"].as_str().expect("id").to_string();
+    let (_, obj) =
+        json(app.admin(Method::GET, &app.url(&format!("/inventory/managedObjects/{mo}"))).send().await.expect("mo"))
+            .await;
+    assert_eq!(obj["name"], "\u{20ac} \u{160}\u{178} caf\u{e9}");
+});
+
 local_and_proxied!(multipart_and_file_errors_are_clear, app, {
     let url = app.url("/devicecontrol/bulkNewDeviceRequests");
     let res = app.admin(Method::POST, &url).json(&json!({})).send().await.expect("json");

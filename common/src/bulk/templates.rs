@@ -1,0 +1,10 @@
+//! The templates the console offers, as the platform's bulk registration dialog does.
+
+/// Simple registration: certificate devices by id alone. (The platform's simple template,
+/// `ID;PATH`, creates device requests awaiting acceptance, which anchorage does not have.)
+pub const SIMPLE: &str = "ID;AUTH_TYPE\nsimple-device-01;CERTIFICATES\nsimple-device-02;CERTIFICATES\n";
+/// Full registration with passwords, the platform's header, quoted.
+pub const FULL: &str = "\"ID\";\"TYPE\";\"NAME\";\"ICCID\";\"IDTYPE\";\"PATH\";\"SHELL\";\"AUTH_TYPE\";\"CREDENTIALS\"\n\
+\"device-01\";\"c8y_Device\";\"Device 01\";\"\";\"c8y_Serial\";\"Group A\";\"1\";\"BASIC\";\"a-long-device-password-01\"\n";
+/// Certificate devices: `AUTH_TYPE=CERTIFICATES`, empty `CREDENTIALS`.
+pub const CERTIFICATES: &str = "\"ID\";\"AUTH_TYPE\";\"CREDENTIALS\";\"TYPE\";\"NAME\"\n\"cert-device-01\";\"CERTIFICATES\";\"\";\"c8y_Device\";\"Certificate device 01\"\n";
