@@ -20,8 +20,8 @@ pub const ERROR_INFO: &str = "https://cumulocity.com/guides/reference/rest-imple
 pub const MAX_PAGE_SIZE: u32 = 2000;
 /// Default `pageSize` when none is given.
 pub const DEFAULT_PAGE_SIZE: u32 = 5;
-/// Longest certificate name accepted, in characters.
-pub const MAX_NAME_CHARS: usize = 255;
+/// Longest certificate name accepted, in characters (the rule is [`crate::names`]).
+pub const MAX_NAME_CHARS: usize = crate::names::MAX_NAME_CHARS;
 /// Most certificates accepted in one bulk request.
 pub const MAX_BULK_CERTIFICATES: usize = 500;
 
@@ -182,26 +182,17 @@ impl NewTrustedCertificate {
     }
 }
 
-/// The name used when a request gives none: the subject's common name, else the subject.
+/// The name used when a request gives none: the subject's common name, else the subject,
+/// without control or bidirectional formatting characters ([`crate::names::default_certificate_name`]).
 pub fn default_name(info: &CertificateInfo) -> String {
-    let n = info.common_name.clone().unwrap_or_else(|| info.subject.clone());
-    n.chars().take(MAX_NAME_CHARS).collect()
+    crate::names::default_certificate_name(info)
 }
 
-/// Checks a certificate name: a string, not blank, at most [`MAX_NAME_CHARS`] characters, no
-/// control characters. Returns it trimmed.
+/// Checks a certificate name: a string that passes [`crate::names::check_display_name`] (not
+/// blank, at most [`MAX_NAME_CHARS`] characters, no control or bidirectional formatting
+/// characters). Returns it trimmed.
 pub fn check_name(v: &Value) -> Result<String, String> {
-    let s = v.as_str().ok_or_else(|| "name must be a string".to_string())?.trim();
-    if s.is_empty() {
-        return Err("name must not be empty".into());
-    }
-    if s.chars().count() > MAX_NAME_CHARS {
-        return Err(format!("name must be at most {MAX_NAME_CHARS} characters"));
-    }
-    if s.chars().any(char::is_control) {
-        return Err("name must not contain control characters".into());
-    }
-    Ok(s.to_string())
+    crate::names::check_display_name(v.as_str().ok_or_else(|| "name must be a string".to_string())?)
 }
 
 /// A boolean field that the platform's docs also send as the strings `"true"`/`"false"`.

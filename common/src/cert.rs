@@ -9,9 +9,12 @@ use num_bigint::BigInt;
 use sha1::{Digest, Sha1};
 use time::OffsetDateTime;
 use x509_parser::certificate::X509Certificate;
+use x509_parser::der_parser::asn1_rs::Tag;
 use x509_parser::extensions::ParsedExtension;
 use x509_parser::prelude::FromDer;
-use x509_parser::x509::X509Version;
+use x509_parser::public_key::RSAPublicKey;
+use x509_parser::signature_algorithm::RsaSsaPssParams;
+use x509_parser::x509::{AlgorithmIdentifier, SubjectPublicKeyInfo, X509Version};
 
 use crate::{dn, timefmt};
 
@@ -42,11 +45,24 @@ pub enum Rule {
     InDate,
     /// Every critical extension is one anchorage understands.
     KnownCriticalExtensions,
+    /// Its public key is one the device-side chain verification can check signatures with
+    /// (see [`SUPPORTED_KEYS`]).
+    UsableKey,
+    /// It is signed with an algorithm the device-side chain verification accepts (see
+    /// [`SUPPORTED_SIGNATURES`]).
+    SupportedSignature,
 }
 
 impl Rule {
     /// Every rule, in display order.
-    pub const ALL: [Rule; 4] = [Rule::Version3, Rule::CaTrue, Rule::InDate, Rule::KnownCriticalExtensions];
+    pub const ALL: [Rule; 6] = [
+        Rule::Version3,
+        Rule::CaTrue,
+        Rule::InDate,
+        Rule::KnownCriticalExtensions,
+        Rule::UsableKey,
+        Rule::SupportedSignature,
+    ];
 
     /// A short label for the rule, as shown beside its outcome.
     pub fn label(self) -> &'static str {
@@ -55,6 +71,8 @@ impl Rule {
             Rule::CaTrue => "BasicConstraints CA:true",
             Rule::InDate => "Within its validity period",
             Rule::KnownCriticalExtensions => "No unknown critical extension",
+            Rule::UsableKey => "A key devices' chains can be verified with",
+            Rule::SupportedSignature => "A supported signature algorithm",
         }
     }
 }
@@ -182,7 +200,7 @@ fn info(der: &[u8], cert: &X509Certificate<'_>) -> Result<CertificateInfo, Parse
         fingerprint,
         serial_number,
         version: cert.version().0.saturating_add(1),
-        algorithm_name: java_algorithm_name(&cert.signature_algorithm.algorithm.to_id_string()),
+        algorithm_name: java_algorithm_name(&dn::oid_text(&cert.signature_algorithm.algorithm)),
         subject: dn::java_string(cert.subject()),
         issuer: dn::java_string(cert.issuer()),
         common_name: dn::common_name(cert.subject()),
@@ -231,7 +249,7 @@ fn check(rule: Rule, cert: &X509Certificate<'_>, info: &CertificateInfo, now: Of
                 .extensions()
                 .iter()
                 .filter(|e| e.critical)
-                .map(|e| e.oid.to_id_string())
+                .map(|e| dn::oid_text(&e.oid))
                 .filter(|oid| !UNDERSTOOD_CRITICAL_EXTENSIONS.iter().any(|(o, _)| o == oid))
                 .collect();
             if unknown.is_empty() {
@@ -240,8 +258,290 @@ fn check(rule: Rule, cert: &X509Certificate<'_>, info: &CertificateInfo, now: Of
                 (false, format!("it has a critical extension anchorage does not understand ({})", unknown.join(", ")))
             }
         }
+        Rule::UsableKey => match key_verdict(cert.public_key()) {
+            Ok(found) => (true, found),
+            Err(why) => (false, why),
+        },
+        Rule::SupportedSignature => match signature_verdict(&cert.signature_algorithm) {
+            Ok(found) => (true, found),
+            Err(why) => (false, why),
+        },
     };
     CheckOutcome { rule, passed, detail }
+}
+
+/// The public keys the device-side chain verification (rustls-webpki 0.103 with the
+/// aws-lc-rs provider, `server/src/device_trust.rs`) can verify a device chain's signatures
+/// with, in words.
+pub const SUPPORTED_KEYS: &str = "RSA of 2048 to 8192 bits, ECDSA on P-256, P-384 or P-521, Ed25519, ML-DSA";
+
+/// The signature algorithms that verification accepts, in words.
+pub const SUPPORTED_SIGNATURES: &str =
+    "RSA (PKCS #1 v1.5 or PSS) and ECDSA with SHA-256, SHA-384 or SHA-512, Ed25519, ML-DSA";
+
+/// What to use instead of a key the verification cannot use.
+const USE_INSTEAD: &str = "Use ECDSA P-256 or P-384, Ed25519, or RSA of 2048 bits or more";
+
+/// What refusing a CA's key means, in words.
+const REFUSED_CHAINS: &str = "devices' chains would be refused";
+
+/// Smallest and largest RSA modulus aws-lc-rs verifies with (`RSA_PKCS1_2048_8192_*`,
+/// `RSA_PSS_2048_8192_*`), in bits.
+pub const RSA_BITS: std::ops::RangeInclusive<u32> = 2048..=8192;
+
+/// Can the device-side verification check signatures with `spki`? `Ok` says what the key is,
+/// `Err` why it cannot, in words. webpki compares the key's algorithm identifier byte for
+/// byte with its own (`rsaEncryption` with NULL parameters, `id-ecPublicKey` with a named
+/// curve, `id-Ed25519` and `id-ML-DSA-*` without parameters), and aws-lc-rs then checks the
+/// key itself.
+fn key_verdict(spki: &SubjectPublicKeyInfo<'_>) -> Result<String, String> {
+    let alg = &spki.algorithm;
+    let oid = dn::oid_text(&alg.algorithm);
+    let key = spki.subject_public_key.data.as_ref();
+    let params_absent = alg.parameters.is_none();
+    match oid.as_str() {
+        "1.2.840.113549.1.1.1" => {
+            if !alg.parameters.as_ref().is_some_and(|p| p.tag() == Tag::Null && p.data.is_empty()) {
+                return Err(format!(
+                    "its RSA key's algorithm identifier does not carry the NULL parameters RFC 3279 requires, \
+                     which devices' chain verification insists on: {REFUSED_CHAINS}"
+                ));
+            }
+            rsa_verdict(key)
+        }
+        "1.2.840.10045.2.1" => {
+            let curve = match &alg.parameters {
+                Some(p) if p.tag() == Tag::Oid => p.as_oid().map(|o| dn::oid_text(&o)).unwrap_or_default(),
+                Some(p) if p.tag() == Tag::Sequence => {
+                    return Err(format!(
+                        "its elliptic-curve key spells out its curve's parameters instead of naming the curve, \
+                         which devices' chain verification does not support: {REFUSED_CHAINS}. \
+                         Use a key on a named curve (P-256, P-384 or P-521)"
+                    ));
+                }
+                _ => {
+                    return Err(format!("its elliptic-curve key does not name its curve: {REFUSED_CHAINS}"));
+                }
+            };
+            let field_bytes = match curve.as_str() {
+                "1.2.840.10045.3.1.7" => 32,
+                "1.3.132.0.34" => 48,
+                "1.3.132.0.35" => 66,
+                other => {
+                    return Err(format!(
+                        "its elliptic-curve key is on the curve {}, which devices' chain verification does not \
+                         support: {REFUSED_CHAINS}. Use a key on P-256 or P-384 (or P-521)",
+                        curve_name(other)
+                    ));
+                }
+            };
+            let name = curve_name(&curve);
+            match key.first() {
+                Some(0x04) if key.len() == 1 + 2 * field_bytes => Ok(format!("ECDSA {name}")),
+                Some(0x02 | 0x03) if key.len() == 1 + field_bytes => Ok(format!("ECDSA {name} (compressed point)")),
+                _ => Err(format!("its {name} public key is not a valid point encoding: {REFUSED_CHAINS}")),
+            }
+        }
+        "1.3.101.112" if params_absent && key.len() == 32 => Ok("Ed25519".to_string()),
+        "1.3.101.112" => Err(format!("its Ed25519 public key is malformed: {REFUSED_CHAINS}")),
+        "2.16.840.1.101.3.4.3.17" | "2.16.840.1.101.3.4.3.18" | "2.16.840.1.101.3.4.3.19" => {
+            let (name, len) = match oid.as_str() {
+                "2.16.840.1.101.3.4.3.17" => ("ML-DSA-44", 1312),
+                "2.16.840.1.101.3.4.3.18" => ("ML-DSA-65", 1952),
+                _ => ("ML-DSA-87", 2592),
+            };
+            if params_absent && key.len() == len {
+                Ok(name.to_string())
+            } else {
+                Err(format!("its {name} public key is malformed: {REFUSED_CHAINS}"))
+            }
+        }
+        "1.2.840.113549.1.1.10" => Err(format!(
+            "its key is an RSA-PSS key (id-RSASSA-PSS), which devices' chain verification does not support: \
+             {REFUSED_CHAINS}. Use an ordinary RSA key (rsaEncryption) of 2048 bits or more, which can still sign \
+             with PSS"
+        )),
+        "1.3.101.113" => Err(format!(
+            "its key is an Ed448 key, which devices' chain verification does not support: {REFUSED_CHAINS}. \
+             {USE_INSTEAD}"
+        )),
+        "1.2.840.10040.4.1" => Err(format!(
+            "its key is a DSA key, which devices' chain verification does not support: {REFUSED_CHAINS}. \
+             {USE_INSTEAD}"
+        )),
+        "1.3.101.110" | "1.3.101.111" | "1.3.132.1.12" | "1.3.132.1.13" | "1.2.840.113549.1.1.7" => Err(format!(
+            "its key ({}) can only agree or encrypt keys, not verify signatures: {REFUSED_CHAINS}. {USE_INSTEAD}",
+            key_algorithm_name(&oid)
+        )),
+        _ => Err(format!(
+            "its public key algorithm ({}) is not one devices' chain verification supports: {REFUSED_CHAINS}. \
+             {USE_INSTEAD}",
+            key_algorithm_name(&oid)
+        )),
+    }
+}
+
+/// The RSA rules of aws-lc-rs: a modulus of 2048 to 8192 bits, odd (a valid RSA modulus),
+/// and an odd public exponent of at least 3 and at most 33 bits.
+fn rsa_verdict(key: &[u8]) -> Result<String, String> {
+    let unreadable = || format!("its RSA public key cannot be read: {REFUSED_CHAINS}");
+    let Ok((_, rsa)) = RSAPublicKey::from_der(key) else {
+        return Err(unreadable());
+    };
+    // Positive integers, without the sign byte DER puts before a high bit.
+    let magnitude = |bytes: &[u8]| -> Option<Vec<u8>> {
+        if bytes.first().is_none_or(|b| b & 0x80 != 0) {
+            return None;
+        }
+        Some(bytes.iter().copied().skip_while(|b| *b == 0).collect())
+    };
+    let (Some(n), Some(e)) = (magnitude(rsa.modulus), magnitude(rsa.exponent)) else {
+        return Err(unreadable());
+    };
+    let bits =
+        |v: &[u8]| -> u64 { v.first().map_or(0, |b| (v.len() as u64 - 1) * 8 + u64::from(8 - b.leading_zeros())) };
+    let n_bits = bits(&n);
+    if n_bits < u64::from(*RSA_BITS.start()) {
+        return Err(format!(
+            "its RSA key of {n_bits} bits is too weak: {REFUSED_CHAINS}. Use a key of {} bits or more",
+            RSA_BITS.start()
+        ));
+    }
+    if n_bits > u64::from(*RSA_BITS.end()) {
+        return Err(format!(
+            "its RSA key of {n_bits} bits is larger than devices' chain verification accepts ({} bits at most): \
+             {REFUSED_CHAINS}. Use a key of {} to {} bits",
+            RSA_BITS.end(),
+            RSA_BITS.start(),
+            RSA_BITS.end()
+        ));
+    }
+    if n.last().is_none_or(|b| b & 1 == 0) {
+        return Err(format!("its RSA modulus is even, so it is not a valid RSA key: {REFUSED_CHAINS}"));
+    }
+    let e_bits = bits(&e);
+    if !(2..=33).contains(&e_bits) || e.last().is_none_or(|b| b & 1 == 0) {
+        let shown = if e_bits <= 64 {
+            e.iter().fold(0u64, |v, b| (v << 8) | u64::from(*b)).to_string()
+        } else {
+            format!("of {e_bits} bits")
+        };
+        return Err(format!(
+            "its RSA public exponent {shown} is not one devices' chain verification accepts (an odd number from 3 \
+             to 2^33 - 1; 65537 is usual): {REFUSED_CHAINS}"
+        ));
+    }
+    Ok(format!("RSA {n_bits} bits"))
+}
+
+/// A curve's usual name, or its OID.
+fn curve_name(oid: &str) -> String {
+    match oid {
+        "1.2.840.10045.3.1.7" => "P-256",
+        "1.3.132.0.34" => "P-384",
+        "1.3.132.0.35" => "P-521",
+        "1.3.132.0.10" => "secp256k1",
+        "1.3.132.0.33" => "P-224",
+        "1.2.840.10045.3.1.1" => "P-192",
+        "1.3.36.3.3.2.8.1.1.7" => "brainpoolP256r1",
+        "1.3.36.3.3.2.8.1.1.11" => "brainpoolP384r1",
+        "1.3.36.3.3.2.8.1.1.13" => "brainpoolP512r1",
+        "1.2.156.10197.1.301" => "SM2",
+        other => return format!("with OID {other}"),
+    }
+    .to_string()
+}
+
+/// A key algorithm's usual name, or its OID.
+fn key_algorithm_name(oid: &str) -> String {
+    match oid {
+        "1.3.101.110" => "X25519",
+        "1.3.101.111" => "X448",
+        "1.3.132.1.12" => "ECDH",
+        "1.3.132.1.13" => "ECMQV",
+        "1.2.840.113549.1.1.7" => "RSAES-OAEP",
+        "1.2.643.2.2.19" | "1.2.643.7.1.1.1.1" | "1.2.643.7.1.1.1.2" => "GOST R 34.10",
+        other => return format!("OID {other}"),
+    }
+    .to_string()
+}
+
+/// Does the device-side verification accept the algorithm `alg` the certificate is signed
+/// with? webpki never checks a trust anchor's own signature, so this is a rule about the CA
+/// rather than about this one signature: a CA signed with SHA-1 or MD5 is a CA that signs
+/// that way, and every chain it signs so would be refused.
+fn signature_verdict(alg: &AlgorithmIdentifier<'_>) -> Result<String, String> {
+    let oid = dn::oid_text(&alg.algorithm);
+    let name = java_algorithm_name(&oid);
+    let null_or_absent = alg.parameters.as_ref().is_none_or(|p| p.tag() == Tag::Null && p.data.is_empty());
+    let reissue = "Re-issue the CA signed with SHA-256 or stronger";
+    let broken = |hash: &str, words: &str| {
+        Err(format!(
+            "it is signed with {name}: {hash} signatures are {words} and devices' chain verification refuses \
+             them, so certificates this CA signs the same way would be refused. {reissue}"
+        ))
+    };
+    let unsupported = || {
+        Err(format!(
+            "it is signed with {name}, which devices' chain verification does not support, so certificates this CA \
+             signs the same way would be refused. Supported: {SUPPORTED_SIGNATURES}"
+        ))
+    };
+    match oid.as_str() {
+        "1.2.840.113549.1.1.11" | "1.2.840.113549.1.1.12" | "1.2.840.113549.1.1.13" if null_or_absent => {
+            Ok(format!("signed with {name}"))
+        }
+        "1.2.840.10045.4.3.2"
+        | "1.2.840.10045.4.3.3"
+        | "1.2.840.10045.4.3.4"
+        | "1.3.101.112"
+        | "2.16.840.1.101.3.4.3.17"
+        | "2.16.840.1.101.3.4.3.18"
+        | "2.16.840.1.101.3.4.3.19"
+            if alg.parameters.is_none() =>
+        {
+            Ok(format!("signed with {name}"))
+        }
+        "1.2.840.113549.1.1.11"
+        | "1.2.840.113549.1.1.12"
+        | "1.2.840.113549.1.1.13"
+        | "1.2.840.10045.4.3.2"
+        | "1.2.840.10045.4.3.3"
+        | "1.2.840.10045.4.3.4"
+        | "1.3.101.112"
+        | "2.16.840.1.101.3.4.3.17"
+        | "2.16.840.1.101.3.4.3.18"
+        | "2.16.840.1.101.3.4.3.19" => Err(format!(
+            "its signature algorithm identifier ({name}) carries parameters devices' chain verification does not \
+             accept, so certificates this CA signs the same way would be refused"
+        )),
+        "1.2.840.113549.1.1.10" => {
+            // RSASSA-PSS: its hash is in the parameters (SHA-1 when they are absent).
+            let hash = alg
+                .parameters
+                .as_ref()
+                .and_then(|p| RsaSsaPssParams::try_from(p).ok())
+                .map(|p| dn::oid_text(p.hash_algorithm_oid()));
+            let hash = match (&alg.parameters, hash) {
+                (None, _) => Some("1.3.14.3.2.26".to_string()),
+                (Some(_), h) => h,
+            };
+            match hash.as_deref() {
+                Some("2.16.840.1.101.3.4.2.1") => Ok("signed with RSASSA-PSS and SHA-256".to_string()),
+                Some("2.16.840.1.101.3.4.2.2") => Ok("signed with RSASSA-PSS and SHA-384".to_string()),
+                Some("2.16.840.1.101.3.4.2.3") => Ok("signed with RSASSA-PSS and SHA-512".to_string()),
+                Some("1.3.14.3.2.26") => broken("SHA-1", "no longer secure"),
+                _ => unsupported(),
+            }
+        }
+        "1.2.840.113549.1.1.2" | "1.2.840.113549.1.1.4" => {
+            broken(if oid.ends_with('2') { "MD2" } else { "MD5" }, "broken")
+        }
+        "1.2.840.113549.1.1.5" | "1.2.840.10045.4.1" | "1.2.840.10040.4.3" | "1.3.14.3.2.29" => {
+            broken("SHA-1", "no longer secure")
+        }
+        _ => unsupported(),
+    }
 }
 
 /// The serial as Java's `BigInteger.toString()` prints it: decimal, two's complement sign

@@ -15,6 +15,7 @@ pub mod bulk;
 pub mod cert;
 pub mod device;
 pub mod dn;
+pub mod names;
 pub mod options;
 pub mod pem;
 pub mod timefmt;

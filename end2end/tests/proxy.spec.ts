@@ -72,7 +72,7 @@ test("through a proxy the console manages the platform's certificates, says when
   await page.getByRole('button', { name: 'Add trusted certificate' }).click();
   const dialog = page.getByRole('dialog', { name: 'Add trusted certificate' });
   await dialog.getByLabel('Certificate files').setInputFiles(ca.pemPath);
-  await expect(dialog.locator('li[data-passed="true"]')).toHaveCount(4);
+  await expect(dialog.locator('li[data-passed="true"]')).toHaveCount(6);
   await dialog.getByRole('button', { name: 'Add certificate' }).click();
   await expect(dialog).toBeHidden();
   await expect(row(page, ca.name)).toBeVisible();

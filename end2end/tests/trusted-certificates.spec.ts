@@ -14,7 +14,7 @@ test('a CA added through the file input is listed, and its details show the fing
 
   await dialog.getByLabel('Certificate files').setInputFiles(ca.pemPath);
   await expect(dialog.getByLabel('Name', { exact: true })).toHaveValue(ca.name);
-  await expect(dialog.locator('li[data-passed="true"]')).toHaveCount(4);
+  await expect(dialog.locator('li[data-passed="true"]')).toHaveCount(6);
   await expect(dialog.locator('li[data-passed="false"]')).toHaveCount(0);
   await expect(dialog).toContainText(ca.fingerprint);
   const add = dialog.getByRole('button', { name: 'Add certificate' });

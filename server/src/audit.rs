@@ -70,13 +70,15 @@ pub const MAX_TEXT_CHARS: usize = 1024;
 /// Longest user, address or string inside the details, in characters.
 pub const MAX_FIELD_CHARS: usize = 256;
 
-/// `s` cut to `max` characters, with `…` where it was cut; control characters become spaces
-/// (so a value cannot forge lines in a log).
+/// `s` cut to `max` characters, with `…` where it was cut; control and bidirectional formatting
+/// characters (`common::names`) become spaces, so a value can neither forge lines in a log nor
+/// reorder the text around it in the console.
 pub fn clip(s: &str, max: usize) -> Cow<'_, str> {
-    if s.chars().count() <= max && !s.chars().any(char::is_control) {
+    let unsafe_char = anchorage_common::names::is_unsafe;
+    if s.chars().count() <= max && !s.chars().any(unsafe_char) {
         return Cow::Borrowed(s);
     }
-    let mut out: String = s.chars().take(max).map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let mut out: String = s.chars().take(max).map(|c| if unsafe_char(c) { ' ' } else { c }).collect();
     if s.chars().count() > max {
         out.push('…');
     }

@@ -376,3 +376,221 @@ local_and_proxied!(validity_is_judged_by_the_server_clock, app, {
     let created: Value = json(app.create(&body("now", &pem_text, "ENABLED")).await).await.1;
     assert_eq!(created["name"], "now");
 });
+
+/// Runs openssl in `dir`, asserting success.
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let out = std::process::Command::new("openssl").current_dir(dir).args(args).output().expect("openssl runs");
+    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// A self-signed CA made by `openssl req -x509` with the key options `newkey` and `extra`
+/// options; its key is `<dir>/<name>.key`, its certificate `<dir>/<name>.pem` (returned).
+fn openssl_ca(dir: &std::path::Path, name: &str, newkey: &[&str], extra: &[&str]) -> String {
+    let (key, pem) = (format!("{name}.key"), format!("{name}.pem"));
+    let mut args = vec!["req", "-x509"];
+    args.extend_from_slice(newkey);
+    args.extend_from_slice(&["-nodes", "-keyout", &key, "-out", &pem, "-days", "30", "-subj"]);
+    let subject = format!("/O=anchorage tests/CN={name}");
+    args.extend_from_slice(&[&subject, "-addext", "basicConstraints=critical,CA:true"]);
+    args.extend_from_slice(extra);
+    openssl(dir, &args);
+    std::fs::read_to_string(dir.join(pem)).expect("read")
+}
+
+local_and_proxied!(a_ca_devices_chains_could_not_verify_against_is_422_saying_why, app, {
+    let dir = tempfile::tempdir().expect("tmp");
+    let weak = openssl_ca(dir.path(), "weak", &["-newkey", "rsa:1024"], &[]);
+    let k1 = openssl_ca(dir.path(), "k1", &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:secp256k1"], &[]);
+    let sha1 = openssl_ca(dir.path(), "sha1", &["-newkey", "rsa:2048"], &["-sha1"]);
+    // openssl dates its certificates from the second it makes them; the server's clock stands
+    // still from the start of the test.
+    app.clock.advance(Duration::minutes(1));
+    let refused =
+        assert_error(app.create(&body("weak", &weak, "ENABLED")).await, 422, "tenant/Unprocessable Entity", "").await;
+    assert_eq!(
+        refused["message"],
+        "Cannot add certificate - its RSA key of 1024 bits is too weak: devices' chains would be refused. \
+         Use a key of 2048 bits or more."
+    );
+    let cases = [
+        (
+            k1,
+            "Cannot add certificate - its elliptic-curve key is on the curve secp256k1, which devices' chain \
+             verification does not support: devices' chains would be refused. Use a key on P-256 or P-384 (or P-521).",
+        ),
+        (
+            sha1,
+            "Cannot add certificate - it is signed with SHA1withRSA: SHA-1 signatures are no longer secure and \
+             devices' chain verification refuses them, so certificates this CA signs the same way would be \
+             refused. Re-issue the CA signed with SHA-256 or stronger.",
+        ),
+    ];
+    for (pem_text, message) in cases {
+        let refused =
+            assert_error(app.create(&body("x", &pem_text, "ENABLED")).await, 422, "tenant/Unprocessable Entity", "")
+                .await;
+        assert_eq!(refused["message"], message);
+    }
+    // In a bulk request, the entry is named.
+    let bulk = app.url(&format!("/tenant/tenants/{TENANT}/trusted-certificates/bulk"));
+    let res = app
+        .admin(Method::POST, &bulk)
+        .json(&json!({"certificates": [body("ok", &ca_pem("Fine"), "ENABLED"), body("weak", &weak, "ENABLED")]}))
+        .send()
+        .await
+        .expect("request");
+    assert_error(
+        res,
+        422,
+        "tenant/Unprocessable Entity",
+        "Certificate 2 of 2: Cannot add certificate - its RSA key of 1024 bits is too weak",
+    )
+    .await;
+    let (_, list) = json(app.admin(Method::GET, &app.certs_url()).send().await.expect("list")).await;
+    assert_eq!(list["certificates"], json!([]));
+});
+
+local_and_proxied!(names_with_control_or_bidirectional_characters_are_refused_and_default_names_are_cleaned, app, {
+    let pem_text = ca_pem("Named");
+    for (name, message) in [
+        (
+            "Root\u{202e}AC",
+            "name must not contain bidirectional formatting characters (found U+202E, right-to-left override): \
+             they make text show in another order than it is written",
+        ),
+        ("a\u{2066}b\u{2069}", "name must not contain bidirectional formatting characters (found U+2066"),
+        ("\u{200f}CA", "name must not contain bidirectional formatting characters (found U+200F"),
+        ("two\nlines", "name must not contain control characters or line breaks (found U+000A)"),
+        ("tab\there", "name must not contain control characters or line breaks (found U+0009)"),
+        ("line\u{2028}separator", "name must not contain control characters or line breaks (found U+2028)"),
+    ] {
+        let b = json!({"name": name, "certInPemFormat": pem_text, "status": "ENABLED"});
+        assert_error(app.create(&b).await, 422, "tenant/Unprocessable Entity", message).await;
+    }
+    // A name defaulted from the CN follows the same rule: the characters go.
+    let spoof = ca_pem("Evil\u{202e}gnp.exe");
+    let (status, c) = json(app.create(&json!({"certInPemFormat": spoof, "status": "ENABLED"})).await).await;
+    assert_eq!((status, c["name"].as_str()), (201, Some("Evilgnp.exe")), "{c}");
+    let lines = ca_pem("Line 1\r\nLine 2\u{7}");
+    let (status, c) = json(app.create(&json!({"certInPemFormat": lines, "status": "ENABLED"})).await).await;
+    assert_eq!((status, c["name"].as_str()), (201, Some("Line 1 Line 2")), "{c}");
+    // Renaming is held to the rule too.
+    let one = format!("{}/{}", app.certs_url(), fingerprint(&lines));
+    let res = app.admin(Method::PUT, &one).json(&json!({"name": "x\u{202d}y"})).send().await.expect("put");
+    assert_error(res, 422, "tenant/Unprocessable Entity", "name must not contain bidirectional formatting").await;
+    let (status, c) =
+        json(app.admin(Method::PUT, &one).json(&json!({"name": " Lines "})).send().await.expect("put")).await;
+    assert_eq!((status, c["name"].as_str()), (200, Some("Lines")));
+});
+
+/// A device whose CN holds a bidirectional override gets no token (and is not auto-registered),
+/// by the same rule as names: the device id would show reordered on every console page.
+#[tokio::test]
+async fn a_device_id_with_a_bidirectional_override_is_refused() {
+    let app = TestApp::spawn().await;
+    let root = Ca::root("Bidi Root");
+    app.trust(&root, "ENABLED", true).await;
+    let (status, body) = app.device_token(&root.device("dev\u{202e}1"), None).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(
+        body["message"],
+        "The verification was not successful: the device id 'dev<U+202E>1' contains a bidirectional formatting \
+         character (U+202E, right-to-left override), which is not allowed (no whitespace, '/', '+', '$' or ':')."
+    );
+    assert_eq!(app.device_token(&root.device("dev-1"), None).await.0, 200);
+}
+
+/// The upload rule for keys agrees with the verifier devices meet: for CAs with every kind of
+/// key, a device certificate the CA signs (with SHA-256, as openssl does by default) verifies
+/// with rustls-webpki and aws-lc-rs, exactly as `server/src/device_trust.rs` verifies it, if and
+/// only if `anchorage_common::cert` accepts the CA's key.
+#[test]
+fn the_key_rule_agrees_with_the_device_side_verifier() {
+    use anchorage_common::cert::{Rule, inspect};
+    use rustls::pki_types::{CertificateDer, UnixTime};
+
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    std::fs::write(d.join("leaf.ext"), "basicConstraints=CA:false\nextendedKeyUsage=clientAuth\n").expect("ext");
+    openssl(
+        d,
+        &[
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "leaf.key",
+            "-subj",
+            "/CN=agree-1",
+            "-out",
+            "leaf.csr",
+        ],
+    );
+    let cases: [(&str, &[&str], bool); 12] = [
+        ("rsa1024", &["-newkey", "rsa:1024"], false),
+        ("rsa2048", &["-newkey", "rsa:2048"], true),
+        ("rsa2048e3", &["-newkey", "rsa:2048", "-pkeyopt", "rsa_keygen_pubexp:3"], true),
+        ("p256", &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"], true),
+        ("p384", &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384"], true),
+        ("p521", &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-521"], true),
+        ("secp256k1", &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:secp256k1"], false),
+        ("brainpool", &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:brainpoolP384r1"], false),
+        (
+            "explicit",
+            &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-pkeyopt", "ec_param_enc:explicit"],
+            false,
+        ),
+        ("ed25519", &["-newkey", "ed25519"], true),
+        ("ed448", &["-newkey", "ed448"], false),
+        ("rsapss", &["-newkey", "rsa-pss", "-pkeyopt", "rsa_keygen_bits:2048"], false),
+    ];
+    let algorithms = rustls::crypto::aws_lc_rs::default_provider().signature_verification_algorithms.all;
+    let der_of = |pem: &str| pem::decode_certificates(pem).expect("pem").remove(0);
+    for (name, newkey, usable) in cases {
+        let ca_pem = openssl_ca(d, name, newkey, &[]);
+        let leaf = format!("{name}-leaf.pem");
+        let (ca, key) = (format!("{name}.pem"), format!("{name}.key"));
+        openssl(
+            d,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "leaf.csr",
+                "-CA",
+                &ca,
+                "-CAkey",
+                &key,
+                "-CAcreateserial",
+                "-days",
+                "10",
+                "-extfile",
+                "leaf.ext",
+                "-out",
+                &leaf,
+            ],
+        );
+        // A minute on: openssl dates its certificates from the second it makes them.
+        let now = now() + Duration::minutes(1);
+        let time = UnixTime::since_unix_epoch(std::time::Duration::from_secs(now.unix_timestamp() as u64));
+        let ca_der = der_of(&ca_pem);
+        let leaf_der = CertificateDer::from(der_of(&std::fs::read_to_string(d.join(&leaf)).expect("leaf")));
+        let ca_cert = CertificateDer::from(ca_der.as_slice());
+        let anchor = webpki::anchor_from_trusted_cert(&ca_cert).expect("anchor");
+        let end_entity = webpki::EndEntityCert::try_from(&leaf_der).expect("leaf");
+        let anchors = [anchor];
+        let verdict = end_entity
+            .verify_for_usage(algorithms, &anchors, &[], time, webpki::KeyUsage::client_auth(), None, None)
+            .map(|_| ())
+            .map_err(|e| format!("{e:?}"));
+        let verified = verdict.is_ok();
+        let checks = inspect(&ca_der, now).expect("parses").checks;
+        let key_rule = checks.iter().find(|c| c.rule == Rule::UsableKey).expect("rule");
+        assert_eq!(verified, usable, "{name}: webpki's verdict changed ({:?}; {key_rule:?})", verdict.err());
+        assert_eq!(key_rule.passed, verified, "{name}: anchorage says {key_rule:?}, webpki verified: {verified}");
+    }
+}
