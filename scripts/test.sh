@@ -21,6 +21,8 @@ timed() {
 }
 
 timed "lint: rustfmt" cargo fmt --all --check
+# A JDK for the test that checks common::dn against Java's X500Principal.
+command -v javac >/dev/null 2>&1 || apt_install required default-jdk-headless
 # Set-up and the console's build first: it installs the wasm32 target the wasm lints need.
 timed "set-up and console build (includes: common compiles to wasm)" scripts/build-app.sh
 timed "lint: clippy (host, every crate and target)" cargo clippy --quiet --workspace --all-targets -- -D warnings
