@@ -197,9 +197,12 @@ mod tests {
         assert_eq!(certificates_from_pem(leaf.replace('\n', "\r\n").as_bytes()).expect("crlf"), der);
         assert_eq!(certificates_from_pem(leaf.replace('\n', " ").as_bytes()).expect("one line"), der);
         assert_eq!(certificates_from_pem(pem::to_single_line_base64(&der[0]).as_bytes()).expect("base64"), der);
-        // Refused as the server refuses them: a key where certificates belong, nothing, not UTF-8.
-        let err = certificates_from_pem(key.serialize_pem().as_bytes()).expect_err("a key");
-        assert!(err.to_string().contains("PRIVATE KEY"), "{err}");
+        // A key beside the certificate is skipped (as curl reads such a file); a key alone, nothing,
+        // or not UTF-8 is refused.
+        let both = format!("{}{leaf}", key.serialize_pem());
+        assert_eq!(certificates_from_pem(both.as_bytes()).expect("key and certificate"), der);
+        let err = certificates_from_pem(key.serialize_pem().as_bytes()).expect_err("a key alone");
+        assert!(err.to_string().contains("no certificate"), "{err}");
         assert!(certificates_from_pem(b"  \n").is_err());
         assert!(certificates_from_pem(b"\xff\xfe").is_err());
     }
