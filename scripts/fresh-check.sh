@@ -65,9 +65,14 @@ git clone --quiet --no-hardlinks "$ANCHORAGE_ROOT" "$tmp/anchorage"
 git -C "$tmp/anchorage" checkout --quiet --detach "$commit"
 cd "$tmp/anchorage"
 
-# A clean environment: an empty npm cache, no tool folder or build settings from outside.
+# A clean environment: an empty npm cache, no tool folder or build settings from outside (the
+# original checkout's tool folder, which lib.sh put on PATH, is taken off it again).
 export npm_config_cache="$tmp/npm-cache"
-unset ANCHORAGE_TOOLS CARGO_TARGET_DIR CARGO_BUILD_TARGET RUSTFLAGS CARGO_ENCODED_RUSTFLAGS
+_path=":$PATH:"
+_path="${_path//":$ANCHORAGE_TOOLS/bin:"/:}"
+_path="${_path#:}"
+export PATH="${_path%:}"
+unset ANCHORAGE_TOOLS CARGO_TARGET_DIR CARGO_BUILD_TARGET RUSTFLAGS CARGO_ENCODED_RUSTFLAGS _path
 export CI="${CI:-true}"
 if [[ "$cold_cargo" == 1 ]]; then
     export CARGO_HOME="$tmp/cargo-home"
@@ -99,7 +104,7 @@ if [[ "$only" != test ]]; then
     ANCHORAGE_ADMIN_PASSWORD="fresh-check-password" setsid scripts/run.sh --listen "127.0.0.1:$port" \
         --device-listen "127.0.0.1:$device_port" --data-dir "$tmp/data" >"$tmp/run.log" 2>&1 &
     server_pid=$!
-    until curl -fsS "http://127.0.0.1:$port/" 2>/dev/null | grep -q '<html'; do
+    until [[ "$(curl -fsS "http://127.0.0.1:$port/" 2>/dev/null || true)" == *"<html"* ]]; do
         if ! kill -0 "$server_pid" 2>/dev/null; then
             cat "$tmp/run.log" >&2
             die "scripts/run.sh stopped before the console answered"

@@ -15,10 +15,12 @@
 ANCHORAGE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # The checkout's tool folder. Not under CARGO_TARGET_DIR: it belongs to this checkout.
 ANCHORAGE_TOOLS="${ANCHORAGE_TOOLS:-$ANCHORAGE_ROOT/target/tools}"
-case ":$PATH:" in
-    *":$ANCHORAGE_TOOLS/bin:"*) ;;
-    *) export PATH="$ANCHORAGE_TOOLS/bin:$PATH" ;;
-esac
+# First on PATH (moved to the front if it was elsewhere on it).
+_path=":$PATH:"
+_path="${_path//":$ANCHORAGE_TOOLS/bin:"/:}"
+_path="${_path#:}"
+export PATH="$ANCHORAGE_TOOLS/bin:${_path%:}"
+unset _path
 
 step() { printf '==> %s\n' "$*"; }
 die() {

@@ -20,6 +20,9 @@ timed() {
     printf '    (%s: %ss)\n' "$label" "$((SECONDS - t))"
 }
 
+# rustfmt and clippy are rustup components a minimal profile lacks.
+rustup component add rustfmt clippy >/dev/null 2>&1 || rustup component add rustfmt clippy ||
+    die "rustup could not add the rustfmt and clippy components"
 timed "lint: rustfmt" cargo fmt --all --check
 # A JDK for the test that checks common::dn against Java's X500Principal.
 command -v javac >/dev/null 2>&1 || apt_install required default-jdk-headless

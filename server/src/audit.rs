@@ -162,6 +162,8 @@ struct Budget {
 #[derive(Debug, Default)]
 struct RefusalState {
     repeats: HashMap<Key, Repeat>,
+    /// Windows closed since the last flush, waiting to be written by the maintenance task.
+    closed: Vec<Closed>,
     budgets: HashMap<String, Budget>,
     /// Refusals not recorded individually because too many distinct ones came at once, per tenant.
     overflow: HashMap<String, u64>,
@@ -220,15 +222,21 @@ impl Refusals {
             user: refusal.event.user.map(|u| clip(u, MAX_FIELD_CHARS).into_owned()),
             address: refusal.event.client_address.map(|a| clip(a, 64).into_owned()),
         };
-        let (first, closed) = {
+        let details = refusal.event.details.as_ref().map(clip_json);
+        let first = {
             let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
-            let closed = take_closed(&mut s, now, false);
+            // A window of this kind that has closed: kept for the maintenance task to write.
+            if s.repeats.get(&key).is_some_and(|r| now - r.first >= REPEAT_WINDOW)
+                && let Some((key, repeat)) = s.repeats.remove_entry(&key)
+            {
+                close(&mut s, key, repeat);
+            }
             let room = s.repeats.len() < MAX_KEYS;
-            let first = match s.repeats.get_mut(&key) {
+            match s.repeats.get_mut(&key) {
                 Some(r) => {
                     r.count += 1;
                     r.last = now;
-                    r.details = refusal.event.details.clone();
+                    r.details = details;
                     false
                 }
                 None if room => {
@@ -239,23 +247,47 @@ impl Refusals {
                     *s.overflow.entry(refusal.tenant.to_string()).or_default() += 1;
                     false
                 }
-            };
-            (first, closed)
+            }
         };
-        write_closed(&state.db, closed).await?;
         if first {
-            write(&state.db, refusal.tenant, &anchorage_common::timefmt::platform(now), &refusal.event).await?;
+            // A refusal is answered whatever happens to its record.
+            if let Err(e) =
+                write(&state.db, refusal.tenant, &anchorage_common::timefmt::platform(now), &refusal.event).await
+            {
+                tracing::warn!(error = %e, "could not record a refusal in the audit log");
+            }
         }
         Ok(())
     }
 
-    /// Writes the records of the windows that have closed by `now` (all of them with `all`).
+    /// Writes the records of the windows that have closed by `now` (all of them with `all`)
+    /// and the overflow counts; what cannot be written is kept for the next time.
     pub async fn flush(&self, db: &db::Db, now: OffsetDateTime, all: bool) -> Result<(), AppError> {
-        let closed = {
+        let mut pending = {
             let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
             take_closed(&mut s, now, all)
         };
-        write_closed(db, closed).await
+        let result = write_closed(db, &mut pending).await;
+        if !pending.is_empty() {
+            let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            for Closed { key, repeat } in pending {
+                close(&mut s, key, repeat);
+            }
+        }
+        result
+    }
+}
+
+/// Keeps a closed window with repeats for writing (at most [`MAX_KEYS`]; beyond, counted in
+/// the tenant's overflow).
+fn close(s: &mut RefusalState, key: Key, repeat: Repeat) {
+    if repeat.count == 0 {
+        return;
+    }
+    if s.closed.len() < MAX_KEYS {
+        s.closed.push(Closed { key, repeat });
+    } else {
+        *s.overflow.entry(key.tenant).or_default() += repeat.count;
     }
 }
 
@@ -265,6 +297,7 @@ fn refilled(b: &Budget, now: OffsetDateTime) -> f64 {
 }
 
 /// A record of repeats to write.
+#[derive(Debug)]
 struct Closed {
     key: Key,
     repeat: Repeat,
@@ -275,18 +308,19 @@ struct Closed {
 fn take_closed(s: &mut RefusalState, now: OffsetDateTime, all: bool) -> Vec<Closed> {
     let done: Vec<Key> =
         s.repeats.iter().filter(|(_, r)| all || now - r.first >= REPEAT_WINDOW).map(|(k, _)| k.clone()).collect();
-    let mut closed: Vec<Closed> = done
-        .into_iter()
-        .filter_map(|k| s.repeats.remove_entry(&k))
-        .filter(|(_, r)| r.count > 0)
-        .map(|(key, repeat)| Closed { key, repeat })
-        .collect();
+    let mut closed: Vec<Closed> = std::mem::take(&mut s.closed);
+    closed.extend(
+        done.into_iter()
+            .filter_map(|k| s.repeats.remove_entry(&k))
+            .filter(|(_, r)| r.count > 0)
+            .map(|(key, repeat)| Closed { key, repeat }),
+    );
     for (tenant, count) in s.overflow.drain() {
         closed.push(Closed {
             key: Key {
                 tenant,
                 r#type: types::AUTHENTICATION,
-                activity: "Refusals not recorded one by one".into(),
+                activity: OVERFLOW_ACTIVITY.into(),
                 text: "More distinct refusals than the audit log records one by one arrived at once.".into(),
                 user: None,
                 address: None,
@@ -297,13 +331,18 @@ fn take_closed(s: &mut RefusalState, now: OffsetDateTime, all: bool) -> Vec<Clos
     closed
 }
 
-async fn write_closed(db: &db::Db, closed: Vec<Closed>) -> Result<(), AppError> {
-    for Closed { key, repeat } in closed {
+/// Writes `pending` in order; on a failure, what was not written stays in `pending`.
+async fn write_closed(db: &db::Db, pending: &mut Vec<Closed>) -> Result<(), AppError> {
+    while let Some(Closed { key, repeat }) = pending.last() {
         let (first, last) =
             (anchorage_common::timefmt::platform(repeat.first), anchorage_common::timefmt::platform(repeat.last));
-        let text = format!("{} (repeated {} more times from {first} to {last})", key.text, repeat.count);
+        let text = if key.activity == OVERFLOW_ACTIVITY {
+            format!("{} {} refusals were counted only.", key.text, repeat.count)
+        } else {
+            format!("{} (repeated {} more times from {first} to {last})", key.text, repeat.count)
+        };
         let mut details = serde_json::json!({ "count": repeat.count, "firstTime": first, "lastTime": last });
-        if let (Some(Value::Object(extra)), Some(map)) = (repeat.details, details.as_object_mut()) {
+        if let (Some(Value::Object(extra)), Some(map)) = (repeat.details.clone(), details.as_object_mut()) {
             map.extend(extra);
         }
         let event = Event {
@@ -316,9 +355,13 @@ async fn write_closed(db: &db::Db, closed: Vec<Closed>) -> Result<(), AppError> 
             details: Some(details),
         };
         write(db, &key.tenant, &last, &event).await?;
+        pending.pop();
     }
     Ok(())
 }
+
+/// The activity of the record that counts refusals not recorded one by one.
+const OVERFLOW_ACTIVITY: &str = "Refusals not recorded one by one";
 
 /// Deletes each tenant's audit records older than its retention; returns how many.
 pub async fn apply_retention(db: &db::Db, now: OffsetDateTime) -> Result<u64, AppError> {

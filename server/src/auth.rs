@@ -156,6 +156,30 @@ impl Authenticator {
         }))
     }
 
+    /// The user, if these exact credentials were verified against the user's current hash a
+    /// moment ago (no argon2, and no guessing going on: login throttling is not consulted).
+    pub async fn verify_remembered(
+        &self,
+        tenant: &str,
+        user: &str,
+        password: &str,
+    ) -> Result<Option<AuthUser>, AppError> {
+        let key = self.cache_key(tenant, user, password);
+        if !self.cache.lock().unwrap_or_else(|e| e.into_inner()).contains_key(&key) {
+            return Ok(None);
+        }
+        let Some(row) = db::users::find(&self.db, tenant, user).await? else { return Ok(None) };
+        if !row.enabled || !self.remembered(&key, &row.password_hash) {
+            return Ok(None);
+        }
+        let Ok(role) = UserRole::parse(&row.role) else { return Ok(None) };
+        Ok(Some(AuthUser {
+            tenant: row.tenant_id,
+            user_name: row.user_name,
+            principal: Principal::User { role, session: None },
+        }))
+    }
+
     /// Whether these credentials were verified against `hash` within the cache's lifetime.
     fn remembered(&self, key: &[u8; 32], hash: &str) -> bool {
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
@@ -349,20 +373,13 @@ pub async fn password_login(
     xbasic: bool,
 ) -> Result<AuthUser, AppError> {
     let tenant = tenant.unwrap_or(&state.config.tenant);
-    let keys = limiter::keys(tenant, user, address);
-    let now = state.clock.now();
-    match state.limiter.gate(&keys, now) {
-        limiter::Gate::Wait(wait) => {
-            let seconds = u64::try_from(wait.whole_seconds()).unwrap_or(0).max(1);
-            return Err(AppError::TooManyRequests {
-                message: format!("Too many failed logins; try again in {seconds} s."),
-                retry_after_seconds: seconds,
-            });
-        }
-        // An account under attack from elsewhere: slowed, never refused.
-        limiter::Gate::Proceed(slowdown) if !slowdown.is_zero() => tokio::time::sleep(slowdown).await,
-        limiter::Gate::Proceed(_) => {}
+    if tenant == state.config.tenant
+        && let Some(u) = state.auth.verify_remembered(tenant, user, password).await?
+    {
+        return Ok(u);
     }
+    let keys = limiter::keys(tenant, user, address);
+    state.limiter.admit(&keys, state.clock.now()).await?;
     let verified = if tenant == state.config.tenant {
         state.auth.verify(tenant, user, password).await?
     } else {
@@ -376,7 +393,7 @@ pub async fn password_login(
             Ok(u)
         }
         None => {
-            state.limiter.failed(&keys, now);
+            // Already counted as a failure by the gate.
             let shown = audit::clip(user, audit::MAX_FIELD_CHARS);
             tracing::info!(tenant, user = %shown, client = address.unwrap_or("-"), "login failed");
             let event = audit::Event::info(

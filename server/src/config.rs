@@ -86,6 +86,15 @@ pub struct Config {
     #[arg(long, env = "ANCHORAGE_MAX_CONNECTIONS", default_value_t = 4096)]
     pub max_connections: usize,
 
+    /// Most open connections per listener from one client address (a `--trusted-proxy` counts
+    /// only towards the total).
+    #[arg(long, env = "ANCHORAGE_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 256)]
+    pub max_connections_per_address: usize,
+
+    /// Seconds a client has to send a request's whole body.
+    #[arg(long, env = "ANCHORAGE_BODY_READ_TIMEOUT_SECONDS", default_value_t = 60)]
+    pub body_read_timeout_seconds: u64,
+
     /// Seconds a client has for its TLS handshake and for each request's head.
     #[arg(long, env = "ANCHORAGE_HEADER_READ_TIMEOUT_SECONDS", default_value_t = 10)]
     pub header_read_timeout_seconds: u64,
@@ -180,6 +189,8 @@ impl std::fmt::Debug for Config {
             .field("session_lifetime_seconds", &self.session_lifetime_seconds)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("max_connections", &self.max_connections)
+            .field("max_connections_per_address", &self.max_connections_per_address)
+            .field("body_read_timeout_seconds", &self.body_read_timeout_seconds)
             .field("header_read_timeout_seconds", &self.header_read_timeout_seconds)
             .field("idle_timeout_seconds", &self.idle_timeout_seconds)
             .field("trusted_proxies", &self.trusted_proxies)

@@ -30,19 +30,20 @@ pub fn peak() -> usize {
     PEAK.load(Ordering::Relaxed)
 }
 
+/// Runs `work` holding `permit`, counted in [`RUNNING`] and [`PEAK`] (on a blocking thread).
+fn counted<T>(permit: tokio::sync::OwnedSemaphorePermit, work: impl FnOnce() -> T) -> T {
+    let now = RUNNING.fetch_add(1, Ordering::Relaxed) + 1;
+    PEAK.fetch_max(now, Ordering::Relaxed);
+    let out = work();
+    RUNNING.fetch_sub(1, Ordering::Relaxed);
+    drop(permit);
+    out
+}
+
 /// Runs `work` on a blocking thread once a permit is free.
 async fn run<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, AppError> {
     let permit = pool().acquire_owned().await.map_err(AppError::internal)?;
-    tokio::task::spawn_blocking(move || {
-        let now = RUNNING.fetch_add(1, Ordering::Relaxed) + 1;
-        PEAK.fetch_max(now, Ordering::Relaxed);
-        let out = work();
-        RUNNING.fetch_sub(1, Ordering::Relaxed);
-        drop(permit);
-        out
-    })
-    .await
-    .map_err(AppError::internal)
+    tokio::task::spawn_blocking(move || counted(permit, work)).await.map_err(AppError::internal)
 }
 
 /// An argon2id hash of `password`.
@@ -63,14 +64,7 @@ pub async fn hash_all(passwords: Vec<Option<String>>) -> Result<Vec<Option<Strin
         if let Some(p) = p {
             // Wait for a permit before spawning: a 100,000-row file holds no more than the pool.
             let permit = pool().acquire_owned().await.map_err(AppError::internal)?;
-            tasks.spawn_blocking(move || {
-                let now = RUNNING.fetch_add(1, Ordering::Relaxed) + 1;
-                PEAK.fetch_max(now, Ordering::Relaxed);
-                let h = auth::hash_password(&p);
-                RUNNING.fetch_sub(1, Ordering::Relaxed);
-                drop(permit);
-                (i, h)
-            });
+            tasks.spawn_blocking(move || (i, counted(permit, || auth::hash_password(&p))));
         }
     }
     while let Some(done) = tasks.join_next().await {

@@ -48,6 +48,10 @@ const DRAIN: Duration = Duration::from_secs(10);
 pub struct Limits {
     /// Most open connections.
     pub max_connections: usize,
+    /// Most open connections from one client address.
+    pub max_per_address: usize,
+    /// The whole request body must arrive within this.
+    pub body_read_timeout: Duration,
     /// TLS handshake and request head.
     pub header_read_timeout: Duration,
     /// No request in flight for this long closes the connection.
@@ -73,7 +77,9 @@ impl Limits {
             }
         }
         Self {
+            max_per_address: config.max_connections_per_address.clamp(1, max_connections),
             max_connections,
+            body_read_timeout: Duration::from_secs(config.body_read_timeout_seconds.max(1)),
             header_read_timeout: Duration::from_secs(config.header_read_timeout_seconds.max(1)),
             idle_timeout: Duration::from_secs(config.idle_timeout_seconds.max(1)),
         }
@@ -89,9 +95,14 @@ fn open_file_limit() -> Option<u64> {
 
 /// What the registry knows of one connection.
 struct Activity {
-    /// Requests in flight.
+    /// The client's address (a trusted proxy's connections are not capped per address).
+    ip: Option<std::net::IpAddr>,
+    /// Requests whose handler is running (reading the body, deciding).
+    handling: AtomicUsize,
+    /// Requests in flight: from the head until the response's body has been sent.
     in_flight: AtomicUsize,
-    /// Milliseconds since the listener's start at the last request start or end.
+    /// Milliseconds since the listener's start at the last sign of progress: a request started
+    /// or ended, a response head or a piece of a response body handed to the connection.
     last: AtomicU64,
     /// Asks the connection to close.
     close: Notify,
@@ -115,24 +126,45 @@ struct Registry {
 }
 
 impl Registry {
-    /// Registers a new connection; at the cap, first evicts the one idle the longest. `None`
-    /// when every connection is busy.
-    fn admit(&self, limits: &Limits) -> Option<(u64, Arc<Activity>)> {
+    /// Registers a new connection from `ip` (`None`: not capped per address). At the cap
+    /// (overall, or for that address), first evicts the connection that has made no progress
+    /// the longest among those that can go: no handler running, and nothing in flight or a
+    /// response stalled for longer than the header-read timeout (a client that does not read
+    /// its answer). `None` when none can go: the new connection is refused.
+    fn admit(&self, limits: &Limits, ip: Option<std::net::IpAddr>) -> Option<(u64, Arc<Activity>)> {
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
-        if open.len() >= limits.max_connections {
-            let idle = open
+        let now = millis(self.epoch);
+        let stall = u64::try_from(limits.header_read_timeout.as_millis()).unwrap_or(u64::MAX);
+        let evictable = |a: &Activity| {
+            a.handling.load(Ordering::Relaxed) == 0
+                && (a.in_flight.load(Ordering::Relaxed) == 0
+                    || now.saturating_sub(a.last.load(Ordering::Relaxed)) > stall)
+        };
+        let same_address = ip.map_or(0, |ip| open.values().filter(|a| a.ip == Some(ip)).count());
+        let full = if ip.is_some() && same_address >= limits.max_per_address {
+            Some(ip)
+        } else if open.len() >= limits.max_connections {
+            Some(None)
+        } else {
+            None
+        };
+        if let Some(among) = full {
+            let victim = open
                 .iter()
-                .filter(|(_, a)| a.in_flight.load(Ordering::Relaxed) == 0)
+                .filter(|(_, a)| among.is_none() || a.ip == among)
+                .filter(|(_, a)| evictable(a))
                 .min_by_key(|(_, a)| a.last.load(Ordering::Relaxed))
                 .map(|(id, _)| *id)?;
-            if let Some(evicted) = open.remove(&idle) {
+            if let Some(evicted) = open.remove(&victim) {
                 evicted.close.notify_one();
             }
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let activity = Arc::new(Activity {
+            ip,
+            handling: AtomicUsize::new(0),
             in_flight: AtomicUsize::new(0),
-            last: AtomicU64::new(millis(self.epoch)),
+            last: AtomicU64::new(now),
             close: Notify::new(),
         });
         open.insert(id, activity.clone());
@@ -234,7 +266,9 @@ pub async fn serve(listener: Listener, app: axum::Router, mut shutdown: watch::R
             // Reap finished connections so the set does not grow.
             Some(_) = connections.join_next(), if !connections.is_empty() => continue,
         };
-        let Some((id, activity)) = registry.admit(&limits) else {
+        // A trusted proxy carries many clients: its connections count only towards the total.
+        let ip = (!trusted_proxies.iter().any(|n| n.contains(remote.ip()))).then(|| remote.ip());
+        let Some((id, activity)) = registry.admit(&limits, ip) else {
             tracing::debug!(listener = name, client = %remote, "connection cap reached and every connection busy: closed");
             continue;
         };
@@ -309,6 +343,7 @@ async fn http<I>(
 {
     let tracked = activity.clone();
     let address = remote.remote;
+    let body_timeout = limits.body_read_timeout;
     let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
         if let Some(peer) = &peer {
             req.extensions_mut().insert(peer.clone());
@@ -317,6 +352,8 @@ async fn http<I>(
         req.extensions_mut().insert(axum::extract::ConnectInfo(client));
         let guard = InFlight::start(tracked.clone(), epoch);
         let too_large = head_too_large(&req);
+        let req = req.map(|body| axum::body::Body::new(Deadline::new(body, body_timeout)));
+        let handling = Handling::start(tracked.clone());
         let call = app.clone().oneshot(req);
         // In flight until the response's body has been sent (or dropped).
         async move {
@@ -329,9 +366,12 @@ async fn http<I>(
                         "The request's headers are too large (at most {MAX_HEADERS} headers, {MAX_HEAD_BYTES} bytes)."
                     ),
                 );
-                return Ok(e.into_response().map(|body| axum::body::Body::new(Tracked { body, _guard: guard })));
+                return Ok(e.into_response().map(|body| axum::body::Body::new(Tracked { body, guard })));
             }
-            call.await.map(|res| res.map(|body| axum::body::Body::new(Tracked { body, _guard: guard })))
+            let res = call.await;
+            drop(handling);
+            guard.activity.touch(guard.epoch);
+            res.map(|res| res.map(|body| axum::body::Body::new(Tracked { body, guard })))
         }
     });
     let mut builder = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
@@ -369,10 +409,11 @@ struct Peer {
     proxies: Arc<[IpNet]>,
 }
 
-/// A response body that keeps its request counted as in flight until it is done.
+/// A response body that keeps its request counted as in flight until it is done, and marks
+/// progress each time the connection takes a piece of it.
 struct Tracked {
     body: axum::body::Body,
-    _guard: InFlight,
+    guard: InFlight,
 }
 
 impl hyper::body::Body for Tracked {
@@ -383,7 +424,11 @@ impl hyper::body::Body for Tracked {
         mut self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
-        std::pin::Pin::new(&mut self.body).poll_frame(cx)
+        let polled = std::pin::Pin::new(&mut self.body).poll_frame(cx);
+        if polled.is_ready() {
+            self.guard.activity.touch(self.guard.epoch);
+        }
+        polled
     }
 
     fn is_end_stream(&self) -> bool {
@@ -395,16 +440,75 @@ impl hyper::body::Body for Tracked {
     }
 }
 
-/// Resolves once the connection has had no request in flight for `timeout`.
+/// Resolves once the connection has made no progress for `timeout` while no handler runs: an
+/// idle keep-alive connection, or a response its client does not read.
 async fn idle(activity: &Activity, epoch: Instant, timeout: Duration) {
     let timeout_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
     loop {
         let since = millis(epoch).saturating_sub(activity.last.load(Ordering::Relaxed));
-        if activity.in_flight.load(Ordering::Relaxed) == 0 && since >= timeout_ms {
+        let handling = activity.handling.load(Ordering::Relaxed) > 0;
+        if !handling && since >= timeout_ms {
             return;
         }
-        let left = if activity.in_flight.load(Ordering::Relaxed) == 0 { timeout_ms - since } else { timeout_ms };
+        let left = if handling { timeout_ms } else { timeout_ms.saturating_sub(since) };
         tokio::time::sleep(Duration::from_millis(left.max(10))).await;
+    }
+}
+
+/// Counts a request's handler as running, until dropped.
+struct Handling(Arc<Activity>);
+
+impl Handling {
+    fn start(activity: Arc<Activity>) -> Self {
+        activity.handling.fetch_add(1, Ordering::Relaxed);
+        Self(activity)
+    }
+}
+
+impl Drop for Handling {
+    fn drop(&mut self) {
+        self.0.handling.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A request body that must arrive whole within a deadline (a client that sends its body
+/// slowly holds a handler, which no idle rule can close).
+struct Deadline {
+    body: hyper::body::Incoming,
+    deadline: std::pin::Pin<Box<tokio::time::Sleep>>,
+    timeout: Duration,
+}
+
+impl Deadline {
+    fn new(body: hyper::body::Incoming, timeout: Duration) -> Self {
+        Self { body, deadline: Box::pin(tokio::time::sleep(timeout)), timeout }
+    }
+}
+
+impl hyper::body::Body for Deadline {
+    type Data = axum::body::Bytes;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        if let std::task::Poll::Ready(frame) = std::pin::Pin::new(&mut self.body).poll_frame(cx) {
+            return std::task::Poll::Ready(frame.map(|f| f.map_err(Into::into)));
+        }
+        if self.deadline.as_mut().poll(cx).is_ready() {
+            let message = format!("the request body did not arrive within {} s", self.timeout.as_secs());
+            return std::task::Poll::Ready(Some(Err(message.into())));
+        }
+        std::task::Poll::Pending
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
     }
 }
 
@@ -458,23 +562,53 @@ mod tests {
         assert_eq!(t.check(t0 + Duration::from_millis(1001)), None);
     }
 
-    #[test]
-    fn at_the_cap_the_longest_idle_connection_is_evicted_and_busy_ones_never() {
-        let limits = Limits {
-            max_connections: 2,
+    fn limits(max_connections: usize, max_per_address: usize) -> Limits {
+        Limits {
+            max_connections,
+            max_per_address,
+            body_read_timeout: Duration::from_secs(1),
             header_read_timeout: Duration::from_secs(1),
             idle_timeout: Duration::from_secs(1),
-        };
-        let r = Registry { epoch: Instant::now(), next_id: AtomicU64::new(0), open: Mutex::default() };
-        let (a, first) = r.admit(&limits).expect("room");
-        let (_, second) = r.admit(&limits).expect("room");
-        first.last.store(0, Ordering::Relaxed);
-        second.last.store(5, Ordering::Relaxed);
-        let (_, third) = r.admit(&limits).expect("evicts the longest idle");
+        }
+    }
+
+    /// A registry whose clock started 10 s ago (progress times are set by hand, never slept).
+    fn registry() -> Registry {
+        let epoch = Instant::now().checked_sub(Duration::from_secs(10)).unwrap_or_else(Instant::now);
+        Registry { epoch, next_id: AtomicU64::new(0), open: Mutex::default() }
+    }
+
+    #[test]
+    fn at_the_cap_the_longest_idle_connection_is_evicted_and_busy_ones_never() {
+        let limits = limits(2, 2);
+        let r = registry();
+        let (a, first) = r.admit(&limits, None).expect("room");
+        let (_, second) = r.admit(&limits, None).expect("room");
+        first.last.store(9_000, Ordering::Relaxed);
+        second.last.store(9_500, Ordering::Relaxed);
+        let (_, third) = r.admit(&limits, None).expect("evicts the longest idle");
         assert!(!r.open.lock().expect("lock").contains_key(&a));
         assert_eq!(r.len(), 2);
-        second.in_flight.store(1, Ordering::Relaxed);
+        // A handler running, and a response the client is reading: nothing can go.
+        second.handling.store(1, Ordering::Relaxed);
         third.in_flight.store(1, Ordering::Relaxed);
-        assert!(r.admit(&limits).is_none(), "every connection busy: the new one is refused");
+        assert!(r.admit(&limits, None).is_none(), "every connection busy: the new one is refused");
+        // A response its client has not read for longer than the header-read timeout can go.
+        third.last.store(1_000, Ordering::Relaxed);
+        assert!(r.admit(&limits, None).is_some(), "a stalled response is evicted");
+    }
+
+    #[test]
+    fn one_address_cannot_take_more_than_its_share() {
+        let limits = limits(10, 2);
+        let r = registry();
+        let flood: std::net::IpAddr = "203.0.113.9".parse().expect("ip");
+        let (_, a) = r.admit(&limits, Some(flood)).expect("room");
+        let (_, b) = r.admit(&limits, Some(flood)).expect("room");
+        a.handling.store(1, Ordering::Relaxed);
+        b.handling.store(1, Ordering::Relaxed);
+        assert!(r.admit(&limits, Some(flood)).is_none(), "the address's share is taken by busy connections");
+        assert!(r.admit(&limits, Some("192.0.2.1".parse().expect("ip"))).is_some(), "others still get in");
+        assert!(r.admit(&limits, None).is_some(), "a trusted proxy counts only towards the total");
     }
 }

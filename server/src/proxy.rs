@@ -170,17 +170,7 @@ async fn login_with_cookie(
     let Login { tenant, user, password } = form.login(query)?;
     // Throttled as a local login is (the platform has its own limits too).
     let keys = limiter::keys(tenant.as_deref().unwrap_or(""), &user, address.as_deref());
-    match state.0.limiter.gate(&keys, state.0.clock.now()) {
-        limiter::Gate::Wait(wait) => {
-            let seconds = u64::try_from(wait.whole_seconds()).unwrap_or(0).max(1);
-            return Err(AppError::TooManyRequests {
-                message: format!("Too many failed logins; try again in {seconds} s."),
-                retry_after_seconds: seconds,
-            });
-        }
-        limiter::Gate::Proceed(slowdown) if !slowdown.is_zero() => tokio::time::sleep(slowdown).await,
-        limiter::Gate::Proceed(_) => {}
-    }
+    state.0.limiter.admit(&keys, state.0.clock.now()).await?;
     let login = match &tenant {
         Some(t) => format!("{t}/{user}"),
         None => user.clone(),
@@ -200,7 +190,6 @@ async fn login_with_cookie(
     match res.status() {
         s if s.is_success() => {}
         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
-            state.0.limiter.failed(&keys, state.0.clock.now());
             tracing::info!(upstream = %state.0.upstream, "login refused by the platform");
             // A form login never answers with a Basic challenge: browsers would show their own dialog.
             return Err(AppError::Unauthorized { message: "Invalid credentials!".into(), xbasic: true });

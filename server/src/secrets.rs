@@ -31,8 +31,9 @@ impl SecretBox {
     pub fn load_or_create(path: &Path) -> anyhow::Result<Self> {
         if !path.exists() {
             let key: [u8; 32] = rand::random();
-            write_private(path, &format!("{}\n", hex::encode(key)))?;
-            tracing::info!(file = %path.display(), "made the secret key (back it up with the database)");
+            if create_durably(path, &format!("{}\n", hex::encode(key)))? {
+                tracing::info!(file = %path.display(), "made the secret key (back it up with the database)");
+            }
         }
         let text =
             std::fs::read_to_string(path).with_context(|| format!("reading the secret key {}", path.display()))?;
@@ -118,6 +119,28 @@ pub async fn seal_legacy_rows(db: &crate::db::Db, secrets: &SecretBox) -> anyhow
 /// Whether a stored value is sealed.
 pub fn is_sealed(value: &str) -> bool {
     value.starts_with(SEALED_PREFIX)
+}
+
+/// Creates `path` with `text`, readable by its owner only, on disk before it is visible (a
+/// temporary file written and synced, then linked into place, and the folder synced): a crash
+/// never leaves an empty or half-written key, and when two starts race, the first one's file
+/// stays and both use it. Returns whether this call made it.
+fn create_durably(path: &Path, text: &str) -> anyhow::Result<bool> {
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    write_private(&tmp, text)?;
+    std::fs::File::open(&tmp).and_then(|f| f.sync_all()).with_context(|| format!("syncing {}", tmp.display()))?;
+    let linked = std::fs::hard_link(&tmp, path);
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
+            }
+            Ok(true)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e).with_context(|| format!("writing {}", path.display())),
+    }
 }
 
 /// Writes a file readable by its owner only.

@@ -139,7 +139,7 @@ fn ensure_local_pki(dir: &Path, now: OffsetDateTime) -> anyhow::Result<()> {
         p.not_before = now - Duration::hours(1);
         p.not_after = now + Duration::days(3650);
         let cert = p.self_signed(&key)?;
-        write_private(&ca_key_path, &key.serialize_pem())?;
+        crate::secrets::write_private(&ca_key_path, &key.serialize_pem())?;
         std::fs::write(&ca_path, cert.pem())?;
         let _ = std::fs::remove_file(dir.join("server.pem"));
     }
@@ -164,21 +164,9 @@ fn ensure_local_pki(dir: &Path, now: OffsetDateTime) -> anyhow::Result<()> {
         p.not_before = now - Duration::hours(1);
         p.not_after = now + Duration::days(395);
         let cert = p.signed_by(&key, &issuer)?;
-        write_private(&dir.join("server-key.pem"), &key.serialize_pem())?;
+        crate::secrets::write_private(&dir.join("server-key.pem"), &key.serialize_pem())?;
         std::fs::write(&server_path, cert.pem())?;
     }
-    Ok(())
-}
-
-/// Writes a private key readable by its owner only.
-fn write_private(path: &Path, pem: &str) -> anyhow::Result<()> {
-    use std::io::Write as _;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut f = options.open(path).with_context(|| format!("writing {}", path.display()))?;
-    f.write_all(pem.as_bytes())?;
     Ok(())
 }
 

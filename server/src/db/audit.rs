@@ -101,16 +101,30 @@ pub async fn find(db: &Db, tenant: &str, id: i64) -> sqlx::Result<Option<AuditRo
         .await
 }
 
-/// Deletes `tenant`'s records older than `cutoff` (the retention); returns how many.
+/// Rows deleted per transaction by the retention, so that it never holds the write lock long.
+const PURGE_BATCH: i64 = 5000;
+
+/// Deletes `tenant`'s records older than `cutoff` (the retention), in batches of
+/// [`PURGE_BATCH`], one transaction each; returns how many.
 pub async fn delete_before(db: &Db, tenant: &str, cutoff: &str) -> sqlx::Result<u64> {
-    let mut tx = db.begin().await?;
-    sqlx::query("INSERT INTO audit_purge (id) VALUES (1)").execute(&mut *tx).await?;
-    let done = sqlx::query("DELETE FROM audit_records WHERE tenant_id = ? AND time < ?")
+    let mut deleted = 0;
+    loop {
+        let mut tx = db.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query("INSERT INTO audit_purge (id) VALUES (1)").execute(&mut *tx).await?;
+        let done = sqlx::query(
+            "DELETE FROM audit_records WHERE id IN \
+             (SELECT id FROM audit_records WHERE tenant_id = ? AND time < ? ORDER BY time LIMIT ?)",
+        )
         .bind(tenant)
         .bind(cutoff)
+        .bind(PURGE_BATCH)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("DELETE FROM audit_purge").execute(&mut *tx).await?;
-    tx.commit().await?;
-    Ok(done.rows_affected())
+        sqlx::query("DELETE FROM audit_purge").execute(&mut *tx).await?;
+        tx.commit().await?;
+        deleted += done.rows_affected();
+        if done.rows_affected() < PURGE_BATCH as u64 {
+            return Ok(deleted);
+        }
+    }
 }

@@ -65,6 +65,7 @@ async fn half_sent_heads_and_idle_connections_are_closed_by_the_timeouts() {
     let app = TestApp::spawn_configured(Some(PASSWORD), |c| {
         c.header_read_timeout_seconds = 1;
         c.idle_timeout_seconds = 2;
+        c.body_read_timeout_seconds = 1;
     })
     .await;
     let (api, devices) = app.addresses();
@@ -80,6 +81,19 @@ async fn half_sent_heads_and_idle_connections_are_closed_by_the_timeouts() {
     let mut head = [0u8; 12];
     kept.read_exact(&mut head).await.expect("answer");
     assert_eq!(&head, b"HTTP/1.1 401");
+
+    // A body announced and never sent: answered once the body-read time is up.
+    let mut no_body = TcpStream::connect(api).await.expect("connect");
+    no_body
+        .write_all(b"POST /tenant/oauth HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n")
+        .await
+        .expect("write");
+    let mut answer = [0u8; 12];
+    tokio::time::timeout(Duration::from_secs(10), no_body.read_exact(&mut answer))
+        .await
+        .expect("answered within the body-read time")
+        .expect("read");
+    assert_eq!(&answer, b"HTTP/1.1 400");
 
     for (what, s) in [("half-sent head", &mut slow), ("silent TLS client", &mut silent), ("idle keep-alive", &mut kept)]
     {

@@ -51,6 +51,8 @@ pub fn config(data_dir: &Path, assets: &Path, password: Option<&str>) -> Config 
         session_lifetime_seconds: 28800,
         max_body_bytes: 1024 * 1024,
         max_connections: 4096,
+        max_connections_per_address: 256,
+        body_read_timeout_seconds: 60,
         header_read_timeout_seconds: 10,
         idle_timeout_seconds: 60,
         trusted_proxies: Vec::new(),
