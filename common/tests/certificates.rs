@@ -369,56 +369,7 @@ fn weak_or_unsupported_signature_algorithms_are_refused_in_words() {
 }
 
 /// DER by hand, for keys openssl cannot make quickly or at all.
-mod der {
-    pub fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-        let mut out = vec![tag];
-        let len = content.len();
-        if len < 0x80 {
-            out.push(len as u8);
-        } else {
-            let bytes: Vec<u8> = len.to_be_bytes().into_iter().skip_while(|b| *b == 0).collect();
-            out.push(0x80 | bytes.len() as u8);
-            out.extend(bytes);
-        }
-        out.extend_from_slice(content);
-        out
-    }
-
-    pub fn seq(parts: &[Vec<u8>]) -> Vec<u8> {
-        tlv(0x30, &parts.concat())
-    }
-
-    pub fn oid(dotted: &str) -> Vec<u8> {
-        let arcs: Vec<u64> = dotted.split('.').map(|a| a.parse().expect("arc")).collect();
-        let mut out = Vec::new();
-        for mut v in std::iter::once(arcs[0] * 40 + arcs[1]).chain(arcs[2..].iter().copied()) {
-            let mut group = vec![(v & 0x7f) as u8];
-            v >>= 7;
-            while v > 0 {
-                group.push((v & 0x7f) as u8 | 0x80);
-                v >>= 7;
-            }
-            out.extend(group.into_iter().rev());
-        }
-        tlv(0x06, &out)
-    }
-
-    /// A positive INTEGER from big-endian magnitude bytes.
-    pub fn uint(magnitude: &[u8]) -> Vec<u8> {
-        let mut content = Vec::new();
-        if magnitude.first().is_none_or(|b| b & 0x80 != 0) {
-            content.push(0);
-        }
-        content.extend_from_slice(magnitude);
-        tlv(0x02, &content)
-    }
-
-    pub fn bits(content: &[u8]) -> Vec<u8> {
-        tlv(0x03, &[&[0u8][..], content].concat())
-    }
-
-    pub const NULL: [u8; 2] = [0x05, 0x00];
-}
+mod der;
 
 /// A v3 CA certificate around `spki`, "signed" with `sig_alg` (the signature is not checked at
 /// upload, so it is a few bytes).

@@ -34,40 +34,8 @@ const BMP: u8 = 0x1e;
 const SEQUENCE: u8 = 0x30;
 const SET: u8 = 0x31;
 
-/// A DER TLV with a one-byte tag.
-fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let len = content.len();
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes: Vec<u8> = len.to_be_bytes().into_iter().skip_while(|b| *b == 0).collect();
-        out.push(0x80 | bytes.len() as u8);
-        out.extend(bytes);
-    }
-    out.extend_from_slice(content);
-    out
-}
-
-/// The content octets of an OBJECT IDENTIFIER in dotted form.
-fn oid(dotted: &str) -> Vec<u8> {
-    let arcs: Vec<u128> = dotted.split('.').map(|a| a.parse().expect("arc")).collect();
-    let mut out = Vec::new();
-    let mut push = |mut v: u128| {
-        let mut stack = vec![(v & 0x7f) as u8];
-        v >>= 7;
-        while v > 0 {
-            stack.push((v & 0x7f) as u8 | 0x80);
-            v >>= 7;
-        }
-        out.extend(stack.into_iter().rev());
-    };
-    push(arcs[0] * 40 + arcs[1]);
-    for &a in &arcs[2..] {
-        push(a);
-    }
-    out
-}
+mod der;
+use der::{oid_content as oid, tlv};
 
 /// One attribute: its type (dotted OID) and its value, whole (tag, length and content).
 fn ava(typ: &str, value: Vec<u8>) -> Vec<u8> {

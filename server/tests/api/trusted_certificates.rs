@@ -98,10 +98,7 @@ local_and_proxied!(unacceptable_certificates_are_422_with_the_reason_and_nothing
 
 local_and_proxied!(a_version_1_certificate_is_422, app, {
     let dir = tempfile::tempdir().expect("tmp");
-    let run = |args: &[&str]| {
-        let out = std::process::Command::new("openssl").current_dir(dir.path()).args(args).output().expect("openssl");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    };
+    let run = |args: &[&str]| openssl(dir.path(), args);
     run(&[
         "req",
         "-new",
