@@ -13,11 +13,15 @@
 pub mod api;
 pub mod bulk;
 pub mod cert;
+pub mod chain;
+pub mod crl;
 pub mod device;
 pub mod dn;
 pub mod names;
 pub mod options;
 pub mod pem;
+pub mod pop;
+pub mod refusal;
 pub mod timefmt;
 pub mod token;
 pub mod users;

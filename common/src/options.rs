@@ -34,6 +34,26 @@ pub const AUDIT_RETENTION_DAYS: &str = "audit.retention.days";
 pub const DEFAULT_AUDIT_RETENTION_DAYS: u64 = 90;
 /// Longest audit retention: ten years.
 pub const MAX_AUDIT_RETENTION_DAYS: u64 = 3650;
+/// Check device certificates against the tenant's own revocation list (the platform's switch).
+pub const CRL_OFFLINE_CHECK: &str = "crl.offline.check.enabled";
+/// Check device certificates against the CRLs at their distribution points (the platform's switch).
+pub const CRL_ONLINE_CHECK: &str = "crl.online.check.enabled";
+/// anchorage's own: when the online check cannot tell (distribution point unreachable, CRL
+/// expired, badly signed or too large), let the device in (`true`) instead of refusing it
+/// (`false`, the default: fail closed).
+pub const CRL_ONLINE_FAIL_OPEN: &str = "crl.online.check.failopen.enabled";
+/// anchorage's own: a trusted certificate cannot be ENABLED until its proof of possession is
+/// valid.
+pub const POP_REQUIRED: &str = "trusted-certificates.pop.required.enabled";
+/// The boolean switches above, all in [`CONFIGURATION`], all off by default.
+pub const BOOLEAN_SWITCHES: [&str; 4] = [CRL_OFFLINE_CHECK, CRL_ONLINE_CHECK, CRL_ONLINE_FAIL_OPEN, POP_REQUIRED];
+
+/// A boolean switch's stored value read leniently (`true`/`false` in any case; a JSON
+/// boolean is stored as its text); anything else is off.
+pub fn switch_on(value: Option<&str>) -> bool {
+    value.is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+}
+
 /// Longest category or key, in characters.
 pub const MAX_NAME_CHARS: usize = 128;
 /// Longest option value, in characters.
@@ -100,6 +120,12 @@ pub fn check_option(category: &str, key: &str, value: &str) -> Result<String, St
     if category == CONFIGURATION && key == AUDIT_RETENTION_DAYS {
         return parse_audit_retention_days(value).map(|n| n.to_string());
     }
+    if category == CONFIGURATION && BOOLEAN_SWITCHES.contains(&key) {
+        return match value.trim().to_ascii_lowercase().as_str() {
+            v @ ("true" | "false") => Ok(v.to_string()),
+            _ => Err(format!("{key} must be true or false, not '{value}'")),
+        };
+    }
     if category == OAUTH_INTERNAL && key == BASIC_USER_COOKIE_LIFESPAN {
         return match value.trim().parse::<u64>() {
             Ok(n) if n >= 60 => Ok(n.to_string()),
@@ -156,6 +182,15 @@ pub fn human_duration(seconds: u64) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn switches_are_booleans_stored_in_lower_case() {
+        let stored = value_text(&json!(true)).expect("bool");
+        assert_eq!(check_option(CONFIGURATION, CRL_OFFLINE_CHECK, &stored), Ok("true".into()));
+        assert_eq!(check_option(CONFIGURATION, CRL_ONLINE_CHECK, "FALSE"), Ok("false".into()));
+        assert!(check_option(CONFIGURATION, CRL_ONLINE_CHECK, "yes").is_err());
+        assert!(switch_on(Some("TRUE")) && !switch_on(Some("no")) && !switch_on(None));
+    }
 
     #[test]
     fn lifespan_must_be_a_whole_number_of_at_least_300() {

@@ -1,0 +1,1 @@
+//! Proof of possession of a trusted certificate's key (being written).
