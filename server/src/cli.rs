@@ -1,5 +1,6 @@
 //! The command line: `anchorage [flags]` serves; `anchorage user …` manages console users on
-//! the same data directory (for the first admin's lost password, or scripted set-up).
+//! the same data directory (for the first admin's lost password, or scripted set-up);
+//! `anchorage crl remove <serial>` takes an entry off a tenant's certificate revocation list.
 
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 
@@ -34,6 +35,24 @@ pub enum Command {
     User {
         #[command(subcommand)]
         action: UserAction,
+    },
+    /// Manage the certificate revocation list in the data directory's database.
+    Crl {
+        #[command(subcommand)]
+        action: CrlAction,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum CrlAction {
+    /// Remove a serial number from a tenant's certificate revocation list (the API never
+    /// removes entries, as on the platform). Recorded in the audit log.
+    Remove {
+        /// The serial number in hex (colons, case and leading zeros do not matter).
+        serial: String,
+        /// The tenant whose list it is (default: the server's tenant, --tenant before `crl`).
+        #[arg(long)]
+        tenant: Option<String>,
     },
 }
 
@@ -168,6 +187,44 @@ pub async fn run_user(config: &Config, action: UserAction) -> anyhow::Result<()>
             for u in db::users::page(&db, tenant, u32::MAX, 0).await? {
                 println!("{}\t{}\t{}", u.user_name, u.role, if u.enabled { "enabled" } else { "disabled" });
             }
+        }
+    }
+    Ok(())
+}
+
+/// Runs a `crl` command against the database of `config`.
+pub async fn run_crl(config: &Config, action: CrlAction) -> anyhow::Result<()> {
+    match action {
+        CrlAction::Remove { serial, tenant } => {
+            let tenant = tenant.unwrap_or_else(|| config.tenant.clone());
+            let serial_hex = anchorage_common::crl::normalize_serial(&serial).map_err(|m| anyhow::anyhow!(m))?;
+            let db = db::open(&config.database_path()).await?;
+            let now = anchorage_common::timefmt::platform(time::OffsetDateTime::now_utc());
+            let Some(date) = db::crl::remove(&db, &tenant, &serial_hex).await? else {
+                anyhow::bail!("serial {serial_hex} is not in the certificate revocation list of tenant '{tenant}'");
+            };
+            let details = serde_json::json!({"source": "command line", "serial": serial_hex, "revocationDate": date});
+            db::audit::insert(
+                &db,
+                &db::audit::NewRecord {
+                    tenant: &tenant,
+                    r#type: crate::audit::types::TENANT,
+                    activity: "Certificate revocation list entry removed",
+                    text: &format!(
+                        "Serial {serial_hex} (revoked on {date}) removed from the certificate revocation list of \
+                         '{tenant}' (command line)."
+                    ),
+                    time: &now,
+                    user: None,
+                    severity: "information",
+                    client_address: None,
+                    details: Some(&details.to_string()),
+                },
+            )
+            .await?;
+            println!(
+                "removed serial {serial_hex} (revoked on {date}) from the certificate revocation list of tenant '{tenant}'"
+            );
         }
     }
     Ok(())

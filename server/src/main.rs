@@ -1,5 +1,5 @@
 //! The `anchorage` binary: configuration, logging, then [`anchorage_server::start`] (or a
-//! `user` command).
+//! `user` or `crl` command).
 
 #![forbid(unsafe_code)]
 
@@ -24,8 +24,10 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    if let Some(Command::User { action }) = command {
-        return cli::run_user(&config, action).await;
+    match command {
+        Some(Command::User { action }) => return cli::run_user(&config, action).await,
+        Some(Command::Crl { action }) => return cli::run_crl(&config, action).await,
+        None => {}
     }
     let (tenant, user) = (config.tenant.clone(), config.admin_user.clone());
     let running = anchorage_server::start(config, Arc::new(SystemClock)).await?;

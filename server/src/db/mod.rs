@@ -3,6 +3,7 @@
 //! Backend differences belong here alone; handlers call typed functions.
 
 pub mod audit;
+pub mod crl;
 pub mod devices;
 pub mod inventory;
 pub mod options;

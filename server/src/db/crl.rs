@@ -1,0 +1,236 @@
+//! Queries for the offline certificate revocation list (`crl_entries`) and each tenant's CRL
+//! signer (`crl_signers`).
+//!
+//! Serials are stored in the normal form of `anchorage_common::crl` (lowercase hex, no colons
+//! or leading zeros), revocation dates in the platform's format (UTC, so the text orders as
+//! the time does).
+
+use anchorage_common::crl::Revocation;
+use anchorage_common::timefmt;
+
+use super::Db;
+
+/// Most entries one tenant's list may hold. An addition that would take the list beyond it is
+/// refused whole (docs/decisions.md, "Certificate revocation list"): the CRL of a million
+/// entries is about 35 MB, and building and signing it takes a few hundred MB for a moment.
+pub const MAX_ENTRIES_PER_TENANT: u64 = 1_000_000;
+
+/// Rows read per query by [`each_entry`].
+const CHUNK: i64 = 10_000;
+
+/// One listed entry.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct EntryRow {
+    pub serial_hex: String,
+    /// The platform's format (`2023-01-11T16:12:36.288Z`).
+    pub revocation_date: String,
+}
+
+/// What an addition did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Added {
+    /// `added` entries were new; the others were listed already (or repeated in the request)
+    /// and stay as they were.
+    Done { added: u64 },
+    /// Nothing was stored: the list would have held `would_hold` entries, more than
+    /// [`MAX_ENTRIES_PER_TENANT`].
+    OverCap { would_hold: u64 },
+}
+
+/// Adds `entries` to `tenant`'s list, all in one transaction. A serial already listed keeps
+/// its entry (its revocation date does not change); a serial repeated in `entries` is added
+/// with its first occurrence. When the list would then hold more than
+/// [`MAX_ENTRIES_PER_TENANT`] entries, nothing is stored. An addition that adds an entry takes
+/// a CRL number (see [`crl_number`]).
+pub async fn insert(db: &Db, tenant: &str, entries: &[Revocation], now: &str) -> sqlx::Result<Added> {
+    let mut tx = db.begin().await?;
+    let mut added = 0u64;
+    // Writes first: the transaction takes the write lock at once, and never has to upgrade a
+    // read snapshot that another writer made stale.
+    for e in entries {
+        let done = sqlx::query(
+            "INSERT INTO crl_entries (tenant_id, serial_hex, revocation_date, created_at) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (tenant_id, serial_hex) DO NOTHING",
+        )
+        .bind(tenant)
+        .bind(&e.serial_hex)
+        .bind(timefmt::platform(e.revocation_date))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        added += done.rows_affected();
+    }
+    if added > 0 {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM crl_entries WHERE tenant_id = ?")
+            .bind(tenant)
+            .fetch_one(&mut *tx)
+            .await?;
+        let n = u64::try_from(n).unwrap_or(0);
+        if n > MAX_ENTRIES_PER_TENANT {
+            tx.rollback().await?;
+            return Ok(Added::OverCap { would_hold: n });
+        }
+        changed(&mut tx, tenant).await?;
+    }
+    tx.commit().await?;
+    Ok(Added::Done { added })
+}
+
+/// The revocation date of `serial_hex` (normal form) in `tenant`'s list, if it is listed: one
+/// primary-key seek. Any executor: the pool, a transaction, or one of the token endpoint's
+/// own connections (`&mut SqliteConnection`).
+pub async fn revoked<'e, E>(executor: E, tenant: &str, serial_hex: &str) -> sqlx::Result<Option<String>>
+where
+    E: sqlx::SqliteExecutor<'e>,
+{
+    sqlx::query_scalar("SELECT revocation_date FROM crl_entries WHERE tenant_id = ? AND serial_hex = ?")
+        .bind(tenant)
+        .bind(serial_hex)
+        .fetch_optional(executor)
+        .await
+}
+
+/// One page of `tenant`'s entries whose serial contains `query` (normalized; empty: all), in
+/// the order of the serials as text.
+pub async fn page(db: &Db, tenant: &str, query: &str, limit: u32, offset: u64) -> sqlx::Result<Vec<EntryRow>> {
+    sqlx::query_as(
+        "SELECT serial_hex, revocation_date FROM crl_entries WHERE tenant_id = ? AND instr(serial_hex, ?) > 0 \
+         ORDER BY serial_hex LIMIT ? OFFSET ?",
+    )
+    .bind(tenant)
+    .bind(query)
+    .bind(i64::from(limit))
+    .bind(i64::try_from(offset).unwrap_or(i64::MAX))
+    .fetch_all(db)
+    .await
+}
+
+/// How many of `tenant`'s entries have a serial containing `query` (empty: all).
+pub async fn count(db: &Db, tenant: &str, query: &str) -> sqlx::Result<u64> {
+    let n: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM crl_entries WHERE tenant_id = ? AND instr(serial_hex, ?) > 0")
+            .bind(tenant)
+            .bind(query)
+            .fetch_one(db)
+            .await?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// Hands every entry of `tenant` to `each`, in the order of the serials as text, for the CRL.
+/// Reads [`CHUNK`] rows at a time (the whole list is never held as rows), all in one read
+/// transaction, so `each` sees one state of the list. The first error of `each` ends it.
+pub async fn each_entry<E>(db: &Db, tenant: &str, mut each: impl FnMut(EntryRow) -> Result<(), E>) -> Result<(), E>
+where
+    E: From<sqlx::Error>,
+{
+    let mut tx = db.begin().await?;
+    // Every stored serial is longer than "" (zero is "0").
+    let mut after = String::new();
+    loop {
+        let rows: Vec<EntryRow> = sqlx::query_as(
+            "SELECT serial_hex, revocation_date FROM crl_entries WHERE tenant_id = ? AND serial_hex > ? \
+             ORDER BY serial_hex LIMIT ?",
+        )
+        .bind(tenant)
+        .bind(&after)
+        .bind(CHUNK)
+        .fetch_all(&mut *tx)
+        .await?;
+        let more = i64::try_from(rows.len()).is_ok_and(|n| n == CHUNK);
+        if let Some(last) = rows.last() {
+            after.clone_from(&last.serial_hex);
+        }
+        for row in rows {
+            each(row)?;
+        }
+        if !more {
+            break;
+        }
+    }
+    tx.rollback().await?;
+    Ok(())
+}
+
+/// Removes `serial_hex` from `tenant`'s list; its revocation date if it was listed. A removal
+/// takes a CRL number (see [`crl_number`]).
+pub async fn remove(db: &Db, tenant: &str, serial_hex: &str) -> sqlx::Result<Option<String>> {
+    let mut tx = db.begin().await?;
+    let date =
+        sqlx::query_scalar("DELETE FROM crl_entries WHERE tenant_id = ? AND serial_hex = ? RETURNING revocation_date")
+            .bind(tenant)
+            .bind(serial_hex)
+            .fetch_optional(&mut *tx)
+            .await?;
+    if date.is_some() {
+        changed(&mut tx, tenant).await?;
+    }
+    tx.commit().await?;
+    Ok(date)
+}
+
+/// Marks `tenant`'s list changed: takes a CRL number, so the CRL last built is no longer
+/// current (a tenant without a signer has built no CRL: nothing to do).
+async fn changed(tx: &mut sqlx::SqliteConnection, tenant: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE crl_signers SET crl_number = crl_number + 1 WHERE tenant_id = ?")
+        .bind(tenant)
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
+/// A tenant's CRL signer as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SignerRow {
+    /// The self-signed certificate, DER.
+    pub certificate: Vec<u8>,
+    /// The PKCS#8 private key, sealed (`secrets::SecretBox`).
+    pub private_key: String,
+}
+
+/// `tenant`'s CRL signer, once made.
+pub async fn signer(db: &Db, tenant: &str) -> sqlx::Result<Option<SignerRow>> {
+    sqlx::query_as("SELECT certificate, private_key FROM crl_signers WHERE tenant_id = ?")
+        .bind(tenant)
+        .fetch_optional(db)
+        .await
+}
+
+/// Stores `tenant`'s CRL signer unless it has one already (two first requests may race); the
+/// caller then reads back whichever was stored.
+pub async fn insert_signer_first(db: &Db, tenant: &str, row: &SignerRow, now: &str) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO crl_signers (tenant_id, certificate, private_key, crl_number, created_at) VALUES (?, ?, ?, 0, ?) \
+         ON CONFLICT (tenant_id) DO NOTHING",
+    )
+    .bind(tenant)
+    .bind(&row.certificate)
+    .bind(&row.private_key)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The number of the next CRL `tenant`'s signer issues (1, 2, …), counted in the database so
+/// it grows across restarts and instances; None when the tenant has no signer.
+///
+/// Every change to the list takes a number too ([`insert`], [`remove`]), so the counter tells
+/// whether a CRL is current: a CRL numbered `n` holds the list as it is while [`crl_number`]
+/// is still `n`. CRL numbers therefore grow with gaps (RFC 5280 §5.2.3 asks for a
+/// monotonically increasing number, not consecutive ones).
+pub async fn next_crl_number(db: &Db, tenant: &str) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar("UPDATE crl_signers SET crl_number = crl_number + 1 WHERE tenant_id = ? RETURNING crl_number")
+        .bind(tenant)
+        .fetch_optional(db)
+        .await
+}
+
+/// The last number `tenant`'s signer took (by a CRL or a change to the list, see
+/// [`next_crl_number`]) and the signer's certificate; None when the tenant has no signer. One
+/// primary-key seek.
+pub async fn crl_number(db: &Db, tenant: &str) -> sqlx::Result<Option<(i64, Vec<u8>)>> {
+    sqlx::query_as("SELECT crl_number, certificate FROM crl_signers WHERE tenant_id = ?")
+        .bind(tenant)
+        .fetch_optional(db)
+        .await
+}
