@@ -94,6 +94,9 @@ pub struct CertificateInfo {
     pub fingerprint: String,
     /// Decimal, signed as Java's `BigInteger.toString()`.
     pub serial_number: String,
+    /// Lowercase hex without leading zeros, as revocation entries are kept
+    /// ([`crate::crl::serial_hex`]).
+    pub serial_hex: String,
     /// 1-based X.509 version (3 for v3).
     pub version: u32,
     /// Java's `getSigAlgName()` spelling, e.g. `SHA256withECDSA`.
@@ -189,6 +192,7 @@ fn describe(e: &x509_parser::nom::Err<x509_parser::error::X509Error>) -> String 
 fn info(der: &[u8], cert: &X509Certificate<'_>) -> Result<CertificateInfo, ParseError> {
     let fingerprint = hex::encode(Sha1::digest(der));
     let serial_number = java_serial(cert.raw_serial());
+    let serial_hex = crate::crl::serial_hex(cert.raw_serial());
     let validity = cert.validity();
     let subject_key_id = cert.iter_extensions().find_map(|e| match e.parsed_extension() {
         ParsedExtension::SubjectKeyIdentifier(k) => Some(hex::encode(k.0)),
@@ -199,6 +203,7 @@ fn info(der: &[u8], cert: &X509Certificate<'_>) -> Result<CertificateInfo, Parse
         der: der.to_vec(),
         fingerprint,
         serial_number,
+        serial_hex,
         version: cert.version().0.saturating_add(1),
         algorithm_name: java_algorithm_name(&dn::oid_text(&cert.signature_algorithm.algorithm)),
         subject: dn::java_string(cert.subject()),

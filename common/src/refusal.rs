@@ -165,6 +165,63 @@ impl std::fmt::Display for Reason {
     }
 }
 
+/// The certificate a refused request presented, as recorded.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefusedCertificate {
+    #[serde(default)]
+    pub subject: Option<String>,
+    #[serde(default)]
+    pub issuer: Option<String>,
+    #[serde(default)]
+    pub serial_number: Option<String>,
+    #[serde(default)]
+    pub serial_number_in_hex: Option<String>,
+    #[serde(default)]
+    pub fingerprint: Option<String>,
+}
+
+/// One recorded refusal (or several identical ones, `count`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefusalRecord {
+    pub id: String,
+    pub time: String,
+    /// `None` for records of a version that did not record reasons.
+    #[serde(default)]
+    pub reason: Option<Reason>,
+    pub text: String,
+    /// How many refusals the record stands for.
+    pub count: u64,
+    #[serde(default)]
+    pub device: Option<String>,
+    #[serde(default)]
+    pub client_address: Option<String>,
+    pub certificate: RefusedCertificate,
+    #[serde(default)]
+    pub trusted_certificate_fingerprint: Option<String>,
+}
+
+/// Refusals per reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReasonCount {
+    #[serde(default)]
+    pub reason: Option<Reason>,
+    pub count: u64,
+}
+
+/// `GET /anchorage/refusals`: the last refusals of a device or a trusted certificate (or of the
+/// tenant) and their counts per reason over the last 24 hours.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefusalSummary {
+    pub refusals: Vec<RefusalRecord>,
+    /// Start of the counting window (24 hours before the server's now).
+    pub counts_since: String,
+    pub counts: Vec<ReasonCount>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -94,6 +94,9 @@ struct PkiArgs {
     /// Key algorithm.
     #[arg(long, value_enum, default_value_t = pki::KeyType::P256)]
     key_type: pki::KeyType,
+    /// A CRL distribution point (http URL) to write into every device certificate.
+    #[arg(long)]
+    crl_url: Option<String>,
     /// Password of the .p12 files; when unset, one is generated and written to
     /// <out>/p12-password.txt (mode 0600).
     #[arg(long, env = "ANCHORAGE_DEVICE_P12_PASSWORD", hide_env_values = true)]
@@ -263,6 +266,7 @@ fn run_pki(args: PkiArgs) -> anyhow::Result<()> {
         days: args.days,
         key_type: args.key_type,
         now: time::OffsetDateTime::now_utc(),
+        crl_url: args.crl_url,
     };
     let made = pki::generate(&options)?;
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;

@@ -60,6 +60,9 @@ pub struct PkiOptions {
     pub key_type: KeyType,
     /// Start of validity (an hour is taken off for clock skew).
     pub now: OffsetDateTime,
+    /// A CRL distribution point (an `http://` URL) written into every device certificate, for
+    /// the online revocation check.
+    pub crl_url: Option<String>,
 }
 
 impl Default for PkiOptions {
@@ -71,6 +74,7 @@ impl Default for PkiOptions {
             prefix: "dev-".into(),
             days: 365,
             key_type: KeyType::P256,
+            crl_url: None,
             now: OffsetDateTime::now_utc(),
         }
     }
@@ -216,6 +220,9 @@ pub fn generate(options: &PkiOptions) -> anyhow::Result<Pki> {
         p.not_before = now - Duration::hours(1);
         p.not_after = now + Duration::days(days);
         p.use_authority_key_identifier_extension = true;
+        if let Some(url) = &options.crl_url {
+            p.crl_distribution_points = vec![rcgen::CrlDistributionPoint { uris: vec![url.clone()] }];
+        }
         let cert = p.signed_by(&key, &signer.issuer).with_context(|| format!("signing {id}"))?;
         devices.push(DeviceMaterial {
             id,

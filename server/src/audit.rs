@@ -142,6 +142,8 @@ struct Key {
     text: String,
     user: Option<String>,
     address: Option<String>,
+    /// The refusal's reason code (`details.reason`), when it has one.
+    reason: Option<String>,
 }
 
 #[derive(Debug)]
@@ -221,6 +223,13 @@ impl Refusals {
             text: clip(&refusal.event.text, MAX_TEXT_CHARS).into_owned(),
             user: refusal.event.user.map(|u| clip(u, MAX_FIELD_CHARS).into_owned()),
             address: refusal.event.client_address.map(|a| clip(a, 64).into_owned()),
+            reason: refusal
+                .event
+                .details
+                .as_ref()
+                .and_then(|d| d.get("reason"))
+                .and_then(Value::as_str)
+                .map(|r| clip(r, 64).into_owned()),
         };
         let details = refusal.event.details.as_ref().map(clip_json);
         let first = {
@@ -324,6 +333,7 @@ fn take_closed(s: &mut RefusalState, now: OffsetDateTime, all: bool) -> Vec<Clos
                 text: "More distinct refusals than the audit log records one by one arrived at once.".into(),
                 user: None,
                 address: None,
+                reason: None,
             },
             repeat: Repeat { first: now, last: now, count, details: None },
         });

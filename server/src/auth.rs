@@ -297,6 +297,9 @@ async fn verify_device_token(state: &AppState, token: &str) -> Result<Result<Aut
     // The stored row must be this very token, issued to this device of this tenant: a token
     // signed by someone who got hold of the key, with another `sub`, is refused.
     match db::devices::token(&state.db, &claims.jti).await? {
+        Some(row) if row.certificate_revoked && !row.revoked => {
+            return Ok(Err("Invalid token: the certificate it was issued for has been revoked.".into()));
+        }
         Some(row)
             if !row.revoked
                 && row.tenant_id == claims.ten

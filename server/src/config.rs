@@ -103,6 +103,15 @@ pub struct Config {
     #[arg(long, env = "ANCHORAGE_IDLE_TIMEOUT_SECONDS", default_value_t = 60)]
     pub idle_timeout_seconds: u64,
 
+    /// The online revocation check gives up on a CRL download after this many milliseconds
+    /// (the device is then refused, or let in if its tenant fails open).
+    #[arg(long, env = "ANCHORAGE_CRL_FETCH_TIMEOUT_MS", default_value_t = 5000)]
+    pub crl_fetch_timeout_ms: u64,
+
+    /// Largest CRL the online revocation check downloads, in bytes.
+    #[arg(long, env = "ANCHORAGE_CRL_MAX_BYTES", default_value_t = 10 * 1024 * 1024)]
+    pub crl_max_bytes: usize,
+
     /// File of the 256-bit key that seals the secrets kept in the database (the JWT signing
     /// key, `credentials.*` options, device tokens); made at first start (mode 0600) when it
     /// does not exist. Default: `<data-dir>/secret.key`. Back it up with the database.
@@ -193,6 +202,8 @@ impl std::fmt::Debug for Config {
             .field("body_read_timeout_seconds", &self.body_read_timeout_seconds)
             .field("header_read_timeout_seconds", &self.header_read_timeout_seconds)
             .field("idle_timeout_seconds", &self.idle_timeout_seconds)
+            .field("crl_fetch_timeout_ms", &self.crl_fetch_timeout_ms)
+            .field("crl_max_bytes", &self.crl_max_bytes)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("secret_key_file", &self.secret_key_file)
             .finish()

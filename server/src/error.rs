@@ -4,6 +4,7 @@
 //! once, here.
 
 use anchorage_common::api::{ERROR_INFO, ERROR_MEDIA_TYPE, ErrorBody};
+use anchorage_common::refusal::Reason;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -31,6 +32,9 @@ pub enum AppError {
     /// A refusal with another status, in the envelope (e.g. 413 for a file with too many rows).
     #[error("{message}")]
     Refused { status: StatusCode, resource: &'static str, message: String },
+    /// A device chain refused (400, 401 or 422), with the reason code in the body.
+    #[error("{message}")]
+    Device { status: StatusCode, resource: &'static str, message: String, reason: Reason },
     /// 429, with `Retry-After`.
     #[error("{message}")]
     TooManyRequests { message: String, retry_after_seconds: u64 },
@@ -69,7 +73,7 @@ impl AppError {
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Refused { status, .. } => *status,
+            Self::Refused { status, .. } | Self::Device { status, .. } => *status,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -83,7 +87,8 @@ impl AppError {
             | Self::NotFound { resource, message }
             | Self::Conflict { resource, message }
             | Self::Unprocessable { resource, message }
-            | Self::Refused { resource, message, .. } => (*resource, message.clone()),
+            | Self::Refused { resource, message, .. }
+            | Self::Device { resource, message, .. } => (*resource, message.clone()),
             Self::Unauthorized { message, .. } => ("security", message.clone()),
             Self::Forbidden { message } | Self::TooManyRequests { message, .. } => ("security", message.clone()),
             Self::MethodNotAllowed => ("general", "This method is not allowed on this resource.".into()),
@@ -93,7 +98,8 @@ impl AppError {
             Self::UnsupportedMediaType { message } => ("general", message.clone()),
             Self::Internal(_) => ("general", "Internal error; the cause is in the server log.".into()),
         };
-        ErrorBody { error: format!("{resource}/{reason}"), message, info: ERROR_INFO.to_string() }
+        let code = if let Self::Device { reason, .. } = self { Some(*reason) } else { None };
+        ErrorBody { error: format!("{resource}/{reason}"), message, info: ERROR_INFO.to_string(), reason: code }
     }
 }
 

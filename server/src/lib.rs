@@ -12,6 +12,7 @@ pub mod browser;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod crl_online;
 pub mod db;
 pub mod device_trust;
 pub mod error;

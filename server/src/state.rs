@@ -32,6 +32,10 @@ pub struct Inner {
     pub secrets: SecretBox,
     /// Held by the bulk import that is writing: one at a time.
     pub bulk_imports: tokio::sync::Mutex<()>,
+    /// The online revocation check: CRLs fetched from distribution points, cached.
+    pub crl_online: crate::crl_online::OnlineRevocation,
+    /// The tenants' CRLs as last built, and the lock of the build under way.
+    pub crl_downloads: crate::routes::crl::CrlCache,
 }
 
 impl AppState {
@@ -42,6 +46,11 @@ impl AppState {
         tokens: TokenService,
         secrets: SecretBox,
     ) -> anyhow::Result<Self> {
+        let crl_online = crate::crl_online::OnlineRevocation::new(crate::crl_online::Limits {
+            timeout: std::time::Duration::from_millis(config.crl_fetch_timeout_ms.max(1)),
+            max_bytes: config.crl_max_bytes.max(1024),
+            ..crate::crl_online::Limits::default()
+        });
         Ok(Self(Arc::new(Inner {
             auth: Authenticator::new(db.clone())?,
             readers: Readers::new(&db),
@@ -53,6 +62,8 @@ impl AppState {
             refusals: Refusals::default(),
             secrets,
             bulk_imports: tokio::sync::Mutex::new(()),
+            crl_online,
+            crl_downloads: crate::routes::crl::CrlCache::default(),
         })))
     }
 

@@ -128,3 +128,55 @@ pub async fn delete_before(db: &Db, tenant: &str, cutoff: &str) -> sqlx::Result<
         }
     }
 }
+
+/// Which refused token requests to read: of one device user, or anchored by one trusted
+/// certificate, or all.
+pub struct RefusalFilter<'a> {
+    pub tenant: &'a str,
+    pub device: Option<&'a str>,
+    pub trusted_certificate: Option<&'a str>,
+}
+
+const REFUSED: &str = "json_extract(details, '$.result') = 'REFUSED' \
+     AND (?1 IS NULL OR json_extract(details, '$.device') = ?1) \
+     AND (?2 IS NULL OR json_extract(details, '$.trustedCertificateFingerprint') = ?2)";
+
+/// The newest refused token requests matching `f` (each record may stand for several, see its
+/// `details.count`).
+pub async fn refusals(db: &Db, f: &RefusalFilter<'_>, r#type: &str, limit: u32) -> sqlx::Result<Vec<AuditRow>> {
+    sqlx::query_as(&format!(
+        "SELECT id, type, activity, text, time, user, severity, client_address, details FROM audit_records \
+         WHERE tenant_id = ?3 AND type = ?4 AND {REFUSED} ORDER BY time DESC, id DESC LIMIT ?5"
+    ))
+    .bind(f.device)
+    .bind(f.trusted_certificate)
+    .bind(f.tenant)
+    .bind(r#type)
+    .bind(i64::from(limit))
+    .fetch_all(db)
+    .await
+}
+
+/// Refused token requests matching `f` since `since` (platform time text), per reason code:
+/// a record counts once, plus the repeats its `details.count` holds.
+pub async fn refusal_counts(
+    db: &Db,
+    f: &RefusalFilter<'_>,
+    r#type: &str,
+    since: &str,
+) -> sqlx::Result<Vec<(Option<String>, i64)>> {
+    sqlx::query_as(&format!(
+        "SELECT json_extract(details, '$.reason') AS reason, \
+                SUM(CASE WHEN json_extract(details, '$.firstTime') IS NULL THEN 1 \
+                         ELSE COALESCE(json_extract(details, '$.count'), 0) END) AS n \
+         FROM audit_records WHERE tenant_id = ?3 AND type = ?4 AND time >= ?5 AND {REFUSED} \
+         GROUP BY reason ORDER BY n DESC"
+    ))
+    .bind(f.device)
+    .bind(f.trusted_certificate)
+    .bind(f.tenant)
+    .bind(r#type)
+    .bind(since)
+    .fetch_all(db)
+    .await
+}

@@ -10,13 +10,13 @@ use axum::routing::post;
 use axum::{Extension, Json};
 use serde_json::json;
 
-use anchorage_common::device::{check_device_id, device_user_name};
 use anchorage_common::options::{DEFAULT_DEVICE_TOKEN_LIFESPAN_SECONDS, parse_lifespan};
+use anchorage_common::refusal::Reason;
 use anchorage_common::token::{Claims, DeviceAccessToken, renewal_due};
 
 use crate::audit;
 use crate::db;
-use crate::device_trust::{self, TrustError};
+use crate::device_trust;
 use crate::error::AppError;
 use crate::extract::ClientAddress;
 use crate::routes::{Access, Endpoint};
@@ -31,18 +31,9 @@ pub fn endpoints() -> Vec<Endpoint> {
     vec![Endpoint::new(Method::POST, "/devicecontrol/deviceAccessToken", Access::Public, post(issue_device_token))]
 }
 
-fn refused(reason: impl std::fmt::Display) -> AppError {
-    AppError::unprocessable(RESOURCE, format!("The verification was not successful: {reason}"))
-}
-
 /// What the audit record of a request names: the device certificate and the CA that anchored
-/// it, as far as they are known.
-#[derive(Default)]
-struct Context {
-    tenant: Option<String>,
-    ca_fingerprint: Option<String>,
-    device_user: Option<String>,
-}
+/// it, as far as they are known, and why it was refused.
+type Context = device_trust::Context;
 
 async fn issue_device_token(
     State(state): State<AppState>,
@@ -62,13 +53,16 @@ async fn issue_device_token(
     let leaf = chain.first().and_then(|c| anchorage_common::cert::inspect(c, state.clock.now()).ok()).map(|i| i.info);
     let result = issue(&state, &chain, leaf.as_ref(), &headers, &mut context).await;
     // Every token issued and every refusal is audited; a token returned again is not new.
-    let details = |result: &str| {
+    let details = |result: &str, reason: Option<Reason>| {
         json!({
             "result": result,
+            "reason": reason,
             "device": context.device_user,
             "certificateSerialNumber": leaf.as_ref().map(|l| &l.serial_number),
+            "certificateSerialNumberInHex": leaf.as_ref().map(|l| &l.serial_hex),
             "certificateFingerprint": leaf.as_ref().map(|l| &l.fingerprint),
             "certificateSubject": leaf.as_ref().map(|l| &l.subject),
+            "certificateIssuer": leaf.as_ref().map(|l| &l.issuer),
             "trustedCertificateFingerprint": context.ca_fingerprint,
         })
     };
@@ -80,19 +74,23 @@ async fn issue_device_token(
                 let text = format!("Device token issued to '{}'.", user.unwrap_or("?"));
                 let event = audit::Event::info(audit::types::DEVICE_ACCESS_TOKEN, "Device token issued", text, user)
                     .from_address(address.as_deref())
-                    .with_details(details("ISSUED"));
+                    .with_details(details("ISSUED", None));
                 audit::record(&state, &tenant, event).await?;
             }
             Ok(Json(DeviceAccessToken { access_token: token }))
         }
         Err(e @ AppError::Internal(_)) => Err(e),
         Err(e) => {
+            let reason = match &e {
+                AppError::Device { reason, .. } => Some(*reason),
+                _ => None,
+            };
             // A refusal: within the address's budget it is answered and recorded as it is; beyond,
             // 429 and one aggregated record for all of them.
-            let (e, text) = match state.refusals.over_budget(address.as_deref(), state.clock.now()) {
+            let (e, text, reason) = match state.refusals.over_budget(address.as_deref(), state.clock.now()) {
                 None => {
                     let text = format!("Device token refused: {e}");
-                    (e, text)
+                    (e, text, reason)
                 }
                 Some(retry_after_seconds) => (
                     AppError::TooManyRequests {
@@ -102,12 +100,13 @@ async fn issue_device_token(
                         retry_after_seconds,
                     },
                     "Device token requests refused: too many refusals from this address.".to_string(),
+                    Some(Reason::TooManyRefusals),
                 ),
             };
             let event = audit::Event::info(audit::types::DEVICE_ACCESS_TOKEN, "Device token refused", text, user)
                 .warning()
                 .from_address(address.as_deref())
-                .with_details(details("REFUSED"));
+                .with_details(details("REFUSED", reason));
             state.refusals.record(&state, audit::Refusal { tenant: &tenant, event }).await?;
             Err(e)
         }
@@ -127,87 +126,60 @@ async fn issue(
     headers: &HeaderMap,
     context: &mut Context,
 ) -> Result<Issued, AppError> {
-    let header = match headers.get("x-ssl-cert-chain") {
+    let header_chain = match headers.get("x-ssl-cert-chain") {
         None => None,
         Some(v) => {
-            let text = v
-                .to_str()
-                .map_err(|_| AppError::bad_request(RESOURCE, "The X-Ssl-Cert-Chain header is not ASCII text."))?;
+            let text = v.to_str().map_err(|_| AppError::Device {
+                status: axum::http::StatusCode::BAD_REQUEST,
+                resource: RESOURCE,
+                message: "The X-Ssl-Cert-Chain header is not ASCII text.".into(),
+                reason: Reason::UnreadableChain,
+            })?;
             if text.trim().is_empty() {
                 None
             } else {
                 Some(
-                    device_trust::parse_chain_header(text)
-                        .map_err(|e| AppError::bad_request(RESOURCE, e.to_string()))?,
+                    device_trust::parse_chain_header("X-Ssl-Cert-Chain", text, device_trust::MAX_CHAIN)
+                        .map_err(|r| r.into_error(RESOURCE))?,
                 )
             }
         }
     };
     let now = state.clock.now();
     let now_s = now.unix_timestamp();
-    let untrusted = |e: TrustError| match e {
-        TrustError::BadHeader(m) => AppError::bad_request(RESOURCE, m),
-        TrustError::Untrusted(m) => {
-            tracing::info!(reason = %audit::clip(&m, audit::MAX_FIELD_CHARS), "device token refused");
-            AppError::Unauthorized { message: m, xbasic: false }
-        }
+    let refused = |r: device_trust::Refusal| {
+        tracing::info!(reason = %r.reason, message = %audit::clip(&r.message, audit::MAX_FIELD_CHARS), "device token refused");
+        r.into_error(RESOURCE)
     };
-    let presented = device_trust::presented(chain, leaf, header).map_err(untrusted)?;
-    // The device user is named after the leaf's CN; it is looked up with the candidate anchors
-    // (in each anchor's tenant) so that the request costs one read, and used only once the
-    // chain is verified.
-    let user_name = presented.leaf.common_name.as_deref().map(device_user_name).unwrap_or_default();
-    let mut candidates = {
-        let mut reader = state.readers.acquire().await?;
-        match db::devices::candidates(reader.connection()?, &presented.issuers, &user_name, now_s).await {
-            Ok(c) => c,
-            Err(e) => {
-                reader.discard();
-                return Err(e.into());
-            }
-        }
+    let request = device_trust::Request { chain, leaf, header_chain, tenant: None };
+    let decision = device_trust::decide(state, request, now, context).await?.map_err(refused)?;
+    if let Some(why) = &decision.revocation_unknown {
+        tracing::warn!(why = %audit::clip(why, audit::MAX_FIELD_CHARS), "online revocation check failed; the tenant fails open");
+    }
+    let admission = decision.admission.map_err(refused)?;
+    let db::devices::Candidate { anchor, device, lifespan, .. } = decision.candidate;
+    let Some(leaf) = leaf else {
+        return Err(AppError::internal(anyhow::anyhow!("a trusted chain without a parsed leaf")));
     };
-    let chosen = device_trust::anchor(&presented, &candidates.iter().map(|c| &c.anchor).collect::<Vec<_>>(), now)
-        .map_err(untrusted)?;
-    let db::devices::Candidate { anchor, device, lifespan } = candidates.swap_remove(chosen);
-    let leaf = presented.leaf;
-    context.tenant = Some(anchor.tenant_id.clone());
-    context.ca_fingerprint = Some(anchor.fingerprint.clone());
-    let device_id = leaf
-        .common_name
-        .clone()
-        .ok_or_else(|| refused("the device certificate has no common name (CN); its CN is the device id."))?;
-    check_device_id(&device_id).map_err(|e| refused(format!("{e}.")))?;
     let tenant = anchor.tenant_id.as_str();
-    context.device_user = Some(user_name.clone());
-
-    match &device {
-        Some(u) if u.auth_type != "CERTIFICATES" => {
-            return Err(refused(format!(
-                "device '{device_id}' is registered for password authentication, not certificates."
-            )));
-        }
-        Some(_) => {}
-        None if anchor.auto_registration_enabled => {
-            db::inventory::auto_register(&state.db, tenant, &device_id, &state.now_text()).await?;
-            tracing::info!(tenant, device = %device_id, ca = %anchor.fingerprint, "device auto-registered");
-        }
-        None => {
-            return Err(refused(format!(
-                "device '{device_id}' is not registered, and auto-registration is off for the trusted certificate '{}'. \
-                 Register the device in bulk with AUTH_TYPE=CERTIFICATES, or enable auto-registration.",
-                anchor.name
-            )));
-        }
+    let device_trust::Admission { device_id, user_name, auto_register } = admission;
+    if auto_register {
+        db::inventory::auto_register(&state.db, tenant, &device_id, &state.now_text()).await?;
+        tracing::info!(tenant, device = %device_id, ca = %anchor.fingerprint, "device auto-registered");
     }
 
+    // The current token again before its half-life, if it was issued for this very certificate
+    // (a device with a new certificate gets a token tied to that one).
     if let Some(db::devices::DeviceState {
         token: Some((jti, sealed)),
         issued_at: Some(iat),
         expires_at: Some(exp),
+        token_cert_fingerprint,
         ..
     }) = device
         && !renewal_due(iat, exp, now_s)
+        // (A token from before tokens were tied to certificates is not handed out again.)
+        && token_cert_fingerprint.as_deref().is_some_and(|f| f == leaf.fingerprint)
     {
         match state.secrets.open(&sealed, &crate::secrets::token_context(&jti)).map(String::from_utf8) {
             Ok(Ok(token)) => return Ok(Issued { token, new: false }),
@@ -236,7 +208,7 @@ async fn issue(
         tfa: false,
     };
     let token = state.tokens.sign(&claims)?;
-    db::devices::store_token(
+    let new_certificate = db::devices::store_token(
         &state.db,
         &db::devices::Issue {
             tenant,
@@ -250,9 +222,22 @@ async fn issue(
             cert_serial: &leaf.serial_number,
             cert_fingerprint: &leaf.fingerprint,
             ca_fingerprint: &anchor.fingerprint,
+            certificate: leaf,
         },
     )
     .await?;
+    if new_certificate {
+        // The platform's audit text (§6.3).
+        let text = format!("Provisioned certificate stored in user object: '{user_name}'");
+        let details = json!({
+            "certificateSerialNumberInHex": leaf.serial_hex,
+            "certificateFingerprint": leaf.fingerprint,
+            "certificateSubject": leaf.subject,
+        });
+        let event = audit::Event::info(audit::types::USER, "Provisioned certificate stored", text, Some(&user_name))
+            .with_details(details);
+        audit::record(state, tenant, event).await?;
+    }
     tracing::info!(tenant, device = %device_id, serial = %leaf.serial_number, ca = %anchor.fingerprint, lifespan, "device token issued");
     Ok(Issued { token, new: true })
 }

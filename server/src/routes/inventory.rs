@@ -24,6 +24,7 @@ pub fn endpoints() -> Vec<Endpoint> {
     vec![
         Endpoint::new(Method::GET, "/inventory/managedObjects", Access::Read, get(list_devices)),
         Endpoint::new(Method::GET, "/inventory/managedObjects/{id}", Access::Read, get(get_device)),
+        Endpoint::new(Method::GET, "/inventory/managedObjects/{id}/user", Access::Read, get(get_device_user)),
         Endpoint::new(Method::GET, "/identity/externalIds/{id_type}/{external_id}", Access::Read, get(get_external_id)),
     ]
 }
@@ -111,6 +112,26 @@ async fn get_device(
     let n: i64 = id.parse().map_err(|_| no_object(&id))?;
     let row = inventory::device(&state.db, &user.tenant, n).await?.ok_or_else(|| no_object(&id))?;
     Ok(Json(to_wire(row, &base)))
+}
+
+/// `GET /inventory/managedObjects/{id}/user`: the device's user name (the platform UI reads it
+/// before asking for the user's provisioned certificates).
+async fn get_device_user(
+    State(state): State<AppState>,
+    Extension(user): Extension<AuthUser>,
+    BaseUrl(base): BaseUrl,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, AppError> {
+    let n: i64 = id.parse().map_err(|_| no_object(&id))?;
+    let row = inventory::device(&state.db, &user.tenant, n).await?.ok_or_else(|| no_object(&id))?;
+    let owner = row
+        .owner
+        .ok_or_else(|| AppError::not_found("inventory", format!("The managed object '{id}' has no device user.")))?;
+    Ok(Json(json!({
+        "userName": owner,
+        "self": format!("{base}/inventory/managedObjects/{id}/user"),
+        "enabled": true,
+    })))
 }
 
 async fn get_external_id(

@@ -8,13 +8,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Extension, Json};
 
+use anchorage_common::api::{DeviceUser, ProvisionedCertificate};
 use anchorage_common::users::{NewUser, User, UserChanges, UserRole, check_password, check_user_name};
 
 use crate::audit;
 use crate::auth::AuthUser;
 use crate::db::{self, users::UserRow};
 use crate::error::{AppError, is_unique_violation};
-use crate::extract::{ApiJson, BaseUrl, ClientAddress, Paging};
+use crate::extract::{ApiJson, ApiQuery, BaseUrl, ClientAddress, Paging};
 use crate::routes::{Access, Endpoint};
 use crate::state::AppState;
 
@@ -78,15 +79,60 @@ async fn list_users(
     Ok(Json(body))
 }
 
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GetUserQuery {
+    #[serde(default)]
+    with_certificates: Option<String>,
+}
+
+/// A console user, or a device's user (`device_<id>`), the latter with its provisioned
+/// certificates when asked `withCertificates=true`.
 async fn get_user(
     State(state): State<AppState>,
     Extension(user): Extension<AuthUser>,
     Path((tenant_id, name)): Path<(String, String)>,
     BaseUrl(base): BaseUrl,
-) -> Result<Json<User>, AppError> {
+    ApiQuery(query): ApiQuery<GetUserQuery>,
+) -> Result<Response, AppError> {
     own_tenant(&user, &tenant_id)?;
-    let row = db::users::find(&state.db, &tenant_id, &name).await?.ok_or_else(|| not_found(&name))?;
-    Ok(Json(to_wire(row, &base)))
+    if let Some(row) = db::users::find(&state.db, &tenant_id, &name).await? {
+        return Ok(Json(to_wire(row, &base)).into_response());
+    }
+    let device = db::devices::device_user(&state.db, &tenant_id, &name).await?.ok_or_else(|| not_found(&name))?;
+    let with_certificates = query.with_certificates.as_deref().is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let provisioned_certificates = if with_certificates {
+        let rows = db::devices::provisioned(&state.db, &tenant_id, &name).await?;
+        Some(
+            rows.into_iter()
+                .map(|r| ProvisionedCertificate {
+                    // Hex: the platform UI revokes with `{"serialNumberInHex": serialNumber}`.
+                    serial_number: r.serial_hex.clone(),
+                    serial_number_decimal: r.serial_number,
+                    serial_number_in_hex: r.serial_hex,
+                    not_before: r.not_before,
+                    not_after: r.not_after,
+                    subject: r.subject,
+                    issuer: r.issuer,
+                    fingerprint: r.fingerprint,
+                    first_used: r.first_used_at,
+                    last_used: r.last_used_at,
+                })
+                .collect(),
+        )
+    } else {
+        None
+    };
+    Ok(Json(DeviceUser {
+        id: device.user_name.clone(),
+        self_url: format!("{base}/user/{tenant_id}/users/{}", device.user_name),
+        user_name: device.user_name,
+        enabled: true,
+        device_id: device.device_id,
+        auth_type: device.auth_type,
+        provisioned_certificates,
+    })
+    .into_response())
 }
 
 async fn create_user(

@@ -78,8 +78,9 @@ async fn every_route_has_an_access_rule_and_the_server_enforces_it() {
     let all = endpoints();
     assert!(all.len() >= 25, "the table lists every route ({})", all.len());
     for e in &all {
-        // The table itself: nothing that changes state is open to readers.
-        if e.method != Method::GET {
+        // The table itself: nothing that changes state is open to readers. (The chain doctor is
+        // a POST that reads only, open to readers as on the platform.)
+        if e.method != Method::GET && e.path != "/tenant/trusted-certificates/verify-cert-chain" {
             assert_ne!(e.access, Access::Read, "{} {} changes state but is open to readers", e.method, e.path);
         }
         let url = app.url(&concrete(e.path));

@@ -55,6 +55,8 @@ pub fn config(data_dir: &Path, assets: &Path, password: Option<&str>) -> Config 
         body_read_timeout_seconds: 60,
         header_read_timeout_seconds: 10,
         idle_timeout_seconds: 60,
+        crl_fetch_timeout_ms: 5000,
+        crl_max_bytes: 10 * 1024 * 1024,
         trusted_proxies: Vec::new(),
         secret_key_file: None,
     }
