@@ -32,6 +32,9 @@ pub struct ErrorBody {
     pub message: String,
     #[serde(default)]
     pub info: String,
+    /// anchorage's extension on refused device chains: the [`crate::refusal::Reason`] code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<crate::refusal::Reason>,
 }
 
 /// Paging statistics of a collection.
@@ -97,8 +100,23 @@ pub struct TrustedCertificate {
     pub self_url: String,
     #[serde(default)]
     pub proof_of_possession_valid: bool,
+    /// The code to sign for the proof of possession, once generated (shown to admins only).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub proof_of_possession_unsigned_verification_code: Option<String>,
+    /// Until when that code can be used, in the platform's date format.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub proof_of_possession_verification_code_usable_until: Option<String>,
     #[serde(default)]
     pub tenant_certificate_authority: bool,
+}
+
+/// Body of `POST …/trusted-certificates-pop/{fingerprint}/pop`. The field is read leniently
+/// (any JSON) so that a missing or mistyped one gets a message naming it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProofOfPossession {
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub proof_of_possession_signed_verification_code: Option<Value>,
 }
 
 /// A page of trusted certificates (`GET …/trusted-certificates`), also the body of a bulk
@@ -374,4 +392,49 @@ pub struct DeviceRegistration {
     pub last_certificate_serial: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_certificate_fingerprint: Option<String>,
+}
+
+/// A certificate a device used for a successful token: an entry of
+/// `provisionedCertificates` in `GET /user/{tenant}/users/{userName}?withCertificates=true`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProvisionedCertificate {
+    /// Lowercase hex, as the revocation list takes it (the platform UI revokes a provisioned
+    /// certificate with `{"serialNumberInHex": serialNumber}`).
+    pub serial_number: String,
+    /// The same, named as the revocation list names it.
+    pub serial_number_in_hex: String,
+    /// anchorage's: decimal, as trusted certificates show serials.
+    #[serde(default)]
+    pub serial_number_decimal: String,
+    pub not_before: String,
+    pub not_after: String,
+    pub subject: String,
+    pub issuer: String,
+    pub fingerprint: String,
+    /// anchorage's: when the device first and last got a new token with it.
+    #[serde(default)]
+    pub first_used: String,
+    #[serde(default)]
+    pub last_used: String,
+}
+
+/// A device's user, as `GET /user/{tenant}/users/{userName}` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceUser {
+    pub id: String,
+    pub user_name: String,
+    #[serde(rename = "self", default)]
+    pub self_url: String,
+    pub enabled: bool,
+    /// The device's external id (its certificate's CN).
+    #[serde(default)]
+    pub device_id: String,
+    /// `CERTIFICATES` or `BASIC`.
+    #[serde(default)]
+    pub auth_type: String,
+    /// With `withCertificates=true`: the last certificates the device used, newest first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provisioned_certificates: Option<Vec<ProvisionedCertificate>>,
 }

@@ -19,10 +19,17 @@ pub struct CertificateRow {
     pub issuer: String,
     pub not_before: String,
     pub not_after: String,
+    /// The proof-of-possession code to sign, once generated.
+    pub pop_code: Option<String>,
+    /// Until when `pop_code` can be used (the platform's date format).
+    pub pop_code_usable_until: Option<String>,
+    /// Whether possession of the private key was proven (or confirmed by an admin).
+    pub pop_valid: bool,
 }
 
 const COLUMNS: &str = "fingerprint, name, status, auto_registration_enabled, der, serial_number, version, \
-                       algorithm_name, subject, issuer, not_before, not_after";
+                       algorithm_name, subject, issuer, not_before, not_after, pop_code, pop_code_usable_until, \
+                       pop_valid";
 
 /// One page of `tenant`'s certificates in upload order.
 pub async fn page(db: &Db, tenant: &str, limit: u32, offset: u64) -> sqlx::Result<Vec<CertificateRow>> {
@@ -103,6 +110,54 @@ pub async fn update(db: &Db, tenant: &str, fingerprint: &str, c: &CertificateCha
     .bind(now)
     .bind(tenant)
     .bind(fingerprint)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Stores a new proof-of-possession code for the certificate, replacing any earlier one;
+/// returns whether the certificate exists.
+pub async fn set_pop_code(
+    db: &Db,
+    tenant: &str,
+    fingerprint: &str,
+    code: &str,
+    usable_until: &str,
+    now: &str,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE trusted_certificates SET pop_code = ?, pop_code_usable_until = ?, updated_at = ? \
+         WHERE tenant_id = ? AND fingerprint = ?",
+    )
+    .bind(code)
+    .bind(usable_until)
+    .bind(now)
+    .bind(tenant)
+    .bind(fingerprint)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Marks the certificate's proof of possession valid and drops its code (used once). With
+/// `code` given, only while that code is still the stored one (a code regenerated meanwhile
+/// wins); returns whether a row was changed.
+pub async fn set_pop_valid(
+    db: &Db,
+    tenant: &str,
+    fingerprint: &str,
+    code: Option<&str>,
+    now: &str,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE trusted_certificates SET pop_valid = 1, pop_code = NULL, pop_code_usable_until = NULL, \
+         updated_at = ? WHERE tenant_id = ? AND fingerprint = ? AND (? IS NULL OR pop_code = ?)",
+    )
+    .bind(now)
+    .bind(tenant)
+    .bind(fingerprint)
+    .bind(code)
+    .bind(code)
     .execute(db)
     .await?;
     Ok(done.rows_affected() == 1)

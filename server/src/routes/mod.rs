@@ -2,15 +2,19 @@
 
 pub mod audit;
 pub mod bulk_registration;
+pub mod crl;
 pub mod device_access_token;
 pub mod inventory;
 pub mod jwks;
+pub mod pop;
+pub mod refusals;
 pub mod sessions;
 pub mod tenant;
 pub mod tenant_options;
 pub mod trusted_certificates;
 pub mod user;
 pub mod users;
+pub mod verify_cert_chain;
 
 use axum::Router;
 use axum::http::Method;
@@ -45,12 +49,16 @@ pub fn endpoints() -> Vec<Endpoint> {
         sessions::endpoints(),
         users::endpoints(),
         trusted_certificates::endpoints(),
+        pop::endpoints(),
+        crl::endpoints(),
         tenant_options::endpoints(),
         bulk_registration::endpoints(),
         inventory::endpoints(),
         device_access_token::endpoints(),
         jwks::endpoints(),
         audit::endpoints(),
+        verify_cert_chain::endpoints(),
+        refusals::endpoints(),
     ]
     .into_iter()
     .flatten()

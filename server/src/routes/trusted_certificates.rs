@@ -22,7 +22,7 @@ use crate::extract::{ApiJson, BaseUrl, ClientAddress, Paging};
 use crate::routes::{Access, Endpoint};
 use crate::state::AppState;
 
-const RESOURCE: &str = "tenant";
+pub(crate) const RESOURCE: &str = "tenant";
 
 pub fn endpoints() -> Vec<Endpoint> {
     const ALL: &str = "/tenant/tenants/{tenant_id}/trusted-certificates";
@@ -43,7 +43,7 @@ pub fn endpoints() -> Vec<Endpoint> {
 }
 
 /// The caller may only address its own tenant; any other id is "not found".
-fn own_tenant(user: &AuthUser, tenant_id: &str) -> Result<(), AppError> {
+pub(crate) fn own_tenant(user: &AuthUser, tenant_id: &str) -> Result<(), AppError> {
     if user.tenant == tenant_id {
         Ok(())
     } else {
@@ -51,11 +51,18 @@ fn own_tenant(user: &AuthUser, tenant_id: &str) -> Result<(), AppError> {
     }
 }
 
+/// Whether the caller is an admin (who sees proof-of-possession codes).
+fn is_admin(user: &AuthUser) -> bool {
+    user.role() == Some(anchorage_common::users::UserRole::Admin)
+}
+
 fn collection_url(base: &str, tenant: &str) -> String {
     format!("{base}/tenant/tenants/{tenant}/trusted-certificates")
 }
 
-fn to_wire(row: CertificateRow, base: &str, tenant: &str) -> TrustedCertificate {
+/// The certificate as the API shows it. The proof-of-possession code and its expiry are shown
+/// only with `show_code` (to admins); `proofOfPossessionValid` to everyone.
+pub(crate) fn to_wire(row: CertificateRow, base: &str, tenant: &str, show_code: bool) -> TrustedCertificate {
     TrustedCertificate {
         self_url: format!("{}/{}", collection_url(base, tenant), row.fingerprint),
         name: row.name,
@@ -70,13 +77,15 @@ fn to_wire(row: CertificateRow, base: &str, tenant: &str) -> TrustedCertificate 
         issuer: row.issuer,
         not_before: row.not_before,
         not_after: row.not_after,
-        proof_of_possession_valid: false,
+        proof_of_possession_valid: row.pop_valid,
+        proof_of_possession_unsigned_verification_code: row.pop_code.filter(|_| show_code),
+        proof_of_possession_verification_code_usable_until: row.pop_code_usable_until.filter(|_| show_code),
         tenant_certificate_authority: false,
     }
 }
 
 /// The platform's audit text for a trusted certificate (`… on '<tenant>'.` plus its details).
-fn audit_text(what: &str, tenant: &str, fingerprint: &str, subject: &str, extra: &str) -> String {
+pub(crate) fn audit_text(what: &str, tenant: &str, fingerprint: &str, subject: &str, extra: &str) -> String {
     format!(
         "Trusted certificate {what} '{tenant}'. Certificate fingerprint: '{fingerprint}'.\n Certificate subject name: '{subject}'.\n{extra}"
     )
@@ -97,7 +106,7 @@ async fn audit_added(
     audit::record(state, &user.tenant, event).await
 }
 
-fn not_found(fingerprint: &str) -> AppError {
+pub(crate) fn not_found(fingerprint: &str) -> AppError {
     AppError::not_found(RESOURCE, format!("Cannot find certificate with fingerprint {fingerprint}."))
 }
 
@@ -116,7 +125,7 @@ fn upload_error(e: UploadError) -> AppError {
 }
 
 /// Fingerprints in paths are compared in lowercase, as the platform prints them.
-fn normalize(fingerprint: &str) -> String {
+pub(crate) fn normalize(fingerprint: &str) -> String {
     fingerprint.trim().to_ascii_lowercase()
 }
 
@@ -148,7 +157,7 @@ async fn list_certificates(
         self_url: Some(links.self_url),
         next: links.next,
         prev: links.prev,
-        certificates: rows.into_iter().map(|r| to_wire(r, &base, &tenant_id)).collect(),
+        certificates: rows.into_iter().map(|r| to_wire(r, &base, &tenant_id, is_admin(&user))).collect(),
     }))
 }
 
@@ -162,6 +171,9 @@ async fn create_certificate(
 ) -> Result<Response, AppError> {
     own_tenant(&user, &tenant_id)?;
     let upload = body.check(state.clock.now()).map_err(upload_error)?;
+    if upload.status == CertificateStatus::Enabled && crate::routes::pop::required(&state, &tenant_id).await? {
+        return Err(crate::routes::pop::enable_refused(&upload.info.fingerprint, true));
+    }
     match queries::insert(&state.db, &tenant_id, &upload, &state.now_text()).await {
         Ok(()) => {}
         Err(e) if is_unique_violation(&e) => return Err(duplicate(&upload.info.fingerprint)),
@@ -172,7 +184,7 @@ async fn create_certificate(
     let row = queries::find(&state.db, &tenant_id, &upload.info.fingerprint)
         .await?
         .ok_or_else(|| not_found(&upload.info.fingerprint))?;
-    let cert = to_wire(row, &base, &tenant_id);
+    let cert = to_wire(row, &base, &tenant_id, true);
     Ok((StatusCode::CREATED, [(header::LOCATION, cert.self_url.clone())], Json(cert)).into_response())
 }
 
@@ -205,6 +217,15 @@ async fn create_certificates_bulk(
             })
         })
         .collect::<Result<_, _>>()?;
+    if let Some((i, up)) = uploads.iter().enumerate().find(|(_, u)| u.status == CertificateStatus::Enabled)
+        && crate::routes::pop::required(&state, &tenant_id).await?
+    {
+        let message = anchorage_common::pop::enable_refused_message(&up.info.fingerprint, true);
+        return Err(AppError::unprocessable(
+            RESOURCE,
+            format!("Certificate {} of {}: {message}", i + 1, uploads.len()),
+        ));
+    }
     // All or nothing: one transaction; the first duplicate (in the request or stored) aborts it.
     let stamp = state.now_text();
     let mut tx = state.db.begin().await?;
@@ -220,7 +241,7 @@ async fn create_certificates_bulk(
         let row = queries::find(&mut *tx, &tenant_id, &up.info.fingerprint)
             .await?
             .ok_or_else(|| not_found(&up.info.fingerprint))?;
-        created.push(to_wire(row, &base, &tenant_id));
+        created.push(to_wire(row, &base, &tenant_id, true));
     }
     tx.commit().await?;
     tracing::info!(tenant = %tenant_id, user = %user.user_name, count = created.len(), "trusted certificates added in bulk");
@@ -248,7 +269,7 @@ async fn get_certificate(
     own_tenant(&user, &tenant_id)?;
     let fingerprint = normalize(&fingerprint);
     let row = queries::find(&state.db, &tenant_id, &fingerprint).await?.ok_or_else(|| not_found(&fingerprint))?;
-    Ok(Json(to_wire(row, &base, &tenant_id)))
+    Ok(Json(to_wire(row, &base, &tenant_id, is_admin(&user))))
 }
 
 async fn update_certificate(
@@ -263,6 +284,15 @@ async fn update_certificate(
     let fingerprint = normalize(&fingerprint);
     let changes = body.check().map_err(|m| AppError::unprocessable(RESOURCE, m))?;
     let before = queries::find(&state.db, &tenant_id, &fingerprint).await?.ok_or_else(|| not_found(&fingerprint))?;
+    // Enabling needs a valid proof of possession while the tenant requires one; a certificate
+    // that is ENABLED already stays so.
+    if changes.status == Some(CertificateStatus::Enabled)
+        && before.status != CertificateStatus::Enabled.as_str()
+        && !before.pop_valid
+        && crate::routes::pop::required(&state, &tenant_id).await?
+    {
+        return Err(crate::routes::pop::enable_refused(&fingerprint, false));
+    }
     if !queries::update(&state.db, &tenant_id, &fingerprint, &changes, &state.now_text()).await? {
         return Err(not_found(&fingerprint));
     }
@@ -295,7 +325,7 @@ async fn update_certificate(
             .with_details(serde_json::json!({"fingerprint": fingerprint, "name": row.name}));
         audit::record(&state, &tenant_id, event).await?;
     }
-    Ok(Json(to_wire(row, &base, &tenant_id)))
+    Ok(Json(to_wire(row, &base, &tenant_id, true)))
 }
 
 async fn delete_certificate(
