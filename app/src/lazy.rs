@@ -44,6 +44,14 @@ pub fn devices_page() -> Loaded<Page> {
     Ok(page as Page)
 }
 
+#[wasm_split(chain_doctor, wasm_split_path = ::leptos::wasm_split, fallible)]
+pub fn chain_doctor_page() -> Loaded<Page> {
+    fn page() -> AnyView {
+        crate::pages::chain_doctor::ChainDoctorPage().into_any()
+    }
+    Ok(page as Page)
+}
+
 #[wasm_split(bulk_registration, wasm_split_path = ::leptos::wasm_split, fallible)]
 pub fn bulk_registration_page() -> Loaded<Page> {
     fn page() -> AnyView {

@@ -89,6 +89,7 @@ pages! {
     Login => "/login", "Log in", Public, now pages::login::LoginPage;
     TrustedCertificates => "/trusted-certificates", "Trusted certificates", Member, now pages::trusted_certificates::TrustedCertificatesPage;
     Devices => "/devices", "Devices", Member, lazy lazy::devices_page;
+    ChainDoctor => "/chain-doctor", "Chain doctor", Member, lazy lazy::chain_doctor_page;
     BulkRegistration => "/bulk-registration", "Bulk registration", Member, lazy lazy::bulk_registration_page;
     Settings => "/settings", "Settings", Member, lazy lazy::settings_page;
     Users => "/users", "Users", Member, lazy lazy::users_page;

@@ -8,15 +8,21 @@
 
 mod audit;
 mod bulk_registration;
+mod chain_doctor;
 mod devices;
 mod options;
+mod refusals;
+mod revocation;
 mod session;
 mod trusted_certificates;
 mod users;
 pub(crate) mod wire;
 
 pub use audit::{AuditFilter, AuditPage, AuditRecord};
+pub use chain_doctor::{Asked, ChainVerdict, ServerClock};
 pub use devices::{Device, DevicePage};
+pub use refusals::{MAX_REFUSALS, RefusalsOf};
+pub use revocation::RevokedPage;
 pub use session::{Mode, log_in, log_out, mode, resume};
 
 use std::fmt;

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod bulk_registration;
+pub mod chain_doctor;
 pub mod devices;
 pub mod login;
 pub mod not_found;
