@@ -1,5 +1,5 @@
 //! `…/tenant/tenants/{tenantId}/trusted-certificates`: list, create (single and bulk), update,
-//! delete.
+//! delete; and `…/trusted-certificates-pop/{fingerprint}/…`: proof of possession.
 
 use anchorage_common::api::{
     BulkNewTrustedCertificates, CertificateChanges, MAX_PAGE_SIZE, NewTrustedCertificate, TrustedCertificate,
@@ -60,5 +60,32 @@ impl Client {
     /// Deletes the certificate with `fingerprint`.
     pub async fn delete_certificate(&self, fingerprint: &str) -> Result<(), ApiError> {
         no_content(self.request(Request::delete(&self.certificate_url(fingerprint)))).await
+    }
+
+    fn pop_url(&self, fingerprint: &str, what: &str) -> String {
+        format!("/tenant/tenants/{}/trusted-certificates-pop/{}/{what}", encode(self.tenant_id()), encode(fingerprint))
+    }
+
+    /// Generates a new proof-of-possession verification code for the certificate (replacing
+    /// any earlier one); answers the certificate with the code.
+    pub async fn generate_pop_code(&self, fingerprint: &str) -> Result<TrustedCertificate, ApiError> {
+        read(self.request(Request::post(&self.pop_url(fingerprint, "verification-code")))).await
+    }
+
+    /// Sends the signed verification code (`signed`: the base64 signature); answers the
+    /// certificate, its proof of possession valid.
+    pub async fn prove_possession(&self, fingerprint: &str, signed: &str) -> Result<TrustedCertificate, ApiError> {
+        let mut body = String::from("{");
+        wire::write_string(&mut body, anchorage_common::pop::SIGNED_CODE_FIELD);
+        body.push(':');
+        wire::write_string(&mut body, signed);
+        body.push('}');
+        let request = self
+            .request(Request::post(&self.pop_url(fingerprint, "pop")))
+            .header("Content-Type", "application/json")
+            .body(body)
+            .map_err(unbuildable)?;
+        let response = request.send().await.map_err(|_| ApiError::Network)?;
+        read_answer(response).await
     }
 }

@@ -393,6 +393,10 @@ impl FromJson for TrustedCertificate {
             not_after: f.string("notAfter")?,
             self_url: f.string_or_default("self")?,
             proof_of_possession_valid: f.bool_or_default("proofOfPossessionValid")?,
+            proof_of_possession_unsigned_verification_code: f
+                .optional_string("proofOfPossessionUnsignedVerificationCode")?,
+            proof_of_possession_verification_code_usable_until: f
+                .optional_string("proofOfPossessionVerificationCodeUsableUntil")?,
             tenant_certificate_authority: f.bool_or_default("tenantCertificateAuthority")?,
         })
     }
@@ -560,6 +564,10 @@ mod tests {
             not_after: "2035-01-01T00:00:00.000Z".into(),
             self_url: format!("https://h/tenant/tenants/t1/trusted-certificates/{i}"),
             proof_of_possession_valid: i.is_multiple_of(5),
+            proof_of_possession_unsigned_verification_code: i.is_multiple_of(2).then(|| format!("c+/{i}==")),
+            proof_of_possession_verification_code_usable_until: i
+                .is_multiple_of(2)
+                .then(|| "2030-01-01T00:00:00.000Z".to_string()),
             tenant_certificate_authority: i == 1,
         }
     }
@@ -577,7 +585,13 @@ mod tests {
         assert_eq!(decode::<Certificates>(&text).unwrap().0, collection.certificates);
         // Defaults: the optional fields may be missing.
         let mut sparse = serde_json::to_value(certificate(0)).unwrap();
-        for key in ["self", "proofOfPossessionValid", "tenantCertificateAuthority"] {
+        for key in [
+            "self",
+            "proofOfPossessionValid",
+            "proofOfPossessionUnsignedVerificationCode",
+            "proofOfPossessionVerificationCodeUsableUntil",
+            "tenantCertificateAuthority",
+        ] {
             sparse.as_object_mut().unwrap().remove(key);
         }
         let expected: TrustedCertificate = serde_json::from_value(sparse.clone()).unwrap();
@@ -622,8 +636,12 @@ mod tests {
 
     #[test]
     fn reads_error_bodies() {
-        let body =
-            ErrorBody { error: "security/Unauthorized".into(), message: "No \"way\".".into(), info: String::new() };
+        let body = ErrorBody {
+            error: "security/Unauthorized".into(),
+            message: "No \"way\".".into(),
+            info: String::new(),
+            reason: None,
+        };
         assert_eq!(error_message(&serde_json::to_string(&body).unwrap()).as_deref(), Some("No \"way\"."));
         assert_eq!(error_message("<html>Bad gateway</html>"), None);
         assert_eq!(error_message(r#"{"message": "no error field"}"#), None);

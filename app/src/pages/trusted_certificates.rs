@@ -1,11 +1,13 @@
 //! The trusted certificates page: the tenant's CA certificates in a table, with switches for
-//! status and auto registration, details with rename, delete with confirmation, and the
-//! "Add trusted certificate" dialog.
+//! status and auto registration, whether possession of each one's key is proven, details with
+//! rename and the proof of possession, delete with confirmation, and the "Add trusted
+//! certificate" dialog.
 //!
 //! The page keeps the list in one signal; every change the server confirms replaces the
 //! certificate it returned, so what is shown is what is stored.
 
 mod add_dialog;
+mod pop;
 mod row;
 pub mod selection;
 
@@ -228,6 +230,7 @@ pub fn TrustedCertificatesPage() -> impl IntoView {
                                 <th scope="col">"Algorithm"</th>
                                 <th scope="col">"Expiration date"</th>
                                 <th scope="col">"Auto registration"</th>
+                                <th scope="col">"Proof of possession"</th>
                                 <th scope="col"><span class="sr-only">"Actions"</span></th>
                             </tr>
                         </thead>
