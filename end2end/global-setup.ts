@@ -1,6 +1,7 @@
 // Starts the real anchorage binary for one test run: a free port, a fresh temporary data
-// directory and a known admin password. Exports the URL and the password to the tests through
-// the environment, and returns the teardown that stops the server and removes the directory.
+// directory and a known admin password. Exports the URL and the password (and the device
+// listener's URL and the local CA that signs its certificate) to the tests through the
+// environment, and returns the teardown that stops the server and removes the directory.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -59,6 +60,10 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
 
   process.env.E2E_BASE_URL = baseURL;
   process.env.E2E_ADMIN_PASSWORD = ADMIN_PASSWORD;
+  // The device listener (mutual TLS) and the local CA that signs its server certificate
+  // (made at start-up, as no --tls-cert is given).
+  process.env.E2E_DEVICE_URL = `https://127.0.0.1:${devicePort}`;
+  process.env.E2E_DEVICE_TLS_CA = path.join(dataDir, 'tls', 'ca.pem');
 
   return async () => {
     if (exited === undefined) {

@@ -7,8 +7,9 @@ import { logIn, navigate } from './support';
 
 /** The first load's goal: 150 KB (not KiB) of gzip, as the server sends it. */
 const GOAL_GZIP_BYTES = 150_000;
-/** What the first load is today (146,748 B), rounded up: it may shrink, not grow unnoticed. */
-const REGRESSION_BUDGET_GZIP_BYTES = 148_000;
+/** What the first load is today (148,9xx B after proof of possession, revocation and the chain
+ * doctor; 146,748 B before), rounded up: it may shrink, not grow unnoticed. */
+const REGRESSION_BUDGET_GZIP_BYTES = 149_500;
 
 /** The console's own files (not the API calls) the page has requested so far. */
 function recordFiles(page: Page): string[] {

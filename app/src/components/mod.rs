@@ -4,6 +4,7 @@ pub mod confirm_dialog;
 pub mod expiry;
 pub mod modal;
 pub mod read_only;
+pub mod refusals;
 pub mod rule_checks;
 pub mod switch;
 pub mod toast;

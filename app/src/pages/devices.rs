@@ -1,5 +1,9 @@
 //! The devices page: the tenant's registered devices, 50 a page, with a search by name or id
 //! (`text=`), how each authenticates, who registered it, and the certificate it last used.
+//! A device's details ([`certificates::DeviceDetails`]) list the certificates it got tokens
+//! with, to revoke, and why it was refused tokens.
+
+mod certificates;
 
 use std::time::Duration;
 
@@ -8,6 +12,7 @@ use leptos::prelude::*;
 use crate::api::{Device, DevicePage};
 use crate::context::Console;
 use crate::format;
+use certificates::DeviceDetails;
 
 /// Devices per page.
 const PAGE_SIZE: u32 = 50;
@@ -152,6 +157,7 @@ fn device_table(page: DevicePage) -> impl IntoView {
                         <th scope="col">"Registered by"</th>
                         <th scope="col">"Last token"</th>
                         <th scope="col">"Certificate last used"</th>
+                        <th scope="col"><span class="sr-only">"Details"</span></th>
                     </tr>
                 </thead>
                 <tbody>{rows}</tbody>
@@ -164,6 +170,11 @@ fn device_row(device: Device) -> impl IntoView {
     let reg = device.registration;
     let dash = || "—".to_string();
     let id = reg.as_ref().map_or_else(|| device.id.clone(), |r| r.device_id.clone());
+    let user_name = reg.as_ref().map(|r| r.user_name.clone()).filter(|u| !u.is_empty());
+    let expanded = RwSignal::new(false);
+    let details_id = format!("device-details-{}", device.id);
+    let details_label = format!("Details of {id}");
+    let details_device = id.clone();
     let auth = reg.as_ref().map_or_else(dash, |r| auth_type(&r.auth_type));
     let by = reg.as_ref().map_or_else(dash, |r| registered_by(&r.registered_by));
     let token = reg.as_ref().and_then(|r| r.last_token_time.as_deref()).map_or_else(dash, format::timestamp);
@@ -188,6 +199,31 @@ fn device_row(device: Device) -> impl IntoView {
             <td data-label="Registered by">{by}</td>
             <td data-label="Last token">{token}</td>
             <td data-label="Certificate last used">{certificate}</td>
+            <td class="actions">
+                {user_name.is_some().then(|| view! {
+                    <button
+                        type="button"
+                        class="button small"
+                        aria-expanded=move || if expanded.get() { "true" } else { "false" }
+                        aria-controls=details_id.clone()
+                        aria-label=details_label
+                        on:click=move |_| expanded.update(|e| *e = !*e)
+                    >
+                        <span class="chevron" aria-hidden="true"></span>
+                        "Details"
+                    </button>
+                })}
+            </td>
         </tr>
+        {move || match (expanded.get(), user_name.clone()) {
+            (true, Some(user_name)) => Some(view! {
+                <tr class="details-row" id=details_id.clone()>
+                    <td colspan="8">
+                        <DeviceDetails user_name=user_name device_id=details_device.clone() />
+                    </td>
+                </tr>
+            }),
+            _ => None,
+        }}
     }
 }

@@ -1,6 +1,9 @@
 //! The settings page: the tenant options anchorage acts on. For now the lifetime of device
 //! access tokens (`oauth.internal` / `device-token.lifespan.seconds`), checked in the browser
-//! with the same rule the server applies.
+//! with the same rule the server applies; and the certificate revocation check and list
+//! ([`revocation`]).
+
+mod revocation;
 
 use anchorage_common::options::{
     DEFAULT_DEVICE_TOKEN_LIFESPAN_SECONDS, DEVICE_TOKEN_LIFESPAN, MAX_DEVICE_TOKEN_LIFESPAN_SECONDS,
@@ -10,6 +13,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::context::Console;
+use revocation::CertificateRevocation;
 
 /// What the lifespan field was loaded from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +36,7 @@ pub fn SettingsPage() -> impl IntoView {
                 </div>
             </header>
             <TokenLifespan />
+            <CertificateRevocation />
         </section>
     }
 }

@@ -1,5 +1,6 @@
 //! One certificate in the table: its main row (name, switches, algorithm, expiry, actions)
-//! and, when expanded, the details row with rename, every field, the PEM and the rule checks.
+//! and, when expanded, the details row with rename, every field, the PEM, the proof of
+//! possession ([`super::pop`]) and the rule checks.
 
 use anchorage_common::api::{self, CertificateChanges, CertificateStatus, TrustedCertificate};
 use anchorage_common::{cert, pem, timefmt};
@@ -127,6 +128,21 @@ pub(super) fn CertificateRow(
         switch_change(console, state, fp.get_value(), changes, auto_pending, on, failure);
     });
 
+    // The platform's words; "N/A" for the tenant's own CA. A `Signal<String>` like the other
+    // cells: no new view code in the first load.
+    let proof = Signal::derive(move || {
+        read(|c| {
+            let words = if c.tenant_certificate_authority {
+                "N/A"
+            } else if c.proof_of_possession_valid {
+                "Complete"
+            } else {
+                "Incomplete"
+            };
+            words.to_string()
+        })
+    });
+
     let details_id = format!("details-{fingerprint}");
     let expiry = move || {
         let not_after = read(|c| c.not_after.clone());
@@ -171,6 +187,7 @@ pub(super) fn CertificateRow(
                     on_change=set_auto
                 />
             </td>
+            <td data-label="Proof of possession">{proof}</td>
             <td class="actions">
                 <button
                     type="button"
@@ -197,7 +214,7 @@ pub(super) fn CertificateRow(
         </tr>
         {move || expanded.get().then(|| view! {
             <tr class="details-row" id=details_id.clone()>
-                <td colspan="6">{lazy_details(fp.get_value(), state)}</td>
+                <td colspan="7">{lazy_details(fp.get_value(), state)}</td>
             </tr>
         })}
     }
@@ -314,12 +331,14 @@ fn Details(fingerprint: String, cert: Memo<Option<TrustedCertificate>>, state: P
                     <a class="button small" href=download download=download_name>"Download PEM"</a>
                 </div>
             </div>
+            <super::pop::PopSection fingerprint=fp.get_value() cert=cert state=state />
             {checks.map(|checks| view! {
                 <div class="row-checks">
                     <h3>"Rules, checked now"</h3>
                     <RuleChecks checks=checks />
                 </div>
             })}
+            {crate::components::refusals::for_certificate(fp.get_value())}
         </div>
     }
 }
@@ -345,7 +364,7 @@ fn properties(c: &TrustedCertificate) -> impl IntoView + use<> {
     }
 }
 
-fn capitalise(s: &str) -> String {
+pub(super) fn capitalise(s: &str) -> String {
     let mut chars = s.chars();
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),

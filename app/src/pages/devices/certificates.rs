@@ -1,0 +1,234 @@
+//! A device's details on the devices page: the certificates it last got tokens with (its
+//! provisioned certificates, newest first, at most 5), each of which an admin can revoke
+//! (`PUT …/settings/crl` with its serial, as the platform's "X509" device tab does), and why
+//! the device was refused tokens ([`Refusals`]).
+//!
+//! A revocation is enforced only while the tenant's offline check is on: after revoking, the
+//! details say so, with a link to the settings, when it is off.
+
+use anchorage_common::api::ProvisionedCertificate;
+use anchorage_common::options::CRL_OFFLINE_CHECK;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::api::RefusalsOf;
+use crate::components::confirm_dialog::ConfirmDialog;
+use crate::components::refusals::Refusals;
+use crate::context::Console;
+use crate::format;
+use crate::router::{Link, Route};
+
+/// A provisioned certificate and, when it is in the revocation list, since when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Provisioned {
+    cert: ProvisionedCertificate,
+    revoked_since: Option<String>,
+}
+
+/// The details of the device whose user is `user_name` (`device_<id>`).
+#[component]
+pub fn DeviceDetails(
+    /// The device's user name.
+    user_name: String,
+    /// The device's external id, for messages.
+    device_id: String,
+) -> impl IntoView {
+    let console = Console::get();
+    let answer = RwSignal::new(None::<Result<Vec<Provisioned>, String>>);
+    let loading = RwSignal::new(false);
+    let generation = StoredValue::new(0u64);
+    let user = StoredValue::new(user_name.clone());
+    let device_id = StoredValue::new(device_id);
+
+    let load = move || {
+        let Some(client) = console.client() else { return };
+        let user_name = user.get_value();
+        console.load_latest(generation, loading, answer, async move {
+            let certs = client.provisioned_certificates(&user_name).await?;
+            let mut out = Vec::with_capacity(certs.len());
+            for cert in certs {
+                // Whether it is revoked is a help, not the point: unknown when it cannot be read.
+                let revoked_since = match client.revocation_of(&cert.serial_number_in_hex).await {
+                    Ok(entry) => entry.map(|e| e.revocation_date),
+                    Err(_) => None,
+                };
+                out.push(Provisioned { cert, revoked_since });
+            }
+            Ok(out)
+        });
+    };
+    load();
+
+    // The revocation asked for, its progress and error; whether the offline check is off.
+    let revoking = RwSignal::new(None::<ProvisionedCertificate>);
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let offline_off = RwSignal::new(false);
+    let read_only = Signal::derive(move || console.session.read_only());
+
+    let ask = Callback::new(move |cert: ProvisionedCertificate| {
+        if !read_only.get_untracked() {
+            error.set(None);
+            revoking.set(Some(cert));
+        }
+    });
+    let confirm = Callback::new(move |()| {
+        let Some(cert) = revoking.get_untracked() else { return };
+        let Some(client) = console.client() else { return };
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        spawn_local(async move {
+            let done = client.revoke_serial(&cert.serial_number_in_hex).await;
+            busy.set(false);
+            match done {
+                Ok(()) => {
+                    revoking.set(None);
+                    console.toast(format!("Certificate {} revoked.", cert.serial_number_in_hex));
+                    load();
+                    // Said only when known to be off: an error here changes nothing done.
+                    if let Ok(on) = client.switch(CRL_OFFLINE_CHECK).await {
+                        offline_off.set(!on);
+                    }
+                }
+                Err(e) => error.set(console.explain(&e)),
+            }
+        });
+    });
+    let message = Signal::derive(move || {
+        revoking.with(|c| {
+            c.as_ref()
+                .map(|c| {
+                    format!(
+                        "You are about to revoke the certificate with serial {} of device \"{}\". Once the offline \
+                         check is on, the device is refused tokens with it. Entries cannot be removed from the \
+                         revocation list through the API.",
+                        c.serial_number_in_hex,
+                        device_id.get_value()
+                    )
+                })
+                .unwrap_or_default()
+        })
+    });
+
+    let certificates = move || match answer.get() {
+        None => view! { <p class="placeholder" role="status">"Loading certificates…"</p> }.into_any(),
+        Some(Err(message)) => view! {
+            <div class="error-box" role="alert">
+                <p><strong>"The device's certificates could not be loaded."</strong></p>
+                <p>{message}</p>
+                <button type="button" class="button small" on:click=move |_| load()>"Try again"</button>
+            </div>
+        }
+        .into_any(),
+        Some(Ok(certs)) if certs.is_empty() => {
+            view! { <p class="muted">"The device has not got a token with a certificate yet."</p> }.into_any()
+        }
+        Some(Ok(certs)) => certificate_table(certs, read_only, ask).into_any(),
+    };
+
+    view! {
+        <div class="device-details">
+            <section aria-label="Provisioned certificates">
+                <h3>"Provisioned certificates"</h3>
+                <p class="muted">"The certificates the device last got tokens with, newest first."</p>
+                {certificates}
+                <Show when=move || offline_off.get()>
+                    <p class="notice" role="status">
+                        "The revocation is enforced once the offline check is on: "
+                        <Link route=Route::Settings>"Settings \u{2192} Certificate revocation"</Link>
+                        "."
+                    </p>
+                </Show>
+            </section>
+            <Refusals of=RefusalsOf::Device(user_name) />
+            <ConfirmDialog
+                open=Signal::derive(move || revoking.with(Option::is_some))
+                title="Revoke certificate?"
+                message=message
+                confirm_text="Revoke"
+                busy=busy
+                error=error
+                on_confirm=confirm
+                on_cancel=Callback::new(move |()| revoking.set(None))
+            />
+        </div>
+    }
+}
+
+fn certificate_table(
+    certs: Vec<Provisioned>,
+    read_only: Signal<bool>,
+    ask: Callback<ProvisionedCertificate>,
+) -> impl IntoView {
+    let read_only_title = move || read_only.get().then_some(crate::components::read_only::READ_ONLY);
+    let rows = certs
+        .into_iter()
+        .map(|Provisioned { cert, revoked_since }| {
+            let serial = cert.serial_number_in_hex.clone();
+            let action = match revoked_since {
+                Some(since) => view! {
+                    <span class="badge badge-danger" title=format!("Revoked since {}", format::timestamp(&since))>
+                        "Revoked"
+                    </span>
+                }
+                .into_any(),
+                None => {
+                    let c = cert.clone();
+                    view! {
+                        <button
+                            type="button"
+                            class="button small danger-outline"
+                            aria-label=format!("Revoke certificate {serial}")
+                            disabled=read_only
+                            title=read_only_title
+                            on:click=move |_| ask.run(c.clone())
+                        >
+                            "Revoke"
+                        </button>
+                    }
+                    .into_any()
+                }
+            };
+            let last_used =
+                if cert.last_used.is_empty() { "—".to_string() } else { format::timestamp(&cert.last_used) };
+            view! {
+                <tr>
+                    <th scope="row" data-label="Serial number (hex)"><code>{cert.serial_number_in_hex}</code></th>
+                    <td data-label="Validity">
+                        <dl class="props compact">
+                            <div><dt>"Valid from"</dt><dd>{format::timestamp(&cert.not_before)}</dd></div>
+                            <div><dt>"Valid to"</dt><dd>{format::timestamp(&cert.not_after)}</dd></div>
+                        </dl>
+                    </td>
+                    <td data-label="Subject and issuer">
+                        <dl class="props compact">
+                            <div><dt>"Subject"</dt><dd>{cert.subject}</dd></div>
+                            <div><dt>"Issuer"</dt><dd>{cert.issuer}</dd></div>
+                        </dl>
+                    </td>
+                    <td class="time" data-label="Last used">{last_used}</td>
+                    <td class="actions">{action}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="table-wrap">
+            <table class="audit provisioned">
+                <thead>
+                    <tr>
+                        <th scope="col">"Serial number (hex)"</th>
+                        <th scope="col">"Validity"</th>
+                        <th scope="col">"Subject and issuer"</th>
+                        <th scope="col">"Last used"</th>
+                        <th scope="col"><span class="sr-only">"Actions"</span></th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
+    }
+}
