@@ -33,6 +33,8 @@ pub mod types {
     pub const AUTHENTICATION: &str = "UserAuthentication";
     pub const BULK_REGISTRATION: &str = "BulkRegistration";
     pub const DEVICE_ACCESS_TOKEN: &str = "DeviceAccessToken";
+    /// A device used a certificate new to its provisioned certificates.
+    pub const PROVISIONED_CERTIFICATE: &str = "ProvisionedCertificate";
 }
 
 /// One audit event.

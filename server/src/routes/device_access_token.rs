@@ -234,8 +234,13 @@ async fn issue(
             "certificateFingerprint": leaf.fingerprint,
             "certificateSubject": leaf.subject,
         });
-        let event = audit::Event::info(audit::types::USER, "Provisioned certificate stored", text, Some(&user_name))
-            .with_details(details);
+        let event = audit::Event::info(
+            audit::types::PROVISIONED_CERTIFICATE,
+            "Provisioned certificate stored",
+            text,
+            Some(&user_name),
+        )
+        .with_details(details);
         audit::record(state, tenant, event).await?;
     }
     tracing::info!(tenant, device = %device_id, serial = %leaf.serial_number, ca = %anchor.fingerprint, lifespan, "device token issued");
