@@ -100,3 +100,73 @@ npm_ci() {
         (cd "$dir" && clean_env npm ci --no-audit --no-fund --loglevel=error)
     fi
 }
+
+# A free TCP port on 127.0.0.1.
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# The PostgreSQL server for the API suite's PostgreSQL run, exported as
+# ANCHORAGE_TEST_POSTGRES_URL (a URL of any database of it; each test makes its own):
+#   1. ANCHORAGE_TEST_POSTGRES_URL when it is set;
+#   2. else the server on 127.0.0.1:5432 if it lets user postgres in without a password;
+#   3. else a throwaway cluster of Debian's PostgreSQL (installed when missing) in a temporary
+#      folder on a free port, stopped and removed by stop_throwaway_postgres.
+# ANCHORAGE_TEST_POSTGRES_THROWAWAY=1 goes straight to 3 (how a machine without PostgreSQL is
+# checked on one with it). Never "none": the PostgreSQL run is not skipped.
+_pg_throwaway=""
+postgres_for_tests() {
+    if [[ "${ANCHORAGE_TEST_POSTGRES_THROWAWAY:-}" == 1 ]]; then
+        :
+    elif [[ -n "${ANCHORAGE_TEST_POSTGRES_URL:-}" ]]; then
+        echo "PostgreSQL: ANCHORAGE_TEST_POSTGRES_URL as given"
+        return 0
+    fi
+    local url="postgres://postgres@127.0.0.1:5432/postgres"
+    if [[ "${ANCHORAGE_TEST_POSTGRES_THROWAWAY:-}" != 1 ]] && (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then
+        command -v psql >/dev/null 2>&1 || apt_install required postgresql-client
+        if psql "$url" -XAtqc 'SELECT 1' >/dev/null 2>&1; then
+            export ANCHORAGE_TEST_POSTGRES_URL="$url"
+            echo "PostgreSQL: the server on 127.0.0.1:5432"
+            return 0
+        fi
+        echo "PostgreSQL on 127.0.0.1:5432 does not let user postgres in; starting a throwaway cluster" >&2
+    fi
+    local bin
+    bin="$(find /usr/lib/postgresql -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -n 1)"
+    if [[ -z "$bin" || ! -x "$bin/initdb" ]]; then
+        apt_install required postgresql
+        bin="$(find /usr/lib/postgresql -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -n 1)"
+        [[ -n "$bin" && -x "$bin/initdb" ]] || die "Debian's postgresql package installed no initdb"
+    fi
+    local dir port run_as=()
+    dir="$(mktemp -d "${TMPDIR:-/tmp}/anchorage-pg.XXXXXX")"
+    port="$(free_port)"
+    if [[ "$(id -u)" -eq 0 ]]; then
+        # initdb and postgres refuse to run as root: as the postgres user (made by the package),
+        # else nobody.
+        local user=postgres
+        id -u postgres >/dev/null 2>&1 || user=nobody
+        chown "$user" "$dir"
+        run_as=(runuser -u "$user" --)
+    fi
+    _pg_throwaway="$dir"
+    "${run_as[@]}" "$bin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --no-sync >"$dir/initdb.log" 2>&1 ||
+        die "initdb failed: $(tail -n 5 "$dir/initdb.log")"
+    "${run_as[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+        -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+        start >/dev/null || die "the throwaway PostgreSQL did not start: $(tail -n 5 "$dir/server.log")"
+    export ANCHORAGE_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres"
+    echo "PostgreSQL: a throwaway cluster ($("$bin/postgres" --version)) on 127.0.0.1:$port in $dir"
+}
+
+# Stops and removes the cluster postgres_for_tests started, if any.
+stop_throwaway_postgres() {
+    [[ -n "$_pg_throwaway" ]] || return 0
+    local bin run_as=()
+    bin="$(find /usr/lib/postgresql -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -n 1)"
+    [[ "$(id -u)" -eq 0 ]] && run_as=(runuser -u "$(stat -c %U "$_pg_throwaway")" --)
+    "${run_as[@]}" "$bin/pg_ctl" -D "$_pg_throwaway/data" -m immediate stop >/dev/null 2>&1 || true
+    rm -rf "$_pg_throwaway"
+    _pg_throwaway=""
+}

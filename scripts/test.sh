@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Every test of anchorage, with its own set-up on a fresh machine (scripts/lib.sh):
 #   the lints (rustfmt; clippy with -D warnings, on the host and for the wasm crates on the wasm
-#   target), unit tests (common, app), API integration tests (server: real HTTP, mutual TLS,
-#   SQLite), the device client's tests against an in-process server, the wasm check of common,
+#   target), unit tests (common, app), API integration tests (server: real HTTP, mutual TLS),
+#   once on SQLite and once on PostgreSQL (scripts/lib.sh, postgres_for_tests), the device client's tests against an in-process server, the wasm check of common,
 #   and the Playwright suite in Debian's Chromium against the real server and the built console.
 # .ci/run calls exactly this.
 set -euo pipefail
@@ -31,8 +31,12 @@ timed "set-up and console build (includes: common compiles to wasm)" scripts/bui
 timed "lint: clippy (host, every crate and target)" cargo clippy --quiet --workspace --all-targets -- -D warnings
 timed "lint: clippy (wasm32: common and the console)" \
     cargo clippy --quiet -p anchorage-common -p anchorage-app --lib --bins --target wasm32-unknown-unknown -- -D warnings
-timed "unit and API integration tests" \
+timed "unit and API integration tests (the API suite on SQLite)" \
     cargo test -p anchorage-common -p anchorage-server -p anchorage-device -p anchorage-app
+trap stop_throwaway_postgres EXIT
+timed "PostgreSQL for the API suite's second run" postgres_for_tests
+timed "API integration tests on PostgreSQL (a database of their own per test)" \
+    cargo test -p anchorage-server --test api
 timed "server build for the browser tests" cargo build -q -p anchorage-server
 timed "browser tests" env ANCHORAGE_BIN="$PWD/target/debug/anchorage" end2end/run.sh
 printf '==> all tests passed in %ss\n' "$((SECONDS - started))"

@@ -392,7 +392,7 @@ pub async fn password_login(
     };
     match verified {
         Some(u) => {
-            state.limiter.succeeded(&keys);
+            state.limiter.succeeded(&keys).await;
             Ok(u)
         }
         None => {
@@ -487,7 +487,7 @@ mod tests {
 
     #[tokio::test]
     async fn no_dummy_hash_stops_start_up_instead_of_answering_unknown_users_faster() {
-        let db = sqlx::SqlitePool::connect_lazy("sqlite::memory:").expect("lazy pool");
+        let db = crate::db::Db::Sqlite(sqlx::SqlitePool::connect_lazy("sqlite::memory:").expect("lazy pool"));
         assert!(Authenticator::with_hasher(db.clone(), |_| anyhow::bail!("no memory")).is_err());
         assert!(Authenticator::with_hasher(db.clone(), |_| Ok(String::new())).is_err(), "an empty hash");
         assert!(Authenticator::new(db).is_ok());

@@ -1,6 +1,8 @@
 //! The command line: `anchorage [flags]` serves; `anchorage user …` manages console users on
 //! the same data directory (for the first admin's lost password, or scripted set-up);
-//! `anchorage crl remove <serial>` takes an entry off a tenant's certificate revocation list.
+//! `anchorage crl remove <serial>` takes an entry off a tenant's certificate revocation list;
+//! `anchorage migrate-db --from sqlite://… --to postgres://…` moves an embedded installation
+//! to PostgreSQL.
 
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 
@@ -41,6 +43,43 @@ pub enum Command {
         #[command(subcommand)]
         action: CrlAction,
     },
+    /// Copy every table of an embedded installation (SQLite) into an empty PostgreSQL
+    /// database, in one transaction; the row counts are checked before it commits. Stop the
+    /// embedded instance first. Refuses a target that holds any row.
+    MigrateDb {
+        /// The SQLite database: sqlite://<data-dir>/anchorage.db
+        #[arg(long)]
+        from: String,
+        /// The PostgreSQL database: postgres://user@host:port/db (migrations are applied first)
+        #[arg(long)]
+        to: String,
+    },
+}
+
+/// Runs `migrate-db`: copies `from` (SQLite) into `to` (PostgreSQL, empty) and prints what it
+/// copied.
+pub async fn run_migrate_db(from: &str, to: &str) -> anyhow::Result<()> {
+    let (from, to) = (db::Location::parse(from)?, db::Location::parse(to)?);
+    if from.backend() != db::Backend::Sqlite || to.backend() != db::Backend::Postgres {
+        anyhow::bail!(
+            "migrate-db copies an SQLite database (--from sqlite://…) into a PostgreSQL one (--to postgres://…)"
+        );
+    }
+    if let db::Location::Sqlite(path) = &from
+        && !path.is_file()
+    {
+        anyhow::bail!("no SQLite database at {}", path.display());
+    }
+    let source = db::open(&from, db::PoolSizes::default()).await.with_context(|| format!("opening {from}"))?;
+    let target = db::open(&to, db::PoolSizes::default()).await.with_context(|| format!("opening {to}"))?;
+    let report = db::copy::copy(&source, &target).await?;
+    println!("copied {from} into {to}; row counts checked:");
+    print!("{report}");
+    println!("start the instances with --database-url (or ANCHORAGE_DATABASE_URL) set to the PostgreSQL URL,");
+    println!("and give every instance the same --secret-key-file as the embedded installation had.");
+    source.close().await;
+    target.close().await;
+    Ok(())
 }
 
 #[derive(Subcommand)]
@@ -103,7 +142,7 @@ fn read_password() -> anyhow::Result<String> {
 
 /// Runs a `user` command against the database of `config`.
 pub async fn run_user(config: &Config, action: UserAction) -> anyhow::Result<()> {
-    let db = db::open(&config.database_path()).await?;
+    let db = config.open_database().await?;
     let tenant = config.tenant.as_str();
     let now = anchorage_common::timefmt::platform(time::OffsetDateTime::now_utc());
     db::ensure_tenant(&db, tenant, &now).await?;
@@ -198,7 +237,7 @@ pub async fn run_crl(config: &Config, action: CrlAction) -> anyhow::Result<()> {
         CrlAction::Remove { serial, tenant } => {
             let tenant = tenant.unwrap_or_else(|| config.tenant.clone());
             let serial_hex = anchorage_common::crl::normalize_serial(&serial).map_err(|m| anyhow::anyhow!(m))?;
-            let db = db::open(&config.database_path()).await?;
+            let db = config.open_database().await?;
             let now = anchorage_common::timefmt::platform(time::OffsetDateTime::now_utc());
             let Some(date) = db::crl::remove(&db, &tenant, &serial_hex).await? else {
                 anyhow::bail!("serial {serial_hex} is not in the certificate revocation list of tenant '{tenant}'");

@@ -112,6 +112,26 @@ pub struct Config {
     #[arg(long, env = "ANCHORAGE_CRL_MAX_BYTES", default_value_t = 10 * 1024 * 1024)]
     pub crl_max_bytes: usize,
 
+    /// The database: `sqlite://<file>` (default: `<data-dir>/anchorage.db`, the embedded
+    /// default) or `postgres://user@host:port/db` (several instances sharing one database).
+    /// Every instance on one PostgreSQL database needs the same --secret-key-file and, for
+    /// devices, the same --tls-cert/--tls-key (docs/deployment.md).
+    #[arg(long, env = "ANCHORAGE_DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// Most open database connections of this instance.
+    #[arg(long, env = "ANCHORAGE_DB_MAX_CONNECTIONS", default_value_t = 8)]
+    pub db_max_connections: u32,
+
+    /// Database connections kept open while idle.
+    #[arg(long, env = "ANCHORAGE_DB_MIN_CONNECTIONS", default_value_t = 0)]
+    pub db_min_connections: u32,
+
+    /// On SIGTERM or Ctrl-C, how many seconds open requests get to finish before the
+    /// listeners close (new connections are refused at once).
+    #[arg(long, env = "ANCHORAGE_SHUTDOWN_GRACE_SECONDS", default_value_t = 10)]
+    pub shutdown_grace_seconds: u64,
+
     /// File of the 256-bit key that seals the secrets kept in the database (the JWT signing
     /// key, `credentials.*` options, device tokens); made at first start (mode 0600) when it
     /// does not exist. Default: `<data-dir>/secret.key`. Back it up with the database.
@@ -167,9 +187,27 @@ impl IpNet {
 }
 
 impl Config {
-    /// The SQLite database file.
+    /// The embedded default's SQLite database file.
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join("anchorage.db")
+    }
+
+    /// The database: `--database-url`, else the embedded default's file.
+    pub fn database_location(&self) -> anyhow::Result<crate::db::Location> {
+        match &self.database_url {
+            Some(url) => crate::db::Location::parse(url),
+            None => Ok(crate::db::Location::Sqlite(self.database_path())),
+        }
+    }
+
+    /// The database pool's sizes.
+    pub fn pool_sizes(&self) -> crate::db::PoolSizes {
+        crate::db::PoolSizes { max: self.db_max_connections.max(1), min: self.db_min_connections }
+    }
+
+    /// Opens the database this configuration names (see [`crate::db::open`]).
+    pub async fn open_database(&self) -> anyhow::Result<crate::db::Db> {
+        crate::db::open(&self.database_location()?, self.pool_sizes()).await
     }
 
     /// The secret key file.
@@ -206,6 +244,10 @@ impl std::fmt::Debug for Config {
             .field("crl_max_bytes", &self.crl_max_bytes)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("secret_key_file", &self.secret_key_file)
+            .field("database", &self.database_location().map(|l| l.to_string()).unwrap_or_default())
+            .field("db_max_connections", &self.db_max_connections)
+            .field("db_min_connections", &self.db_min_connections)
+            .field("shutdown_grace_seconds", &self.shutdown_grace_seconds)
             .finish()
     }
 }

@@ -33,8 +33,9 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{HeaderValue, Method, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use tokio::net::TcpListener;
 use tower::ServiceExt as _;
 use tower_http::services::{ServeDir, ServeFile};
@@ -60,7 +61,35 @@ pub fn app(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(axum::middleware::from_fn_with_state(public_url, auth::refuse_cross_site))
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed });
-    with_common_layers(Router::new().merge(api).fallback(fallback).with_state(state))
+    with_common_layers(
+        Router::new()
+            .merge(api)
+            .route("/health", get(health))
+            .route("/ready", get(ready))
+            .fallback(fallback)
+            .with_state(state),
+    )
+}
+
+/// `GET /health`: liveness. The process serves requests; nothing else is checked (a load
+/// balancer or orchestrator restarts an instance that stops answering it).
+async fn health() -> Response {
+    axum::Json(serde_json::json!({"status": "UP"})).into_response()
+}
+
+/// `GET /ready`: readiness. 200 when the database answers and has every migration this build
+/// knows; 503 with the reason otherwise (a load balancer then sends traffic elsewhere).
+async fn ready(State(state): State<AppState>) -> Response {
+    match db::ready(&state.db).await {
+        Ok(()) => {
+            axum::Json(serde_json::json!({"status": "UP", "database": state.db.backend().name()})).into_response()
+        }
+        Err(reason) => {
+            tracing::warn!(%reason, "not ready");
+            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(serde_json::json!({"status": "DOWN", "reason": reason})))
+                .into_response()
+        }
+    }
 }
 
 /// Unknown API paths → the platform's JSON 404; anything else → the console.
@@ -181,7 +210,7 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     if config.upstream.is_some() {
         return start_proxy(config, clock).await;
     }
-    let db = db::open(&config.database_path()).await?;
+    let db = config.open_database().await?;
     let now = anchorage_common::timefmt::platform(clock.now());
     db::ensure_tenant(&db, &config.tenant, &now).await?;
     let admin = bootstrap_admin(&db, &config, &now).await?;
@@ -232,8 +261,8 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
 /// How often the background maintenance runs.
 const MAINTENANCE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// Background work until `stop`: the audit records of closed refusal windows, and the audit
-/// retention. On stop, every pending refusal count is written.
+/// Background work until `stop`: the audit records of closed refusal windows, the audit
+/// retention, and the pruning of failed-login counts. On stop, every pending refusal count is written.
 async fn maintain(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(MAINTENANCE_INTERVAL);
     loop {
@@ -256,6 +285,11 @@ async fn maintain_once(state: &AppState) {
         Ok(0) => {}
         Ok(n) => tracing::info!(deleted = n, "audit retention: deleted records older than the retention"),
         Err(e) => tracing::warn!(error = %e, "audit retention"),
+    }
+    match db::logins::prune(&state.db, now).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(deleted = n, "login throttling: deleted idle failed-login counts"),
+        Err(e) => tracing::warn!(error = %e, "login throttling: pruning the failure counts"),
     }
 }
 
@@ -330,7 +364,6 @@ async fn bootstrap_admin(db: &db::Db, config: &Config, now: &str) -> anyhow::Res
 mod tests {
     use super::*;
     use axum::body::Body;
-    use axum::routing::get;
 
     #[tokio::test]
     async fn a_panicking_handler_answers_500_in_the_envelope_with_the_usual_headers() {

@@ -40,8 +40,6 @@ pub const MAX_HEADERS: usize = 100;
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
 /// How long a connection asked to close may take to finish what it is doing.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
-/// How long stopping waits for open connections.
-const DRAIN: Duration = Duration::from_secs(10);
 
 /// The limits of one listener.
 #[derive(Debug, Clone, Copy)]
@@ -56,6 +54,8 @@ pub struct Limits {
     pub header_read_timeout: Duration,
     /// No request in flight for this long closes the connection.
     pub idle_timeout: Duration,
+    /// At shutdown, open requests get this long to finish (`--shutdown-grace-seconds`).
+    pub drain: Duration,
 }
 
 impl Limits {
@@ -82,6 +82,7 @@ impl Limits {
             body_read_timeout: Duration::from_secs(config.body_read_timeout_seconds.max(1)),
             header_read_timeout: Duration::from_secs(config.header_read_timeout_seconds.max(1)),
             idle_timeout: Duration::from_secs(config.idle_timeout_seconds.max(1)),
+            drain: Duration::from_secs(config.shutdown_grace_seconds),
         }
     }
 }
@@ -243,7 +244,7 @@ pub fn client_address(peer: SocketAddr, headers: &hyper::HeaderMap, trusted: &[I
 }
 
 /// Accepts connections and serves `app` on each until `shutdown` changes; then asks every open
-/// connection to finish its requests and close, and waits for them ([`DRAIN`] at most).
+/// connection to finish its requests and close, and waits for them ([`Limits::drain`] at most).
 pub async fn serve(listener: Listener, app: axum::Router, mut shutdown: watch::Receiver<bool>) {
     let Listener { name, tcp, tls, limits, trusted_proxies } = listener;
     let registry = Arc::new(Registry { epoch: Instant::now(), next_id: AtomicU64::new(0), open: Mutex::default() });
@@ -283,7 +284,7 @@ pub async fn serve(listener: Listener, app: axum::Router, mut shutdown: watch::R
     }
     tracing::debug!(listener = name, open = registry.len(), "stopping: draining connections");
     let drain = async { while connections.join_next().await.is_some() {} };
-    if tokio::time::timeout(DRAIN, drain).await.is_err() {
+    if tokio::time::timeout(limits.drain, drain).await.is_err() {
         connections.abort_all();
     }
 }
@@ -569,6 +570,7 @@ mod tests {
             body_read_timeout: Duration::from_secs(1),
             header_read_timeout: Duration::from_secs(1),
             idle_timeout: Duration::from_secs(1),
+            drain: Duration::from_secs(10),
         }
     }
 

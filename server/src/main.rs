@@ -27,6 +27,7 @@ async fn main() -> anyhow::Result<()> {
     match command {
         Some(Command::User { action }) => return cli::run_user(&config, action).await,
         Some(Command::Crl { action }) => return cli::run_crl(&config, action).await,
+        Some(Command::MigrateDb { from, to }) => return cli::run_migrate_db(&from, &to).await,
         None => {}
     }
     let (tenant, user) = (config.tenant.clone(), config.admin_user.clone());
@@ -61,9 +62,30 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     println!();
-    running
-        .stop_on(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
+    running.stop_on(stop_signal()).await
+}
+
+/// Ctrl-C, or SIGTERM (what a service manager or an orchestrator sends): new connections are
+/// refused at once and open requests get `--shutdown-grace-seconds` to finish.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    tracing::info!("stopping: finishing open requests");
 }

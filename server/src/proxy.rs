@@ -54,7 +54,7 @@ struct Inner {
     lifetime: Duration,
     assets: std::path::PathBuf,
     public_url: Option<String>,
-    /// Failed logins, throttled as in the local mode.
+    /// Failed logins, throttled as in the local mode (counted in memory: no database here).
     limiter: LoginLimiter,
     clock: Arc<dyn Clock>,
 }
@@ -89,7 +89,7 @@ impl ProxyState {
             lifetime: Duration::from_secs(config.session_lifetime_seconds),
             assets: config.assets_dir.clone(),
             public_url: config.public_url.clone(),
-            limiter: LoginLimiter::default(),
+            limiter: LoginLimiter::in_memory(),
             clock,
         })))
     }
@@ -202,7 +202,7 @@ async fn login_with_cookie(
             ));
         }
     }
-    state.0.limiter.succeeded(&keys);
+    state.0.limiter.succeeded(&keys).await;
     let (token, xsrf) = (random_token(), random_token());
     let now = Instant::now();
     {

@@ -54,11 +54,11 @@ impl AppState {
         Ok(Self(Arc::new(Inner {
             auth: Authenticator::new(db.clone())?,
             readers: Readers::new(&db),
+            limiter: LoginLimiter::in_database(db.clone()),
             db,
             config,
             clock,
             tokens,
-            limiter: LoginLimiter::default(),
             refusals: Refusals::default(),
             secrets,
             bulk_imports: tokio::sync::Mutex::new(()),

@@ -157,7 +157,10 @@ mod tests {
     #[tokio::test]
     async fn signs_verifies_and_checks_time_with_the_given_clock() {
         let dir = tempfile::tempdir().expect("tmp");
-        let db = crate::db::open(&dir.path().join("t.db")).await.expect("db");
+        let db =
+            crate::db::open(&crate::db::Location::Sqlite(dir.path().join("t.db")), crate::db::PoolSizes::default())
+                .await
+                .expect("db");
         let secrets = crate::secrets::SecretBox::from_bytes(&[3; 32]).expect("key");
         let svc = TokenService::load_or_create(&db, &secrets, "t1", "now").await.expect("keys");
         let again = TokenService::load_or_create(&db, &secrets, "t1", "now").await.expect("keys");

@@ -1,8 +1,8 @@
 //! The audit log: append and read. The table's triggers refuse any change or deletion.
 
-use sqlx::{QueryBuilder, Sqlite};
+use sqlx::QueryBuilder;
 
-use super::Db;
+use super::{Db, Ex};
 
 /// A stored audit record.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -31,22 +31,25 @@ pub struct NewRecord<'a> {
     pub details: Option<&'a str>,
 }
 
-pub async fn insert<'e, E: sqlx::SqliteExecutor<'e>>(executor: E, r: &NewRecord<'_>) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO audit_records (tenant_id, type, activity, text, time, user, severity, client_address, details) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(r.tenant)
-    .bind(r.r#type)
-    .bind(r.activity)
-    .bind(r.text)
-    .bind(r.time)
-    .bind(r.user)
-    .bind(r.severity)
-    .bind(r.client_address)
-    .bind(r.details)
-    .execute(executor)
-    .await?;
+/// Appends a record. Any executor: `&Db`, or a transaction the record commits with.
+pub async fn insert(ex: impl Into<Ex<'_>>, r: &NewRecord<'_>) -> sqlx::Result<()> {
+    with_conn!(ex.into(), |c| {
+        sqlx::query(
+            "INSERT INTO audit_records (tenant_id, type, activity, text, time, \"user\", severity, client_address, details) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(r.tenant)
+        .bind(r.r#type)
+        .bind(r.activity)
+        .bind(r.text)
+        .bind(r.time)
+        .bind(r.user)
+        .bind(r.severity)
+        .bind(r.client_address)
+        .bind(r.details)
+        .execute(c)
+        .await?;
+    });
     Ok(())
 }
 
@@ -60,70 +63,88 @@ pub struct Filter {
     pub newest_first: bool,
 }
 
-fn push_filter<'a>(q: &mut QueryBuilder<'a, Sqlite>, tenant: &'a str, f: &'a Filter) {
+fn push_filter<'a, B: sqlx::Database>(q: &mut QueryBuilder<'a, B>, tenant: &'a str, f: &'a Filter)
+where
+    &'a str: sqlx::Encode<'a, B> + sqlx::Type<B>,
+{
     q.push(" WHERE tenant_id = ").push_bind(tenant);
-    if let Some(t) = &f.r#type {
+    if let Some(t) = f.r#type.as_deref() {
         q.push(" AND type = ").push_bind(t);
     }
-    if let Some(u) = &f.user {
-        q.push(" AND user = ").push_bind(u);
+    if let Some(u) = f.user.as_deref() {
+        q.push(" AND \"user\" = ").push_bind(u);
     }
-    if let Some(d) = &f.date_from {
+    if let Some(d) = f.date_from.as_deref() {
         q.push(" AND time >= ").push_bind(d);
     }
-    if let Some(d) = &f.date_to {
+    if let Some(d) = f.date_to.as_deref() {
         q.push(" AND time <= ").push_bind(d);
     }
 }
 
+const COLUMNS: &str = "id, type, activity, text, time, \"user\", severity, client_address, details";
+
 pub async fn page(db: &Db, tenant: &str, f: &Filter, limit: u32, offset: u64) -> sqlx::Result<Vec<AuditRow>> {
-    let mut q = QueryBuilder::<Sqlite>::new(
-        "SELECT id, type, activity, text, time, user, severity, client_address, details FROM audit_records",
-    );
-    push_filter(&mut q, tenant, f);
-    q.push(if f.newest_first { " ORDER BY time DESC, id DESC" } else { " ORDER BY time, id" });
-    q.push(" LIMIT ").push_bind(i64::from(limit)).push(" OFFSET ").push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
-    q.build_query_as().fetch_all(db).await
+    with_conn!(db, |c| {
+        let mut q = QueryBuilder::<DB>::new(format!("SELECT {COLUMNS} FROM audit_records"));
+        push_filter(&mut q, tenant, f);
+        q.push(if f.newest_first { " ORDER BY time DESC, id DESC" } else { " ORDER BY time, id" });
+        q.push(" LIMIT ")
+            .push_bind(i64::from(limit))
+            .push(" OFFSET ")
+            .push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
+        q.build_query_as().fetch_all(c).await
+    })
 }
 
 pub async fn count(db: &Db, tenant: &str, f: &Filter) -> sqlx::Result<u64> {
-    let mut q = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM audit_records");
-    push_filter(&mut q, tenant, f);
-    let n: i64 = q.build_query_scalar().fetch_one(db).await?;
+    let n: i64 = with_conn!(db, |c| {
+        let mut q = QueryBuilder::<DB>::new("SELECT COUNT(*) FROM audit_records");
+        push_filter(&mut q, tenant, f);
+        q.build_query_scalar().fetch_one(c).await?
+    });
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
 pub async fn find(db: &Db, tenant: &str, id: i64) -> sqlx::Result<Option<AuditRow>> {
-    sqlx::query_as("SELECT id, type, activity, text, time, user, severity, client_address, details FROM audit_records WHERE tenant_id = ? AND id = ?")
-        .bind(tenant)
-        .bind(id)
-        .fetch_optional(db)
-        .await
+    with_conn!(db, |c| {
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM audit_records WHERE tenant_id = $1 AND id = $2"))
+            .bind(tenant)
+            .bind(id)
+            .fetch_optional(c)
+            .await
+    })
 }
 
 /// Rows deleted per transaction by the retention, so that it never holds the write lock long.
 const PURGE_BATCH: i64 = 5000;
 
 /// Deletes `tenant`'s records older than `cutoff` (the retention), in batches of
-/// [`PURGE_BATCH`], one transaction each; returns how many.
+/// [`PURGE_BATCH`], one transaction each; returns how many. Each transaction puts the marker
+/// row into `audit_purge` first (the table's trigger refuses a deletion without it; being a
+/// write, it also takes SQLite's write lock at once) and removes it before it commits.
 pub async fn delete_before(db: &Db, tenant: &str, cutoff: &str) -> sqlx::Result<u64> {
     let mut deleted = 0;
     loop {
-        let mut tx = db.begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::query("INSERT INTO audit_purge (id) VALUES (1)").execute(&mut *tx).await?;
-        let done = sqlx::query(
-            "DELETE FROM audit_records WHERE id IN \
-             (SELECT id FROM audit_records WHERE tenant_id = ? AND time < ? ORDER BY time LIMIT ?)",
-        )
-        .bind(tenant)
-        .bind(cutoff)
-        .bind(PURGE_BATCH)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("DELETE FROM audit_purge").execute(&mut *tx).await?;
+        let mut tx = db.begin().await?;
+        let done = with_conn!(&mut tx, |c| {
+            sqlx::query("INSERT INTO audit_purge (id) VALUES (1)").execute(&mut *c).await?;
+            let done = sqlx::query(
+                "DELETE FROM audit_records WHERE id IN \
+                 (SELECT id FROM audit_records WHERE tenant_id = $1 AND time < $2 ORDER BY time LIMIT $3)",
+            )
+            .bind(tenant)
+            .bind(cutoff)
+            .bind(PURGE_BATCH)
+            .execute(&mut *c)
+            .await?
+            .rows_affected();
+            sqlx::query("DELETE FROM audit_purge").execute(&mut *c).await?;
+            done
+        });
         tx.commit().await?;
-        deleted += done.rows_affected();
-        if done.rows_affected() < PURGE_BATCH as u64 {
+        deleted += done;
+        if done < PURGE_BATCH as u64 {
             return Ok(deleted);
         }
     }
@@ -138,23 +159,25 @@ pub struct RefusalFilter<'a> {
 }
 
 const REFUSED: &str = "json_extract(details, '$.result') = 'REFUSED' \
-     AND (?1 IS NULL OR json_extract(details, '$.device') = ?1) \
-     AND (?2 IS NULL OR json_extract(details, '$.trustedCertificateFingerprint') = ?2)";
+     AND (CAST($1 AS TEXT) IS NULL OR json_extract(details, '$.device') = $1) \
+     AND (CAST($2 AS TEXT) IS NULL OR json_extract(details, '$.trustedCertificateFingerprint') = $2)";
 
 /// The newest refused token requests matching `f` (each record may stand for several, see its
 /// `details.count`).
 pub async fn refusals(db: &Db, f: &RefusalFilter<'_>, r#type: &str, limit: u32) -> sqlx::Result<Vec<AuditRow>> {
-    sqlx::query_as(&format!(
-        "SELECT id, type, activity, text, time, user, severity, client_address, details FROM audit_records \
-         WHERE tenant_id = ?3 AND type = ?4 AND {REFUSED} ORDER BY time DESC, id DESC LIMIT ?5"
-    ))
-    .bind(f.device)
-    .bind(f.trusted_certificate)
-    .bind(f.tenant)
-    .bind(r#type)
-    .bind(i64::from(limit))
-    .fetch_all(db)
-    .await
+    with_conn!(db, |c| {
+        sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM audit_records \
+             WHERE tenant_id = $3 AND type = $4 AND {REFUSED} ORDER BY time DESC, id DESC LIMIT $5"
+        ))
+        .bind(f.device)
+        .bind(f.trusted_certificate)
+        .bind(f.tenant)
+        .bind(r#type)
+        .bind(i64::from(limit))
+        .fetch_all(c)
+        .await
+    })
 }
 
 /// Refused token requests matching `f` since `since` (platform time text), per reason code:
@@ -165,18 +188,20 @@ pub async fn refusal_counts(
     r#type: &str,
     since: &str,
 ) -> sqlx::Result<Vec<(Option<String>, i64)>> {
-    sqlx::query_as(&format!(
-        "SELECT json_extract(details, '$.reason') AS reason, \
-                SUM(CASE WHEN json_extract(details, '$.firstTime') IS NULL THEN 1 \
-                         ELSE COALESCE(json_extract(details, '$.count'), 0) END) AS n \
-         FROM audit_records WHERE tenant_id = ?3 AND type = ?4 AND time >= ?5 AND {REFUSED} \
-         GROUP BY reason ORDER BY n DESC"
-    ))
-    .bind(f.device)
-    .bind(f.trusted_certificate)
-    .bind(f.tenant)
-    .bind(r#type)
-    .bind(since)
-    .fetch_all(db)
-    .await
+    with_conn!(db, |c| {
+        sqlx::query_as(&format!(
+            "SELECT json_extract(details, '$.reason') AS reason, \
+                    CAST(SUM(CASE WHEN json_extract(details, '$.firstTime') IS NULL THEN 1 \
+                             ELSE COALESCE(CAST(json_extract(details, '$.count') AS BIGINT), 0) END) AS BIGINT) AS n \
+             FROM audit_records WHERE tenant_id = $3 AND type = $4 AND time >= $5 AND {REFUSED} \
+             GROUP BY reason ORDER BY n DESC"
+        ))
+        .bind(f.device)
+        .bind(f.trusted_certificate)
+        .bind(f.tenant)
+        .bind(r#type)
+        .bind(since)
+        .fetch_all(c)
+        .await
+    })
 }

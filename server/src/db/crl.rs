@@ -8,7 +8,7 @@
 use anchorage_common::crl::Revocation;
 use anchorage_common::timefmt;
 
-use super::Db;
+use super::{Db, Ex, Tx};
 
 /// Most entries one tenant's list may hold. An addition that would take the list beyond it is
 /// refused whole (docs/decisions.md, "Certificate revocation list"): the CRL of a million
@@ -44,110 +44,142 @@ pub enum Added {
 /// a CRL number (see [`crl_number`]).
 pub async fn insert(db: &Db, tenant: &str, entries: &[Revocation], now: &str) -> sqlx::Result<Added> {
     let mut tx = db.begin().await?;
-    let mut added = 0u64;
-    // Writes first: the transaction takes the write lock at once, and never has to upgrade a
-    // read snapshot that another writer made stale.
-    for e in entries {
-        let done = sqlx::query(
-            "INSERT INTO crl_entries (tenant_id, serial_hex, revocation_date, created_at) VALUES (?, ?, ?, ?) \
-             ON CONFLICT (tenant_id, serial_hex) DO NOTHING",
-        )
-        .bind(tenant)
-        .bind(&e.serial_hex)
-        .bind(timefmt::platform(e.revocation_date))
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        added += done.rows_affected();
-    }
-    if added > 0 {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM crl_entries WHERE tenant_id = ?")
-            .bind(tenant)
-            .fetch_one(&mut *tx)
-            .await?;
-        let n = u64::try_from(n).unwrap_or(0);
-        if n > MAX_ENTRIES_PER_TENANT {
-            tx.rollback().await?;
-            return Ok(Added::OverCap { would_hold: n });
+    // Writes first: on SQLite the transaction takes the write lock at once, and never has to
+    // upgrade a read snapshot that another writer made stale. On PostgreSQL, where writers do
+    // not wait for each other, the tenant's list lock (an advisory lock held until the
+    // transaction ends) makes additions run one after the other, so that the count below
+    // sees every other addition to the list whole or not at all.
+    let (added, n) = with_conn!(&mut tx, |c| {
+        if PG {
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtext('anchorage.crl_entries/' || $1))")
+                .bind(tenant)
+                .execute(&mut *c)
+                .await?;
         }
-        changed(&mut tx, tenant).await?;
+        let mut added = 0u64;
+        for e in entries {
+            added += sqlx::query(
+                "INSERT INTO crl_entries (tenant_id, serial_hex, revocation_date, created_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (tenant_id, serial_hex) DO NOTHING",
+            )
+            .bind(tenant)
+            .bind(&e.serial_hex)
+            .bind(timefmt::platform(e.revocation_date))
+            .bind(now)
+            .execute(&mut *c)
+            .await?
+            .rows_affected();
+        }
+        let mut n = 0;
+        if added > 0 {
+            let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM crl_entries WHERE tenant_id = $1")
+                .bind(tenant)
+                .fetch_one(&mut *c)
+                .await?;
+            n = u64::try_from(count).unwrap_or(0);
+            if n <= MAX_ENTRIES_PER_TENANT {
+                changed(&mut *c, tenant).await?;
+            }
+        }
+        (added, n)
+    });
+    if n > MAX_ENTRIES_PER_TENANT {
+        rollback(tx).await?;
+        return Ok(Added::OverCap { would_hold: n });
     }
     tx.commit().await?;
     Ok(Added::Done { added })
 }
 
+/// Ends `tx` without storing anything.
+async fn rollback(tx: Tx) -> sqlx::Result<()> {
+    match tx {
+        Tx::Sqlite(t) => t.rollback().await,
+        Tx::Postgres(t) => t.rollback().await,
+    }
+}
+
 /// The revocation date of `serial_hex` (normal form) in `tenant`'s list, if it is listed: one
-/// primary-key seek. Any executor: the pool, a transaction, or one of the token endpoint's
-/// own connections (`&mut SqliteConnection`).
-pub async fn revoked<'e, E>(executor: E, tenant: &str, serial_hex: &str) -> sqlx::Result<Option<String>>
-where
-    E: sqlx::SqliteExecutor<'e>,
-{
-    sqlx::query_scalar("SELECT revocation_date FROM crl_entries WHERE tenant_id = ? AND serial_hex = ?")
-        .bind(tenant)
-        .bind(serial_hex)
-        .fetch_optional(executor)
-        .await
+/// primary-key seek. Any executor: `&Db`, a transaction, or one of the token endpoint's own
+/// connections (`Reader::connection`).
+pub async fn revoked(ex: impl Into<Ex<'_>>, tenant: &str, serial_hex: &str) -> sqlx::Result<Option<String>> {
+    with_conn!(ex.into(), |c| {
+        sqlx::query_scalar("SELECT revocation_date FROM crl_entries WHERE tenant_id = $1 AND serial_hex = $2")
+            .bind(tenant)
+            .bind(serial_hex)
+            .fetch_optional(c)
+            .await
+    })
 }
 
 /// One page of `tenant`'s entries whose serial contains `query` (normalized; empty: all), in
 /// the order of the serials as text.
 pub async fn page(db: &Db, tenant: &str, query: &str, limit: u32, offset: u64) -> sqlx::Result<Vec<EntryRow>> {
-    sqlx::query_as(
-        "SELECT serial_hex, revocation_date FROM crl_entries WHERE tenant_id = ? AND instr(serial_hex, ?) > 0 \
-         ORDER BY serial_hex LIMIT ? OFFSET ?",
-    )
-    .bind(tenant)
-    .bind(query)
-    .bind(i64::from(limit))
-    .bind(i64::try_from(offset).unwrap_or(i64::MAX))
-    .fetch_all(db)
-    .await
+    with_conn!(db, |c| {
+        sqlx::query_as(
+            "SELECT serial_hex, revocation_date FROM crl_entries WHERE tenant_id = $1 AND instr(serial_hex, $2) > 0 \
+             ORDER BY serial_hex LIMIT $3 OFFSET $4",
+        )
+        .bind(tenant)
+        .bind(query)
+        .bind(i64::from(limit))
+        .bind(i64::try_from(offset).unwrap_or(i64::MAX))
+        .fetch_all(c)
+        .await
+    })
 }
 
 /// How many of `tenant`'s entries have a serial containing `query` (empty: all).
 pub async fn count(db: &Db, tenant: &str, query: &str) -> sqlx::Result<u64> {
-    let n: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM crl_entries WHERE tenant_id = ? AND instr(serial_hex, ?) > 0")
+    let n: i64 = with_conn!(db, |c| {
+        sqlx::query_scalar("SELECT COUNT(*) FROM crl_entries WHERE tenant_id = $1 AND instr(serial_hex, $2) > 0")
             .bind(tenant)
             .bind(query)
-            .fetch_one(db)
-            .await?;
+            .fetch_one(c)
+            .await?
+    });
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
 /// Hands every entry of `tenant` to `each`, in the order of the serials as text, for the CRL.
 /// Reads [`CHUNK`] rows at a time (the whole list is never held as rows), all in one read
-/// transaction, so `each` sees one state of the list. The first error of `each` ends it.
+/// transaction (on PostgreSQL a REPEATABLE READ one), so `each` sees one state of the list.
+/// The first error of `each` ends it.
 pub async fn each_entry<E>(db: &Db, tenant: &str, mut each: impl FnMut(EntryRow) -> Result<(), E>) -> Result<(), E>
 where
     E: From<sqlx::Error>,
 {
     let mut tx = db.begin().await?;
-    // Every stored serial is longer than "" (zero is "0").
-    let mut after = String::new();
-    loop {
-        let rows: Vec<EntryRow> = sqlx::query_as(
-            "SELECT serial_hex, revocation_date FROM crl_entries WHERE tenant_id = ? AND serial_hex > ? \
-             ORDER BY serial_hex LIMIT ?",
-        )
-        .bind(tenant)
-        .bind(&after)
-        .bind(CHUNK)
-        .fetch_all(&mut *tx)
-        .await?;
-        let more = i64::try_from(rows.len()).is_ok_and(|n| n == CHUNK);
-        if let Some(last) = rows.last() {
-            after.clone_from(&last.serial_hex);
+    with_conn!(&mut tx, |c| {
+        if PG {
+            // One snapshot for every query of the transaction, not one per query.
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *c).await?;
         }
-        for row in rows {
-            each(row)?;
+        // Every stored serial is longer than "" (zero is "0").
+        let mut after = String::new();
+        loop {
+            let rows: Vec<EntryRow> = sqlx::query_as(
+                "SELECT serial_hex, revocation_date FROM crl_entries WHERE tenant_id = $1 AND serial_hex > $2 \
+                 ORDER BY serial_hex LIMIT $3",
+            )
+            .bind(tenant)
+            .bind(&after)
+            .bind(CHUNK)
+            .fetch_all(&mut *c)
+            .await?;
+            let more = i64::try_from(rows.len()).is_ok_and(|n| n == CHUNK);
+            if let Some(last) = rows.last() {
+                after.clone_from(&last.serial_hex);
+            }
+            for row in rows {
+                each(row)?;
+            }
+            if !more {
+                break;
+            }
         }
-        if !more {
-            break;
-        }
-    }
-    tx.rollback().await?;
+    });
+    rollback(tx).await?;
     Ok(())
 }
 
@@ -155,26 +187,32 @@ where
 /// takes a CRL number (see [`crl_number`]).
 pub async fn remove(db: &Db, tenant: &str, serial_hex: &str) -> sqlx::Result<Option<String>> {
     let mut tx = db.begin().await?;
-    let date =
-        sqlx::query_scalar("DELETE FROM crl_entries WHERE tenant_id = ? AND serial_hex = ? RETURNING revocation_date")
-            .bind(tenant)
-            .bind(serial_hex)
-            .fetch_optional(&mut *tx)
-            .await?;
-    if date.is_some() {
-        changed(&mut tx, tenant).await?;
-    }
+    let date = with_conn!(&mut tx, |c| {
+        let date: Option<String> = sqlx::query_scalar(
+            "DELETE FROM crl_entries WHERE tenant_id = $1 AND serial_hex = $2 RETURNING revocation_date",
+        )
+        .bind(tenant)
+        .bind(serial_hex)
+        .fetch_optional(&mut *c)
+        .await?;
+        if date.is_some() {
+            changed(&mut *c, tenant).await?;
+        }
+        date
+    });
     tx.commit().await?;
     Ok(date)
 }
 
 /// Marks `tenant`'s list changed: takes a CRL number, so the CRL last built is no longer
 /// current (a tenant without a signer has built no CRL: nothing to do).
-async fn changed(tx: &mut sqlx::SqliteConnection, tenant: &str) -> sqlx::Result<()> {
-    sqlx::query("UPDATE crl_signers SET crl_number = crl_number + 1 WHERE tenant_id = ?")
-        .bind(tenant)
-        .execute(tx)
-        .await?;
+async fn changed(ex: impl Into<Ex<'_>>, tenant: &str) -> sqlx::Result<()> {
+    with_conn!(ex.into(), |c| {
+        sqlx::query("UPDATE crl_signers SET crl_number = crl_number + 1 WHERE tenant_id = $1")
+            .bind(tenant)
+            .execute(c)
+            .await?;
+    });
     Ok(())
 }
 
@@ -189,25 +227,29 @@ pub struct SignerRow {
 
 /// `tenant`'s CRL signer, once made.
 pub async fn signer(db: &Db, tenant: &str) -> sqlx::Result<Option<SignerRow>> {
-    sqlx::query_as("SELECT certificate, private_key FROM crl_signers WHERE tenant_id = ?")
-        .bind(tenant)
-        .fetch_optional(db)
-        .await
+    with_conn!(db, |c| {
+        sqlx::query_as("SELECT certificate, private_key FROM crl_signers WHERE tenant_id = $1")
+            .bind(tenant)
+            .fetch_optional(c)
+            .await
+    })
 }
 
 /// Stores `tenant`'s CRL signer unless it has one already (two first requests may race); the
 /// caller then reads back whichever was stored.
 pub async fn insert_signer_first(db: &Db, tenant: &str, row: &SignerRow, now: &str) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO crl_signers (tenant_id, certificate, private_key, crl_number, created_at) VALUES (?, ?, ?, 0, ?) \
-         ON CONFLICT (tenant_id) DO NOTHING",
-    )
-    .bind(tenant)
-    .bind(&row.certificate)
-    .bind(&row.private_key)
-    .bind(now)
-    .execute(db)
-    .await?;
+    with_conn!(db, |c| {
+        sqlx::query(
+            "INSERT INTO crl_signers (tenant_id, certificate, private_key, crl_number, created_at) VALUES ($1, $2, $3, 0, $4) \
+             ON CONFLICT (tenant_id) DO NOTHING",
+        )
+        .bind(tenant)
+        .bind(&row.certificate)
+        .bind(&row.private_key)
+        .bind(now)
+        .execute(c)
+        .await?;
+    });
     Ok(())
 }
 
@@ -219,18 +261,24 @@ pub async fn insert_signer_first(db: &Db, tenant: &str, row: &SignerRow, now: &s
 /// is still `n`. CRL numbers therefore grow with gaps (RFC 5280 §5.2.3 asks for a
 /// monotonically increasing number, not consecutive ones).
 pub async fn next_crl_number(db: &Db, tenant: &str) -> sqlx::Result<Option<i64>> {
-    sqlx::query_scalar("UPDATE crl_signers SET crl_number = crl_number + 1 WHERE tenant_id = ? RETURNING crl_number")
+    with_conn!(db, |c| {
+        sqlx::query_scalar(
+            "UPDATE crl_signers SET crl_number = crl_number + 1 WHERE tenant_id = $1 RETURNING crl_number",
+        )
         .bind(tenant)
-        .fetch_optional(db)
+        .fetch_optional(c)
         .await
+    })
 }
 
 /// The last number `tenant`'s signer took (by a CRL or a change to the list, see
 /// [`next_crl_number`]) and the signer's certificate; None when the tenant has no signer. One
 /// primary-key seek.
 pub async fn crl_number(db: &Db, tenant: &str) -> sqlx::Result<Option<(i64, Vec<u8>)>> {
-    sqlx::query_as("SELECT crl_number, certificate FROM crl_signers WHERE tenant_id = ?")
-        .bind(tenant)
-        .fetch_optional(db)
-        .await
+    with_conn!(db, |c| {
+        sqlx::query_as("SELECT crl_number, certificate FROM crl_signers WHERE tenant_id = $1")
+            .bind(tenant)
+            .fetch_optional(c)
+            .await
+    })
 }

@@ -2,8 +2,8 @@
 
 use anchorage_common::options::{DEVICE_TOKEN_LIFESPAN, OAUTH_INTERNAL};
 
-use super::Db;
 use super::trusted_certificates::AnchorRow;
+use super::{Db, Ex};
 
 /// A device user and its current token.
 #[derive(Debug, Clone)]
@@ -93,44 +93,48 @@ pub struct CandidateQuery<'a> {
 /// revocation switches and the revocation entry of the leaf's serial: the token endpoint's
 /// reads in one round trip. Every join is a primary-key or index look-up, so the cost grows
 /// neither with the number of CAs nor with the number of revoked serials.
-pub async fn candidates(db: &mut sqlx::SqliteConnection, q: &CandidateQuery<'_>) -> sqlx::Result<Vec<Candidate>> {
+pub async fn candidates(ex: impl Into<Ex<'_>>, q: &CandidateQuery<'_>) -> sqlx::Result<Vec<Candidate>> {
     use anchorage_common::options::{CONFIGURATION, CRL_OFFLINE_CHECK, CRL_ONLINE_CHECK, CRL_ONLINE_FAIL_OPEN};
     if q.subjects.is_empty() {
         return Ok(Vec::new());
     }
-    let marks = vec!["?"; q.subjects.len()].join(", ");
+    // $1-$10 below; the subjects follow.
+    let marks = (0..q.subjects.len()).map(|i| format!("${}", i + 11)).collect::<Vec<_>>().join(", ");
     let sql = format!(
         "SELECT c.tenant_id, c.fingerprint, c.name, c.status, c.auto_registration_enabled, c.der, c.not_after, \
                 u.auth_type, t.jti, t.token_sealed, t.issued_at, t.expires_at, \
                 t.cert_fingerprint AS token_cert_fingerprint, o.value AS lifespan, \
-                off.value AS crl_offline, onl.value AS crl_online, fo.value AS crl_fail_open, \
+                coff.value AS crl_offline, conl.value AS crl_online, cfo.value AS crl_fail_open, \
                 r.revocation_date AS revoked_at \
          FROM trusted_certificates c \
-         LEFT JOIN device_users u ON u.tenant_id = c.tenant_id AND u.user_name = ? \
+         LEFT JOIN device_users u ON u.tenant_id = c.tenant_id AND u.user_name = $1 \
          LEFT JOIN device_tokens t ON t.jti = ( \
              SELECT jti FROM device_tokens WHERE tenant_id = u.tenant_id AND user_name = u.user_name \
-             AND revoked = 0 AND expires_at > ? AND issued_at <= ? ORDER BY issued_at DESC LIMIT 1) \
-         LEFT JOIN tenant_options o ON o.tenant_id = c.tenant_id AND o.category = ? AND o.key = ? \
-         LEFT JOIN tenant_options off ON off.tenant_id = c.tenant_id AND off.category = ? AND off.key = ? \
-         LEFT JOIN tenant_options onl ON onl.tenant_id = c.tenant_id AND onl.category = ? AND onl.key = ? \
-         LEFT JOIN tenant_options fo ON fo.tenant_id = c.tenant_id AND fo.category = ? AND fo.key = ? \
-         LEFT JOIN crl_entries r ON r.tenant_id = c.tenant_id AND r.serial_hex = ? \
-         WHERE c.subject_der IN ({marks}) AND (? IS NULL OR c.tenant_id = ?) ORDER BY c.id"
+             AND revoked = FALSE AND expires_at > $2 AND issued_at <= $2 ORDER BY issued_at DESC LIMIT 1) \
+         LEFT JOIN tenant_options o ON o.tenant_id = c.tenant_id AND o.category = $3 AND o.key = $4 \
+         LEFT JOIN tenant_options coff ON coff.tenant_id = c.tenant_id AND coff.category = $5 AND coff.key = $6 \
+         LEFT JOIN tenant_options conl ON conl.tenant_id = c.tenant_id AND conl.category = $5 AND conl.key = $7 \
+         LEFT JOIN tenant_options cfo ON cfo.tenant_id = c.tenant_id AND cfo.category = $5 AND cfo.key = $8 \
+         LEFT JOIN crl_entries r ON r.tenant_id = c.tenant_id AND r.serial_hex = $9 \
+         WHERE c.subject_der IN ({marks}) AND (CAST($10 AS TEXT) IS NULL OR c.tenant_id = $10) ORDER BY c.id"
     );
-    let mut query = sqlx::query_as::<_, CandidateRow>(&sql)
-        .bind(q.user_name)
-        .bind(q.now)
-        .bind(q.now)
-        .bind(OAUTH_INTERNAL)
-        .bind(DEVICE_TOKEN_LIFESPAN);
-    for key in [CRL_OFFLINE_CHECK, CRL_ONLINE_CHECK, CRL_ONLINE_FAIL_OPEN] {
-        query = query.bind(CONFIGURATION).bind(key);
-    }
-    query = query.bind(q.serial_hex);
-    for s in q.subjects {
-        query = query.bind(s);
-    }
-    let rows = query.bind(q.tenant).bind(q.tenant).fetch_all(db).await?;
+    let rows: Vec<CandidateRow> = with_conn!(ex.into(), |c| {
+        let mut query = sqlx::query_as::<_, CandidateRow>(&sql)
+            .bind(q.user_name)
+            .bind(q.now)
+            .bind(OAUTH_INTERNAL)
+            .bind(DEVICE_TOKEN_LIFESPAN)
+            .bind(CONFIGURATION)
+            .bind(CRL_OFFLINE_CHECK)
+            .bind(CRL_ONLINE_CHECK)
+            .bind(CRL_ONLINE_FAIL_OPEN)
+            .bind(q.serial_hex)
+            .bind(q.tenant);
+        for s in q.subjects {
+            query = query.bind(s);
+        }
+        query.fetch_all(c).await?
+    });
     let on = |v: &Option<String>| anchorage_common::options::switch_on(v.as_deref());
     Ok(rows
         .into_iter()
@@ -159,19 +163,21 @@ pub async fn candidates(db: &mut sqlx::SqliteConnection, q: &CandidateQuery<'_>)
 /// the token's next use.
 pub async fn token(db: &Db, jti: &str) -> sqlx::Result<Option<TokenRow>> {
     use anchorage_common::options::{CONFIGURATION, CRL_OFFLINE_CHECK};
-    sqlx::query_as(
-        "SELECT t.jti, t.tenant_id, t.user_name, t.token_hash, t.issued_at, t.expires_at, t.revoked, \
-                (r.serial_hex IS NOT NULL AND lower(trim(o.value)) = 'true') AS certificate_revoked \
-         FROM device_tokens t \
-         LEFT JOIN crl_entries r ON r.tenant_id = t.tenant_id AND r.serial_hex = t.cert_serial_hex \
-         LEFT JOIN tenant_options o ON o.tenant_id = t.tenant_id AND o.category = ? AND o.key = ? \
-         WHERE t.jti = ?",
-    )
-    .bind(CONFIGURATION)
-    .bind(CRL_OFFLINE_CHECK)
-    .bind(jti)
-    .fetch_optional(db)
-    .await
+    with_conn!(db, |c| {
+        sqlx::query_as(
+            "SELECT t.jti, t.tenant_id, t.user_name, t.token_hash, t.issued_at, t.expires_at, t.revoked, \
+                    (r.serial_hex IS NOT NULL AND COALESCE(lower(trim(o.value)), '') = 'true') AS certificate_revoked \
+             FROM device_tokens t \
+             LEFT JOIN crl_entries r ON r.tenant_id = t.tenant_id AND r.serial_hex = t.cert_serial_hex \
+             LEFT JOIN tenant_options o ON o.tenant_id = t.tenant_id AND o.category = $1 AND o.key = $2 \
+             WHERE t.jti = $3",
+        )
+        .bind(CONFIGURATION)
+        .bind(CRL_OFFLINE_CHECK)
+        .bind(jti)
+        .fetch_optional(c)
+        .await
+    })
 }
 
 /// What the device presented when it got a token.
@@ -200,80 +206,87 @@ pub const PROVISIONED_KEPT: i64 = 5;
 /// one transaction.
 /// Returns whether the device certificate is new among the device's provisioned certificates.
 pub async fn store_token(db: &Db, t: &Issue<'_>) -> sqlx::Result<bool> {
-    // IMMEDIATE: concurrent first requests wait for the write lock instead of failing.
-    let mut tx = db.begin_with("BEGIN IMMEDIATE").await?;
-    sqlx::query("DELETE FROM device_tokens WHERE tenant_id = ? AND user_name = ? AND expires_at <= ?")
+    // The first statement writes: on SQLite the transaction takes the write lock there (so
+    // concurrent first requests wait for it instead of failing, as with BEGIN IMMEDIATE); on
+    // PostgreSQL the update of the device user's row (`record_use`) makes a concurrent request
+    // for the same device wait, so it sees this one's provisioned certificate.
+    let mut tx = db.begin().await?;
+    let new = with_conn!(&mut tx, |c| {
+        sqlx::query("DELETE FROM device_tokens WHERE tenant_id = $1 AND user_name = $2 AND expires_at <= $3")
+            .bind(t.tenant)
+            .bind(t.user_name)
+            .bind(t.issued_at)
+            .execute(&mut *c)
+            .await?;
+        sqlx::query(
+            "INSERT INTO device_tokens (jti, tenant_id, user_name, token_hash, token_sealed, issued_at, expires_at, \
+                                        cert_serial_hex, cert_fingerprint) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(t.jti)
         .bind(t.tenant)
         .bind(t.user_name)
+        .bind(t.token_hash)
+        .bind(t.token_sealed)
         .bind(t.issued_at)
-        .execute(&mut *tx)
+        .bind(t.expires_at)
+        .bind(&t.certificate.serial_hex)
+        .bind(&t.certificate.fingerprint)
+        .execute(&mut *c)
         .await?;
-    sqlx::query(
-        "INSERT INTO device_tokens (jti, tenant_id, user_name, token_hash, token_sealed, issued_at, expires_at, \
-                                    cert_serial_hex, cert_fingerprint) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(t.jti)
-    .bind(t.tenant)
-    .bind(t.user_name)
-    .bind(t.token_hash)
-    .bind(t.token_sealed)
-    .bind(t.issued_at)
-    .bind(t.expires_at)
-    .bind(&t.certificate.serial_hex)
-    .bind(&t.certificate.fingerprint)
-    .execute(&mut *tx)
-    .await?;
-    record_use(&mut *tx, t).await?;
-    let new = record_provisioned(&mut tx, t).await?;
+        record_use(&mut *c, t).await?;
+        record_provisioned(&mut *c, t).await?
+    });
     tx.commit().await?;
     Ok(new)
 }
 
 /// Keeps the device certificate among the device's provisioned certificates: the last
 /// [`PROVISIONED_KEPT`] it used for a new token. Returns whether it was not kept already.
-async fn record_provisioned(tx: &mut sqlx::SqliteConnection, t: &Issue<'_>) -> sqlx::Result<bool> {
-    let c = t.certificate;
-    let known: Option<i64> = sqlx::query_scalar(
-        "SELECT 1 FROM provisioned_certificates WHERE tenant_id = ? AND user_name = ? AND fingerprint = ?",
-    )
-    .bind(t.tenant)
-    .bind(t.user_name)
-    .bind(&c.fingerprint)
-    .fetch_optional(&mut *tx)
-    .await?;
-    sqlx::query(
-        "INSERT INTO provisioned_certificates (tenant_id, user_name, fingerprint, serial_number, serial_hex, subject, \
-                                               issuer, not_before, not_after, first_used_at, last_used_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-         ON CONFLICT (tenant_id, user_name, fingerprint) DO UPDATE SET last_used_at = excluded.last_used_at",
-    )
-    .bind(t.tenant)
-    .bind(t.user_name)
-    .bind(&c.fingerprint)
-    .bind(&c.serial_number)
-    .bind(&c.serial_hex)
-    .bind(&c.subject)
-    .bind(&c.issuer)
-    .bind(c.not_before_text())
-    .bind(c.not_after_text())
-    .bind(t.now_text)
-    .bind(t.now_text)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "DELETE FROM provisioned_certificates WHERE tenant_id = ? AND user_name = ? AND fingerprint NOT IN ( \
-             SELECT fingerprint FROM provisioned_certificates WHERE tenant_id = ? AND user_name = ? \
-             ORDER BY last_used_at DESC, fingerprint LIMIT ?)",
-    )
-    .bind(t.tenant)
-    .bind(t.user_name)
-    .bind(t.tenant)
-    .bind(t.user_name)
-    .bind(PROVISIONED_KEPT)
-    .execute(&mut *tx)
-    .await?;
-    Ok(known.is_none())
+async fn record_provisioned(ex: impl Into<Ex<'_>>, t: &Issue<'_>) -> sqlx::Result<bool> {
+    let cert = t.certificate;
+    let known: bool = with_conn!(ex.into(), |c| {
+        let known: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM provisioned_certificates \
+                            WHERE tenant_id = $1 AND user_name = $2 AND fingerprint = $3)",
+        )
+        .bind(t.tenant)
+        .bind(t.user_name)
+        .bind(&cert.fingerprint)
+        .fetch_one(&mut *c)
+        .await?;
+        sqlx::query(
+            "INSERT INTO provisioned_certificates (tenant_id, user_name, fingerprint, serial_number, serial_hex, \
+                                                   subject, issuer, not_before, not_after, first_used_at, \
+                                                   last_used_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) \
+             ON CONFLICT (tenant_id, user_name, fingerprint) DO UPDATE SET last_used_at = excluded.last_used_at",
+        )
+        .bind(t.tenant)
+        .bind(t.user_name)
+        .bind(&cert.fingerprint)
+        .bind(&cert.serial_number)
+        .bind(&cert.serial_hex)
+        .bind(&cert.subject)
+        .bind(&cert.issuer)
+        .bind(cert.not_before_text())
+        .bind(cert.not_after_text())
+        .bind(t.now_text)
+        .execute(&mut *c)
+        .await?;
+        sqlx::query(
+            "DELETE FROM provisioned_certificates WHERE tenant_id = $1 AND user_name = $2 AND fingerprint NOT IN ( \
+                 SELECT fingerprint FROM provisioned_certificates WHERE tenant_id = $1 AND user_name = $2 \
+                 ORDER BY last_used_at DESC, fingerprint LIMIT $3)",
+        )
+        .bind(t.tenant)
+        .bind(t.user_name)
+        .bind(PROVISIONED_KEPT)
+        .execute(&mut *c)
+        .await?;
+        known
+    });
+    Ok(!known)
 }
 
 /// A certificate a device used for a token.
@@ -292,15 +305,18 @@ pub struct ProvisionedRow {
 
 /// The device's provisioned certificates, the most recently used first.
 pub async fn provisioned(db: &Db, tenant: &str, user_name: &str) -> sqlx::Result<Vec<ProvisionedRow>> {
-    sqlx::query_as(
-        "SELECT fingerprint, serial_number, serial_hex, subject, issuer, not_before, not_after, first_used_at, \
-                last_used_at \
-         FROM provisioned_certificates WHERE tenant_id = ? AND user_name = ? ORDER BY last_used_at DESC, fingerprint",
-    )
-    .bind(tenant)
-    .bind(user_name)
-    .fetch_all(db)
-    .await
+    with_conn!(db, |c| {
+        sqlx::query_as(
+            "SELECT fingerprint, serial_number, serial_hex, subject, issuer, not_before, not_after, first_used_at, \
+                    last_used_at \
+             FROM provisioned_certificates WHERE tenant_id = $1 AND user_name = $2 \
+             ORDER BY last_used_at DESC, fingerprint",
+        )
+        .bind(tenant)
+        .bind(user_name)
+        .fetch_all(c)
+        .await
+    })
 }
 
 /// A device user: its external id and how it authenticates.
@@ -314,63 +330,82 @@ pub struct DeviceUserRow {
 
 /// A device user of `tenant` by name.
 pub async fn device_user(db: &Db, tenant: &str, user_name: &str) -> sqlx::Result<Option<DeviceUserRow>> {
-    sqlx::query_as(
-        "SELECT user_name, device_id, auth_type, created_at FROM device_users WHERE tenant_id = ? AND user_name = ?",
-    )
-    .bind(tenant)
-    .bind(user_name)
-    .fetch_optional(db)
-    .await
+    with_conn!(db, |c| {
+        sqlx::query_as(
+            "SELECT user_name, device_id, auth_type, created_at FROM device_users WHERE tenant_id = $1 AND user_name = $2",
+        )
+        .bind(tenant)
+        .bind(user_name)
+        .fetch_optional(c)
+        .await
+    })
 }
 
 /// Records the certificate a device last authenticated with.
-async fn record_use<'e, E: sqlx::SqliteExecutor<'e>>(executor: E, t: &Issue<'_>) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE device_users SET last_token_at = ?, last_cert_serial = ?, last_cert_fingerprint = ?, last_ca_fingerprint = ? \
-         WHERE tenant_id = ? AND user_name = ?",
-    )
-    .bind(t.now_text)
-    .bind(t.cert_serial)
-    .bind(t.cert_fingerprint)
-    .bind(t.ca_fingerprint)
-    .bind(t.tenant)
-    .bind(t.user_name)
-    .execute(executor)
-    .await?;
+async fn record_use(ex: impl Into<Ex<'_>>, t: &Issue<'_>) -> sqlx::Result<()> {
+    with_conn!(ex.into(), |c| {
+        sqlx::query(
+            "UPDATE device_users SET last_token_at = $1, last_cert_serial = $2, last_cert_fingerprint = $3, \
+                                     last_ca_fingerprint = $4 \
+             WHERE tenant_id = $5 AND user_name = $6",
+        )
+        .bind(t.now_text)
+        .bind(t.cert_serial)
+        .bind(t.cert_fingerprint)
+        .bind(t.ca_fingerprint)
+        .bind(t.tenant)
+        .bind(t.user_name)
+        .execute(c)
+        .await?;
+    });
     Ok(())
 }
 
 /// Revokes every token of `tenant` issued for the certificate `fingerprint` (its CRL lists it).
 pub async fn revoke_for_certificate(db: &Db, tenant: &str, fingerprint: &str) -> sqlx::Result<u64> {
-    let done = sqlx::query(
-        "UPDATE device_tokens SET revoked = 1 WHERE tenant_id = ? AND cert_fingerprint = ? AND revoked = 0",
-    )
-    .bind(tenant)
-    .bind(fingerprint)
-    .execute(db)
-    .await?;
-    Ok(done.rows_affected())
+    with_conn!(db, |c| {
+        Ok(sqlx::query(
+            "UPDATE device_tokens SET revoked = TRUE \
+             WHERE tenant_id = $1 AND cert_fingerprint = $2 AND revoked = FALSE",
+        )
+        .bind(tenant)
+        .bind(fingerprint)
+        .execute(c)
+        .await?
+        .rows_affected())
+    })
 }
 
 /// Revokes a token; returns whether it existed unrevoked.
 pub async fn revoke(db: &Db, jti: &str) -> sqlx::Result<bool> {
-    let done =
-        sqlx::query("UPDATE device_tokens SET revoked = 1 WHERE jti = ? AND revoked = 0").bind(jti).execute(db).await?;
-    Ok(done.rows_affected() == 1)
+    let revoked = with_conn!(db, |c| {
+        sqlx::query("UPDATE device_tokens SET revoked = TRUE WHERE jti = $1 AND revoked = FALSE")
+            .bind(jti)
+            .execute(c)
+            .await?
+            .rows_affected()
+    });
+    Ok(revoked == 1)
 }
 
 /// Tokens stored in clear by an older version: `(jti, token)`.
 pub async fn unsealed_tokens(db: &Db) -> sqlx::Result<Vec<(String, String)>> {
-    sqlx::query_as("SELECT jti, token_sealed FROM device_tokens WHERE token_hash IS NULL").fetch_all(db).await
+    with_conn!(db, |c| {
+        sqlx::query_as("SELECT jti, token_sealed FROM device_tokens WHERE token_hash IS NULL").fetch_all(c).await
+    })
 }
 
 /// Replaces a token kept in clear by its hash and its sealed form.
 pub async fn seal_token(db: &Db, jti: &str, hash: &str, sealed: &str) -> sqlx::Result<()> {
-    sqlx::query("UPDATE device_tokens SET token_hash = ?, token_sealed = ? WHERE jti = ? AND token_hash IS NULL")
+    with_conn!(db, |c| {
+        sqlx::query(
+            "UPDATE device_tokens SET token_hash = $1, token_sealed = $2 WHERE jti = $3 AND token_hash IS NULL",
+        )
         .bind(hash)
         .bind(sealed)
         .bind(jti)
-        .execute(db)
+        .execute(c)
         .await?;
+    });
     Ok(())
 }

@@ -9,9 +9,9 @@ use std::collections::HashMap;
 use anchorage_common::bulk::DeviceEntry;
 use anchorage_common::device::device_user_name;
 use serde_json::{Map, Value, json};
-use sqlx::{QueryBuilder, Sqlite};
+use sqlx::QueryBuilder;
 
-use super::Db;
+use super::{Db, Ex, Tx};
 
 /// A valid row with its password already hashed (BASIC devices).
 pub struct Prepared<'a> {
@@ -52,8 +52,28 @@ fn external_ids_of(e: &DeviceEntry) -> Vec<(String, String)> {
     ids
 }
 
-/// Rows per multi-row INSERT (SQLite binds at most 32,766 parameters per statement).
+/// Rows per multi-row INSERT (SQLite binds at most 32,766 parameters per statement,
+/// PostgreSQL 65,535).
 const INSERT_CHUNK: usize = 500;
+
+/// Starts a transaction that reads `tenant`'s devices and then writes them, so that what it
+/// read cannot change before it writes: on SQLite it takes the write lock at once (`BEGIN
+/// IMMEDIATE`); on PostgreSQL it takes the tenant's inventory lock (an advisory lock held
+/// until the transaction ends), so that registrations in a tenant run one after the other
+/// there too.
+async fn begin_registration(db: &Db, tenant: &str) -> sqlx::Result<Tx> {
+    match db {
+        Db::Sqlite(pool) => Ok(Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?)),
+        Db::Postgres(pool) => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtext('anchorage.inventory/' || $1))")
+                .bind(tenant)
+                .execute(&mut *tx)
+                .await?;
+            Ok(Tx::Postgres(tx))
+        }
+    }
+}
 
 /// Registers one batch of rows in one transaction. `claimed` carries the external ids taken
 /// by earlier batches of the same upload. New devices are written with multi-row INSERTs;
@@ -67,158 +87,161 @@ pub async fn register_batch(
     now: &str,
     audit: Option<&super::audit::NewRecord<'_>>,
 ) -> sqlx::Result<Vec<Outcome>> {
-    // IMMEDIATE: take the write lock first, so the reads below cannot go stale.
-    let mut tx = db.begin_with("BEGIN IMMEDIATE").await?;
-    let users: Vec<String> = rows.iter().map(|r| device_user_name(&r.entry.id)).collect();
-
-    // Existing device users of this batch, and their managed objects.
-    let mut existing: HashMap<String, Option<i64>> = HashMap::new();
-    for chunk in users.chunks(INSERT_CHUNK) {
-        let mut q =
-            QueryBuilder::<Sqlite>::new("SELECT user_name, managed_object_id FROM device_users WHERE tenant_id = ");
-        q.push_bind(tenant).push(" AND user_name IN (");
-        let mut sep = q.separated(", ");
-        for u in chunk {
-            sep.push_bind(u);
-        }
-        q.push(")");
-        for (u, mo) in q.build_query_as::<(String, Option<i64>)>().fetch_all(&mut *tx).await? {
-            existing.insert(u, mo);
-        }
-    }
-    // External ids of this batch that already belong to a managed object.
-    let wanted: Vec<(String, String)> = rows.iter().flat_map(|r| external_ids_of(r.entry)).collect();
-    let mut taken: HashMap<(String, String), i64> = HashMap::new();
-    for chunk in wanted.chunks(INSERT_CHUNK) {
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "SELECT type, external_id, managed_object_id FROM external_ids WHERE tenant_id = ",
-        );
-        q.push_bind(tenant).push(" AND (type, external_id) IN (VALUES ");
-        let mut sep = q.separated(", ");
-        for (t, v) in chunk {
-            sep.push("(")
-                .push_bind_unseparated(t)
-                .push_unseparated(", ")
-                .push_bind_unseparated(v)
-                .push_unseparated(")");
-        }
-        q.push(")");
-        for (t, v, mo) in q.build_query_as::<(String, String, i64)>().fetch_all(&mut *tx).await? {
-            taken.insert((t, v), mo);
-        }
-    }
-
-    // Decide every row before writing anything.
+    // Decided rows that make a new device.
     struct New<'r> {
         row: &'r Prepared<'r>,
         user: &'r str,
         ids: Vec<(String, String)>,
         fragments: String,
     }
+
+    // Take the tenant's write lock first, so the reads below cannot go stale.
+    let mut tx = begin_registration(db, tenant).await?;
+    let users: Vec<String> = rows.iter().map(|r| device_user_name(&r.entry.id)).collect();
     let mut outcomes = Vec::with_capacity(rows.len());
-    let mut created: Vec<New<'_>> = Vec::new();
-    for (row, user) in rows.iter().zip(&users) {
-        let e = row.entry;
-        let own_mo = existing.get(user).copied().flatten();
-        let ids = external_ids_of(e);
-        let conflict = ids.iter().find_map(|pair| {
-            let in_db = taken.get(pair).is_some_and(|mo| Some(*mo) != own_mo);
-            let in_upload = claimed.get(pair).is_some_and(|owner| owner != &e.id);
-            (in_db || in_upload)
-                .then(|| format!("the external id {}/{} already belongs to another device", pair.0, pair.1))
-        });
-        if let Some(reason) = conflict {
-            outcomes.push(Outcome::Failed(reason));
-            continue;
-        }
-        for pair in &ids {
-            claimed.insert(pair.clone(), e.id.clone());
-        }
-        let fragments = Value::Object(fragments_of(e)).to_string();
-        match (existing.contains_key(user), own_mo) {
-            (true, Some(mo)) => {
-                outcomes.push(Outcome::Updated);
-                update_device(&mut tx, tenant, row, user, mo, &ids, &fragments, now).await?;
+    with_conn!(&mut tx, |c| {
+        // Existing device users of this batch, and their managed objects.
+        let mut existing: HashMap<String, Option<i64>> = HashMap::new();
+        for chunk in users.chunks(INSERT_CHUNK) {
+            let mut q =
+                QueryBuilder::<DB>::new("SELECT user_name, managed_object_id FROM device_users WHERE tenant_id = ");
+            q.push_bind(tenant).push(" AND user_name IN (");
+            let mut sep = q.separated(", ");
+            for u in chunk {
+                sep.push_bind(u);
             }
-            (true, None) => {
-                // A device user without a managed object: give it one, then update it.
-                let mo = insert_object(&mut tx, tenant, e, user, &fragments, now).await?;
-                outcomes.push(Outcome::Updated);
-                update_device(&mut tx, tenant, row, user, mo, &ids, &fragments, now).await?;
-            }
-            (false, _) => {
-                outcomes.push(Outcome::Created);
-                created.push(New { row, user, ids, fragments });
+            q.push(")");
+            for (u, mo) in q.build_query_as::<(String, Option<i64>)>().fetch_all(&mut *c).await? {
+                existing.insert(u, mo);
             }
         }
-    }
-
-    // New devices: managed objects, then their ids by owner, then external ids and users.
-    for chunk in created.chunks(INSERT_CHUNK) {
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO managed_objects (tenant_id, name, type, is_device, owner, fragments, creation_time, last_updated) ",
-        );
-        q.push_values(chunk, |mut b, n| {
-            let e = n.row.entry;
-            b.push_bind(tenant)
-                .push_bind(e.name.clone().unwrap_or_else(|| e.id.clone()))
-                .push_bind(e.device_type.clone().unwrap_or_else(|| "c8y_Device".into()))
-                .push_bind(1)
-                .push_bind(n.user)
-                .push_bind(&n.fragments)
-                .push_bind(now)
-                .push_bind(now);
-        });
-        q.build().execute(&mut *tx).await?;
-
-        let mut q = QueryBuilder::<Sqlite>::new("SELECT owner, MAX(id) FROM managed_objects WHERE tenant_id = ");
-        q.push_bind(tenant).push(" AND owner IN (");
-        let mut sep = q.separated(", ");
-        for n in chunk {
-            sep.push_bind(n.user);
-        }
-        q.push(") GROUP BY owner");
-        let ids: HashMap<String, i64> =
-            q.build_query_as::<(String, i64)>().fetch_all(&mut *tx).await?.into_iter().collect();
-        let mo_of = |n: &New<'_>| ids.get(n.user).copied().ok_or_else(|| sqlx::Error::RowNotFound);
-
-        let pairs: Vec<(i64, &(String, String))> = chunk
-            .iter()
-            .map(|n| mo_of(n).map(|mo| n.ids.iter().map(move |p| (mo, p))))
-            .collect::<sqlx::Result<Vec<_>>>()?
-            .into_iter()
-            .flatten()
-            .collect();
-        for part in pairs.chunks(INSERT_CHUNK) {
-            let mut q = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO external_ids (tenant_id, type, external_id, managed_object_id) ",
+        // External ids of this batch that already belong to a managed object.
+        let wanted: Vec<(String, String)> = rows.iter().flat_map(|r| external_ids_of(r.entry)).collect();
+        let mut taken: HashMap<(String, String), i64> = HashMap::new();
+        for chunk in wanted.chunks(INSERT_CHUNK) {
+            let mut q = QueryBuilder::<DB>::new(
+                "SELECT type, external_id, managed_object_id FROM external_ids WHERE tenant_id = ",
             );
-            q.push_values(part, |mut b, (mo, (t, v))| {
-                b.push_bind(tenant).push_bind(t).push_bind(v).push_bind(*mo);
-            });
-            q.push(" ON CONFLICT DO NOTHING");
-            q.build().execute(&mut *tx).await?;
+            q.push_bind(tenant).push(" AND (type, external_id) IN (VALUES ");
+            let mut sep = q.separated(", ");
+            for (t, v) in chunk {
+                sep.push("(")
+                    .push_bind_unseparated(t)
+                    .push_unseparated(", ")
+                    .push_bind_unseparated(v)
+                    .push_unseparated(")");
+            }
+            q.push(")");
+            for (t, v, mo) in q.build_query_as::<(String, String, i64)>().fetch_all(&mut *c).await? {
+                taken.insert((t, v), mo);
+            }
         }
 
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO device_users (tenant_id, user_name, device_id, auth_type, password_hash, registered_by, created_at, managed_object_id) ",
-        );
-        let with_mo: Vec<(&New<'_>, i64)> =
-            chunk.iter().map(|n| mo_of(n).map(|mo| (n, mo))).collect::<sqlx::Result<_>>()?;
-        q.push_values(&with_mo, |mut b, (n, mo)| {
-            b.push_bind(tenant)
-                .push_bind(n.user)
-                .push_bind(&n.row.entry.id)
-                .push_bind(n.row.entry.auth_type.as_str())
-                .push_bind(&n.row.password_hash)
-                .push_bind("BULK")
-                .push_bind(now)
-                .push_bind(*mo);
-        });
-        q.build().execute(&mut *tx).await?;
-    }
+        // Decide every row before writing anything.
+        let mut created: Vec<New<'_>> = Vec::new();
+        for (row, user) in rows.iter().zip(&users) {
+            let e = row.entry;
+            let own_mo = existing.get(user).copied().flatten();
+            let ids = external_ids_of(e);
+            let conflict = ids.iter().find_map(|pair| {
+                let in_db = taken.get(pair).is_some_and(|mo| Some(*mo) != own_mo);
+                let in_upload = claimed.get(pair).is_some_and(|owner| owner != &e.id);
+                (in_db || in_upload)
+                    .then(|| format!("the external id {}/{} already belongs to another device", pair.0, pair.1))
+            });
+            if let Some(reason) = conflict {
+                outcomes.push(Outcome::Failed(reason));
+                continue;
+            }
+            for pair in &ids {
+                claimed.insert(pair.clone(), e.id.clone());
+            }
+            let fragments = Value::Object(fragments_of(e)).to_string();
+            match (existing.contains_key(user), own_mo) {
+                (true, Some(mo)) => {
+                    outcomes.push(Outcome::Updated);
+                    update_device(&mut *c, tenant, row, user, mo, &ids, &fragments, now).await?;
+                }
+                (true, None) => {
+                    // A device user without a managed object: give it one, then update it.
+                    let mo = insert_object(&mut *c, tenant, e, user, &fragments, now).await?;
+                    outcomes.push(Outcome::Updated);
+                    update_device(&mut *c, tenant, row, user, mo, &ids, &fragments, now).await?;
+                }
+                (false, _) => {
+                    outcomes.push(Outcome::Created);
+                    created.push(New { row, user, ids, fragments });
+                }
+            }
+        }
+
+        // New devices: managed objects, then their ids by owner, then external ids and users.
+        for chunk in created.chunks(INSERT_CHUNK) {
+            let mut q = QueryBuilder::<DB>::new(
+                "INSERT INTO managed_objects (tenant_id, name, type, is_device, owner, fragments, creation_time, last_updated) ",
+            );
+            q.push_values(chunk, |mut b, n| {
+                let e = n.row.entry;
+                b.push_bind(tenant)
+                    .push_bind(e.name.clone().unwrap_or_else(|| e.id.clone()))
+                    .push_bind(e.device_type.clone().unwrap_or_else(|| "c8y_Device".into()))
+                    .push_bind(true)
+                    .push_bind(n.user)
+                    .push_bind(&n.fragments)
+                    .push_bind(now)
+                    .push_bind(now);
+            });
+            q.build().execute(&mut *c).await?;
+
+            let mut q = QueryBuilder::<DB>::new("SELECT owner, MAX(id) FROM managed_objects WHERE tenant_id = ");
+            q.push_bind(tenant).push(" AND owner IN (");
+            let mut sep = q.separated(", ");
+            for n in chunk {
+                sep.push_bind(n.user);
+            }
+            q.push(") GROUP BY owner");
+            let ids: HashMap<String, i64> =
+                q.build_query_as::<(String, i64)>().fetch_all(&mut *c).await?.into_iter().collect();
+            let mo_of = |n: &New<'_>| ids.get(n.user).copied().ok_or_else(|| sqlx::Error::RowNotFound);
+
+            let pairs: Vec<(i64, &(String, String))> = chunk
+                .iter()
+                .map(|n| mo_of(n).map(|mo| n.ids.iter().map(move |p| (mo, p))))
+                .collect::<sqlx::Result<Vec<_>>>()?
+                .into_iter()
+                .flatten()
+                .collect();
+            for part in pairs.chunks(INSERT_CHUNK) {
+                let mut q = QueryBuilder::<DB>::new(
+                    "INSERT INTO external_ids (tenant_id, type, external_id, managed_object_id) ",
+                );
+                q.push_values(part, |mut b, (mo, (t, v))| {
+                    b.push_bind(tenant).push_bind(t).push_bind(v).push_bind(*mo);
+                });
+                q.push(" ON CONFLICT DO NOTHING");
+                q.build().execute(&mut *c).await?;
+            }
+
+            let mut q = QueryBuilder::<DB>::new(
+                "INSERT INTO device_users (tenant_id, user_name, device_id, auth_type, password_hash, registered_by, created_at, managed_object_id) ",
+            );
+            let with_mo: Vec<(&New<'_>, i64)> =
+                chunk.iter().map(|n| mo_of(n).map(|mo| (n, mo))).collect::<sqlx::Result<_>>()?;
+            q.push_values(&with_mo, |mut b, (n, mo)| {
+                b.push_bind(tenant)
+                    .push_bind(n.user)
+                    .push_bind(&n.row.entry.id)
+                    .push_bind(n.row.entry.auth_type.as_str())
+                    .push_bind(&n.row.password_hash)
+                    .push_bind("BULK")
+                    .push_bind(now)
+                    .push_bind(*mo);
+            });
+            q.build().execute(&mut *c).await?;
+        }
+    });
     if let Some(record) = audit {
-        super::audit::insert(&mut *tx, record).await?;
+        super::audit::insert(&mut tx, record).await?;
     }
     tx.commit().await?;
     debug_assert_eq!(outcomes.len(), rows.len());
@@ -226,32 +249,33 @@ pub async fn register_batch(
 }
 
 async fn insert_object(
-    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    ex: impl Into<Ex<'_>>,
     tenant: &str,
     e: &DeviceEntry,
     user: &str,
     fragments: &str,
     now: &str,
 ) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
-        "INSERT INTO managed_objects (tenant_id, name, type, is_device, owner, fragments, creation_time, last_updated) \
-         VALUES (?, ?, ?, 1, ?, ?, ?, ?) RETURNING id",
-    )
-    .bind(tenant)
-    .bind(e.name.as_deref().unwrap_or(&e.id))
-    .bind(e.device_type.as_deref().unwrap_or("c8y_Device"))
-    .bind(user)
-    .bind(fragments)
-    .bind(now)
-    .bind(now)
-    .fetch_one(&mut **tx)
-    .await
+    with_conn!(ex.into(), |c| {
+        sqlx::query_scalar(
+            "INSERT INTO managed_objects (tenant_id, name, type, is_device, owner, fragments, creation_time, last_updated) \
+             VALUES ($1, $2, $3, TRUE, $4, $5, $6, $6) RETURNING id",
+        )
+        .bind(tenant)
+        .bind(e.name.as_deref().unwrap_or(&e.id))
+        .bind(e.device_type.as_deref().unwrap_or("c8y_Device"))
+        .bind(user)
+        .bind(fragments)
+        .bind(now)
+        .fetch_one(c)
+        .await
+    })
 }
 
 /// Updates a re-uploaded device: credentials, name, type, merged fragments, new external ids.
 #[expect(clippy::too_many_arguments, reason = "one statement group, called from one place")]
 async fn update_device(
-    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    ex: impl Into<Ex<'_>>,
     tenant: &str,
     row: &Prepared<'_>,
     user: &str,
@@ -261,34 +285,42 @@ async fn update_device(
     now: &str,
 ) -> sqlx::Result<()> {
     let e = row.entry;
-    sqlx::query(
-        "UPDATE managed_objects SET name = COALESCE(?, name), type = COALESCE(?, type), \
-         fragments = json_patch(fragments, ?), last_updated = ? WHERE id = ?",
-    )
-    .bind(&e.name)
-    .bind(&e.device_type)
-    .bind(fragments)
-    .bind(now)
-    .bind(mo)
-    .execute(&mut **tx)
-    .await?;
-    for (t, v) in ids {
-        sqlx::query("INSERT INTO external_ids (tenant_id, type, external_id, managed_object_id) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")
+    with_conn!(ex.into(), |c| {
+        sqlx::query(
+            "UPDATE managed_objects SET name = COALESCE($1, name), type = COALESCE($2, type), \
+             fragments = json_patch(fragments, $3), last_updated = $4 WHERE id = $5",
+        )
+        .bind(&e.name)
+        .bind(&e.device_type)
+        .bind(fragments)
+        .bind(now)
+        .bind(mo)
+        .execute(&mut *c)
+        .await?;
+        for (t, v) in ids {
+            sqlx::query(
+                "INSERT INTO external_ids (tenant_id, type, external_id, managed_object_id) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT DO NOTHING",
+            )
             .bind(tenant)
             .bind(t)
             .bind(v)
             .bind(mo)
-            .execute(&mut **tx)
+            .execute(&mut *c)
             .await?;
-    }
-    sqlx::query("UPDATE device_users SET auth_type = ?, password_hash = ?, managed_object_id = ? WHERE tenant_id = ? AND user_name = ?")
+        }
+        sqlx::query(
+            "UPDATE device_users SET auth_type = $1, password_hash = $2, managed_object_id = $3 \
+             WHERE tenant_id = $4 AND user_name = $5",
+        )
         .bind(e.auth_type.as_str())
         .bind(&row.password_hash)
         .bind(mo)
         .bind(tenant)
         .bind(user)
-        .execute(&mut **tx)
+        .execute(&mut *c)
         .await?;
+    });
     Ok(())
 }
 
@@ -296,42 +328,47 @@ async fn update_device(
 /// `c8y_Serial` external id, unless it exists (concurrent first calls are fine).
 pub async fn auto_register(db: &Db, tenant: &str, device_id: &str, now: &str) -> sqlx::Result<()> {
     let user = device_user_name(device_id);
-    let mut tx = db.begin_with("BEGIN IMMEDIATE").await?;
-    let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM device_users WHERE tenant_id = ? AND user_name = ?")
-        .bind(tenant)
-        .bind(&user)
-        .fetch_optional(&mut *tx)
-        .await?;
-    if exists.is_none() {
-        let mo: i64 = sqlx::query_scalar(
-            "INSERT INTO managed_objects (tenant_id, name, type, is_device, owner, fragments, creation_time, last_updated) \
-             VALUES (?, ?, 'c8y_Device', 1, ?, '{}', ?, ?) RETURNING id",
-        )
-        .bind(tenant)
-        .bind(device_id)
-        .bind(&user)
-        .bind(now)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await?;
-        sqlx::query("INSERT INTO external_ids (tenant_id, type, external_id, managed_object_id) VALUES (?, 'c8y_Serial', ?, ?) ON CONFLICT DO NOTHING")
+    let mut tx = begin_registration(db, tenant).await?;
+    with_conn!(&mut tx, |c| {
+        let exists: Option<String> =
+            sqlx::query_scalar("SELECT user_name FROM device_users WHERE tenant_id = $1 AND user_name = $2")
+                .bind(tenant)
+                .bind(&user)
+                .fetch_optional(&mut *c)
+                .await?;
+        if exists.is_none() {
+            let mo: i64 = sqlx::query_scalar(
+                "INSERT INTO managed_objects (tenant_id, name, type, is_device, owner, fragments, creation_time, last_updated) \
+                 VALUES ($1, $2, 'c8y_Device', TRUE, $3, '{}', $4, $4) RETURNING id",
+            )
+            .bind(tenant)
+            .bind(device_id)
+            .bind(&user)
+            .bind(now)
+            .fetch_one(&mut *c)
+            .await?;
+            sqlx::query(
+                "INSERT INTO external_ids (tenant_id, type, external_id, managed_object_id) VALUES ($1, 'c8y_Serial', $2, $3) \
+                 ON CONFLICT DO NOTHING",
+            )
             .bind(tenant)
             .bind(device_id)
             .bind(mo)
-            .execute(&mut *tx)
+            .execute(&mut *c)
             .await?;
-        sqlx::query(
-            "INSERT INTO device_users (tenant_id, user_name, device_id, auth_type, registered_by, created_at, managed_object_id) \
-             VALUES (?, ?, ?, 'CERTIFICATES', 'AUTO_REGISTRATION', ?, ?)",
-        )
-        .bind(tenant)
-        .bind(&user)
-        .bind(device_id)
-        .bind(now)
-        .bind(mo)
-        .execute(&mut *tx)
-        .await?;
-    }
+            sqlx::query(
+                "INSERT INTO device_users (tenant_id, user_name, device_id, auth_type, registered_by, created_at, managed_object_id) \
+                 VALUES ($1, $2, $3, 'CERTIFICATES', 'AUTO_REGISTRATION', $4, $5)",
+            )
+            .bind(tenant)
+            .bind(&user)
+            .bind(device_id)
+            .bind(now)
+            .bind(mo)
+            .execute(&mut *c)
+            .await?;
+        }
+    });
     tx.commit().await
 }
 
@@ -357,23 +394,27 @@ const DEVICE_SELECT: &str = "SELECT m.id, m.name, m.type, m.owner, m.fragments, 
      u.device_id, u.auth_type, u.registered_by, u.last_token_at, u.last_cert_serial, u.last_cert_fingerprint \
      FROM managed_objects m LEFT JOIN device_users u ON u.tenant_id = m.tenant_id AND u.user_name = m.owner";
 
-fn push_filter<'a>(
-    q: &mut QueryBuilder<'a, Sqlite>,
+fn push_filter<'a, B: sqlx::Database>(
+    q: &mut QueryBuilder<'a, B>,
     tenant: &'a str,
     text: Option<&'a str>,
     device_type: Option<&'a str>,
-) {
-    q.push(" WHERE m.tenant_id = ").push_bind(tenant).push(" AND m.is_device = 1");
+) where
+    &'a str: sqlx::Encode<'a, B> + sqlx::Type<B>,
+    String: sqlx::Encode<'a, B> + sqlx::Type<B>,
+{
+    q.push(" WHERE m.tenant_id = ").push_bind(tenant).push(" AND m.is_device = TRUE");
     if let Some(t) = device_type {
         q.push(" AND m.type = ").push_bind(t);
     }
     if let Some(text) = text {
+        // Case-insensitive for ASCII on both backends, as SQLite's LIKE is.
         let like = format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-        q.push(" AND (m.name LIKE ")
+        q.push(" AND (lower(m.name) LIKE lower(")
             .push_bind(like.clone())
-            .push(" ESCAPE '\\' OR u.device_id LIKE ")
+            .push(") ESCAPE '\\' OR lower(u.device_id) LIKE lower(")
             .push_bind(like)
-            .push(" ESCAPE '\\')");
+            .push(") ESCAPE '\\')");
     }
 }
 
@@ -386,40 +427,48 @@ pub async fn devices(
     limit: u32,
     offset: u64,
 ) -> sqlx::Result<Vec<DeviceObjectRow>> {
-    let mut q = QueryBuilder::<Sqlite>::new(DEVICE_SELECT);
-    push_filter(&mut q, tenant, text, device_type);
-    q.push(" ORDER BY m.id LIMIT ")
-        .push_bind(i64::from(limit))
-        .push(" OFFSET ")
-        .push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
-    q.build_query_as().fetch_all(db).await
+    with_conn!(db, |c| {
+        let mut q = QueryBuilder::<DB>::new(DEVICE_SELECT);
+        push_filter(&mut q, tenant, text, device_type);
+        q.push(" ORDER BY m.id LIMIT ")
+            .push_bind(i64::from(limit))
+            .push(" OFFSET ")
+            .push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
+        q.build_query_as().fetch_all(c).await
+    })
 }
 
 /// How many devices match.
 pub async fn count_devices(db: &Db, tenant: &str, text: Option<&str>, device_type: Option<&str>) -> sqlx::Result<u64> {
-    let mut q = QueryBuilder::<Sqlite>::new(
-        "SELECT COUNT(*) FROM managed_objects m LEFT JOIN device_users u ON u.tenant_id = m.tenant_id AND u.user_name = m.owner",
-    );
-    push_filter(&mut q, tenant, text, device_type);
-    let n: i64 = q.build_query_scalar().fetch_one(db).await?;
+    let n: i64 = with_conn!(db, |c| {
+        let mut q = QueryBuilder::<DB>::new(
+            "SELECT COUNT(*) FROM managed_objects m LEFT JOIN device_users u ON u.tenant_id = m.tenant_id AND u.user_name = m.owner",
+        );
+        push_filter(&mut q, tenant, text, device_type);
+        q.build_query_scalar().fetch_one(c).await?
+    });
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
 /// One device managed object.
 pub async fn device(db: &Db, tenant: &str, id: i64) -> sqlx::Result<Option<DeviceObjectRow>> {
-    let mut q = QueryBuilder::<Sqlite>::new(DEVICE_SELECT);
-    q.push(" WHERE m.tenant_id = ").push_bind(tenant).push(" AND m.id = ").push_bind(id);
-    q.build_query_as().fetch_optional(db).await
+    with_conn!(db, |c| {
+        let mut q = QueryBuilder::<DB>::new(DEVICE_SELECT);
+        q.push(" WHERE m.tenant_id = ").push_bind(tenant).push(" AND m.id = ").push_bind(id);
+        q.build_query_as().fetch_optional(c).await
+    })
 }
 
 /// The managed object an external id points to.
 pub async fn by_external_id(db: &Db, tenant: &str, id_type: &str, value: &str) -> sqlx::Result<Option<i64>> {
-    sqlx::query_scalar(
-        "SELECT managed_object_id FROM external_ids WHERE tenant_id = ? AND type = ? AND external_id = ?",
-    )
-    .bind(tenant)
-    .bind(id_type)
-    .bind(value)
-    .fetch_optional(db)
-    .await
+    with_conn!(db, |c| {
+        sqlx::query_scalar(
+            "SELECT managed_object_id FROM external_ids WHERE tenant_id = $1 AND type = $2 AND external_id = $3",
+        )
+        .bind(tenant)
+        .bind(id_type)
+        .bind(value)
+        .fetch_optional(c)
+        .await
+    })
 }

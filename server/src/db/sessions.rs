@@ -14,47 +14,56 @@ pub struct SessionRow {
 }
 
 pub async fn insert(db: &Db, s: &SessionRow, now: i64) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO sessions (id_hash, tenant_id, user_name, xsrf_token, created_at, last_seen, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&s.id_hash)
-    .bind(&s.tenant_id)
-    .bind(&s.user_name)
-    .bind(&s.xsrf_token)
-    .bind(now)
-    .bind(now)
-    .bind(s.expires_at)
-    .execute(db)
-    .await?;
+    with_conn!(db, |c| {
+        sqlx::query(
+            "INSERT INTO sessions (id_hash, tenant_id, user_name, xsrf_token, created_at, last_seen, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $5, $6)",
+        )
+        .bind(&s.id_hash)
+        .bind(&s.tenant_id)
+        .bind(&s.user_name)
+        .bind(&s.xsrf_token)
+        .bind(now)
+        .bind(s.expires_at)
+        .execute(c)
+        .await?;
+    });
     Ok(())
 }
 
 pub async fn find(db: &Db, id_hash: &str) -> sqlx::Result<Option<SessionRow>> {
-    sqlx::query_as(
-        "SELECT id_hash, tenant_id, user_name, xsrf_token, last_seen, expires_at FROM sessions WHERE id_hash = ?",
-    )
-    .bind(id_hash)
-    .fetch_optional(db)
-    .await
+    with_conn!(db, |c| {
+        sqlx::query_as(
+            "SELECT id_hash, tenant_id, user_name, xsrf_token, last_seen, expires_at FROM sessions WHERE id_hash = $1",
+        )
+        .bind(id_hash)
+        .fetch_optional(c)
+        .await
+    })
 }
 
 pub async fn touch(db: &Db, id_hash: &str, now: i64) -> sqlx::Result<()> {
-    sqlx::query("UPDATE sessions SET last_seen = ? WHERE id_hash = ?").bind(now).bind(id_hash).execute(db).await?;
+    with_conn!(db, |c| {
+        sqlx::query("UPDATE sessions SET last_seen = $1 WHERE id_hash = $2").bind(now).bind(id_hash).execute(c).await?;
+    });
     Ok(())
 }
 
 pub async fn delete(db: &Db, id_hash: &str) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM sessions WHERE id_hash = ?").bind(id_hash).execute(db).await?;
+    with_conn!(db, |c| {
+        sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(id_hash).execute(c).await?;
+    });
     Ok(())
 }
 
 /// Drops every session past its limits (called now and then, on login).
 pub async fn delete_expired(db: &Db, now: i64, idle_seconds: i64) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM sessions WHERE expires_at <= ? OR last_seen + ? <= ?")
-        .bind(now)
-        .bind(idle_seconds)
-        .bind(now)
-        .execute(db)
-        .await?;
+    with_conn!(db, |c| {
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen + $2 <= $1")
+            .bind(now)
+            .bind(idle_seconds)
+            .execute(c)
+            .await?;
+    });
     Ok(())
 }

@@ -2,7 +2,7 @@
 
 use anchorage_common::api::{CertificateChanges, CertificateStatus, CertificateUpload};
 
-use super::Db;
+use super::{Db, Ex};
 
 /// A stored trusted certificate, with the fields the platform computes.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -33,86 +33,86 @@ const COLUMNS: &str = "fingerprint, name, status, auto_registration_enabled, der
 
 /// One page of `tenant`'s certificates in upload order.
 pub async fn page(db: &Db, tenant: &str, limit: u32, offset: u64) -> sqlx::Result<Vec<CertificateRow>> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM trusted_certificates WHERE tenant_id = ? ORDER BY id LIMIT ? OFFSET ?"
-    ))
-    .bind(tenant)
-    .bind(i64::from(limit))
-    .bind(i64::try_from(offset).unwrap_or(i64::MAX))
-    .fetch_all(db)
-    .await
+    let sql = format!("SELECT {COLUMNS} FROM trusted_certificates WHERE tenant_id = $1 ORDER BY id LIMIT $2 OFFSET $3");
+    with_conn!(db, |c| {
+        sqlx::query_as(&sql)
+            .bind(tenant)
+            .bind(i64::from(limit))
+            .bind(i64::try_from(offset).unwrap_or(i64::MAX))
+            .fetch_all(c)
+            .await
+    })
 }
 
 /// How many certificates `tenant` has.
 pub async fn count(db: &Db, tenant: &str) -> sqlx::Result<u64> {
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM trusted_certificates WHERE tenant_id = ?")
-        .bind(tenant)
-        .fetch_one(db)
-        .await?;
+    let n: i64 = with_conn!(db, |c| {
+        sqlx::query_scalar("SELECT COUNT(*) FROM trusted_certificates WHERE tenant_id = $1")
+            .bind(tenant)
+            .fetch_one(c)
+            .await?
+    });
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
 /// The certificate with `fingerprint` in `tenant`.
-pub async fn find<'e, E>(executor: E, tenant: &str, fingerprint: &str) -> sqlx::Result<Option<CertificateRow>>
-where
-    E: sqlx::SqliteExecutor<'e>,
-{
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM trusted_certificates WHERE tenant_id = ? AND fingerprint = ?"))
-        .bind(tenant)
-        .bind(fingerprint)
-        .fetch_optional(executor)
-        .await
+pub async fn find(ex: impl Into<Ex<'_>>, tenant: &str, fingerprint: &str) -> sqlx::Result<Option<CertificateRow>> {
+    let sql = format!("SELECT {COLUMNS} FROM trusted_certificates WHERE tenant_id = $1 AND fingerprint = $2");
+    with_conn!(ex.into(), |c| sqlx::query_as(&sql).bind(tenant).bind(fingerprint).fetch_optional(c).await)
 }
 
 /// Inserts a checked upload. A fingerprint that exists anywhere fails with a unique violation.
-pub async fn insert<'e, E>(executor: E, tenant: &str, up: &CertificateUpload, now: &str) -> sqlx::Result<()>
-where
-    E: sqlx::SqliteExecutor<'e>,
-{
+pub async fn insert(ex: impl Into<Ex<'_>>, tenant: &str, up: &CertificateUpload, now: &str) -> sqlx::Result<()> {
     let i = &up.info;
-    sqlx::query(
-        "INSERT INTO trusted_certificates (tenant_id, fingerprint, name, status, auto_registration_enabled, der, \
-         serial_number, version, algorithm_name, subject, issuer, not_before, not_after, subject_der, \
-         subject_key_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(tenant)
-    .bind(&i.fingerprint)
-    .bind(&up.name)
-    .bind(up.status.as_str())
-    .bind(up.auto_registration_enabled)
-    .bind(&i.der)
-    .bind(&i.serial_number)
-    .bind(i64::from(i.version))
-    .bind(&i.algorithm_name)
-    .bind(&i.subject)
-    .bind(&i.issuer)
-    .bind(i.not_before_text())
-    .bind(i.not_after_text())
-    .bind(&i.subject_der)
-    .bind(&i.subject_key_id)
-    .bind(now)
-    .bind(now)
-    .execute(executor)
-    .await?;
+    with_conn!(ex.into(), |c| {
+        sqlx::query(
+            "INSERT INTO trusted_certificates (tenant_id, fingerprint, name, status, auto_registration_enabled, der, \
+             serial_number, version, algorithm_name, subject, issuer, not_before, not_after, subject_der, \
+             subject_key_id, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16)",
+        )
+        .bind(tenant)
+        .bind(&i.fingerprint)
+        .bind(&up.name)
+        .bind(up.status.as_str())
+        .bind(up.auto_registration_enabled)
+        .bind(&i.der)
+        .bind(&i.serial_number)
+        .bind(i64::from(i.version))
+        .bind(&i.algorithm_name)
+        .bind(&i.subject)
+        .bind(&i.issuer)
+        .bind(i.not_before_text())
+        .bind(i.not_after_text())
+        .bind(&i.subject_der)
+        .bind(&i.subject_key_id)
+        .bind(now)
+        .execute(c)
+        .await?;
+    });
     Ok(())
 }
 
 /// Applies a partial update in one statement; returns whether the certificate exists.
 pub async fn update(db: &Db, tenant: &str, fingerprint: &str, c: &CertificateChanges, now: &str) -> sqlx::Result<bool> {
-    let done = sqlx::query(
-        "UPDATE trusted_certificates SET name = COALESCE(?, name), status = COALESCE(?, status), \
-         auto_registration_enabled = COALESCE(?, auto_registration_enabled), updated_at = ? \
-         WHERE tenant_id = ? AND fingerprint = ?",
-    )
-    .bind(c.name.as_deref())
-    .bind(c.status.map(CertificateStatus::as_str))
-    .bind(c.auto_registration_enabled)
-    .bind(now)
-    .bind(tenant)
-    .bind(fingerprint)
-    .execute(db)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    let changes = c;
+    let updated = with_conn!(db, |c| {
+        sqlx::query(
+            "UPDATE trusted_certificates SET name = COALESCE($1, name), status = COALESCE($2, status), \
+             auto_registration_enabled = COALESCE($3, auto_registration_enabled), updated_at = $4 \
+             WHERE tenant_id = $5 AND fingerprint = $6",
+        )
+        .bind(changes.name.as_deref())
+        .bind(changes.status.map(CertificateStatus::as_str))
+        .bind(changes.auto_registration_enabled)
+        .bind(now)
+        .bind(tenant)
+        .bind(fingerprint)
+        .execute(c)
+        .await?
+        .rows_affected()
+    });
+    Ok(updated == 1)
 }
 
 /// Stores a new proof-of-possession code for the certificate, replacing any earlier one;
@@ -125,18 +125,21 @@ pub async fn set_pop_code(
     usable_until: &str,
     now: &str,
 ) -> sqlx::Result<bool> {
-    let done = sqlx::query(
-        "UPDATE trusted_certificates SET pop_code = ?, pop_code_usable_until = ?, updated_at = ? \
-         WHERE tenant_id = ? AND fingerprint = ?",
-    )
-    .bind(code)
-    .bind(usable_until)
-    .bind(now)
-    .bind(tenant)
-    .bind(fingerprint)
-    .execute(db)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    let updated = with_conn!(db, |c| {
+        sqlx::query(
+            "UPDATE trusted_certificates SET pop_code = $1, pop_code_usable_until = $2, updated_at = $3 \
+             WHERE tenant_id = $4 AND fingerprint = $5",
+        )
+        .bind(code)
+        .bind(usable_until)
+        .bind(now)
+        .bind(tenant)
+        .bind(fingerprint)
+        .execute(c)
+        .await?
+        .rows_affected()
+    });
+    Ok(updated == 1)
 }
 
 /// Marks the certificate's proof of possession valid and drops its code (used once). With
@@ -149,28 +152,33 @@ pub async fn set_pop_valid(
     code: Option<&str>,
     now: &str,
 ) -> sqlx::Result<bool> {
-    let done = sqlx::query(
-        "UPDATE trusted_certificates SET pop_valid = 1, pop_code = NULL, pop_code_usable_until = NULL, \
-         updated_at = ? WHERE tenant_id = ? AND fingerprint = ? AND (? IS NULL OR pop_code = ?)",
-    )
-    .bind(now)
-    .bind(tenant)
-    .bind(fingerprint)
-    .bind(code)
-    .bind(code)
-    .execute(db)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    let updated = with_conn!(db, |c| {
+        sqlx::query(
+            "UPDATE trusted_certificates SET pop_valid = TRUE, pop_code = NULL, pop_code_usable_until = NULL, \
+             updated_at = $1 WHERE tenant_id = $2 AND fingerprint = $3 AND (CAST($4 AS TEXT) IS NULL OR pop_code = $4)",
+        )
+        .bind(now)
+        .bind(tenant)
+        .bind(fingerprint)
+        .bind(code)
+        .execute(c)
+        .await?
+        .rows_affected()
+    });
+    Ok(updated == 1)
 }
 
 /// Deletes a certificate; returns whether it existed.
 pub async fn delete(db: &Db, tenant: &str, fingerprint: &str) -> sqlx::Result<bool> {
-    let done = sqlx::query("DELETE FROM trusted_certificates WHERE tenant_id = ? AND fingerprint = ?")
-        .bind(tenant)
-        .bind(fingerprint)
-        .execute(db)
-        .await?;
-    Ok(done.rows_affected() == 1)
+    let deleted = with_conn!(db, |c| {
+        sqlx::query("DELETE FROM trusted_certificates WHERE tenant_id = $1 AND fingerprint = $2")
+            .bind(tenant)
+            .bind(fingerprint)
+            .execute(c)
+            .await?
+            .rows_affected()
+    });
+    Ok(deleted == 1)
 }
 
 /// A trusted certificate considered as an anchor for a device chain.

@@ -17,61 +17,70 @@ const COLUMNS: &str = "tenant_id, user_name, password_hash, role, enabled, passw
 
 /// The user `user_name` of `tenant`, if any.
 pub async fn find(db: &Db, tenant: &str, user_name: &str) -> sqlx::Result<Option<UserRow>> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE tenant_id = ? AND user_name = ?"))
-        .bind(tenant)
-        .bind(user_name)
-        .fetch_optional(db)
-        .await
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE tenant_id = $1 AND user_name = $2");
+    with_conn!(db, |c| sqlx::query_as(&sql).bind(tenant).bind(user_name).fetch_optional(c).await)
 }
 
 /// A page of `tenant`'s users by name.
 pub async fn page(db: &Db, tenant: &str, limit: u32, offset: u64) -> sqlx::Result<Vec<UserRow>> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE tenant_id = ? ORDER BY user_name LIMIT ? OFFSET ?"))
-        .bind(tenant)
-        .bind(i64::from(limit))
-        .bind(i64::try_from(offset).unwrap_or(i64::MAX))
-        .fetch_all(db)
-        .await
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE tenant_id = $1 ORDER BY user_name LIMIT $2 OFFSET $3");
+    with_conn!(db, |c| {
+        sqlx::query_as(&sql)
+            .bind(tenant)
+            .bind(i64::from(limit))
+            .bind(i64::try_from(offset).unwrap_or(i64::MAX))
+            .fetch_all(c)
+            .await
+    })
 }
 
 /// How many users `tenant` has.
 pub async fn count(db: &Db, tenant: &str) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE tenant_id = ?").bind(tenant).fetch_one(db).await
+    with_conn!(db, |c| sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE tenant_id = $1")
+        .bind(tenant)
+        .fetch_one(c)
+        .await)
 }
 
 /// How many admins (enabled or not) `tenant` has.
 pub async fn count_admins(db: &Db, tenant: &str) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE tenant_id = ? AND role = 'admin'")
-        .bind(tenant)
-        .fetch_one(db)
-        .await
+    with_conn!(db, |c| {
+        sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE tenant_id = $1 AND role = 'admin'")
+            .bind(tenant)
+            .fetch_one(c)
+            .await
+    })
 }
 
 /// How many enabled admins `tenant` has other than `except`.
 pub async fn other_enabled_admins(db: &Db, tenant: &str, except: &str) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
-        "SELECT COUNT(*) FROM users WHERE tenant_id = ? AND role = 'admin' AND enabled = 1 AND user_name != ?",
-    )
-    .bind(tenant)
-    .bind(except)
-    .fetch_one(db)
-    .await
+    with_conn!(db, |c| {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM users WHERE tenant_id = $1 AND role = 'admin' AND enabled = TRUE AND user_name != $2",
+        )
+        .bind(tenant)
+        .bind(except)
+        .fetch_one(c)
+        .await
+    })
 }
 
 /// Creates a user with an already computed password hash. A taken name is a unique violation.
 pub async fn insert(db: &Db, row: &UserRow, now: &str) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO users (tenant_id, user_name, password_hash, role, enabled, created_at, password_changed_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&row.tenant_id)
-    .bind(&row.user_name)
-    .bind(&row.password_hash)
-    .bind(&row.role)
-    .bind(row.enabled)
-    .bind(now)
-    .bind(now)
-    .execute(db)
-    .await?;
+    with_conn!(db, |c| {
+        sqlx::query(
+            "INSERT INTO users (tenant_id, user_name, password_hash, role, enabled, created_at, password_changed_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6)",
+        )
+        .bind(&row.tenant_id)
+        .bind(&row.user_name)
+        .bind(&row.password_hash)
+        .bind(&row.role)
+        .bind(row.enabled)
+        .bind(now)
+        .execute(c)
+        .await?;
+    });
     Ok(())
 }
 
@@ -88,7 +97,9 @@ pub enum Updated {
 
 /// Changes what is given; a new password or a disabled account also ends the user's sessions.
 /// The tenant must keep an enabled admin: checked inside the write transaction, so two
-/// concurrent changes cannot both remove "the other" admin.
+/// concurrent changes cannot both remove "the other" admin (on SQLite the transaction holds
+/// the database's write lock from its first statement; on PostgreSQL it locks the tenant's
+/// row first, so the changes of one tenant's users take turns).
 pub async fn update(
     db: &Db,
     tenant: &str,
@@ -98,41 +109,53 @@ pub async fn update(
     enabled: Option<bool>,
     now: &str,
 ) -> sqlx::Result<Updated> {
-    let mut tx = db.begin_with("BEGIN IMMEDIATE").await?;
-    let done = sqlx::query(
-        "UPDATE users SET password_hash = COALESCE(?, password_hash), role = COALESCE(?, role), enabled = COALESCE(?, enabled), \
-         password_changed_at = CASE WHEN ? IS NULL THEN password_changed_at ELSE ? END WHERE tenant_id = ? AND user_name = ?",
-    )
-    .bind(password_hash)
-    .bind(role)
-    .bind(enabled)
-    .bind(password_hash)
-    .bind(now)
-    .bind(tenant)
-    .bind(user_name)
-    .execute(&mut *tx)
-    .await?;
-    if done.rows_affected() == 0 {
-        return Ok(Updated::NotFound);
-    }
-    if role.is_some_and(|r| r != "admin") || enabled == Some(false) {
-        let admins: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE tenant_id = ? AND role = 'admin' AND enabled = 1")
-                .bind(tenant)
-                .fetch_one(&mut *tx)
-                .await?;
-        if admins == 0 {
-            tx.rollback().await?;
-            return Ok(Updated::LastAdmin);
+    let mut tx = db.begin().await?;
+    let outcome = with_conn!(&mut tx, |c| {
+        if PG {
+            sqlx::query("SELECT 1 FROM tenants WHERE id = $1 FOR NO KEY UPDATE").bind(tenant).execute(&mut *c).await?;
         }
-    }
-    if password_hash.is_some() || enabled == Some(false) {
-        sqlx::query("DELETE FROM sessions WHERE tenant_id = ? AND user_name = ?")
+        let changed = sqlx::query(
+            "UPDATE users SET password_hash = COALESCE($1, password_hash), role = COALESCE($2, role), \
+             enabled = COALESCE($3, enabled), \
+             password_changed_at = CASE WHEN CAST($1 AS TEXT) IS NULL THEN password_changed_at ELSE $4 END \
+             WHERE tenant_id = $5 AND user_name = $6",
+        )
+        .bind(password_hash)
+        .bind(role)
+        .bind(enabled)
+        .bind(now)
+        .bind(tenant)
+        .bind(user_name)
+        .execute(&mut *c)
+        .await?
+        .rows_affected();
+        let removes_admin = role.is_some_and(|r| r != "admin") || enabled == Some(false);
+        if changed == 0 {
+            Updated::NotFound
+        } else if removes_admin
+            && sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM users WHERE tenant_id = $1 AND role = 'admin' AND enabled = TRUE",
+            )
             .bind(tenant)
-            .bind(user_name)
-            .execute(&mut *tx)
-            .await?;
+            .fetch_one(&mut *c)
+            .await?
+                == 0
+        {
+            Updated::LastAdmin
+        } else {
+            if password_hash.is_some() || enabled == Some(false) {
+                sqlx::query("DELETE FROM sessions WHERE tenant_id = $1 AND user_name = $2")
+                    .bind(tenant)
+                    .bind(user_name)
+                    .execute(&mut *c)
+                    .await?;
+            }
+            Updated::Done
+        }
+    });
+    // Not found or refused: dropped, the transaction is rolled back.
+    if outcome == Updated::Done {
+        tx.commit().await?;
     }
-    tx.commit().await?;
-    Ok(Updated::Done)
+    Ok(outcome)
 }

@@ -195,7 +195,7 @@ async fn update_category(
     let mut tx = state.db.begin().await?;
     for (key, value) in &checked {
         let kept = stored(&state, &user.tenant, &category, key, value)?;
-        db::options::upsert(&mut *tx, &user.tenant, &category, key, &kept, &now).await?;
+        db::options::upsert(&mut tx, &user.tenant, &category, key, &kept, &now).await?;
     }
     tx.commit().await?;
     tracing::info!(tenant = %user.tenant, user = %user.user_name, %category, count = checked.len(), "tenant options set");

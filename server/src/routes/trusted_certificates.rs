@@ -230,7 +230,7 @@ async fn create_certificates_bulk(
     let stamp = state.now_text();
     let mut tx = state.db.begin().await?;
     for up in &uploads {
-        match queries::insert(&mut *tx, &tenant_id, up, &stamp).await {
+        match queries::insert(&mut tx, &tenant_id, up, &stamp).await {
             Ok(()) => {}
             Err(e) if is_unique_violation(&e) => return Err(duplicate(&up.info.fingerprint)),
             Err(e) => return Err(e.into()),
@@ -238,7 +238,7 @@ async fn create_certificates_bulk(
     }
     let mut created = Vec::with_capacity(uploads.len());
     for up in &uploads {
-        let row = queries::find(&mut *tx, &tenant_id, &up.info.fingerprint)
+        let row = queries::find(&mut tx, &tenant_id, &up.info.fingerprint)
             .await?
             .ok_or_else(|| not_found(&up.info.fingerprint))?;
         created.push(to_wire(row, &base, &tenant_id, true));

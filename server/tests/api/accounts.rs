@@ -468,7 +468,7 @@ async fn every_action_leaves_exactly_one_audit_record() {
         let res = app.admin(m.clone(), &app.url(&first)).json(&json!({"text": "x"})).send().await.expect("write");
         assert_eq!(res.status(), 405, "{m} {first}");
     }
-    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}", app.db_path().display())).await.expect("db");
+    let db = app.raw_db().await;
     assert!(sqlx::query("UPDATE audit_records SET text = 'x'").execute(&db).await.is_err());
     assert!(sqlx::query("DELETE FROM audit_records").execute(&db).await.is_err());
 }

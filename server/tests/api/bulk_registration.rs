@@ -66,7 +66,7 @@ local_and_proxied!(a_mixed_file_is_answered_in_the_platforms_shape, app, {
     );
     // Credentials never come back, and the BASIC password is stored only as a hash.
     assert!(!body.to_string().contains("a-device-password"));
-    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}", app.db_path().display())).await.expect("db");
+    let db = app.raw_db().await;
     let hash: Option<String> =
         sqlx::query_scalar("SELECT password_hash FROM device_users WHERE user_name = 'device_b-01'")
             .fetch_one(&db)

@@ -413,7 +413,7 @@ async fn the_crl_downloads_as_der_signed_by_the_published_signer() {
     app.restart(None).await;
     let res = app.admin(Method::GET, &app.url(&format!("{PATH}/signer"))).send().await.expect("signer");
     assert_eq!(res.text().await.expect("pem"), signer_pem);
-    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", app.db_path().display())).await.expect("db");
+    let db = app.raw_db().await;
     let key: String = sqlx::query_scalar("SELECT private_key FROM crl_signers").fetch_one(&db).await.expect("key");
     assert!(key.starts_with("sealed:v1:"), "the signer's key is sealed at rest");
     db.close().await;
@@ -436,7 +436,7 @@ async fn crl_serials(app: &TestApp) -> Vec<String> {
 
 /// The tenant's CRL counter as stored.
 async fn stored_crl_number(app: &TestApp) -> i64 {
-    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", app.db_path().display())).await.expect("db");
+    let db = app.raw_db().await;
     let n = sqlx::query_scalar("SELECT crl_number FROM crl_signers").fetch_one(&db).await.expect("number");
     db.close().await;
     n
@@ -446,12 +446,13 @@ async fn stored_crl_number(app: &TestApp) -> i64 {
 async fn concurrent_downloads_share_one_build() {
     let app = TestApp::spawn().await;
     // 25,000 entries (the CRL reads them in chunks of 10,000) written straight into the file.
-    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}", app.db_path().display())).await.expect("db");
-    sqlx::query(
+    let db = app.raw_db().await;
+    sqlx::query(&format!(
         "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 25000) \
          INSERT INTO crl_entries (tenant_id, serial_hex, revocation_date, created_at) \
-         SELECT ?, printf('%x', x), '2023-01-01T00:00:00.000Z', '2023-01-01T00:00:00.000Z' FROM n",
-    )
+         SELECT $1, {}, '2023-01-01T00:00:00.000Z', '2023-01-01T00:00:00.000Z' FROM n",
+        hex_sql(&app, "x")
+    ))
     .bind(TENANT)
     .execute(&db)
     .await
@@ -517,12 +518,13 @@ async fn readers_can_read_the_list_but_not_change_it() {
 async fn a_tenant_list_holds_at_most_a_million_entries() {
     let app = TestApp::spawn().await;
     // 999,999 entries written straight into the database file.
-    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}", app.db_path().display())).await.expect("db");
-    sqlx::query(
+    let db = app.raw_db().await;
+    sqlx::query(&format!(
         "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 999999) \
          INSERT INTO crl_entries (tenant_id, serial_hex, revocation_date, created_at) \
-         SELECT ?, printf('%x', x + 1048576), '2023-01-01T00:00:00.000Z', '2023-01-01T00:00:00.000Z' FROM n",
-    )
+         SELECT $1, {}, '2023-01-01T00:00:00.000Z', '2023-01-01T00:00:00.000Z' FROM n",
+        hex_sql(&app, "x + 1048576")
+    ))
     .bind(TENANT)
     .execute(&db)
     .await
@@ -556,6 +558,7 @@ async fn the_command_line_removes_an_entry_and_records_it() {
             .arg("--data-dir")
             .arg(&data_dir)
             .args(args)
+            .env("ANCHORAGE_DATABASE_URL", app.database_url())
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .output()
@@ -591,4 +594,9 @@ async fn the_command_line_removes_an_entry_and_records_it() {
     let out = run(&["crl", "remove", "xyz", "--tenant", TENANT]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not hexadecimal"));
+}
+
+/// SQL for the lowercase hex of an integer expression, on the server's backend.
+fn hex_sql(app: &TestApp, expr: &str) -> String {
+    if app.on_postgres() { format!("to_hex({expr})") } else { format!("printf('%x', {expr})") }
 }

@@ -205,7 +205,7 @@ async fn unknown_devices_need_auto_registration_and_are_created_once() {
     app.clock.advance(Duration::hours(1));
     assert_eq!(app.device_token(&device, None).await.0, 200);
 
-    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}", app.db_path().display())).await.expect("db");
+    let db = app.raw_db().await;
     let rows: Vec<(String, String, String)> =
         sqlx::query_as("SELECT user_name, auth_type, registered_by FROM device_users")
             .fetch_all(&db)

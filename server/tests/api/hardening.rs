@@ -163,7 +163,7 @@ async fn a_megabyte_user_name_stores_a_bounded_audit_record() {
         .await
         .expect("login");
     assert!(matches!(res.status().as_u16(), 401 | 413), "{}", res.status());
-    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", app.db_path().display())).await.expect("db");
+    let db = app.raw_db().await;
     let largest: Option<i64> = sqlx::query_scalar(
         "SELECT MAX(LENGTH(text) + LENGTH(COALESCE(user, '')) + LENGTH(COALESCE(details, ''))) FROM audit_records",
     )
@@ -383,7 +383,7 @@ async fn a_bearer_token_must_be_the_stored_one_for_its_device() {
 /// The JWT signing key, opened with the server's secret key (what an attacker with both files
 /// could do; the test needs it to sign a forgery).
 async fn signing_key(app: &TestApp) -> Vec<u8> {
-    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", app.db_path().display())).await.expect("db");
+    let db = app.raw_db().await;
     let (kid, sealed): (String, Vec<u8>) =
         sqlx::query_as("SELECT kid, private_key FROM signing_keys").fetch_one(&db).await.expect("key");
     let secrets = anchorage_server::secrets::SecretBox::load_or_create(&app.db_path().with_file_name("secret.key"))
@@ -455,8 +455,8 @@ async fn two_admins_removing_each_other_at_once_leave_one() {
             as_second(Method::PUT, &format!("{users}/{ADMIN}")).json(&disable).send(),
         );
         let statuses = [a.expect("a").status().as_u16(), b.expect("b").status().as_u16()];
-        let db = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", app.db_path().display())).await.expect("db");
-        let enabled_admins: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin' AND enabled = 1")
+        let db = app.raw_db().await;
+        let enabled_admins: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin' AND enabled = TRUE")
             .fetch_one(&db)
             .await
             .expect("count");
@@ -606,7 +606,7 @@ async fn concurrent_bulk_uploads_all_complete_with_their_reports_and_audit_recor
         assert_eq!(body["numberOfFailed"], 1);
         assert_eq!(body["failedCreationList"].as_array().map(Vec::len), Some(1));
     }
-    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", app.db_path().display())).await.expect("db");
+    let db = app.raw_db().await;
     let (users, started, finished): (i64, i64, i64) = sqlx::query_as(
         "SELECT (SELECT COUNT(*) FROM device_users), \
          (SELECT COUNT(*) FROM audit_records WHERE activity = 'Bulk device registration started'), \

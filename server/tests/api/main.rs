@@ -1,5 +1,7 @@
-//! API integration tests: the real server on a loopback port, a real SQLite file in a temp
-//! directory, real HTTP through reqwest, certificates generated at test time.
+//! API integration tests: the real server on a loopback port, a real database (an SQLite file
+//! in a temp directory; on the PostgreSQL run, `ANCHORAGE_TEST_POSTGRES_URL` set, a fresh
+//! PostgreSQL database per server), real HTTP through reqwest, certificates generated at test
+//! time.
 
 mod accounts;
 mod auth;
@@ -9,6 +11,7 @@ mod console;
 mod crl;
 mod device_tokens;
 mod hardening;
+mod instances;
 mod pop;
 mod proxy;
 mod revocation;

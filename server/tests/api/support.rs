@@ -30,6 +30,71 @@ pub struct TestApp {
     addrs: (std::net::SocketAddr, Option<std::net::SocketAddr>),
     data: tempfile::TempDir,
     assets: PathBuf,
+    /// The PostgreSQL database of this server, on the PostgreSQL run of the suite.
+    database: Option<Arc<PgDatabase>>,
+}
+
+/// The PostgreSQL server of the suite's PostgreSQL run (scripts/test.sh runs the API suite
+/// once on SQLite, without it, and once with it).
+pub fn postgres_url() -> Option<String> {
+    std::env::var("ANCHORAGE_TEST_POSTGRES_URL").ok().filter(|s| !s.is_empty())
+}
+
+/// A fresh, empty database on the suite's PostgreSQL server, dropped with this value.
+pub struct PgDatabase {
+    pub url: String,
+    server: String,
+    name: String,
+}
+
+impl PgDatabase {
+    /// A new database on the server of [`postgres_url`], if the suite runs on PostgreSQL.
+    pub async fn create_if_configured() -> Option<Arc<Self>> {
+        Some(Arc::new(Self::create(&postgres_url()?).await))
+    }
+
+    /// A new database on the server `server` (a URL naming any database of it).
+    pub async fn create(server: &str) -> Self {
+        use sqlx::Connection as _;
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("anchorage_test_{}_{n}_{:08x}", std::process::id(), rand::random::<u32>());
+        let mut admin = sqlx::PgConnection::connect(server).await.expect("the test PostgreSQL server answers");
+        sqlx::query(&format!("CREATE DATABASE \"{name}\"")).execute(&mut admin).await.expect("create database");
+        let _ = admin.close().await;
+        Self { url: with_database(server, &name), server: server.to_string(), name }
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let (server, name) = (self.server.clone(), self.name.clone());
+        // Dropped from async code: a thread of its own with its own runtime.
+        let done = std::thread::spawn(move || {
+            use sqlx::Connection as _;
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            rt.block_on(async {
+                if let Ok(mut c) = sqlx::PgConnection::connect(&server).await {
+                    let _ =
+                        sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).execute(&mut c).await;
+                }
+            });
+        });
+        let _ = done.join();
+    }
+}
+
+/// `url` with its database name replaced by `name`.
+pub fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let authority_start = base.find("://").map_or(0, |i| i + 3);
+    let host_end = base[authority_start..].find('/').map_or(base.len(), |i| authority_start + i);
+    let mut out = format!("{}/{name}", &base[..host_end]);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
 }
 
 pub fn config(data_dir: &Path, assets: &Path, password: Option<&str>) -> Config {
@@ -59,6 +124,10 @@ pub fn config(data_dir: &Path, assets: &Path, password: Option<&str>) -> Config 
         crl_max_bytes: 10 * 1024 * 1024,
         trusted_proxies: Vec::new(),
         secret_key_file: None,
+        database_url: None,
+        db_max_connections: 8,
+        db_min_connections: 0,
+        shutdown_grace_seconds: 10,
     }
 }
 
@@ -87,6 +156,8 @@ impl TestApp {
         std::fs::create_dir_all(&assets).expect("assets dir");
         let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
         let mut c = config(data.path(), &assets, password);
+        let database = PgDatabase::create_if_configured().await;
+        c.database_url = database.as_ref().map(|d| d.url.clone());
         adjust(&mut c);
         let running = anchorage_server::start(c, clock.clone() as Arc<dyn Clock>).await.expect("server starts");
         Self {
@@ -99,6 +170,7 @@ impl TestApp {
             proxy: None,
             data,
             assets,
+            database,
         }
     }
 
@@ -115,6 +187,29 @@ impl TestApp {
         app.base = format!("http://{}", proxy.addr);
         app.proxy = Some(proxy);
         app
+    }
+
+    /// Another instance on this one's database (its SQLite file, or its PostgreSQL database),
+    /// with listeners and a data directory of its own, the same secret key file and the same
+    /// device-listener certificate: the set-up of several instances behind a load balancer.
+    pub async fn spawn_sibling(&self) -> Self {
+        let tls = self.data.path().join("tls");
+        let url = self.database_url();
+        let secret = self.data.path().join("secret.key");
+        let mut sibling = Self::spawn_configured(Some(PASSWORD), |c| {
+            c.database_url = Some(url);
+            c.secret_key_file = Some(secret);
+            c.tls_cert = Some(tls.join("server.pem"));
+            c.tls_key = Some(tls.join("server-key.pem"));
+        })
+        .await;
+        // Its helpers find the device listener's CA where they look for it.
+        let own_tls = sibling.data.path().join("tls");
+        std::fs::create_dir_all(&own_tls).expect("tls dir");
+        std::fs::copy(tls.join("ca.pem"), own_tls.join("ca.pem")).expect("CA copy");
+        // Keeps the shared PostgreSQL database until the last instance is dropped.
+        sibling.database.clone_from(&self.database);
+        sibling
     }
 
     /// A's API over TLS (its device listener serves the whole API too).
@@ -135,6 +230,7 @@ impl TestApp {
     pub async fn restart(&mut self, password: Option<&str>) {
         self.stop_server().await;
         let mut c = config(self.data.path(), &self.assets, password);
+        c.database_url = self.database.as_ref().map(|d| d.url.clone());
         c.listen = self.addrs.0;
         c.device_listen = self.addrs.1.expect("device listener");
         let running = anchorage_server::start(c, self.clock.clone() as Arc<dyn Clock>).await.expect("server restarts");
@@ -245,10 +341,29 @@ impl TestApp {
         self.data.path().join("anchorage.db")
     }
 
+    /// Whether this server keeps its data in PostgreSQL (the suite's PostgreSQL run).
+    pub fn on_postgres(&self) -> bool {
+        self.database.is_some()
+    }
+
+    /// The database URL of this server: its SQLite file or its PostgreSQL database.
+    pub fn database_url(&self) -> String {
+        match &self.database {
+            Some(d) => d.url.clone(),
+            None => format!("sqlite://{}", self.db_path().display()),
+        }
+    }
+
+    /// A pool on this server's database, of whichever backend, for a test to look at rows
+    /// (queries with `$1` parameters run on both).
+    pub async fn raw_db(&self) -> sqlx::AnyPool {
+        sqlx::any::install_default_drivers();
+        sqlx::AnyPool::connect(&self.database_url()).await.expect("the server's database")
+    }
+
     /// The number of audit records in the database.
     pub async fn audit_count(&self) -> i64 {
-        let db =
-            sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", self.db_path().display())).await.expect("db");
+        let db = self.raw_db().await;
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_records").fetch_one(&db).await.expect("count");
         db.close().await;
         n
