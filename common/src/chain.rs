@@ -563,32 +563,7 @@ fn anchors(anchor: &AnchorInfo, child: &Parsed) -> bool {
 /// current certificate (as the server's verification does: it prefers its trust anchors), and
 /// otherwise for a given certificate (a CA preferred).
 pub fn build_path(ders: &[Vec<u8>], anchors_given: &[AnchorInfo], now: OffsetDateTime) -> Diagnosis {
-    let mut unreadable = Vec::new();
-    let mut certs: Vec<Parsed> = Vec::new();
-    let mut duplicates = 0;
-    let mut examined = 0;
-    for (i, der) in ders.iter().enumerate() {
-        let position = i + 1;
-        if examined == MAX_CERTIFICATES {
-            unreadable.push(Unreadable {
-                position,
-                reason: format!(
-                    "This and the following {} were not examined: at most {MAX_CERTIFICATES} certificates are.",
-                    ders.len() - position
-                ),
-            });
-            break;
-        }
-        if certs.iter().any(|c| c.info.der == *der) {
-            duplicates += 1;
-            continue;
-        }
-        examined += 1;
-        match parse(der, now) {
-            Ok(p) => certs.push(p),
-            Err(reason) => unreadable.push(Unreadable { position, reason }),
-        }
-    }
+    let Examined { certs, unreadable, duplicates, .. } = examine(ders, now);
 
     let mut used = vec![false; certs.len()];
     let mut order: Vec<usize> = Vec::new();
@@ -647,6 +622,65 @@ pub fn build_path(ders: &[Vec<u8>], anchors_given: &[AnchorInfo], now: OffsetDat
         .collect();
 
     Diagnosis { path, extra, unreadable, duplicates, anchoring, now }
+}
+
+/// Puts the device certificate first: the one [`build_path`] starts its path with (one that
+/// issues none of the others, a non-CA preferred, then the earliest given); the others stay in
+/// the order given. A device sends its chain leaf first; a chain pasted or uploaded may come in
+/// any order. `ders` is left as it is when none of them can be read.
+pub fn device_first(mut ders: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+    // Which certificate issued which does not depend on the time: any `now` does.
+    let examined = examine(&ders, OffsetDateTime::UNIX_EPOCH);
+    let device = choose_device(&examined.certs).and_then(|i| examined.positions.get(i).copied());
+    if let Some(i) = device.filter(|&i| i > 0 && i < ders.len()) {
+        let device = ders.remove(i);
+        ders.insert(0, device);
+    }
+    ders
+}
+
+/// The given certificates path building examines.
+struct Examined {
+    /// The readable ones, each once, in the order given.
+    certs: Vec<Parsed>,
+    /// The index in the input of each of `certs`.
+    positions: Vec<usize>,
+    /// Inputs that are not certificates, and those beyond [`MAX_CERTIFICATES`].
+    unreadable: Vec<Unreadable>,
+    /// Certificates given more than once.
+    duplicates: usize,
+}
+
+/// Reads at most [`MAX_CERTIFICATES`] of `ders`, each distinct certificate once.
+fn examine(ders: &[Vec<u8>], now: OffsetDateTime) -> Examined {
+    let mut out = Examined { certs: Vec::new(), positions: Vec::new(), unreadable: Vec::new(), duplicates: 0 };
+    let mut examined = 0;
+    for (i, der) in ders.iter().enumerate() {
+        let position = i + 1;
+        if examined == MAX_CERTIFICATES {
+            out.unreadable.push(Unreadable {
+                position,
+                reason: format!(
+                    "This and the following {} were not examined: at most {MAX_CERTIFICATES} certificates are.",
+                    ders.len() - position
+                ),
+            });
+            break;
+        }
+        if out.certs.iter().any(|c| c.info.der == *der) {
+            out.duplicates += 1;
+            continue;
+        }
+        examined += 1;
+        match parse(der, now) {
+            Ok(p) => {
+                out.certs.push(p);
+                out.positions.push(i);
+            }
+            Err(reason) => out.unreadable.push(Unreadable { position, reason }),
+        }
+    }
+    out
 }
 
 /// The device certificate: one that issues none of the others, a non-CA first.
@@ -1271,6 +1305,36 @@ mod tests {
         assert_eq!(empty.expected_refusal(), Some(Reason::NoClientCertificate));
         let garbage = build_path(&[vec![0x30, 0x00]], &anchors, now());
         assert_eq!(garbage.expected_refusal(), Some(Reason::UnreadableCertificate));
+    }
+
+    #[test]
+    fn device_first_moves_the_path_s_device_certificate_to_the_front() {
+        let (r, i, d) = chain();
+        let garbage = b"\x30\x82\x00\x01junk".to_vec();
+        let stray = root(ca_params("Stray CA"));
+        // The rest stay in the order given, unreadable inputs and duplicates included.
+        assert_eq!(
+            device_first(vec![r.der.clone(), garbage.clone(), i.der.clone(), d.der.clone(), r.der.clone()]),
+            [d.der.clone(), r.der.clone(), garbage.clone(), i.der.clone(), r.der.clone()]
+        );
+        for given in [
+            vec![d.der.clone(), i.der.clone()],
+            vec![i.der.clone(), d.der.clone()],
+            vec![stray.der.clone(), i.der.clone(), garbage.clone(), d.der.clone()],
+            vec![r.der.clone(), i.der.clone()],
+            vec![i.der.clone(), d.der.clone(), i.der.clone()],
+        ] {
+            let ordered = device_first(given.clone());
+            let diag = build_path(&given, &[], now());
+            assert_eq!(ordered.first(), diag.device().map(|c| &c.info.der), "{:?}", subjects(&diag));
+            let (mut a, mut b) = (ordered, given);
+            a.sort();
+            b.sort();
+            assert_eq!(a, b, "nothing added or lost");
+        }
+        // Nothing readable: as given.
+        assert_eq!(device_first(vec![garbage.clone(), vec![0x30, 0x00]]), [garbage, vec![0x30, 0x00]]);
+        assert!(device_first(Vec::new()).is_empty());
     }
 
     #[test]

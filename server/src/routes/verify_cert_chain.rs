@@ -15,8 +15,8 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::routing::post;
 use axum::{Extension, Json};
 use rustls::pki_types::CertificateDer;
-use serde::Serialize;
 
+use anchorage_common::chain::{AnchorRef, VerifyChainAnswer, device_first};
 use anchorage_common::refusal::Reason;
 
 use crate::auth::AuthUser;
@@ -42,28 +42,6 @@ pub fn endpoints() -> Vec<Endpoint> {
     )]
 }
 
-/// The answer for a trusted chain.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Verified {
-    successfully_validated: bool,
-    tenant_id: String,
-    trusted_certificate: Anchor,
-    device_user: Option<String>,
-    token_would_be_issued: bool,
-    reason: Option<Reason>,
-    message: Option<String>,
-    /// The online check could not tell, and the tenant fails open: why.
-    revocation_warning: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Anchor {
-    fingerprint: String,
-    name: String,
-}
-
 fn unreadable(message: impl Into<String>) -> AppError {
     AppError::Device {
         status: StatusCode::BAD_REQUEST,
@@ -78,7 +56,7 @@ async fn verify_cert_chain(
     Extension(user): Extension<AuthUser>,
     headers: HeaderMap,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
-) -> Result<Json<Verified>, AppError> {
+) -> Result<Json<VerifyChainAnswer>, AppError> {
     let mut tenant = headers.get("x-cumulocity-tenantid").and_then(|v| v.to_str().ok()).map(str::to_string);
     let mut file = None;
     if let Ok(mut multipart) = multipart {
@@ -125,7 +103,8 @@ async fn verify_cert_chain(
         return Err(unreadable("The chain holds no certificate."));
     }
     let now = state.clock.now();
-    let chain: Vec<CertificateDer<'static>> = leaf_first(ders).into_iter().map(CertificateDer::from).collect();
+    // The device certificate first, as build_path (the console's doctor) finds it.
+    let chain: Vec<CertificateDer<'static>> = device_first(ders).into_iter().map(CertificateDer::from).collect();
     let leaf = chain.first().and_then(|c| anchorage_common::cert::inspect(c, now).ok()).map(|i| i.info);
     let request =
         device_trust::Request { chain: &chain, leaf: leaf.as_ref(), header_chain: None, tenant: Some(&user.tenant) };
@@ -138,13 +117,13 @@ async fn verify_cert_chain(
         Ok(_) => (true, None, None),
         Err(r) => (false, Some(r.reason), Some(r.message.clone())),
     };
-    Ok(Json(Verified {
+    Ok(Json(VerifyChainAnswer {
         successfully_validated: true,
         tenant_id: decision.candidate.anchor.tenant_id.clone(),
-        trusted_certificate: Anchor {
+        trusted_certificate: Some(AnchorRef {
             fingerprint: decision.candidate.anchor.fingerprint.clone(),
             name: decision.candidate.anchor.name.clone(),
-        },
+        }),
         device_user: context.device_user,
         token_would_be_issued,
         reason,
@@ -159,44 +138,4 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> AppError {
     } else {
         unreadable(format!("The multipart body cannot be read: {}", e.body_text()))
     }
-}
-
-/// Puts the device certificate first: the one that issued none of the others (a non-CA one
-/// preferred), in the order given otherwise. A device sends its chain leaf first; a chain
-/// pasted into the doctor may come in any order.
-fn leaf_first(mut ders: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
-    struct Names {
-        subject: Vec<u8>,
-        issuer: Vec<u8>,
-        is_ca: bool,
-    }
-    let names: Vec<Option<Names>> = ders
-        .iter()
-        .map(|d| {
-            anchorage_common::cert::inspect(d, time::OffsetDateTime::UNIX_EPOCH).ok().map(|i| Names {
-                subject: i.info.subject_der,
-                issuer: i.info.issuer_der,
-                is_ca: i.info.is_ca,
-            })
-        })
-        .collect();
-    let issues_another = |i: usize| {
-        names.get(i).and_then(Option::as_ref).is_some_and(|n| {
-            names.iter().enumerate().any(|(j, o)| {
-                j != i && o.as_ref().is_some_and(|other| other.issuer == n.subject && other.subject != n.subject)
-            })
-        })
-    };
-    let leaves: Vec<usize> = (0..ders.len()).filter(|&i| !issues_another(i)).collect();
-    let pick = leaves
-        .iter()
-        .copied()
-        .find(|&i| names.get(i).and_then(Option::as_ref).is_some_and(|n| !n.is_ca))
-        .or_else(|| leaves.first().copied())
-        .unwrap_or(0);
-    if pick >= ders.len() {
-        return ders;
-    }
-    let leaf = ders.remove(pick);
-    std::iter::once(leaf).chain(ders).collect()
 }
