@@ -85,6 +85,21 @@ async fn find(state: &AppState, tenant: &str, fingerprint: &str) -> Result<Certi
     queries::find(&state.db, tenant, fingerprint).await?.ok_or_else(|| not_found(fingerprint))
 }
 
+/// What every endpoint here starts with: `tenant_id` must be the caller's own tenant, and
+/// `fingerprint` (normalised) one of its certificates; 404 otherwise. The normalised
+/// fingerprint and the certificate.
+async fn own_certificate(
+    state: &AppState,
+    user: &AuthUser,
+    tenant_id: &str,
+    fingerprint: &str,
+) -> Result<(String, CertificateRow), AppError> {
+    own_tenant(user, tenant_id)?;
+    let fingerprint = normalize(fingerprint);
+    let row = find(state, tenant_id, &fingerprint).await?;
+    Ok((fingerprint, row))
+}
+
 /// One audit record about a certificate's proof of possession.
 async fn record(
     state: &AppState,
@@ -112,9 +127,7 @@ async fn generate_code(
     Path((tenant_id, fingerprint)): Path<(String, String)>,
     BaseUrl(base): BaseUrl,
 ) -> Result<Json<TrustedCertificate>, AppError> {
-    own_tenant(&user, &tenant_id)?;
-    let fingerprint = normalize(&fingerprint);
-    find(&state, &tenant_id, &fingerprint).await?;
+    let (fingerprint, _) = own_certificate(&state, &user, &tenant_id, &fingerprint).await?;
     let code = new_code()?;
     let usable_until = timefmt::platform(state.clock.now() + time::Duration::seconds(pop::CODE_TTL_SECONDS));
     if !queries::set_pop_code(&state.db, &tenant_id, &fingerprint, &code, &usable_until, &state.now_text()).await? {
@@ -143,9 +156,7 @@ async fn prove(
     BaseUrl(base): BaseUrl,
     ApiJson(body): ApiJson<ProofOfPossession>,
 ) -> Result<Json<TrustedCertificate>, AppError> {
-    own_tenant(&user, &tenant_id)?;
-    let fingerprint = normalize(&fingerprint);
-    let row = find(&state, &tenant_id, &fingerprint).await?;
+    let (fingerprint, row) = own_certificate(&state, &user, &tenant_id, &fingerprint).await?;
     let text = match &body.proof_of_possession_signed_verification_code {
         Some(serde_json::Value::String(s)) => s.as_str(),
         Some(_) => {
@@ -226,9 +237,7 @@ async fn confirm(
     Path((tenant_id, fingerprint)): Path<(String, String)>,
     BaseUrl(base): BaseUrl,
 ) -> Result<Json<TrustedCertificate>, AppError> {
-    own_tenant(&user, &tenant_id)?;
-    let fingerprint = normalize(&fingerprint);
-    find(&state, &tenant_id, &fingerprint).await?;
+    let (fingerprint, _) = own_certificate(&state, &user, &tenant_id, &fingerprint).await?;
     if !queries::set_pop_valid(&state.db, &tenant_id, &fingerprint, None, &state.now_text()).await? {
         return Err(not_found(&fingerprint));
     }
