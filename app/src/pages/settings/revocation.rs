@@ -66,8 +66,29 @@ pub fn CertificateRevocation() -> impl IntoView {
     }
 }
 
-/// The three switches. Each reads its own state; a failure to read says why, with a way to
-/// read them again.
+/// The switches of the revocation check, in the order shown: the tenant option's key (of
+/// `configuration`), its label and its explanation.
+const SWITCHES: [(&str, &str, &str); 3] = [
+    (
+        CRL_OFFLINE_CHECK,
+        "Offline check",
+        "Refuse device certificates whose serial number is in this tenant's list below.",
+    ),
+    (
+        CRL_ONLINE_CHECK,
+        "Online check",
+        "Refuse device certificates revoked by the CRL at their CRL distribution points.",
+    ),
+    (
+        CRL_ONLINE_FAIL_OPEN,
+        "Online check fails open",
+        "When the online check cannot tell (distribution point unreachable, CRL expired), let the device in; off \
+         (the default), it is refused.",
+    ),
+];
+
+/// The three switches ([`SWITCHES`]). Each reads its own state; a failure to read says why,
+/// with a way to read them again.
 #[component]
 fn Switches() -> impl IntoView {
     // Bumped by "Try again": every switch reads its state again.
@@ -78,33 +99,24 @@ fn Switches() -> impl IntoView {
         load_error.set(None);
         reloads.update(|n| *n += 1);
     };
+    let rows = SWITCHES
+        .iter()
+        .map(|&(key, label, explanation)| {
+            view! {
+                <SwitchRow
+                    key=key
+                    label=label
+                    explanation=explanation
+                    reloads=reloads
+                    load_error=load_error
+                    error=error
+                />
+            }
+        })
+        .collect_view();
     view! {
         <div class="switches">
-            <SwitchRow
-                key=CRL_OFFLINE_CHECK
-                label="Offline check"
-                explanation="Refuse device certificates whose serial number is in this tenant's list below."
-                reloads=reloads
-                load_error=load_error
-                error=error
-            />
-            <SwitchRow
-                key=CRL_ONLINE_CHECK
-                label="Online check"
-                explanation="Refuse device certificates revoked by the CRL at their CRL distribution points."
-                reloads=reloads
-                load_error=load_error
-                error=error
-            />
-            <SwitchRow
-                key=CRL_ONLINE_FAIL_OPEN
-                label="Online check fails open"
-                explanation="When the online check cannot tell (distribution point unreachable, CRL expired), let the \
-                             device in; off (the default), it is refused."
-                reloads=reloads
-                load_error=load_error
-                error=error
-            />
+            {rows}
             {move || load_error.get().map(|message| view! {
                 <div class="error-box" role="alert">
                     <p><strong>"The revocation check's settings could not be loaded."</strong></p>
