@@ -8,21 +8,9 @@ use serde_json::{Value, json};
 
 use crate::support::*;
 
-fn serial_hex(pem: &str) -> String {
-    let der = anchorage_common::pem::decode_certificates(pem).expect("pem").remove(0);
-    anchorage_common::cert::inspect(&der, now()).expect("inspect").info.serial_hex
-}
-
 fn fingerprint_of(pem: &str) -> String {
     let der = anchorage_common::pem::decode_certificates(pem).expect("pem").remove(0);
     anchorage_common::cert::inspect(&der, now()).expect("inspect").info.fingerprint
-}
-
-async fn switch(app: &TestApp, key: &str, on: bool) {
-    let url = app.url(&format!("/tenant/options/configuration/{key}"));
-    // A JSON boolean, as the platform's UI sends it.
-    let res = app.admin(Method::PUT, &url).json(&json!({"value": on})).send().await.expect("put");
-    assert_eq!(res.status(), 200, "{:?}", res.text().await);
 }
 
 async fn revoke(app: &TestApp, serial: &str) {
@@ -85,7 +73,7 @@ async fn a_revoked_serial_is_refused_at_once_and_its_tokens_stop_working() {
 
     // The switch on: the existing token stops at its next use, the endpoint refuses (revocation
     // first), and the same token is not handed out again.
-    switch(&app, "crl.offline.check.enabled", true).await;
+    app.switch("crl.offline.check.enabled", true).await;
     assert_eq!(bearer_status(&app, &token).await, 401);
     let (status, refused) = app.device_token(&stolen, None).await;
     assert_eq!(status, 401, "{refused}");
@@ -119,7 +107,7 @@ async fn a_revoked_serial_is_refused_at_once_and_its_tokens_stop_working() {
     assert!(reasons(&app).await.contains(&"REVOKED".to_string()));
 
     // Off again: the list is not enforced (the tokens come back to life only until they expire).
-    switch(&app, "crl.offline.check.enabled", false).await;
+    app.switch("crl.offline.check.enabled", false).await;
     let (status, _) = app.device_token(&stolen, None).await;
     assert_eq!(status, 200);
 }
@@ -252,7 +240,7 @@ async fn the_chain_doctor_answers_what_a_device_would_get() {
     let (status, body) = verify(&app, chain_form(&[&device.cert_pem, &intermediate.pem])).await;
     assert_eq!((status, body["reason"].as_str()), (401, Some("CA_DISABLED")), "{body}");
     // Revocation is checked first, before the disabled anchor.
-    switch(&app, "crl.offline.check.enabled", true).await;
+    app.switch("crl.offline.check.enabled", true).await;
     revoke(&app, &serial_hex(&device.cert_pem)).await;
     let (status, body) = verify(&app, chain_form(&[&device.cert_pem, &intermediate.pem])).await;
     assert_eq!((status, body["reason"].as_str()), (401, Some("REVOKED")), "{body}");

@@ -10,21 +10,18 @@ use std::sync::{Arc, Mutex};
 use axum::extract::{Path as UrlPath, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use rcgen::{
-    BasicConstraints, CertificateParams, CrlDistributionPoint, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose,
-};
+use rcgen::{CrlDistributionPoint, KeyUsagePurpose};
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::net::TcpListener;
 
 use crate::support::*;
 
-/// A root CA made with rcgen whose CRLs the openssl binary signs, with its files in a folder.
+/// A root CA (the support's [`Ca`]) whose CRLs the openssl binary signs, with its files in a
+/// folder.
 struct CrlCa {
     dir: PathBuf,
-    pem: String,
-    issuer: Issuer<'static, KeyPair>,
+    ca: Ca,
 }
 
 fn openssl(dir: &Path, args: &[&str]) {
@@ -36,16 +33,12 @@ impl CrlCa {
     fn new(base: &Path, name: &str) -> Self {
         let dir = base.join(name);
         std::fs::create_dir_all(&dir).expect("dir");
-        let key = KeyPair::generate().expect("key");
-        let mut p = CertificateParams::default();
-        p.distinguished_name.push(DnType::CommonName, name);
-        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        p.not_before = now() - time::Duration::days(1);
-        p.not_after = now() + time::Duration::days(3650);
-        let cert = p.self_signed(&key).expect("sign");
-        std::fs::write(dir.join("cert.pem"), cert.pem()).expect("write");
-        std::fs::write(dir.join("key.pem"), key.serialize_pem()).expect("write");
+        let ca = Ca::root_with(name, |p| {
+            p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+            p.not_after = now() + time::Duration::days(3650);
+        });
+        std::fs::write(dir.join("cert.pem"), &ca.pem).expect("write");
+        std::fs::write(dir.join("key.pem"), ca.key_pem()).expect("write");
         std::fs::write(dir.join("index.txt"), "").expect("write");
         std::fs::write(dir.join("crlnumber"), "01\n").expect("write");
         std::fs::write(
@@ -53,28 +46,20 @@ impl CrlCa {
             "[ ca ]\ndefault_ca = d\n[ d ]\ndatabase = index.txt\ncrlnumber = crlnumber\ndefault_md = sha256\n",
         )
         .expect("write");
-        CrlCa { dir, pem: cert.pem(), issuer: Issuer::new(p, key) }
+        CrlCa { dir, ca }
     }
 
     /// A device certificate (CN `id`) naming `cdp` as its CRL distribution point.
     fn device(&self, id: &str, cdp: &str) -> Device {
-        let key = KeyPair::generate().expect("key");
-        let mut p = CertificateParams::default();
-        p.distinguished_name.push(DnType::CommonName, id);
-        p.is_ca = IsCa::ExplicitNoCa;
-        p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-        p.not_before = now() - time::Duration::days(1);
-        p.not_after = now() + time::Duration::days(365);
-        p.crl_distribution_points = vec![CrlDistributionPoint { uris: vec![cdp.to_string()] }];
-        let cert_pem = p.signed_by(&key, &self.issuer).expect("sign").pem();
-        Device { cert_pem, key_pem: key.serialize_pem(), intermediates: Vec::new() }
+        self.ca.device_with(id, |p| {
+            p.crl_distribution_points = vec![CrlDistributionPoint { uris: vec![cdp.to_string()] }];
+        })
     }
 
     /// Lists `device`'s certificate as revoked in the CA's database.
     fn revoke(&self, device: &Device) {
         use std::io::Write as _;
-        let der = anchorage_common::pem::decode_certificates(&device.cert_pem).expect("pem").remove(0);
-        let hex = anchorage_common::cert::inspect(&der, now()).expect("inspect").info.serial_hex;
+        let hex = serial_hex(&device.cert_pem);
         let hex = if hex.len() % 2 == 1 { format!("0{hex}") } else { hex };
         let mut index = std::fs::OpenOptions::new().append(true).open(self.dir.join("index.txt")).expect("index");
         writeln!(index, "R\t400101000000Z\t240102030405Z\t{}\tunknown\t/CN=x", hex.to_uppercase()).expect("write");
@@ -137,12 +122,6 @@ async fn crl_server(served: Served) -> String {
     format!("http://{addr}")
 }
 
-async fn switch(app: &TestApp, key: &str, on: bool) {
-    let url = app.url(&format!("/tenant/options/configuration/{key}"));
-    let res = app.admin(Method::PUT, &url).json(&json!({"value": on})).send().await.expect("put");
-    assert_eq!(res.status(), 200, "{:?}", res.text().await);
-}
-
 fn refused_because(result: &(u16, Value), reason: &str, words: &str) {
     let (status, body) = result;
     assert_eq!((*status, body["reason"].as_str()), (401, Some(reason)), "{body}");
@@ -167,10 +146,7 @@ async fn the_online_check_refuses_what_the_distribution_point_says_or_cannot_say
     let put = |name: &str, answer: Answer| {
         served.0.lock().expect("lock").insert(name.to_string(), answer);
     };
-    let res = app
-        .create(&json!({"name": "Online Root", "certInPemFormat": ca.pem, "status": "ENABLED", "autoRegistrationEnabled": true}))
-        .await;
-    assert_eq!(res.status(), 201);
+    app.trust(&ca.ca, "ENABLED", true).await;
 
     let revoked = ca.device("online-revoked", &format!("{base}/main.crl"));
     let clean = ca.device("online-clean", &format!("{base}/main.crl"));
@@ -197,7 +173,7 @@ async fn the_online_check_refuses_what_the_distribution_point_says_or_cannot_say
     assert_eq!(bearer(early_token.clone()).await, 200);
     assert_eq!(app.device_token(&unreachable, None).await.0, 200);
 
-    switch(&app, "crl.online.check.enabled", true).await;
+    app.switch("crl.online.check.enabled", true).await;
     refused_because(&app.device_token(&revoked, None).await, "REVOKED", "was revoked");
     // The token it got before its CRL was consulted stops too.
     assert_eq!(bearer(early_token).await, 401);
@@ -212,7 +188,7 @@ async fn the_online_check_refuses_what_the_distribution_point_says_or_cannot_say
     refused_because(&app.device_token(&expired, None).await, "REVOCATION_UNKNOWN", "expired");
 
     // Failing open: what cannot be checked is let in; what is revoked is still refused.
-    switch(&app, "crl.online.check.failopen.enabled", true).await;
+    app.switch("crl.online.check.failopen.enabled", true).await;
     app.clock.advance(time::Duration::minutes(5)); // past the failure cache
     assert_eq!(app.device_token(&unreachable, None).await.0, 200);
     assert_eq!(app.device_token(&wrong, None).await.0, 200);

@@ -330,6 +330,12 @@ pub fn fingerprint(pem: &str) -> String {
     anchorage_common::cert::inspect(&der, now()).expect("parses").info.fingerprint
 }
 
+/// The serial number of `pem` in hex, as the CRL settings take it.
+pub fn serial_hex(pem: &str) -> String {
+    let der = anchorage_common::pem::decode_certificates(pem).expect("pem").remove(0);
+    anchorage_common::cert::inspect(&der, now()).expect("inspect").info.serial_hex
+}
+
 /// A create body as the platform's UI sends it.
 pub fn body(name: &str, pem: &str, status: &str) -> Value {
     serde_json::json!({"name": name, "certInPemFormat": pem, "status": status})
@@ -409,6 +415,14 @@ impl TestApp {
         assert_eq!(res.status(), 201, "{:?}", res.text().await);
     }
 
+    /// Turns the boolean tenant option `configuration/<key>` on or off.
+    pub async fn switch(&self, key: &str, on: bool) {
+        let url = self.url(&format!("/tenant/options/configuration/{key}"));
+        // A JSON boolean, as the platform's UI sends it.
+        let res = self.admin(Method::PUT, &url).json(&serde_json::json!({"value": on})).send().await.expect("put");
+        assert_eq!(res.status(), 200, "{:?}", res.text().await);
+    }
+
     pub async fn set_certificate(&self, ca: &Ca, patch: Value) {
         let url = format!("{}/{}", self.certs_url(), fingerprint(&ca.pem));
         let res = self.admin(Method::PUT, &url).json(&patch).send().await.expect("put");
@@ -432,10 +446,21 @@ pub struct Device {
 
 impl Ca {
     pub fn root(name: &str) -> Ca {
+        Self::root_with(name, |_| {})
+    }
+
+    /// A root CA whose parameters `adjust` changes first.
+    pub fn root_with(name: &str, adjust: impl FnOnce(&mut CertificateParams)) -> Ca {
         let key = KeyPair::generate().expect("key");
-        let p = params(name, IsCa::Ca(BasicConstraints::Unconstrained));
+        let mut p = params(name, IsCa::Ca(BasicConstraints::Unconstrained));
+        adjust(&mut p);
         let pem = p.self_signed(&key).expect("sign").pem();
         Ca { name: name.into(), pem, issuer: rcgen::Issuer::new(p, key) }
+    }
+
+    /// The CA's private key (PEM), for tools that sign with it.
+    pub fn key_pem(&self) -> String {
+        self.issuer.key().serialize_pem()
     }
 
     /// A certificate signed by this CA that can sign others; `is_ca: false` makes a
@@ -453,11 +478,19 @@ impl Ca {
     }
 
     pub fn device_valid(&self, id: &str, not_before: OffsetDateTime, not_after: OffsetDateTime) -> Device {
+        self.device_with(id, |p| {
+            p.not_before = not_before;
+            p.not_after = not_after;
+        })
+    }
+
+    /// A device certificate with CN `id`, valid from yesterday for a year, whose parameters
+    /// `adjust` changes first.
+    pub fn device_with(&self, id: &str, adjust: impl FnOnce(&mut CertificateParams)) -> Device {
         let key = KeyPair::generate().expect("key");
         let mut p = params(id, IsCa::ExplicitNoCa);
         p.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
-        p.not_before = not_before;
-        p.not_after = not_after;
+        adjust(&mut p);
         let cert_pem = p.signed_by(&key, &self.issuer).expect("sign").pem();
         Device { cert_pem, key_pem: key.serialize_pem(), intermediates: Vec::new() }
     }
