@@ -33,20 +33,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-api_port="$(port)"
-device_port="$(port)"
-crl_port="$(port)"
-export ANCHORAGE_ADMIN_PASSWORD=bench-password-1
+start_anchorage "$work" "$bin/anchorage"
+crl_port="$(free_port)"
 admin=(-u "t100/admin:$ANCHORAGE_ADMIN_PASSWORD")
-api="http://127.0.0.1:$api_port"
-RUST_LOG=warn "$bin/anchorage" --data-dir "$work/data" --listen "127.0.0.1:$api_port" \
-    --device-listen "127.0.0.1:$device_port" --assets-dir "$work/none" >"$work/server.log" 2>&1 &
-server=$!
-until curl -s -o /dev/null "$api/tenant/currentTenant"; do
-    kill -0 "$server" || { cat "$work/server.log"; die "anchorage did not start"; }
-    sleep 0.2
-done
 
 step "test PKI with a CRL distribution point, and its CRL (1,000 revoked serials, openssl)"
 "$bin/anchorage-device" pki --out "$work/pki" --devices 64 --crl-url "http://127.0.0.1:$crl_port/root.crl" >/dev/null

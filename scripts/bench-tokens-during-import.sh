@@ -27,17 +27,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
-api_port="$(port)"
-device_port="$(port)"
-export ANCHORAGE_ADMIN_PASSWORD=bench-password-1
-RUST_LOG=warn "$bin/anchorage" --data-dir "$work/data" --listen "127.0.0.1:$api_port" \
-    --device-listen "127.0.0.1:$device_port" --assets-dir "$work/none" >"$work/server.log" 2>&1 &
-server=$!
-until curl -s -o /dev/null "http://127.0.0.1:$api_port/tenant/currentTenant"; do
-    kill -0 "$server" || { cat "$work/server.log"; die "anchorage did not start"; }
-    sleep 0.2
-done
+start_anchorage "$work" "$bin/anchorage"
 
 step "test PKI"
 "$bin/anchorage-device" pki --out "$work/pki" --devices 64 >/dev/null
@@ -49,7 +39,7 @@ csv() {
 
 bench() {
     "$bin/anchorage-device" bench --url "https://127.0.0.1:$device_port" --ca "$work/data/tls/ca.pem" \
-        --pki "$work/pki" --admin-url "http://127.0.0.1:$api_port" --server-pid "$server" \
+        --pki "$work/pki" --admin-url "$api" --server-pid "$server" \
         --clients 8 --duration "$duration" "$@"
 }
 
@@ -63,7 +53,7 @@ step "import: the same while 100,000-row CSVs are uploaded back to back (load av
         csv "$k" >"$work/import.csv"
         start=$(date +%s.%N)
         status=$(curl -sS -o "$work/import.json" -w '%{http_code}' -u "t100/admin:$ANCHORAGE_ADMIN_PASSWORD" \
-            -F "file=@$work/import.csv" "http://127.0.0.1:$api_port/devicecontrol/bulkNewDeviceRequests")
+            -F "file=@$work/import.csv" "$api/devicecontrol/bulkNewDeviceRequests")
         end=$(date +%s.%N)
         awk -v k="$k" -v st="$status" -v s="$start" -v e="$end" -v c="$(grep -o '"numberOfCreated":[0-9]*' "$work/import.json")" \
             'BEGIN { printf "import %d: HTTP %s in %.2f s, %s\n", k, st, e - s, c }'

@@ -101,9 +101,33 @@ npm_ci() {
     fi
 }
 
-# A free TCP port on 127.0.0.1.
+# free_port: a free TCP port on 127.0.0.1 (python3, or node where there is no python3).
 free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+    if command -v python3 >/dev/null 2>&1; then
+        python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+    else
+        node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+    fi
+}
+
+# start_anchorage WORK BINARY: starts the anchorage BINARY in the background on two free
+# loopback ports, with the data folder WORK/data, no console assets, RUST_LOG=warn and its
+# output in WORK/server.log, and waits until its API answers (stops with the log if it exits
+# first). The admin's password is ANCHORAGE_ADMIN_PASSWORD, exported as bench-password-1.
+# Sets: server (its pid: the caller stops it), api_port, device_port, and api (the API's URL).
+start_anchorage() {
+    local work="$1" binary="$2"
+    api_port="$(free_port)"
+    device_port="$(free_port)"
+    api="http://127.0.0.1:$api_port"
+    export ANCHORAGE_ADMIN_PASSWORD=bench-password-1
+    RUST_LOG=warn "$binary" --data-dir "$work/data" --listen "127.0.0.1:$api_port" \
+        --device-listen "127.0.0.1:$device_port" --assets-dir "$work/none" >"$work/server.log" 2>&1 &
+    server=$!
+    until curl -s -o /dev/null "$api/tenant/currentTenant"; do
+        kill -0 "$server" || { cat "$work/server.log"; die "anchorage did not start"; }
+        sleep 0.2
+    done
 }
 
 # The PostgreSQL server for the API suite's PostgreSQL run, exported as
