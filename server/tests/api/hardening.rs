@@ -456,10 +456,11 @@ async fn two_admins_removing_each_other_at_once_leave_one() {
         );
         let statuses = [a.expect("a").status().as_u16(), b.expect("b").status().as_u16()];
         let db = app.raw_db().await;
-        let enabled_admins: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin' AND enabled = TRUE")
-            .fetch_one(&db)
-            .await
-            .expect("count");
+        let enabled_admins: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin' AND enabled = TRUE")
+                .fetch_one(&db)
+                .await
+                .expect("count");
         db.close().await;
         assert_eq!(enabled_admins, 1, "round {round}: {statuses:?}");
         // One is refused: 422 (the last admin), or 401 when the other was disabled first.
