@@ -8,7 +8,7 @@
 use anchorage_common::crl::Revocation;
 use anchorage_common::timefmt;
 
-use super::{Db, Ex, Tx};
+use super::{Db, Ex};
 
 /// Most entries one tenant's list may hold. An addition that would take the list beyond it is
 /// refused whole (docs/decisions.md, "Certificate revocation list"): the CRL of a million
@@ -43,19 +43,10 @@ pub enum Added {
 /// [`MAX_ENTRIES_PER_TENANT`] entries, nothing is stored. An addition that adds an entry takes
 /// a CRL number (see [`crl_number`]).
 pub async fn insert(db: &Db, tenant: &str, entries: &[Revocation], now: &str) -> sqlx::Result<Added> {
-    let mut tx = db.begin().await?;
-    // Writes first: on SQLite the transaction takes the write lock at once, and never has to
-    // upgrade a read snapshot that another writer made stale. On PostgreSQL, where writers do
-    // not wait for each other, the tenant's list lock (an advisory lock held until the
-    // transaction ends) makes additions run one after the other, so that the count below
-    // sees every other addition to the list whole or not at all.
+    // The tenant's additions run one after the other on every instance, so that the count
+    // below sees every other addition to the list whole or not at all.
+    let mut tx = db.begin_serialized(&format!("crl_entries/{tenant}")).await?;
     let (added, n) = with_conn!(&mut tx, |c| {
-        if PG {
-            sqlx::query("SELECT pg_advisory_xact_lock(hashtext('anchorage.crl_entries/' || $1))")
-                .bind(tenant)
-                .execute(&mut *c)
-                .await?;
-        }
         let mut added = 0u64;
         for e in entries {
             added += sqlx::query(
@@ -84,19 +75,11 @@ pub async fn insert(db: &Db, tenant: &str, entries: &[Revocation], now: &str) ->
         (added, n)
     });
     if n > MAX_ENTRIES_PER_TENANT {
-        rollback(tx).await?;
+        tx.rollback().await?;
         return Ok(Added::OverCap { would_hold: n });
     }
     tx.commit().await?;
     Ok(Added::Done { added })
-}
-
-/// Ends `tx` without storing anything.
-async fn rollback(tx: Tx) -> sqlx::Result<()> {
-    match tx {
-        Tx::Sqlite(t) => t.rollback().await,
-        Tx::Postgres(t) => t.rollback().await,
-    }
 }
 
 /// The revocation date of `serial_hex` (normal form) in `tenant`'s list, if it is listed: one
@@ -179,7 +162,7 @@ where
             }
         }
     });
-    rollback(tx).await?;
+    tx.rollback().await?;
     Ok(())
 }
 

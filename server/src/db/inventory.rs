@@ -56,23 +56,10 @@ fn external_ids_of(e: &DeviceEntry) -> Vec<(String, String)> {
 /// PostgreSQL 65,535).
 const INSERT_CHUNK: usize = 500;
 
-/// Starts a transaction that reads `tenant`'s devices and then writes them, so that what it
-/// read cannot change before it writes: on SQLite it takes the write lock at once (`BEGIN
-/// IMMEDIATE`); on PostgreSQL it takes the tenant's inventory lock (an advisory lock held
-/// until the transaction ends), so that registrations in a tenant run one after the other
-/// there too.
+/// Starts a transaction that reads `tenant`'s devices and then writes them: registrations in a
+/// tenant run one after the other, on every instance ([`Db::begin_serialized`]).
 async fn begin_registration(db: &Db, tenant: &str) -> sqlx::Result<Tx> {
-    match db {
-        Db::Sqlite(pool) => Ok(Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?)),
-        Db::Postgres(pool) => {
-            let mut tx = pool.begin().await?;
-            sqlx::query("SELECT pg_advisory_xact_lock(hashtext('anchorage.inventory/' || $1))")
-                .bind(tenant)
-                .execute(&mut *tx)
-                .await?;
-            Ok(Tx::Postgres(tx))
-        }
-    }
+    db.begin_serialized(&format!("inventory/{tenant}")).await
 }
 
 /// Registers one batch of rows in one transaction. `claimed` carries the external ids taken

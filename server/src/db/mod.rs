@@ -246,6 +246,26 @@ impl Db {
         })
     }
 
+    /// Starts a transaction that reads and then writes what `lock` names (say
+    /// `inventory/<tenant>`), so that what it read cannot change before it writes. SQLite takes
+    /// its write lock at once (`BEGIN IMMEDIATE`: no read snapshot to upgrade later); PostgreSQL,
+    /// where writers do not wait for each other, takes an advisory lock on the name, held until
+    /// the transaction ends, so such transactions on one name run one after the other on every
+    /// instance.
+    pub async fn begin_serialized(&self, lock: &str) -> sqlx::Result<Tx> {
+        match self {
+            Db::Sqlite(p) => Ok(Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?)),
+            Db::Postgres(p) => {
+                let mut tx = p.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock(hashtext('anchorage/' || $1))")
+                    .bind(lock)
+                    .execute(&mut *tx)
+                    .await?;
+                Ok(Tx::Postgres(tx))
+            }
+        }
+    }
+
     /// Closes every connection (at shutdown).
     pub async fn close(&self) {
         match self {
@@ -260,6 +280,14 @@ impl Tx {
         match self {
             Tx::Sqlite(t) => t.commit().await,
             Tx::Postgres(t) => t.commit().await,
+        }
+    }
+
+    /// Ends the transaction without storing anything.
+    pub async fn rollback(self) -> sqlx::Result<()> {
+        match self {
+            Tx::Sqlite(t) => t.rollback().await,
+            Tx::Postgres(t) => t.rollback().await,
         }
     }
 }

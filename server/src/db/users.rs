@@ -97,9 +97,8 @@ pub enum Updated {
 
 /// Changes what is given; a new password or a disabled account also ends the user's sessions.
 /// The tenant must keep an enabled admin: checked inside the write transaction, so two
-/// concurrent changes cannot both remove "the other" admin (on SQLite the transaction holds
-/// the database's write lock from its first statement; on PostgreSQL it locks the tenant's
-/// row first, so the changes of one tenant's users take turns).
+/// concurrent changes cannot both remove "the other" admin (the changes of one tenant's users
+/// take turns on every instance: [`Db::begin_serialized`]).
 pub async fn update(
     db: &Db,
     tenant: &str,
@@ -109,11 +108,8 @@ pub async fn update(
     enabled: Option<bool>,
     now: &str,
 ) -> sqlx::Result<Updated> {
-    let mut tx = db.begin().await?;
+    let mut tx = db.begin_serialized(&format!("users/{tenant}")).await?;
     let outcome = with_conn!(&mut tx, |c| {
-        if PG {
-            sqlx::query("SELECT 1 FROM tenants WHERE id = $1 FOR NO KEY UPDATE").bind(tenant).execute(&mut *c).await?;
-        }
         let changed = sqlx::query(
             "UPDATE users SET password_hash = COALESCE($1, password_hash), role = COALESCE($2, role), \
              enabled = COALESCE($3, enabled), \
