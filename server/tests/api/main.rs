@@ -12,6 +12,7 @@ mod crl;
 mod device_tokens;
 mod hardening;
 mod instances;
+mod migrate_db;
 mod pop;
 mod proxy;
 mod revocation;

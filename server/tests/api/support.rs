@@ -156,9 +156,13 @@ impl TestApp {
         std::fs::create_dir_all(&assets).expect("assets dir");
         let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
         let mut c = config(data.path(), &assets, password);
-        let database = PgDatabase::create_if_configured().await;
+        let mut database = PgDatabase::create_if_configured().await;
         c.database_url = database.as_ref().map(|d| d.url.clone());
         adjust(&mut c);
+        // `adjust` named another database: the fresh one is not this server's.
+        if database.as_ref().map(|d| &d.url) != c.database_url.as_ref() {
+            database = None;
+        }
         let running = anchorage_server::start(c, clock.clone() as Arc<dyn Clock>).await.expect("server starts");
         Self {
             base: format!("http://{}", running.addr),
@@ -172,6 +176,11 @@ impl TestApp {
             assets,
             database,
         }
+    }
+
+    /// A fresh server on an SQLite file, also on the PostgreSQL run.
+    pub async fn spawn_on_sqlite() -> Self {
+        Self::spawn_configured(Some(PASSWORD), |c| c.database_url = None).await
     }
 
     /// A fresh server (A) with a second anchorage (B) in proxy mode in front of it, reaching A
@@ -193,10 +202,18 @@ impl TestApp {
     /// with listeners and a data directory of its own, the same secret key file and the same
     /// device-listener certificate: the set-up of several instances behind a load balancer.
     pub async fn spawn_sibling(&self) -> Self {
+        let mut sibling = self.spawn_sharing(self.database_url()).await;
+        // Keeps the shared PostgreSQL database until the last instance is dropped.
+        sibling.database.clone_from(&self.database);
+        sibling
+    }
+
+    /// A new instance on the database `url` with this one's secret key file and device-listener
+    /// certificate (as after moving this installation to that database).
+    pub async fn spawn_sharing(&self, url: String) -> Self {
         let tls = self.data.path().join("tls");
-        let url = self.database_url();
         let secret = self.data.path().join("secret.key");
-        let mut sibling = Self::spawn_configured(Some(PASSWORD), |c| {
+        let sibling = Self::spawn_configured(Some(PASSWORD), |c| {
             c.database_url = Some(url);
             c.secret_key_file = Some(secret);
             c.tls_cert = Some(tls.join("server.pem"));
@@ -207,8 +224,6 @@ impl TestApp {
         let own_tls = sibling.data.path().join("tls");
         std::fs::create_dir_all(&own_tls).expect("tls dir");
         std::fs::copy(tls.join("ca.pem"), own_tls.join("ca.pem")).expect("CA copy");
-        // Keeps the shared PostgreSQL database until the last instance is dropped.
-        sibling.database.clone_from(&self.database);
         sibling
     }
 
@@ -261,6 +276,35 @@ impl TestApp {
     pub async fn create(&self, body: &Value) -> Response {
         self.admin(Method::POST, &self.certs_url()).json(body).send().await.expect("request")
     }
+}
+
+/// Through `app`, with the console session `cookie`: a change without the XSRF token, or with
+/// a wrong one, is refused (403); with `xsrf` it is made (a trusted certificate named `name`).
+pub async fn assert_session_changes_need_xsrf(app: &TestApp, cookie: &str, xsrf: &str, name: &str) {
+    let body = serde_json::json!({"name": name, "certInPemFormat": ca_pem(name), "status": "ENABLED"});
+    let post = |token: Option<&str>| {
+        let mut req = app.client.post(app.certs_url()).header("cookie", cookie).json(&body);
+        if let Some(t) = token {
+            req = req.header("X-XSRF-TOKEN", t);
+        }
+        req.send()
+    };
+    assert_error(post(None).await.expect("post"), 403, "security/Forbidden", "Missing or wrong X-XSRF-TOKEN").await;
+    assert_eq!(post(Some("wrong")).await.expect("post").status(), 403);
+    assert_eq!(post(Some(xsrf)).await.expect("post").status(), 201);
+}
+
+/// Logs the console session `cookie` out through `app`: the answer's status.
+pub async fn logout_session(app: &TestApp, cookie: &str, xsrf: &str) -> u16 {
+    let res = app
+        .client
+        .post(app.url("/user/logout"))
+        .header("cookie", cookie)
+        .header("X-XSRF-TOKEN", xsrf)
+        .send()
+        .await
+        .expect("logout");
+    res.status().as_u16()
 }
 
 /// The status and the JSON body of a response.
