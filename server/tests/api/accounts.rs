@@ -129,30 +129,7 @@ async fn cookie_sessions_need_the_xsrf_header_for_changes_and_end_on_logout() {
     let me = app.client.get(app.url("/user/currentUser")).header("cookie", &cookie).send().await.expect("me");
     assert_eq!(json(me).await.1["userName"], ADMIN);
 
-    let pem_text = ca_pem("Cookie CA");
-    let body = json!({"name": "c", "certInPemFormat": pem_text, "status": "ENABLED"});
-    let res = app.client.post(app.certs_url()).header("cookie", &cookie).json(&body).send().await.expect("post");
-    assert_error(res, 403, "security/Forbidden", "Missing or wrong X-XSRF-TOKEN").await;
-    let res = app
-        .client
-        .post(app.certs_url())
-        .header("cookie", &cookie)
-        .header("X-XSRF-TOKEN", "wrong")
-        .json(&body)
-        .send()
-        .await
-        .expect("post");
-    assert_eq!(res.status(), 403);
-    let res = app
-        .client
-        .post(app.certs_url())
-        .header("cookie", &cookie)
-        .header("X-XSRF-TOKEN", &xsrf)
-        .json(&body)
-        .send()
-        .await
-        .expect("post");
-    assert_eq!(res.status(), 201);
+    assert_session_changes_need_xsrf(&app, &cookie, &xsrf, "Cookie CA").await;
 
     let res = app
         .client

@@ -92,30 +92,9 @@ async fn a_console_session_made_on_one_instance_works_on_another_with_the_same_x
     let (status, body) = json(me).await;
     assert_eq!((status, body["userName"].as_str()), (200, Some(ADMIN)), "{body}");
 
-    let create = json!({"name": "c", "certInPemFormat": ca_pem("Session CA"), "status": "ENABLED"});
-    let res = b.client.post(b.certs_url()).header("cookie", &cookie).json(&create).send().await.expect("post");
-    assert_error(res, 403, "security/Forbidden", "Missing or wrong X-XSRF-TOKEN").await;
-    let res = b
-        .client
-        .post(b.certs_url())
-        .header("cookie", &cookie)
-        .header("X-XSRF-TOKEN", &xsrf)
-        .json(&create)
-        .send()
-        .await
-        .expect("post");
-    assert_eq!(res.status(), 201);
-
+    assert_session_changes_need_xsrf(&b, &cookie, &xsrf, "Session CA").await;
     // Logged out on B: the session is gone on A too.
-    let res = b
-        .client
-        .post(b.url("/user/logout"))
-        .header("cookie", &cookie)
-        .header("X-XSRF-TOKEN", &xsrf)
-        .send()
-        .await
-        .expect("logout");
-    assert_eq!(res.status(), 204);
+    assert_eq!(logout_session(&b, &cookie, &xsrf).await, 204);
     let me = a.client.get(a.url("/user/currentUser")).header("cookie", &cookie).send().await.expect("me");
     assert_eq!(me.status(), 401);
 }

@@ -56,29 +56,8 @@ async fn console_logins_are_checked_by_the_platform_and_sessions_forward_them() 
 
     let me = app.client.get(app.url("/user/currentUser")).header("cookie", &cookie).send().await.expect("me");
     assert_eq!(json(me).await.1["userName"], ADMIN);
-    let body = json!({"name": "via proxy", "certInPemFormat": ca_pem("Proxy CA"), "status": "ENABLED"});
-    let res = app.client.post(app.certs_url()).header("cookie", &cookie).json(&body).send().await.expect("post");
-    assert_error(res, 403, "security/Forbidden", "Missing or wrong X-XSRF-TOKEN").await;
-    let res = app
-        .client
-        .post(app.certs_url())
-        .header("cookie", &cookie)
-        .header("X-XSRF-TOKEN", &xsrf)
-        .json(&body)
-        .send()
-        .await
-        .expect("post");
-    assert_eq!(res.status(), 201);
-
-    let res = app
-        .client
-        .post(app.url("/user/logout"))
-        .header("cookie", &cookie)
-        .header("X-XSRF-TOKEN", &xsrf)
-        .send()
-        .await
-        .expect("logout");
-    assert_eq!(res.status(), 204);
+    assert_session_changes_need_xsrf(&app, &cookie, &xsrf, "Proxy CA").await;
+    assert_eq!(logout_session(&app, &cookie, &xsrf).await, 204);
     assert_eq!(app.client.get(app.certs_url()).header("cookie", &cookie).send().await.expect("get").status(), 401);
 }
 
