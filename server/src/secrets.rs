@@ -27,9 +27,14 @@ impl std::fmt::Debug for SecretBox {
 }
 
 impl SecretBox {
-    /// Reads the key file (64 hex digits), or makes it (mode 0600) when it does not exist.
+    /// Reads the key file (64 hex digits), or makes it (mode 0600, in a folder made 0700 if
+    /// missing) when it does not exist.
     pub fn load_or_create(path: &Path) -> anyhow::Result<Self> {
         if !path.exists() {
+            // Its folder too (the data directory, which on PostgreSQL nothing else makes).
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+                crate::db::private_dir(dir)?;
+            }
             let key: [u8; 32] = rand::random();
             if create_durably(path, &format!("{}\n", hex::encode(key)))? {
                 tracing::info!(file = %path.display(), "made the secret key (back it up with the database)");
@@ -158,6 +163,23 @@ pub fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_key_is_made_in_a_missing_folder_which_only_its_owner_may_open() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("data/secret.key");
+        let first = SecretBox::load_or_create(&path).expect("made");
+        let again = SecretBox::load_or_create(&path).expect("read");
+        let sealed = first.seal(b"x", "c").expect("seal");
+        assert_eq!(again.open(&sealed, "c").expect("opens"), b"x");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = |p: &std::path::Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+            assert_eq!(mode(&dir.path().join("data")), 0o700);
+            assert_eq!(mode(&path), 0o600);
+        }
+    }
 
     #[test]
     fn sealed_values_open_only_with_their_key_and_context() {
