@@ -89,16 +89,18 @@ run_one sqlite
 ANCHORAGE_DATABASE_URL="$pg_url" run_one postgres
 
 step "postgres×2: two instances on one database, 4 clients each, $duration s at once"
-mkdir -p "$work/a" "$work/b"
+mkdir -p "$work/b"
 export ANCHORAGE_DATABASE_URL="$pg_url"
-start_anchorage "$work/a" "$bin/anchorage"
+# The first instance is the postgres run's again (its data folder holds the secret key that
+# sealed the database's signing key, and the device certificate); the second shares both.
+start_anchorage "$work/postgres" "$bin/anchorage"
 a_pid=$server a_device=$device_port a_api=$api
 pids+=("$a_pid")
-ANCHORAGE_SECRET_KEY_FILE="$work/a/data/secret.key" ANCHORAGE_TLS_CERT="$work/a/data/tls/server.pem" \
-    ANCHORAGE_TLS_KEY="$work/a/data/tls/server-key.pem" start_anchorage "$work/b" "$bin/anchorage"
+ANCHORAGE_SECRET_KEY_FILE="$work/postgres/data/secret.key" ANCHORAGE_TLS_CERT="$work/postgres/data/tls/server.pem" \
+    ANCHORAGE_TLS_KEY="$work/postgres/data/tls/server-key.pem" start_anchorage "$work/b" "$bin/anchorage"
 b_pid=$server b_device=$device_port b_api=$api
 pids+=("$b_pid")
-ca="$work/a/data/tls/ca.pem"
+ca="$work/postgres/data/tls/ca.pem"
 # Warm-up on both (the root is trusted already: the postgres run uploaded it).
 bench_tokens "a" "https://127.0.0.1:$a_device" "$ca" "$a_api" "$a_pid" 4 &
 first=$!
