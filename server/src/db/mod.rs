@@ -302,12 +302,7 @@ pub async fn open(location: &Location, sizes: PoolSizes) -> anyhow::Result<Db> {
     match location {
         Location::Sqlite(path) => open_sqlite(path, sizes).await,
         Location::Postgres(url) => {
-            // Every execution planned with its own values: a generic plan made while a table was
-            // small (a fresh installation, the start of a large import) would keep scanning the
-            // whole table as it grows (a 100,000-row import took minutes instead of seconds).
-            let options = PgConnectOptions::from_str(url)
-                .context("reading the PostgreSQL URL")?
-                .options([("plan_cache_mode", "force_custom_plan")]);
+            let options = PgConnectOptions::from_str(url).context("reading the PostgreSQL URL")?;
             let pool = PgPoolOptions::new()
                 .max_connections(sizes.max.max(1))
                 .min_connections(sizes.min.min(sizes.max))
