@@ -10,8 +10,10 @@
 # scripts install were already there (only on a machine without them is that path exercised).
 # Prints how long each step took (docs/benchmarks.md, "Fresh machine").
 #
-# Usage: scripts/fresh-check.sh [--cold-cargo] [--keep] [--only test|run]
+# Usage: scripts/fresh-check.sh [--cold-cargo] [--no-postgres] [--keep] [--only test|run]
 #   --cold-cargo   an empty CARGO_HOME too: every crate is downloaded again (slower)
+#   --no-postgres  as on a machine without a PostgreSQL server: test.sh starts a throwaway
+#                  cluster for the API suite's PostgreSQL run (ANCHORAGE_TEST_POSTGRES_THROWAWAY=1)
 #   --keep         keep the temporary folder (its path is printed)
 #   --only X       run only one of the two commands
 set -euo pipefail
@@ -23,6 +25,7 @@ while [[ $# -gt 0 ]]; do
     case "$1" in
         --cold-cargo) cold_cargo=1 ;;
         --keep) keep=1 ;;
+        --no-postgres) export ANCHORAGE_TEST_POSTGRES_THROWAWAY=1 ;;
         --only)
             only="${2:-}"
             shift
