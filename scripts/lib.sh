@@ -194,3 +194,19 @@ stop_throwaway_postgres() {
     rm -rf "$_pg_throwaway"
     _pg_throwaway=""
 }
+
+# Drops the databases that API test processes no longer running left on the PostgreSQL server
+# of ANCHORAGE_TEST_POSTGRES_URL (each test drops its own; a killed run cannot). Their names
+# carry the test process's id: anchorage_test_<pid>_<n>_<random>.
+drop_stale_test_databases() {
+    local name pid
+    psql "$ANCHORAGE_TEST_POSTGRES_URL" -XAtqc \
+        "SELECT datname FROM pg_database WHERE datname LIKE 'anchorage\_test\_%'" 2>/dev/null |
+        while read -r name; do
+            pid="${name#anchorage_test_}"
+            pid="${pid%%_*}"
+            [[ "$pid" =~ ^[0-9]+$ ]] || continue
+            kill -0 "$pid" 2>/dev/null && continue
+            psql "$ANCHORAGE_TEST_POSTGRES_URL" -XAtqc "DROP DATABASE IF EXISTS \"$name\" WITH (FORCE)" >/dev/null 2>&1 || true
+        done
+}

@@ -35,6 +35,7 @@ timed "unit and API integration tests (the API suite on SQLite)" \
     cargo test -p anchorage-common -p anchorage-server -p anchorage-device -p anchorage-app
 trap stop_throwaway_postgres EXIT
 timed "PostgreSQL for the API suite's second run" postgres_for_tests
+drop_stale_test_databases
 timed "API integration tests on PostgreSQL (a database of their own per test)" \
     cargo test -p anchorage-server --test api
 timed "server build for the browser tests" cargo build -q -p anchorage-server
