@@ -307,3 +307,39 @@ async fn an_instance_killed_mid_import_and_mid_token_loses_nothing_committed_and
     assert_eq!((broken, orphans, tokens_without_user), (0, 0, 0), "every row is whole");
     drop(b);
 }
+
+/// A stop (what SIGTERM does) while a bulk import is under way: new connections are refused at
+/// once, the import in flight finishes and answers, and every row it reported is committed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn stopping_lets_the_request_in_flight_finish_and_refuses_new_connections() {
+    let mut app = TestApp::spawn_configured(Some(PASSWORD), |c| c.max_body_bytes = 8 * 1024 * 1024).await;
+    let mut csv = String::from("ID;AUTH_TYPE;CREDENTIALS;TYPE;NAME\n");
+    for i in 0..50_000 {
+        csv.push_str(&format!("drain-{i:05};CERTIFICATES;;c8y_Device;Drain {i}\n"));
+    }
+    let form = Form::new()
+        .part("file", Part::bytes(csv.into_bytes()).file_name("drain.csv").mime_str("text/csv").expect("mime"));
+    let upload =
+        tokio::spawn(app.admin(Method::POST, &app.url("/devicecontrol/bulkNewDeviceRequests")).multipart(form).send());
+    let db = app.raw_db().await;
+    let deadline = Instant::now() + StdDuration::from_secs(60);
+    loop {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM device_users").fetch_one(&db).await.unwrap_or(0);
+        if n > 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no row was committed in time");
+        tokio::time::sleep(StdDuration::from_millis(2)).await;
+    }
+    let base = app.url("");
+    app.stop_server().await;
+    let (status, body) = json(upload.await.expect("task").expect("the import in flight is answered")).await;
+    assert_eq!((status, body["numberOfCreated"].as_u64()), (201, Some(50_000)), "{body}");
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM device_users").fetch_one(&db).await.expect("count");
+    assert_eq!(n, 50_000);
+    db.close().await;
+    assert!(
+        reqwest::Client::new().get(format!("{base}/health")).send().await.is_err(),
+        "a new connection after the stop"
+    );
+}
