@@ -139,17 +139,20 @@ start_anchorage() {
 # ANCHORAGE_TEST_POSTGRES_THROWAWAY=1 goes straight to 3 (how a machine without PostgreSQL is
 # checked on one with it). Never "none": the PostgreSQL run is not skipped.
 _pg_throwaway=""
+_pg_given=""
 postgres_for_tests() {
     if [[ "${ANCHORAGE_TEST_POSTGRES_THROWAWAY:-}" == 1 ]]; then
         :
     elif [[ -n "${ANCHORAGE_TEST_POSTGRES_URL:-}" ]]; then
+        _pg_given=1
         echo "PostgreSQL: ANCHORAGE_TEST_POSTGRES_URL as given"
         return 0
     fi
     local url="postgres://postgres@127.0.0.1:5432/postgres"
     if [[ "${ANCHORAGE_TEST_POSTGRES_THROWAWAY:-}" != 1 ]] && (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then
         command -v psql >/dev/null 2>&1 || apt_install required postgresql-client
-        if psql "$url" -XAtqc 'SELECT 1' >/dev/null 2>&1; then
+        # -w: never prompt for a password (a server asking for one is not ours to use).
+        if PGCONNECT_TIMEOUT=5 psql -w "$url" -XAtqc 'SELECT 1' >/dev/null 2>&1; then
             export ANCHORAGE_TEST_POSTGRES_URL="$url"
             echo "PostgreSQL: the server on 127.0.0.1:5432"
             return 0
@@ -198,15 +201,22 @@ stop_throwaway_postgres() {
 # Drops the databases that API test processes no longer running left on the PostgreSQL server
 # of ANCHORAGE_TEST_POSTGRES_URL (each test drops its own; a killed run cannot). Their names
 # carry the test process's id: anchorage_test_<pid>_<n>_<random>.
+# Only on a server this machine started or owns: names of processes of another machine (a
+# shared server) cannot be told apart, so a server named by ANCHORAGE_TEST_POSTGRES_URL is left
+# alone, and so is anything when psql is missing.
 drop_stale_test_databases() {
-    local name pid
-    psql "$ANCHORAGE_TEST_POSTGRES_URL" -XAtqc \
-        "SELECT datname FROM pg_database WHERE datname LIKE 'anchorage\_test\_%'" 2>/dev/null |
-        while read -r name; do
-            pid="${name#anchorage_test_}"
-            pid="${pid%%_*}"
-            [[ "$pid" =~ ^[0-9]+$ ]] || continue
-            kill -0 "$pid" 2>/dev/null && continue
-            psql "$ANCHORAGE_TEST_POSTGRES_URL" -XAtqc "DROP DATABASE IF EXISTS \"$name\" WITH (FORCE)" >/dev/null 2>&1 || true
-        done
+    [[ -z "${_pg_given:-}" ]] || return 0
+    command -v psql >/dev/null 2>&1 || return 0
+    local name pid names
+    names="$(PGCONNECT_TIMEOUT=5 psql -w "$ANCHORAGE_TEST_POSTGRES_URL" -XAtqc \
+        "SELECT datname FROM pg_database WHERE datname LIKE 'anchorage\_test\_%'" 2>/dev/null)" || return 0
+    for name in $names; do
+        pid="${name#anchorage_test_}"
+        pid="${pid%%_*}"
+        [[ "$pid" =~ ^[0-9]+$ ]] || continue
+        # Alive, whoever runs it.
+        [[ -d "/proc/$pid" ]] && continue
+        PGCONNECT_TIMEOUT=5 psql -w "$ANCHORAGE_TEST_POSTGRES_URL" -XAtqc \
+            "DROP DATABASE IF EXISTS \"$name\" WITH (FORCE)" >/dev/null 2>&1 || true
+    done
 }

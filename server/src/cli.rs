@@ -50,8 +50,9 @@ pub enum Command {
         /// The SQLite database: sqlite://<data-dir>/anchorage.db
         #[arg(long)]
         from: String,
-        /// The PostgreSQL database: postgres://user@host:port/db (migrations are applied first)
-        #[arg(long)]
+        /// The PostgreSQL database: postgres://user@host:port/db (migrations are applied first);
+        /// with a password, better from the environment than as a flag (process listings)
+        #[arg(long, env = "ANCHORAGE_MIGRATE_DB_TO", hide_env_values = true)]
         to: String,
     },
 }

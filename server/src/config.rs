@@ -116,7 +116,7 @@ pub struct Config {
     /// default) or `postgres://user@host:port/db` (several instances sharing one database).
     /// Every instance on one PostgreSQL database needs the same --secret-key-file and, for
     /// devices, the same --tls-cert/--tls-key (docs/deployment.md).
-    #[arg(long, env = "ANCHORAGE_DATABASE_URL")]
+    #[arg(long, env = "ANCHORAGE_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
 
     /// Most open database connections of this instance.

@@ -125,6 +125,12 @@ impl IntoResponse for AppError {
 
 impl From<sqlx::Error> for AppError {
     fn from(e: sqlx::Error) -> Self {
+        // PostgreSQL refuses text with a NUL character (SQLite stores it): the client's input.
+        if let sqlx::Error::Database(d) = &e
+            && matches!(d.code().as_deref(), Some("22021" | "22P05"))
+        {
+            return Self::unprocessable("general", "Text must not contain a NUL character.");
+        }
         Self::Internal(e.into())
     }
 }

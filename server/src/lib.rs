@@ -80,12 +80,15 @@ async fn health() -> Response {
 /// `GET /ready`: readiness. 200 when the database answers and has every migration this build
 /// knows; 503 with the reason otherwise (a load balancer then sends traffic elsewhere).
 async fn ready(State(state): State<AppState>) -> Response {
-    match db::ready(&state.db).await {
+    let check = tokio::time::timeout(std::time::Duration::from_secs(3), db::ready(&state.db)).await;
+    match check.unwrap_or_else(|_| Err("the database did not answer within 3 s".into())) {
         Ok(()) => {
             axum::Json(serde_json::json!({"status": "UP", "database": state.db.backend().name()})).into_response()
         }
-        Err(reason) => {
-            tracing::warn!(%reason, "not ready");
+        Err(detail) => {
+            // The detail (which may name hosts or users) goes to the log, not to the caller.
+            tracing::warn!(%detail, "not ready");
+            let reason = if detail.starts_with("migrations") { detail } else { "database unavailable".into() };
             (StatusCode::SERVICE_UNAVAILABLE, axum::Json(serde_json::json!({"status": "DOWN", "reason": reason})))
                 .into_response()
         }
@@ -355,7 +358,12 @@ async fn bootstrap_admin(db: &db::Db, config: &Config, now: &str) -> anyhow::Res
         enabled: true,
         password_changed_at: None,
     };
-    db::users::insert(db, &row, now).await?;
+    match db::users::insert(db, &row, now).await {
+        Ok(()) => {}
+        // Another instance starting on the same database made it first.
+        Err(e) if crate::error::is_unique_violation(&e) => return Ok(AdminBootstrap::Existing),
+        Err(e) => return Err(e.into()),
+    }
     tracing::info!(tenant = %config.tenant, user = %config.admin_user, "created the first admin user");
     Ok(if generated { AdminBootstrap::CreatedWithGenerated(hash.1) } else { AdminBootstrap::CreatedFromEnvironment })
 }

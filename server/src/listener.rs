@@ -282,6 +282,9 @@ pub async fn serve(listener: Listener, app: axum::Router, mut shutdown: watch::R
             registry.remove(id);
         });
     }
+    // Closed at once: new connections are refused while the open ones drain (a load balancer
+    // then sends them elsewhere instead of into a backlog nobody accepts from).
+    drop(tcp);
     tracing::debug!(listener = name, open = registry.len(), "stopping: draining connections");
     let drain = async { while connections.join_next().await.is_some() {} };
     if tokio::time::timeout(limits.drain, drain).await.is_err() {

@@ -9,7 +9,7 @@
 use std::fmt::Write as _;
 
 use anyhow::{Context as _, bail};
-use sqlx::{PgPool, QueryBuilder, Row as _, SqlitePool};
+use sqlx::{PgPool, QueryBuilder, Row as _};
 
 use super::Db;
 
@@ -79,12 +79,17 @@ pub async fn copy(from: &Db, to: &Db) -> anyhow::Result<Report> {
     if !not_empty.is_empty() {
         bail!("the target database is not empty: {}; migrate-db copies only into an empty one", not_empty.join(", "));
     }
+    // One read transaction on one connection: every table as of one moment, even if an
+    // embedded instance still wrote (it should be stopped).
+    let mut read = src.begin().await?;
     let mut tx = dst.begin().await?;
     let mut report = Report::default();
     for table in TABLES {
         let columns = columns(dst, table).await?;
-        let copied = copy_table(src, &mut tx, table, &columns).await.with_context(|| format!("copying {table}"))?;
-        let source: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM \"{table}\"")).fetch_one(src).await?;
+        let copied =
+            copy_table(&mut read, &mut tx, table, &columns).await.with_context(|| format!("copying {table}"))?;
+        let source: i64 =
+            sqlx::query_scalar(&format!("SELECT COUNT(*) FROM \"{table}\"")).fetch_one(&mut *read).await?;
         let target: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM \"{table}\"")).fetch_one(&mut *tx).await?;
         if source != target || u64::try_from(source).ok() != Some(copied) {
             bail!("{table}: {source} rows in the source, {copied} read, {target} in the target; nothing was written");
@@ -92,9 +97,16 @@ pub async fn copy(from: &Db, to: &Db) -> anyhow::Result<Report> {
         report.tables.push(((*table).to_owned(), copied));
     }
     for table in IDENTITY_TABLES {
+        // Past every id SQLite ever gave (AUTOINCREMENT never reuses the ids of deleted rows).
+        let given: Option<i64> = sqlx::query_scalar("SELECT seq FROM sqlite_sequence WHERE name = $1")
+            .bind(table)
+            .fetch_optional(&mut *read)
+            .await?;
         sqlx::query(&format!(
-            "SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT MAX(id) FROM \"{table}\"), 0) + 1, false)"
+            "SELECT setval(pg_get_serial_sequence('{table}', 'id'), \
+             GREATEST(COALESCE((SELECT MAX(id) FROM \"{table}\"), 0), $1) + 1, false)"
         ))
+        .bind(given.unwrap_or(0))
         .execute(&mut *tx)
         .await?;
     }
@@ -145,7 +157,7 @@ async fn columns(dst: &PgPool, table: &str) -> anyhow::Result<Vec<(String, Kind)
 
 /// Copies one table in batches; returns how many rows were read.
 async fn copy_table(
-    src: &SqlitePool,
+    src: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
     tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
     table: &str,
     columns: &[(String, Kind)],
@@ -166,7 +178,7 @@ async fn copy_table(
         let rows = sqlx::query(&select)
             .bind(i64::try_from(BATCH_ROWS).unwrap_or(500))
             .bind(i64::try_from(copied).unwrap_or(i64::MAX))
-            .fetch_all(src)
+            .fetch_all(&mut **src)
             .await?;
         if rows.is_empty() {
             return Ok(copied);

@@ -510,13 +510,17 @@ fn push_filter<'a, B: sqlx::Database>(
         q.push(" AND m.type = ").push_bind(t);
     }
     if let Some(text) = text {
-        // Case-insensitive for ASCII on both backends, as SQLite's LIKE is.
-        let like = format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-        q.push(" AND (lower(m.name) LIKE lower(")
+        // Case-insensitive for ASCII letters on both backends, as SQLite's LIKE is: the pattern
+        // is lowered here, the columns by lower(), which folds ASCII only under SQLite and under
+        // PostgreSQL's COLLATE "C" alike (a lower() of the parameter would follow the database's
+        // locale on PostgreSQL).
+        let like =
+            format!("%{}%", text.to_ascii_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        q.push(" AND (lower(m.name) LIKE ")
             .push_bind(like.clone())
-            .push(") ESCAPE '\\' OR lower(u.device_id) LIKE lower(")
+            .push(" ESCAPE '\\' OR lower(u.device_id) LIKE ")
             .push_bind(like)
-            .push(") ESCAPE '\\')");
+            .push(" ESCAPE '\\')");
     }
 }
 

@@ -119,9 +119,17 @@ impl std::fmt::Display for Location {
     }
 }
 
-/// A database URL without its password, for logs and errors.
+/// A database URL without its password (in the user part or a `password=` parameter), for
+/// logs and errors.
 pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
+    let (url, query) = url.split_once('?').map_or((url, None), |(u, q)| (u, Some(q)));
+    let query = query.map(|q| {
+        q.split('&')
+            .map(|p| if p.to_ascii_lowercase().starts_with("password=") { "password=***" } else { p })
+            .collect::<Vec<_>>()
+            .join("&")
+    });
+    let base = match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
             let userinfo = &url[scheme + 3..at];
             let user = userinfo.split(':').next().unwrap_or("");
@@ -133,6 +141,10 @@ pub fn redact(url: &str) -> String {
             )
         }
         _ => url.to_owned(),
+    };
+    match query {
+        Some(q) => format!("{base}?{q}"),
+        None => base,
     }
 }
 
@@ -525,6 +537,19 @@ mod tests {
     use std::task::{Context, Poll, Waker};
 
     use super::*;
+
+    #[test]
+    fn database_urls_are_read_and_shown_without_passwords() {
+        assert_eq!(redact("postgres://app:s3cret@db:5432/a"), "postgres://app:***@db:5432/a");
+        assert_eq!(redact("postgres://db/a?user=app&password=s3cret&x=1"), "postgres://db/a?user=app&password=***&x=1");
+        assert_eq!(redact("postgres://app@db/a"), "postgres://app@db/a");
+        assert!(
+            matches!(Location::parse("sqlite://data/anchorage.db"), Ok(Location::Sqlite(p)) if p == Path::new("data/anchorage.db"))
+        );
+        assert!(matches!(Location::parse("postgresql://app@db/a"), Ok(Location::Postgres(_))));
+        let refused = Location::parse("mysql://app:s3cret@db/a").expect_err("refused");
+        assert!(!refused.to_string().contains("s3cret"), "{refused}");
+    }
 
     #[tokio::test]
     async fn readers_wait_when_all_are_lent_and_see_what_the_pool_committed() {
