@@ -29,6 +29,7 @@ pub const TABLES: &[&str] = &[
     "audit_purge",
     "crl_entries",
     "crl_signers",
+    "crl_builds",
     "provisioned_certificates",
     "login_failures",
 ];

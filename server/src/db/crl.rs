@@ -265,3 +265,48 @@ pub async fn crl_number(db: &Db, tenant: &str) -> sqlx::Result<Option<(i64, Vec<
             .await
     })
 }
+
+/// A signed CRL as stored for every instance.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct BuildRow {
+    pub crl_number: i64,
+    /// The signer's certificate (DER) it was signed with.
+    pub signer: Vec<u8>,
+    /// Unix seconds.
+    pub built_at: i64,
+    pub der: Vec<u8>,
+}
+
+/// `tenant`'s last stored CRL if it has `number`: the one any instance built for the list as it
+/// is now.
+pub async fn build(db: &Db, tenant: &str, number: i64) -> sqlx::Result<Option<BuildRow>> {
+    with_conn!(db, |c| {
+        sqlx::query_as(
+            "SELECT crl_number, signer, built_at, der FROM crl_builds WHERE tenant_id = $1 AND crl_number = $2",
+        )
+        .bind(tenant)
+        .bind(number)
+        .fetch_optional(c)
+        .await
+    })
+}
+
+/// Stores `tenant`'s newly built CRL, unless one with a higher number is stored already (two
+/// instances building at once).
+pub async fn store_build(db: &Db, tenant: &str, row: &BuildRow) -> sqlx::Result<()> {
+    with_conn!(db, |c| {
+        sqlx::query(
+            "INSERT INTO crl_builds (tenant_id, crl_number, signer, built_at, der) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (tenant_id) DO UPDATE SET crl_number = excluded.crl_number, signer = excluded.signer, \
+             built_at = excluded.built_at, der = excluded.der WHERE excluded.crl_number > crl_builds.crl_number",
+        )
+        .bind(tenant)
+        .bind(row.crl_number)
+        .bind(&row.signer)
+        .bind(row.built_at)
+        .bind(&row.der)
+        .execute(c)
+        .await?;
+    });
+    Ok(())
+}

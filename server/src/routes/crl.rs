@@ -8,8 +8,8 @@
 //! * `GET` with `Accept: application/pkix-crl` answers the DER CRL of every entry, signed by
 //!   the tenant's CRL signer ([`crl_signer`]); with any other `Accept`, a page of the entries as
 //!   JSON ([`RevokedSerials`]) for the console. A CRL is built by one request at a time in the
-//!   process and served again while the list is unchanged and it is younger than
-//!   [`CRL_REUSE`] ([`CrlCache`]).
+//!   process, stored in the database for every instance, and served again while the list is
+//!   unchanged and it is younger than [`CRL_REUSE`] ([`CrlCache`], [`shared`]).
 //! * `GET …/crl/signer` answers the signer's certificate (PEM), to verify the CRL with.
 //!
 //! Decisions (signer, `nextUpdate`, caps, duplicates): docs/decisions.md, "Certificate
@@ -416,6 +416,9 @@ pub async fn crl_der(state: &AppState, tenant: &str) -> Result<Bytes, AppError> 
     if let Some(der) = state.crl_downloads.current(tenant, latest.as_ref(), state.clock.now()) {
         return Ok(der);
     }
+    if let Some(der) = shared(state, tenant, latest.as_ref()).await? {
+        return Ok(der);
+    }
     // In a task of its own: the build finishes (and is kept) even if this request goes away,
     // and no second build starts meanwhile.
     let (state, tenant) = (state.clone(), tenant.to_owned());
@@ -429,6 +432,9 @@ async fn build_and_keep(state: &AppState, tenant: &str) -> Result<Bytes, AppErro
     let _building = std::sync::Arc::clone(&cache.building).lock_owned().await;
     let latest = db::crl::crl_number(&state.db, tenant).await?;
     if let Some(der) = cache.current(tenant, latest.as_ref(), state.clock.now()) {
+        return Ok(der);
+    }
+    if let Some(der) = shared(state, tenant, latest.as_ref()).await? {
         return Ok(der);
     }
     let signer = crl_signer(state, tenant).await?;
@@ -450,8 +456,33 @@ async fn build_and_keep(state: &AppState, tenant: &str) -> Result<Bytes, AppErro
         .map_err(AppError::internal)?
         .map_err(AppError::internal)?;
     tracing::info!(tenant, number, bytes = der.len(), "built the tenant's CRL");
+    let stored = db::crl::BuildRow {
+        crl_number: number,
+        signer: certificate.clone(),
+        built_at: now.unix_timestamp(),
+        der: der.to_vec(),
+    };
+    db::crl::store_build(&state.db, tenant, &stored).await?;
     cache.keep(tenant, BuiltCrl { number, signer: certificate, built_at: now, der: der.clone() });
     Ok(der)
+}
+
+/// The CRL stored in the database for the list as it is now (`latest`: the tenant's CRL
+/// counter and signer), if it is younger than [`CRL_REUSE`]: built by this instance or
+/// another. Several instances behind a load balancer serve one CRL this way; each building its
+/// own would take a new number, making the others' out of date, and every download would
+/// rebuild. Kept in memory too.
+async fn shared(state: &AppState, tenant: &str, latest: Option<&(i64, Vec<u8>)>) -> Result<Option<Bytes>, AppError> {
+    let Some((number, signer)) = latest else { return Ok(None) };
+    let Some(row) = db::crl::build(&state.db, tenant, *number).await? else { return Ok(None) };
+    let Ok(built_at) = OffsetDateTime::from_unix_timestamp(row.built_at) else { return Ok(None) };
+    let age = state.clock.now() - built_at;
+    if row.signer != *signer || age.is_negative() || age >= CRL_REUSE {
+        return Ok(None);
+    }
+    let der = Bytes::from(row.der);
+    state.crl_downloads.keep(tenant, BuiltCrl { number: *number, signer: row.signer, built_at, der: der.clone() });
+    Ok(Some(der))
 }
 
 /// A stored entry as the CRL lists it.

@@ -343,3 +343,31 @@ async fn stopping_lets_the_request_in_flight_finish_and_refuses_new_connections(
         "a new connection after the stop"
     );
 }
+
+/// Downloads of the tenant's CRL spread over two instances get the one CRL (same bytes, same
+/// number): an instance serves the one another built instead of building its own, whose new
+/// number would make every other instance's out of date.
+#[tokio::test]
+async fn instances_serve_the_one_signed_crl_until_the_list_changes() {
+    let a = TestApp::spawn().await;
+    let b = a.spawn_sibling().await;
+    let put = |app: &TestApp, serial: &str| {
+        let body = json!({"crls": [{"serialNumberInHex": serial, "revocationDate": "2023-01-11T16:12:36.288Z"}]});
+        app.admin(Method::PUT, &app.url("/tenant/trusted-certificates/settings/crl")).json(&body).send()
+    };
+    let crl = |app: &TestApp| {
+        app.admin(Method::GET, &app.url("/tenant/trusted-certificates/settings/crl"))
+            .header("Accept", "application/pkix-crl")
+            .send()
+    };
+    assert_eq!(put(&a, "0A0B").await.expect("put").status(), 204);
+    let first = crl(&a).await.expect("crl").bytes().await.expect("der");
+    for app in [&b, &a, &b] {
+        assert_eq!(crl(app).await.expect("crl").bytes().await.expect("der"), first, "the same CRL from every instance");
+    }
+    // A change through B: both serve a new one, again the same.
+    assert_eq!(put(&b, "0C0D").await.expect("put").status(), 204);
+    let second = crl(&a).await.expect("crl").bytes().await.expect("der");
+    assert_ne!(second, first);
+    assert_eq!(crl(&b).await.expect("crl").bytes().await.expect("der"), second);
+}
