@@ -232,6 +232,10 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(Option<String>, String, Str
     let decoded = base64::engine::general_purpose::STANDARD.decode(b64.trim()).ok()?;
     let text = String::from_utf8(decoded).ok()?;
     let (login, password) = text.split_once(':')?;
+    // No tenant or user name has a NUL character (and PostgreSQL could not look one up).
+    if login.contains('\0') {
+        return None;
+    }
     let (tenant, user) = match login.split_once('/') {
         Some((t, u)) => (Some(t.to_string()), u.to_string()),
         None => (None, login.to_string()),

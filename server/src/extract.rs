@@ -61,13 +61,17 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiForm<T> {
     }
 }
 
-/// Query parameters; a parameter of the wrong kind → 422 in the platform's envelope.
+/// Query parameters; a parameter of the wrong kind, or with a NUL character (which PostgreSQL
+/// cannot store or compare, so both backends refuse it alike) → 422 in the platform's envelope.
 pub struct ApiQuery<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        if parts.uri.query().is_some_and(|q| q.contains("%00")) {
+            return Err(AppError::unprocessable("general", "Query parameters must not contain a NUL character."));
+        }
         Query::<T>::from_request_parts(parts, state)
             .await
             .map(|Query(v)| ApiQuery(v))
