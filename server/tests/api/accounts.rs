@@ -8,29 +8,10 @@ use time::Duration;
 
 use crate::support::*;
 
-/// Logs in with the form the platform's clients send; returns the `Cookie` header value and
-/// the XSRF token.
+/// Logs in with the form the platform's clients send ([`console_login`]).
 async fn login(app: &TestApp, user: &str, password: &str) -> (StatusCode, Option<(String, String)>, Vec<String>) {
-    let res = app
-        .client
-        .post(app.url(&format!("/tenant/oauth?tenant_id={TENANT}")))
-        .form(&[("grant_type", "PASSWORD"), ("username", user), ("password", password)])
-        .send()
-        .await
-        .expect("login");
-    let status = res.status();
-    let set: Vec<String> =
-        res.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok().map(str::to_string)).collect();
-    let value = |name: &str| {
-        set.iter().find_map(|c| {
-            c.strip_prefix(&format!("{name}=")).map(|v| v.split(';').next().unwrap_or_default().to_string())
-        })
-    };
-    let pair = match (value("authorization"), value("XSRF-TOKEN")) {
-        (Some(session), Some(xsrf)) => Some((format!("authorization={session}; XSRF-TOKEN={xsrf}"), xsrf)),
-        _ => None,
-    };
-    (status, pair, set)
+    let (status, pair, set) = console_login(&app.client, &app.base, user, password).await;
+    (StatusCode::from_u16(status).expect("status"), pair, set)
 }
 
 async fn create_user(app: &TestApp, name: &str, password: &str, role: &str) {

@@ -61,33 +61,13 @@ async fn a_token_issued_by_one_instance_works_on_another_and_logout_through_it_r
     }
 }
 
-/// Logs in to the console's cookie session: the `cookie` header value and the XSRF token.
-async fn login(app: &TestApp) -> (String, String) {
-    let res = app
-        .client
-        .post(app.url(&format!("/tenant/oauth?tenant_id={TENANT}")))
-        .form(&[("grant_type", "PASSWORD"), ("username", ADMIN), ("password", PASSWORD)])
-        .send()
-        .await
-        .expect("login");
-    assert_eq!(res.status(), 200);
-    let cookies: Vec<String> = res
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .filter_map(|c| c.split(';').next())
-        .map(str::to_string)
-        .collect();
-    let xsrf = cookies.iter().find_map(|c| c.strip_prefix("XSRF-TOKEN=")).expect("XSRF cookie").to_string();
-    (cookies.join("; "), xsrf)
-}
-
 #[tokio::test]
 async fn a_console_session_made_on_one_instance_works_on_another_with_the_same_xsrf_rule() {
     let a = TestApp::spawn().await;
     let b = a.spawn_sibling().await;
-    let (cookie, xsrf) = login(&a).await;
+    let (status, pair, _) = console_login(&a.client, &a.base, ADMIN, PASSWORD).await;
+    assert_eq!(status, 200);
+    let (cookie, xsrf) = pair.expect("session cookies");
     let me = b.client.get(b.url("/user/currentUser")).header("cookie", &cookie).send().await.expect("me");
     let (status, body) = json(me).await;
     assert_eq!((status, body["userName"].as_str()), (200, Some(ADMIN)), "{body}");

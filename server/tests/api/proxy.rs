@@ -11,23 +11,8 @@ use serde_json::json;
 use crate::support::*;
 
 async fn login(app: &TestApp, password: &str) -> (u16, Option<(String, String)>) {
-    let res = app
-        .client
-        .post(app.url(&format!("/tenant/oauth?tenant_id={TENANT}")))
-        .form(&[("grant_type", "PASSWORD"), ("username", ADMIN), ("password", password)])
-        .send()
-        .await
-        .expect("login");
-    let status = res.status().as_u16();
-    let cookies: Vec<String> = res
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .map(|c| c.split(';').next().unwrap_or_default().to_string())
-        .collect();
-    let xsrf = cookies.iter().find_map(|c| c.strip_prefix("XSRF-TOKEN=").map(str::to_string));
-    (status, xsrf.map(|x| (cookies.join("; "), x)))
+    let (status, pair, _) = console_login(&app.client, &app.base, ADMIN, password).await;
+    (status, pair)
 }
 
 #[tokio::test]
@@ -175,23 +160,10 @@ async fn the_proxy_keeps_no_secret_on_disk_or_in_its_logs() {
     wait_up(&client, &base).await;
 
     let mut secrets = vec![PASSWORD.to_string()];
-    let res = client
-        .post(format!("{base}/tenant/oauth?tenant_id={TENANT}"))
-        .form(&[("grant_type", "PASSWORD"), ("username", ADMIN), ("password", PASSWORD)])
-        .send()
-        .await
-        .expect("login");
-    assert_eq!(res.status(), 200);
-    let cookies: Vec<String> = res
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .map(|c| c.split(';').next().unwrap_or_default().to_string())
-        .collect();
-    secrets.extend(cookies.iter().filter_map(|c| c.split_once('=').map(|(_, v)| v.to_string())));
-    let xsrf = cookies.iter().find_map(|c| c.strip_prefix("XSRF-TOKEN=")).expect("xsrf").to_string();
-    let cookie = cookies.join("; ");
+    let (status, pair, set) = console_login(&client, &base, ADMIN, PASSWORD).await;
+    assert_eq!(status, 200);
+    secrets.extend(set.iter().filter_map(|c| c.split(';').next()?.split_once('=').map(|(_, v)| v.to_string())));
+    let (cookie, xsrf) = pair.expect("xsrf");
     let with_session = |m: Method, path: &str| {
         client.request(m, format!("{base}{path}")).header("cookie", &cookie).header("X-XSRF-TOKEN", &xsrf)
     };

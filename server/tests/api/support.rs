@@ -278,6 +278,29 @@ impl TestApp {
     }
 }
 
+/// Logs in to a console cookie session at `base` with the login form the platform's clients
+/// send (`POST /tenant/oauth`): the status; when the answer set the XSRF cookie, the `Cookie`
+/// header value of every cookie set and the XSRF token; and the `Set-Cookie` values as sent.
+pub async fn console_login(
+    client: &reqwest::Client,
+    base: &str,
+    user: &str,
+    password: &str,
+) -> (u16, Option<(String, String)>, Vec<String>) {
+    let res = client
+        .post(format!("{base}/tenant/oauth?tenant_id={TENANT}"))
+        .form(&[("grant_type", "PASSWORD"), ("username", user), ("password", password)])
+        .send()
+        .await
+        .expect("login");
+    let status = res.status().as_u16();
+    let set: Vec<String> =
+        res.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok().map(str::to_string)).collect();
+    let cookies: Vec<&str> = set.iter().map(|c| c.split(';').next().unwrap_or_default()).collect();
+    let xsrf = cookies.iter().find_map(|c| c.strip_prefix("XSRF-TOKEN=")).map(str::to_string);
+    (status, xsrf.map(|x| (cookies.join("; "), x)), set)
+}
+
 /// Through `app`, with the console session `cookie`: a change without the XSRF token, or with
 /// a wrong one, is refused (403); with `xsrf` it is made (a trusted certificate named `name`).
 pub async fn assert_session_changes_need_xsrf(app: &TestApp, cookie: &str, xsrf: &str, name: &str) {
