@@ -6,6 +6,40 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{File, FileList};
 
+/// The handlers of a drop zone around a file input, for the pages that take files: each hands
+/// the picked or dropped files to `add`, and `dragging` is true while files are dragged over
+/// the zone. Returns the handlers of the input's `change`, of `dragover`/`dragenter`, and of
+/// `drop`.
+pub fn file_drop(
+    add: impl Fn(Vec<File>) + Copy + 'static,
+    dragging: leptos::prelude::RwSignal<bool>,
+) -> (
+    impl Fn(web_sys::Event) + Copy + 'static,
+    impl Fn(web_sys::DragEvent) + Copy + 'static,
+    impl Fn(web_sys::DragEvent) + Copy + 'static,
+) {
+    use leptos::prelude::Set as _;
+    let picked = move |ev: web_sys::Event| {
+        if let Some(input) = input_of(&ev) {
+            add(files_of(input.files()));
+            // Lets the same file be picked again (after it was removed or edited).
+            input.set_value("");
+        }
+    };
+    let drag_over = move |ev: web_sys::DragEvent| {
+        ev.prevent_default();
+        dragging.set(true);
+    };
+    let dropped = move |ev: web_sys::DragEvent| {
+        ev.prevent_default();
+        dragging.set(false);
+        if let Some(transfer) = ev.data_transfer() {
+            add(files_of(transfer.files()));
+        }
+    };
+    (picked, drag_over, dropped)
+}
+
 /// The files of a `FileList` (from a file input or a drop).
 pub fn files_of(list: Option<FileList>) -> Vec<File> {
     list.map(|list| (0..list.length()).filter_map(|i| list.get(i)).collect()).unwrap_or_default()

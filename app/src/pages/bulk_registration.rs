@@ -195,26 +195,15 @@ pub fn BulkRegistrationPage() -> impl IntoView {
             None => Phase::Reading(name),
         });
     };
-    let picked = move |ev: leptos::ev::Event| {
-        if let Some(input) = browser::input_of(&ev) {
-            if let Some(file) = browser::files_of(input.files()).into_iter().next() {
+    // One file: the first one picked or dropped.
+    let (picked, drag_over, dropped) = browser::file_drop(
+        move |files: Vec<web_sys::File>| {
+            if let Some(file) = files.into_iter().next() {
                 choose(file);
             }
-            // Lets the same file be picked again after an edit.
-            input.set_value("");
-        }
-    };
-    let drag_over = move |ev: leptos::ev::DragEvent| {
-        ev.prevent_default();
-        dragging.set(true);
-    };
-    let dropped = move |ev: leptos::ev::DragEvent| {
-        ev.prevent_default();
-        dragging.set(false);
-        if let Some(file) = ev.data_transfer().and_then(|t| browser::files_of(t.files()).into_iter().next()) {
-            choose(file);
-        }
-    };
+        },
+        dragging,
+    );
 
     let ready = move || match phase.get() {
         Phase::Ready(r) => Some(r),

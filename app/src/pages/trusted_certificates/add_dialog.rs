@@ -95,24 +95,7 @@ fn AddForm(
             }
         });
     };
-    let picked = move |ev: leptos::ev::Event| {
-        if let Some(input) = browser::input_of(&ev) {
-            add_files(browser::files_of(input.files()));
-            // Lets the same file be picked again after it was removed.
-            input.set_value("");
-        }
-    };
-    let drag_over = move |ev: leptos::ev::DragEvent| {
-        ev.prevent_default();
-        dragging.set(true);
-    };
-    let dropped = move |ev: leptos::ev::DragEvent| {
-        ev.prevent_default();
-        dragging.set(false);
-        if let Some(transfer) = ev.data_transfer() {
-            add_files(browser::files_of(transfer.files()));
-        }
-    };
+    let (picked, drag_over, dropped) = browser::file_drop(add_files, dragging);
 
     let save = Action::new_local(move |uploads: &Vec<NewTrustedCertificate>| {
         let uploads = uploads.clone();
