@@ -437,4 +437,92 @@ pub struct DeviceUser {
     /// With `withCertificates=true`: the last certificates the device used, newest first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provisioned_certificates: Option<Vec<ProvisionedCertificate>>,
+    /// anchorage's, with `withCertificates=true`: the certificates the tenant's CA issued to the
+    /// device over EST, newest first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issued_certificates: Option<Vec<IssuedCertificate>>,
+}
+
+/// A certificate the tenant's CA issued to a device (EST `simpleenroll` or `simplereenroll`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IssuedCertificate {
+    /// Lowercase hex, as the revocation list takes it.
+    pub serial_number_in_hex: String,
+    pub not_before: String,
+    pub not_after: String,
+    pub fingerprint: String,
+    /// When it was issued (the platform's date format).
+    pub issued: String,
+    /// `ENROLL` (first certificate, with a one-time password) or `REENROLL`.
+    pub how: String,
+    /// When the device first got a token with it, if it has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_used: Option<String>,
+    /// Fingerprint of the CA certificate that signed it.
+    pub ca_fingerprint: String,
+}
+
+/// Media type of one new device request.
+pub const NEW_DEVICE_REQUEST_MEDIA_TYPE: &str = "application/vnd.com.nsn.cumulocity.newdevicerequest+json";
+/// Media type of a page of new device requests.
+pub const NEW_DEVICE_REQUEST_COLLECTION_MEDIA_TYPE: &str =
+    "application/vnd.com.nsn.cumulocity.newdevicerequestcollection+json";
+
+/// A new device request (`/devicecontrol/newDeviceRequests`), as the platform returns it. The
+/// one-time password (`enrollmentToken`) is accepted on create and never returned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewDeviceRequest {
+    pub id: String,
+    /// `WAITING_FOR_CONNECTION`, `PENDING_ACCEPTANCE`, `ACCEPTED` or `BLOCKED`.
+    pub status: String,
+    #[serde(rename = "self", default)]
+    pub self_url: String,
+    #[serde(default)]
+    pub tenant_id: String,
+    #[serde(default)]
+    pub owner: String,
+    #[serde(default)]
+    pub creation_time: String,
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub device_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<String>,
+    /// anchorage's: whether the request carries a one-time password for EST enrollment, and
+    /// until when it can be used (the platform's date format).
+    #[serde(default)]
+    pub enrollment_token_set: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enrollment_token_valid_until: Option<String>,
+}
+
+/// A page of new device requests.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewDeviceRequestCollection {
+    pub new_device_requests: Vec<NewDeviceRequest>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub statistics: Option<PageStatistics>,
+    #[serde(rename = "self", skip_serializing_if = "Option::is_none", default)]
+    pub self_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub next: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub prev: Option<String>,
+}
+
+/// Body of `POST /devicecontrol/newDeviceRequests`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateNewDeviceRequest {
+    pub id: String,
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub device_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enrollment_token: Option<String>,
 }

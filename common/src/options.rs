@@ -45,8 +45,12 @@ pub const CRL_ONLINE_FAIL_OPEN: &str = "crl.online.check.failopen.enabled";
 /// anchorage's own: a trusted certificate cannot be ENABLED until its proof of possession is
 /// valid.
 pub const POP_REQUIRED: &str = "trusted-certificates.pop.required.enabled";
+/// anchorage's own: once a device has used a certificate it got by EST re-enrollment, the
+/// certificates the tenant CA issued it before are revoked (added to the tenant's list).
+pub const REENROLL_REVOKES_PREVIOUS: &str = "certificate-authority.reenroll.revoke-previous.enabled";
 /// The boolean switches above, all in [`CONFIGURATION`], all off by default.
-pub const BOOLEAN_SWITCHES: [&str; 4] = [CRL_OFFLINE_CHECK, CRL_ONLINE_CHECK, CRL_ONLINE_FAIL_OPEN, POP_REQUIRED];
+pub const BOOLEAN_SWITCHES: [&str; 5] =
+    [CRL_OFFLINE_CHECK, CRL_ONLINE_CHECK, CRL_ONLINE_FAIL_OPEN, POP_REQUIRED, REENROLL_REVOKES_PREVIOUS];
 
 /// A boolean switch's stored value read leniently (`true`/`false` in any case; a JSON
 /// boolean is stored as its text); anything else is off.

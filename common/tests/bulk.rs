@@ -149,13 +149,19 @@ fn external_ids_and_nested_custom_properties() {
 }
 
 #[test]
-fn tenant_and_enrollment_columns_are_refused_per_row() {
-    let f =
-        parse(b"ID;AUTH_TYPE;TENANT;ENROLLMENT_OTP\na;CERTIFICATES;t2;\nb;CERTIFICATES;;otp123\nc;CERTIFICATES;;\n")
-            .expect("parses");
+fn tenant_is_refused_and_enrollment_passwords_are_checked_per_row() {
+    let f = parse(
+        b"ID;AUTH_TYPE;CREDENTIALS;TENANT;ENROLLMENT_OTP\na;CERTIFICATES;;t2;\nb;CERTIFICATES;;;otp123\nc;CERTIFICATES;;;\n\
+          d;CERTIFICATES;;;otp-12345\ne;BASIC;a-long-password-1;;otp-12345\n",
+    )
+    .expect("parses");
     assert!(errors_of(&f, 2)[0].contains("management tenant"));
-    assert!(errors_of(&f, 3)[0].contains("not supported"));
+    assert!(errors_of(&f, 3)[0].contains("ENROLLMENT_OTP: the one-time password must have at least 8 characters"));
     assert!(errors_of(&f, 4).is_empty());
+    assert!(errors_of(&f, 5).is_empty());
+    assert!(errors_of(&f, 6)[0].contains("ENROLLMENT_OTP needs AUTH_TYPE CERTIFICATES"));
+    let otps: Vec<Option<String>> = f.entries().map(|e| e.enrollment_otp).collect();
+    assert_eq!(otps, [None, Some("otp-12345".to_string())]);
 }
 
 #[test]

@@ -341,12 +341,16 @@ mod reference {
             error(Some(i), "TENANT can only be used from the management tenant".into());
         }
         if let Some((i, v)) = get(at(Column::EnrollmentOtp))
-            && !v.trim().is_empty()
+            && !v.is_empty()
         {
-            error(
-                Some(i),
-                "ENROLLMENT_OTP (certificate enrollment with a one-time password) is not supported by anchorage".into(),
-            );
+            if auth != Some(AuthType::Certificates) {
+                error(
+                    Some(i),
+                    "ENROLLMENT_OTP needs AUTH_TYPE CERTIFICATES (the device enrolls for a certificate)".into(),
+                );
+            } else if let Err(e) = anchorage_common::est::check_otp(v) {
+                error(Some(i), format!("ENROLLMENT_OTP: {e}"));
+            }
         }
         for (i, v) in row.cells.iter().enumerate() {
             if v.len() > MAX_CELL_CHARS && v.chars().count() > MAX_CELL_CHARS {

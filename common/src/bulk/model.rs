@@ -198,6 +198,8 @@ pub struct DeviceEntry {
     pub id_type: String,
     pub path: Option<String>,
     pub shell: bool,
+    /// The one-time password for EST enrollment (`ENROLLMENT_OTP`, certificate devices).
+    pub enrollment_otp: Option<String>,
     /// Additional external ids: `(type, value)`.
     pub external_ids: Vec<(String, String)>,
     /// Custom properties, nested by dotted names; values stay strings.
@@ -246,6 +248,11 @@ impl BulkFile {
             id_type: get(&Column::IdType).unwrap_or_else(|| DEFAULT_ID_TYPE.to_string()),
             path: get(&Column::Path),
             shell: get(&Column::Shell).as_deref() == Some("1"),
+            enrollment_otp: if auth_type == AuthType::Certificates {
+                cell(self, row, &Column::EnrollmentOtp).filter(|v| !v.is_empty()).map(str::to_string)
+            } else {
+                None
+            },
             external_ids,
             properties,
         }

@@ -216,13 +216,15 @@ pub(super) fn validate_row(
     {
         error(Some(i), "TENANT can only be used from the management tenant".into());
     }
+    // ENROLLMENT_OTP: the one-time password of EST enrollment, for certificate devices only.
     if let Some((i, v)) = get(at.enrollment_otp)
-        && !trim(v).is_empty()
+        && !v.is_empty()
     {
-        error(
-            Some(i),
-            "ENROLLMENT_OTP (certificate enrollment with a one-time password) is not supported by anchorage".into(),
-        );
+        if auth != Some(AuthType::Certificates) {
+            error(Some(i), "ENROLLMENT_OTP needs AUTH_TYPE CERTIFICATES (the device enrolls for a certificate)".into());
+        } else if let Err(e) = crate::est::check_otp(v) {
+            error(Some(i), format!("ENROLLMENT_OTP: {e}"));
+        }
     }
     for (i, v) in cells.iter().enumerate() {
         if v.len() > MAX_CELL_CHARS && v.chars().count() > MAX_CELL_CHARS {
