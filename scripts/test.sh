@@ -3,7 +3,7 @@
 #   the lints (rustfmt; clippy with -D warnings, on the host and for the wasm crates on the wasm
 #   target), unit tests (common, app), API integration tests (server: real HTTP, mutual TLS),
 #   once on SQLite and once on PostgreSQL (scripts/lib.sh, postgres_for_tests), the device client's tests against an in-process server, the wasm check of common,
-#   and the Playwright suite in Debian's Chromium against the real server and the built console.
+#   the EST check with only openssl and curl (scripts/est-check.sh), and the Playwright suite in Debian's Chromium against the real server and the built console.
 # .ci/run calls exactly this.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -38,6 +38,8 @@ timed "PostgreSQL for the API suite's second run" postgres_for_tests
 drop_stale_test_databases
 timed "API integration tests on PostgreSQL (a database of their own per test)" \
     cargo test -p anchorage-server --test api
-timed "server build for the browser tests" cargo build -q -p anchorage-server
-timed "browser tests" env ANCHORAGE_BIN="$PWD/target/debug/anchorage" end2end/run.sh
+timed "server and device tool build for the outside checks" cargo build -q -p anchorage-server -p anchorage-device
+timed "EST outside check (openssl and curl only)" scripts/est-check.sh "$PWD/target/debug/anchorage"
+timed "browser tests" env ANCHORAGE_BIN="$PWD/target/debug/anchorage" \
+    ANCHORAGE_DEVICE_BIN="$PWD/target/debug/anchorage-device" end2end/run.sh
 printf '==> all tests passed in %ss\n' "$((SECONDS - started))"

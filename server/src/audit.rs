@@ -35,6 +35,10 @@ pub mod types {
     pub const DEVICE_ACCESS_TOKEN: &str = "DeviceAccessToken";
     /// A device used a certificate new to its provisioned certificates.
     pub const PROVISIONED_CERTIFICATE: &str = "ProvisionedCertificate";
+    /// New device requests (EST one-time passwords).
+    pub const DEVICE_REGISTRATION: &str = "DeviceRegistration";
+    /// The tenant's CA: made, renewed, rolled over, and every certificate it signed.
+    pub const TENANT_CERTIFICATE_AUTHORITY: &str = "TenantCertificateAuthority";
 }
 
 /// One audit event.

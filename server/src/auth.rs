@@ -223,7 +223,7 @@ pub fn generate_password() -> String {
 }
 
 /// Credentials from an `Authorization: Basic` header: `(tenant, user, password)`.
-fn basic_credentials(headers: &HeaderMap) -> Option<(Option<String>, String, String)> {
+pub(crate) fn basic_credentials(headers: &HeaderMap) -> Option<(Option<String>, String, String)> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, b64) = value.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
@@ -285,7 +285,7 @@ pub async fn refuse_cross_site(
 }
 
 /// A bearer token from the `Authorization` header.
-fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
@@ -293,7 +293,7 @@ fn bearer_token(headers: &HeaderMap) -> Option<&str> {
 
 /// Checks a device token: signature, issuer, audience, validity at the server's clock, and
 /// that it was not revoked (logout) or dropped.
-async fn verify_device_token(state: &AppState, token: &str) -> Result<Result<AuthUser, String>, AppError> {
+pub(crate) async fn verify_device_token(state: &AppState, token: &str) -> Result<Result<AuthUser, String>, AppError> {
     let claims = match state.tokens.verify(token, state.clock.now().unix_timestamp()) {
         Ok(c) => c,
         Err(e) => return Ok(Err(format!("Invalid token: {e}."))),

@@ -144,6 +144,28 @@ pub struct Config {
     /// is ignored (a client could write anything into it).
     #[arg(long = "trusted-proxy", env = "ANCHORAGE_TRUSTED_PROXIES", value_delimiter = ',', value_parser = IpNet::parse)]
     pub trusted_proxies: Vec<IpNet>,
+
+    /// The key of a tenant CA made by `POST /certificate-authority` (or a rollover): ECDSA
+    /// P-256, or RSA of 2048 or 3072 bits.
+    #[arg(long, env = "ANCHORAGE_TENANT_CA_KEY", value_enum, default_value = "p256")]
+    pub tenant_ca_key: crate::ca::KeyAlgorithm,
+
+    /// How many days a tenant CA is valid when made or renewed (the platform's 1095). It can
+    /// be renewed once less than 730 days are left.
+    #[arg(long, env = "ANCHORAGE_TENANT_CA_DAYS", default_value_t = 1095, value_parser = clap::value_parser!(u32).range(1..=7300))]
+    pub tenant_ca_days: u32,
+
+    /// The tenant CA subject's country (`C`); its CN is the tenant id.
+    #[arg(long, env = "ANCHORAGE_TENANT_CA_COUNTRY", default_value = anchorage_common::est::DEFAULT_CA_COUNTRY)]
+    pub tenant_ca_country: String,
+
+    /// The tenant CA subject's organisation (`O`).
+    #[arg(long, env = "ANCHORAGE_TENANT_CA_ORGANIZATION", default_value = anchorage_common::est::DEFAULT_CA_ORGANIZATION)]
+    pub tenant_ca_organization: String,
+
+    /// How many days an EST enrollment one-time password can be used after it was set.
+    #[arg(long, env = "ANCHORAGE_ENROLLMENT_OTP_DAYS", default_value_t = anchorage_common::est::DEFAULT_OTP_LIFESPAN_DAYS, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub enrollment_otp_days: u32,
 }
 
 /// An address block: an IP address and a prefix length (`10.0.0.0/8`, `::1`, `192.0.2.7`).
@@ -187,6 +209,16 @@ impl IpNet {
 }
 
 impl Config {
+    /// How tenant CAs are made.
+    pub fn tenant_ca_settings(&self) -> crate::ca::Settings {
+        crate::ca::Settings {
+            key: self.tenant_ca_key,
+            validity: time::Duration::days(i64::from(self.tenant_ca_days)),
+            country: self.tenant_ca_country.clone(),
+            organization: self.tenant_ca_organization.clone(),
+        }
+    }
+
     /// The embedded default's SQLite database file.
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join("anchorage.db")
@@ -248,6 +280,11 @@ impl std::fmt::Debug for Config {
             .field("db_max_connections", &self.db_max_connections)
             .field("db_min_connections", &self.db_min_connections)
             .field("shutdown_grace_seconds", &self.shutdown_grace_seconds)
+            .field("tenant_ca_key", &self.tenant_ca_key)
+            .field("tenant_ca_days", &self.tenant_ca_days)
+            .field("tenant_ca_country", &self.tenant_ca_country)
+            .field("tenant_ca_organization", &self.tenant_ca_organization)
+            .field("enrollment_otp_days", &self.enrollment_otp_days)
             .finish()
     }
 }

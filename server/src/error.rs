@@ -35,6 +35,10 @@ pub enum AppError {
     /// A device chain refused (400, 401 or 422), with the reason code in the body.
     #[error("{message}")]
     Device { status: StatusCode, resource: &'static str, message: String, reason: Reason },
+    /// A refusal whose `error` the platform words in its own way (`devicecontrol/Non Unique
+    /// Result`, `undefined/validationError`), given whole.
+    #[error("{message}")]
+    Named { status: StatusCode, error: &'static str, message: String },
     /// 429, with `Retry-After`.
     #[error("{message}")]
     TooManyRequests { message: String, retry_after_seconds: u64 },
@@ -58,6 +62,14 @@ impl AppError {
     pub fn refused(status: StatusCode, resource: &'static str, message: impl Into<String>) -> Self {
         Self::Refused { status, resource, message: message.into() }
     }
+    /// 422 `undefined/validationError`: the platform's answer to invalid input of some resources.
+    pub fn validation(message: impl Into<String>) -> Self {
+        Self::Named {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            error: "undefined/validationError",
+            message: message.into(),
+        }
+    }
     pub fn internal(e: impl Into<anyhow::Error>) -> Self {
         Self::Internal(e.into())
     }
@@ -73,7 +85,7 @@ impl AppError {
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Refused { status, .. } | Self::Device { status, .. } => *status,
+            Self::Refused { status, .. } | Self::Device { status, .. } | Self::Named { status, .. } => *status,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -96,8 +108,17 @@ impl AppError {
                 ("general", format!("The request body is larger than the limit of {} bytes.", limit))
             }
             Self::UnsupportedMediaType { message } => ("general", message.clone()),
+            Self::Named { message, .. } => ("general", message.clone()),
             Self::Internal(_) => ("general", "Internal error; the cause is in the server log.".into()),
         };
+        if let Self::Named { error, message, .. } = self {
+            return ErrorBody {
+                error: (*error).to_string(),
+                message: message.clone(),
+                info: ERROR_INFO.to_string(),
+                reason: None,
+            };
+        }
         let code = if let Self::Device { reason, .. } = self { Some(*reason) } else { None };
         ErrorBody { error: format!("{resource}/{reason}"), message, info: ERROR_INFO.to_string(), reason: code }
     }

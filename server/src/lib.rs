@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+pub mod ca;
 pub mod auth;
 pub mod browser;
 pub mod cli;

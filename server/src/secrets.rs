@@ -18,6 +18,8 @@ pub const SEALED_PREFIX: &str = "sealed:v1:";
 /// The key that seals and opens secrets at rest.
 pub struct SecretBox {
     key: LessSafeKey,
+    /// For [`SecretBox::mac`]: derived from the same key file.
+    mac: aws_lc_rs::hmac::Key,
 }
 
 impl std::fmt::Debug for SecretBox {
@@ -51,7 +53,11 @@ impl SecretBox {
 
     pub fn from_bytes(bytes: &[u8]) -> anyhow::Result<Self> {
         let key = UnboundKey::new(&AES_256_GCM, bytes).map_err(|_| anyhow::anyhow!("invalid secret key"))?;
-        Ok(Self { key: LessSafeKey::new(key) })
+        // A key of its own for MACs, so no value is both sealed and MACed under one key.
+        let derived =
+            aws_lc_rs::hmac::sign(&aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, bytes), b"anchorage/mac/v1");
+        let mac = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, derived.as_ref());
+        Ok(Self { key: LessSafeKey::new(key), mac })
     }
 
     /// Seals `plain`; `context` (e.g. the row's id) is bound to it, so a sealed value cannot be
@@ -69,6 +75,17 @@ impl SecretBox {
         let mut out = nonce_bytes.to_vec();
         out.extend_from_slice(&data);
         Ok(format!("{SEALED_PREFIX}{}", STANDARD.encode(out)))
+    }
+
+    /// A keyed hash (HMAC-SHA256, hex) of `value` bound to `context`: what is stored of a secret
+    /// that only has to be recognised (a one-time password). Whoever reads the database alone
+    /// cannot test guesses against it.
+    pub fn mac(&self, context: &str, value: &[u8]) -> String {
+        let mut ctx = aws_lc_rs::hmac::Context::with_key(&self.mac);
+        ctx.update(context.as_bytes());
+        ctx.update(&[0]);
+        ctx.update(value);
+        hex::encode(ctx.sign().as_ref())
     }
 
     /// Opens a value made by [`SecretBox::seal`] with the same `context`.

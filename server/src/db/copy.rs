@@ -32,10 +32,13 @@ pub const TABLES: &[&str] = &[
     "crl_builds",
     "provisioned_certificates",
     "login_failures",
+    "tenant_cas",
+    "new_device_requests",
+    "issued_certificates",
 ];
 
 /// Tables whose `id` is an identity column: their sequence continues after the copied ids.
-const IDENTITY_TABLES: &[&str] = &["trusted_certificates", "managed_objects", "audit_records"];
+const IDENTITY_TABLES: &[&str] = &["trusted_certificates", "managed_objects", "audit_records", "issued_certificates"];
 
 /// Rows per INSERT (PostgreSQL takes at most 65,535 parameters in one statement).
 const BATCH_ROWS: usize = 500;

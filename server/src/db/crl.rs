@@ -199,6 +199,12 @@ async fn changed(ex: impl Into<Ex<'_>>, tenant: &str) -> sqlx::Result<()> {
     Ok(())
 }
 
+/// The certificate that signs the CRL of the tenant of `crl_signers s`: its current tenant CA
+/// while enabled, else its own signer.
+const SIGNER_CERTIFICATE: &str = "COALESCE((SELECT t.der FROM tenant_cas a JOIN trusted_certificates t \
+     ON t.id = a.certificate_id WHERE a.tenant_id = s.tenant_id AND a.is_current = TRUE AND t.status = 'ENABLED'), \
+     s.certificate)";
+
 /// A tenant's CRL signer as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SignerRow {
@@ -258,12 +264,8 @@ pub async fn next_crl_number(db: &Db, tenant: &str) -> sqlx::Result<Option<i64>>
 /// [`next_crl_number`]) and the signer's certificate; None when the tenant has no signer. One
 /// primary-key seek.
 pub async fn crl_number(db: &Db, tenant: &str) -> sqlx::Result<Option<(i64, Vec<u8>)>> {
-    with_conn!(db, |c| {
-        sqlx::query_as("SELECT crl_number, certificate FROM crl_signers WHERE tenant_id = $1")
-            .bind(tenant)
-            .fetch_optional(c)
-            .await
-    })
+    let sql = format!("SELECT crl_number, {SIGNER_CERTIFICATE} FROM crl_signers s WHERE tenant_id = $1");
+    with_conn!(db, |c| sqlx::query_as(&sql).bind(tenant).fetch_optional(c).await)
 }
 
 /// A signed CRL as stored for every instance.

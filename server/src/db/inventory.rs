@@ -17,6 +17,8 @@ use super::{Db, Ex, Tx};
 pub struct Prepared<'a> {
     pub entry: &'a DeviceEntry,
     pub password_hash: Option<String>,
+    /// With `ENROLLMENT_OTP`: the new device request that lets it enroll (written with the row).
+    pub enrollment: Option<super::ca::RequestRow>,
 }
 
 /// What happened to one row.
@@ -64,7 +66,7 @@ const INSERT_CHUNK: usize = 500;
 /// scanning whole tables as one import grows them, before any ANALYZE (100,000 rows took
 /// 160 s instead of seconds). Elsewhere generic plans stay: the token endpoint's read would
 /// cost more to plan than to run.
-async fn begin_registration(db: &Db, tenant: &str) -> sqlx::Result<Tx> {
+pub(crate) async fn begin_registration(db: &Db, tenant: &str) -> sqlx::Result<Tx> {
     let mut tx = db.begin_serialized(&format!("inventory/{tenant}")).await?;
     if let Tx::Postgres(t) = &mut tx {
         sqlx::query("SET LOCAL plan_cache_mode = force_custom_plan").execute(&mut **t).await?;
@@ -133,6 +135,11 @@ pub async fn register_batch(
         }
     }
     insert_new(&mut tx, tenant, &created, now).await?;
+    for (row, outcome) in rows.iter().zip(&outcomes) {
+        if let (Some(request), false) = (&row.enrollment, matches!(outcome, Outcome::Failed(_))) {
+            super::ca::upsert_request(&mut tx, tenant, request).await?;
+        }
+    }
     if let Some(record) = audit {
         super::audit::insert(&mut tx, record).await?;
     }
@@ -429,16 +436,30 @@ async fn update_device(
 /// Creates the device user of an auto-registered device with its managed object and its
 /// `c8y_Serial` external id, unless it exists (concurrent first calls are fine).
 pub async fn auto_register(db: &Db, tenant: &str, device_id: &str, now: &str) -> sqlx::Result<()> {
-    let user = device_user_name(device_id);
     let mut tx = begin_registration(db, tenant).await?;
-    with_conn!(&mut tx, |c| {
-        let exists: Option<String> =
-            sqlx::query_scalar("SELECT user_name FROM device_users WHERE tenant_id = $1 AND user_name = $2")
+    register_certificate_device(&mut tx, tenant, device_id, now).await?;
+    tx.commit().await
+}
+
+/// Registers device `device_id` for certificate authentication (device user, managed object,
+/// `c8y_Serial` external id) unless its device user exists; returns the existing user's
+/// authentication type (`CERTIFICATES`, `BASIC`), or None when it was registered now. Run in a
+/// transaction of [`begin_registration`].
+pub async fn register_certificate_device(
+    tx: &mut Tx,
+    tenant: &str,
+    device_id: &str,
+    now: &str,
+) -> sqlx::Result<Option<String>> {
+    let user = device_user_name(device_id);
+    let existing = with_conn!(&mut *tx, |c| {
+        let existing: Option<String> =
+            sqlx::query_scalar("SELECT auth_type FROM device_users WHERE tenant_id = $1 AND user_name = $2")
                 .bind(tenant)
                 .bind(&user)
                 .fetch_optional(&mut *c)
                 .await?;
-        if exists.is_none() {
+        if existing.is_none() {
             let mo: i64 = sqlx::query_scalar(
                 "INSERT INTO managed_objects (tenant_id, name, type, is_device, owner, fragments, creation_time, last_updated) \
                  VALUES ($1, $2, 'c8y_Device', TRUE, $3, '{}', $4, $4) RETURNING id",
@@ -470,8 +491,9 @@ pub async fn auto_register(db: &Db, tenant: &str, device_id: &str, now: &str) ->
             .execute(&mut *c)
             .await?;
         }
+        existing
     });
-    tx.commit().await
+    Ok(existing)
 }
 
 /// A device managed object with its registration.

@@ -61,6 +61,7 @@ macro_rules! with_conn {
 }
 
 pub mod audit;
+pub mod ca;
 pub mod copy;
 pub mod crl;
 pub mod devices;

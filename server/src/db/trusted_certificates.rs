@@ -25,15 +25,27 @@ pub struct CertificateRow {
     pub pop_code_usable_until: Option<String>,
     /// Whether possession of the private key was proven (or confirmed by an admin).
     pub pop_valid: bool,
+    /// Whether it is a CA of the tenant's own (`tenant_cas`), whose key anchorage holds.
+    pub tenant_ca: bool,
 }
 
 const COLUMNS: &str = "fingerprint, name, status, auto_registration_enabled, der, serial_number, version, \
                        algorithm_name, subject, issuer, not_before, not_after, pop_code, pop_code_usable_until, \
-                       pop_valid";
+                       pop_valid, \
+                       EXISTS (SELECT 1 FROM tenant_cas WHERE certificate_id = trusted_certificates.id) AS tenant_ca";
 
-/// One page of `tenant`'s certificates in upload order.
-pub async fn page(db: &Db, tenant: &str, limit: u32, offset: u64) -> sqlx::Result<Vec<CertificateRow>> {
-    let sql = format!("SELECT {COLUMNS} FROM trusted_certificates WHERE tenant_id = $1 ORDER BY id LIMIT $2 OFFSET $3");
+/// One page of `tenant`'s certificates in upload order; with `only_tenant_ca`, of its own CAs.
+pub async fn page(
+    db: &Db,
+    tenant: &str,
+    limit: u32,
+    offset: u64,
+    only_tenant_ca: bool,
+) -> sqlx::Result<Vec<CertificateRow>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM trusted_certificates WHERE tenant_id = $1 {} ORDER BY id LIMIT $2 OFFSET $3",
+        if only_tenant_ca { ONLY_TENANT_CA } else { "" }
+    );
     with_conn!(db, |c| {
         sqlx::query_as(&sql)
             .bind(tenant)
@@ -44,14 +56,16 @@ pub async fn page(db: &Db, tenant: &str, limit: u32, offset: u64) -> sqlx::Resul
     })
 }
 
-/// How many certificates `tenant` has.
-pub async fn count(db: &Db, tenant: &str) -> sqlx::Result<u64> {
-    let n: i64 = with_conn!(db, |c| {
-        sqlx::query_scalar("SELECT COUNT(*) FROM trusted_certificates WHERE tenant_id = $1")
-            .bind(tenant)
-            .fetch_one(c)
-            .await?
-    });
+/// The condition that keeps a tenant's own CAs.
+const ONLY_TENANT_CA: &str = "AND id IN (SELECT certificate_id FROM tenant_cas)";
+
+/// How many certificates `tenant` has (with `only_tenant_ca`, own CAs).
+pub async fn count(db: &Db, tenant: &str, only_tenant_ca: bool) -> sqlx::Result<u64> {
+    let sql = format!(
+        "SELECT COUNT(*) FROM trusted_certificates WHERE tenant_id = $1 {}",
+        if only_tenant_ca { ONLY_TENANT_CA } else { "" }
+    );
+    let n: i64 = with_conn!(db, |c| sqlx::query_scalar(&sql).bind(tenant).fetch_one(c).await?);
     Ok(u64::try_from(n).unwrap_or(0))
 }
 

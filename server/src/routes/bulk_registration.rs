@@ -25,6 +25,7 @@ use crate::db::{
 };
 use crate::error::AppError;
 use crate::extract::ClientAddress;
+use crate::routes::new_device_requests::{ACCEPTED, request_row};
 use crate::routes::{Access, Endpoint};
 use crate::state::AppState;
 
@@ -162,8 +163,19 @@ async fn register(
         db::audit::insert(&state.db, &started).await?;
     }
     for (i, (batch, hashes)) in entries.chunks(BATCH).zip(hashes.chunks(BATCH)).enumerate() {
-        let prepared: Vec<Prepared<'_>> =
-            batch.iter().zip(hashes).map(|(entry, h)| Prepared { entry, password_hash: h.clone() }).collect();
+        let prepared: Vec<Prepared<'_>> = batch
+            .iter()
+            .zip(hashes)
+            .map(|(entry, h)| Prepared {
+                entry,
+                password_hash: h.clone(),
+                // `ENROLLMENT_OTP`: an accepted request the device enrolls with (the platform's).
+                enrollment: entry
+                    .enrollment_otp
+                    .as_deref()
+                    .map(|otp| request_row(state, &user.tenant, &entry.id, Some(otp), ACCEPTED, &user.user_name)),
+            })
+            .collect();
         let first = (i == 0).then_some(&started);
         let outcomes = inventory::register_batch(&state.db, &user.tenant, &prepared, &mut claimed, &now, first).await?;
         for (entry, outcome) in batch.iter().zip(outcomes) {

@@ -303,10 +303,11 @@ fn signer_key_context(tenant: &str) -> String {
     format!("crl_signers/{tenant}")
 }
 
-/// The signer of `tenant`'s CRL; made at first use and kept in the database, its private key
-/// sealed with the server's secret key. Today a self-signed certificate
-/// `CN=<tenant> CRL signer, O=anchorage` (key usage cRLSign, ECDSA P-256, 10 years); a tenant
-/// CA, once anchorage has one, would be chosen here.
+/// The signer of `tenant`'s CRL: its current tenant CA while enabled (relying parties that
+/// trust the CA can verify the CRL with it); else a signer of its own, made at first use and
+/// kept in the database, its private key sealed with the server's secret key: a self-signed
+/// certificate `CN=<tenant> CRL signer, O=anchorage` (key usage cRLSign, ECDSA P-256, 10
+/// years). The signer's row is made either way: it holds the CRL counter.
 pub async fn crl_signer(state: &AppState, tenant: &str) -> Result<CrlSigner, AppError> {
     let row = match db::crl::signer(&state.db, tenant).await? {
         Some(row) => row,
@@ -319,6 +320,12 @@ pub async fn crl_signer(state: &AppState, tenant: &str) -> Result<CrlSigner, App
                 .ok_or_else(|| AppError::internal(anyhow::anyhow!("no CRL signer")))?
         }
     };
+    if let Some(authority) = db::ca::current(&state.db, tenant).await?.filter(|c| c.status == "ENABLED") {
+        let issuer =
+            crate::ca::issuer(&state.secrets, tenant, &authority.der, &authority.private_key, &authority.key_algorithm)
+                .map_err(AppError::internal)?;
+        return Ok(CrlSigner { certificate_der: authority.der, issuer });
+    }
     let key_der = state.secrets.open(&row.private_key, &signer_key_context(tenant)).map_err(AppError::internal)?;
     let key = rcgen::KeyPair::try_from(key_der.as_slice()).map_err(AppError::internal)?;
     let issuer =

@@ -227,6 +227,9 @@ async fn issue(
     )
     .await?;
     if new_certificate {
+        // A certificate of the tenant's CA used for the first time: recorded, and the ones it
+        // replaced revoked if the tenant asks for it.
+        crate::routes::est::revoke_replaced(state, tenant, &leaf.fingerprint).await?;
         // The platform's audit text (§6.3).
         let text = format!("Provisioned certificate stored in user object: '{user_name}'");
         let details = json!({

@@ -2,10 +2,13 @@
 
 pub mod audit;
 pub mod bulk_registration;
+pub mod certificate_authority;
 pub mod crl;
 pub mod device_access_token;
+pub mod est;
 pub mod inventory;
 pub mod jwks;
+pub mod new_device_requests;
 pub mod pop;
 pub mod refusals;
 pub mod sessions;
@@ -59,6 +62,9 @@ pub fn endpoints() -> Vec<Endpoint> {
         audit::endpoints(),
         verify_cert_chain::endpoints(),
         refusals::endpoints(),
+        certificate_authority::endpoints(),
+        new_device_requests::endpoints(),
+        est::endpoints(),
     ]
     .into_iter()
     .flatten()

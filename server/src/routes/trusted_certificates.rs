@@ -80,7 +80,7 @@ pub(crate) fn to_wire(row: CertificateRow, base: &str, tenant: &str, show_code: 
         proof_of_possession_valid: row.pop_valid,
         proof_of_possession_unsigned_verification_code: row.pop_code.filter(|_| show_code),
         proof_of_possession_verification_code_usable_until: row.pop_code_usable_until.filter(|_| show_code),
-        tenant_certificate_authority: false,
+        tenant_certificate_authority: row.tenant_ca,
     }
 }
 
@@ -138,20 +138,13 @@ async fn list_certificates(
     axum::extract::RawQuery(query): axum::extract::RawQuery,
 ) -> Result<Json<TrustedCertificateCollection>, AppError> {
     own_tenant(&user, &tenant_id)?;
-    // `certificateAuthority=true` asks for the tenant's own CA, which anchorage does not have.
+    // `certificateAuthority=true`: the tenant's own CAs only.
     let only_tenant_ca = query.as_deref().is_some_and(|q| q.split('&').any(|kv| kv == "certificateAuthority=true"));
-    let rows = if only_tenant_ca {
-        Vec::new()
-    } else {
-        queries::page(&state.db, &tenant_id, paging.page_size, paging.offset()).await?
-    };
-    let total = match (paging.needs_total(), only_tenant_ca) {
-        (false, _) => None,
-        (true, true) => Some(0),
-        (true, false) => Some(queries::count(&state.db, &tenant_id).await?),
-    };
+    let rows = queries::page(&state.db, &tenant_id, paging.page_size, paging.offset(), only_tenant_ca).await?;
+    let total =
+        if paging.needs_total() { Some(queries::count(&state.db, &tenant_id, only_tenant_ca).await?) } else { None };
     let url = collection_url(&base, &tenant_id);
-    let links = paging.links(&url, &[], rows.len(), total);
+    let links = paging.links(&url, &[("certificateAuthority", only_tenant_ca.then_some("true"))], rows.len(), total);
     Ok(Json(TrustedCertificateCollection {
         statistics: Some(paging.statistics(total)),
         self_url: Some(links.self_url),

@@ -123,6 +123,12 @@ async fn get_user(
     } else {
         None
     };
+    let issued_certificates = if with_certificates {
+        let rows = db::ca::issued(&state.db, &tenant_id, &device.device_id).await?;
+        Some(rows.into_iter().map(issued_to_wire).collect())
+    } else {
+        None
+    };
     Ok(Json(DeviceUser {
         id: device.user_name.clone(),
         self_url: format!("{base}/user/{tenant_id}/users/{}", device.user_name),
@@ -131,6 +137,7 @@ async fn get_user(
         device_id: device.device_id,
         auth_type: device.auth_type,
         provisioned_certificates,
+        issued_certificates,
     })
     .into_response())
 }
@@ -252,4 +259,21 @@ async fn update_user(
     }
     let updated = db::users::find(&state.db, &tenant_id, &name).await?.ok_or_else(|| not_found(&name))?;
     Ok(Json(to_wire(updated, &base)))
+}
+
+/// A certificate the tenant CA issued, as the API shows it.
+fn issued_to_wire(r: db::ca::IssuedRow) -> anchorage_common::api::IssuedCertificate {
+    let issued = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(r.issued_at) * 1_000_000)
+        .map(anchorage_common::timefmt::platform)
+        .unwrap_or_default();
+    anchorage_common::api::IssuedCertificate {
+        serial_number_in_hex: r.serial_hex,
+        not_before: r.not_before,
+        not_after: r.not_after,
+        fingerprint: r.fingerprint,
+        issued,
+        how: r.how,
+        first_used: r.first_used_at,
+        ca_fingerprint: r.ca_fingerprint,
+    }
 }

@@ -10,6 +10,7 @@ mod bulk_registration;
 mod console;
 mod crl;
 mod device_tokens;
+mod est;
 mod hardening;
 mod instances;
 mod migrate_db;

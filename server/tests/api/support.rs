@@ -128,6 +128,11 @@ pub fn config(data_dir: &Path, assets: &Path, password: Option<&str>) -> Config 
         db_max_connections: 8,
         db_min_connections: 0,
         shutdown_grace_seconds: 10,
+        tenant_ca_key: anchorage_server::ca::KeyAlgorithm::P256,
+        tenant_ca_days: 1095,
+        tenant_ca_country: anchorage_common::est::DEFAULT_CA_COUNTRY.into(),
+        tenant_ca_organization: anchorage_common::est::DEFAULT_CA_ORGANIZATION.into(),
+        enrollment_otp_days: anchorage_common::est::DEFAULT_OTP_LIFESPAN_DAYS,
     }
 }
 
