@@ -52,6 +52,48 @@ pub fn common_name(name: &X509Name<'_>) -> Option<String> {
     name.iter_common_name().last().and_then(|a| string_value(a))
 }
 
+/// One attribute of a name as it is encoded: what a writer of certificates or CSRs needs to
+/// write the same name again (its type, the ASN.1 tag of its string type, the value's bytes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameAttribute {
+    /// The type's arcs (`[2, 5, 4, 3]` for CN).
+    pub oid: Vec<u64>,
+    /// The type as Java prints it (`CN`, or `OID.<dotted>`), for messages.
+    pub label: String,
+    /// The ASN.1 tag number of the value (12 UTF8String, 19 PrintableString, …).
+    pub tag: u32,
+    /// The value's content bytes.
+    pub value: Vec<u8>,
+}
+
+/// The attributes of the DER name `name_der` in order, for names a writer that takes one
+/// attribute per RDN and one value per type (rcgen) can write again byte for byte. Refused, with
+/// the reason: a multi-valued or empty RDN, a type that appears twice, an unreadable name.
+pub fn single_valued_attributes(name_der: &[u8]) -> Result<Vec<NameAttribute>, String> {
+    use x509_parser::prelude::FromDer as _;
+    let (rest, name) = X509Name::from_der(name_der).map_err(|e| format!("the name cannot be read: {e}"))?;
+    if !rest.is_empty() {
+        return Err("the name has data after its end".into());
+    }
+    let mut out: Vec<NameAttribute> = Vec::new();
+    for rdn in name.iter() {
+        let mut attrs = rdn.iter();
+        let (Some(attr), None) = (attrs.next(), attrs.next()) else {
+            return Err("a part of the name holds several attributes (or none)".into());
+        };
+        let oid_text = oid_text(attr.attr_type());
+        let label = keyword(&oid_text).map(str::to_string).unwrap_or_else(|| format!("OID.{oid_text}"));
+        let oid: Vec<u64> =
+            attr.attr_type().iter().ok_or_else(|| format!("the attribute type {label} is too large"))?.collect();
+        if out.iter().any(|a| a.oid == oid) {
+            return Err(format!("the attribute {label} appears twice"));
+        }
+        let value = attr.attr_value();
+        out.push(NameAttribute { oid, label, tag: value.header.tag().0, value: value.data.to_vec() });
+    }
+    Ok(out)
+}
+
 /// An object identifier in dotted decimal, as Java's `ObjectIdentifier.toString()` prints it,
 /// whatever the size of its arcs (asn1-rs prints `2.999.1` as `3.16.55.1`, and an arc beyond
 /// 64 bits as hex bytes). A truncated last arc is printed as far as it goes.
@@ -328,6 +370,33 @@ fn quote(v: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn single_valued_attributes_in_order_with_their_string_types() {
+        let mut p = rcgen::CertificateParams::default();
+        p.distinguished_name = rcgen::DistinguishedName::new();
+        p.distinguished_name.push(rcgen::DnType::CountryName, "DE");
+        p.distinguished_name.push(rcgen::DnType::CommonName, "dev-1");
+        let key = rcgen::KeyPair::generate().expect("key");
+        let cert = p.self_signed(&key).expect("cert");
+        let info = crate::cert::inspect(cert.der(), time::OffsetDateTime::now_utc()).expect("inspect").info;
+        let attrs = super::single_valued_attributes(&info.subject_der).expect("attributes");
+        let summary: Vec<(&str, u32, &[u8])> =
+            attrs.iter().map(|a| (a.label.as_str(), a.tag, a.value.as_slice())).collect();
+        assert_eq!(summary, [("C", 12, &b"DE"[..]), ("CN", 12, &b"dev-1"[..])]);
+        assert_eq!(attrs[1].oid, [2, 5, 4, 3]);
+        // Two OUs; a multi-valued RDN; garbage.
+        let ou = |v: u8| [0x31, 0x0a, 0x30, 0x08, 0x06, 0x03, 0x55, 0x04, 0x0b, 0x0c, 0x01, v];
+        let twice = [&[0x30, 0x18][..], &ou(b'a'), &ou(b'b')].concat();
+        assert_eq!(super::single_valued_attributes(&twice), Err("the attribute OU appears twice".to_string()));
+        let multi = [
+            0x30, 0x16, 0x31, 0x14, 0x30, 0x08, 0x06, 0x03, 0x55, 0x04, 0x0b, 0x0c, 0x01, b'a', 0x30, 0x08, 0x06, 0x03,
+            0x55, 0x04, 0x03, 0x0c, 0x01, b'b',
+        ];
+        assert!(super::single_valued_attributes(&multi).is_err_and(|e| e.contains("several attributes")));
+        assert!(super::single_valued_attributes(&twice[..5]).is_err());
+        assert!(super::single_valued_attributes(&[]).is_err());
+    }
+
     use super::*;
 
     #[test]

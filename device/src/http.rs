@@ -68,6 +68,11 @@ impl Endpoint {
         if self.port == default { host } else { format!("{host}:{}", self.port) }
     }
 
+    /// The base URL again (for messages).
+    pub fn url(&self) -> String {
+        format!("{}://{}{}", if self.tls { "https" } else { "http" }, self.authority(), self.prefix)
+    }
+
     /// The request target for `path` (which starts with `/`).
     pub fn path(&self, path: &str) -> String {
         format!("{}{path}", self.prefix)
@@ -263,6 +268,7 @@ mod tests {
         let e = Endpoint::parse("https://127.0.0.1:8443").expect("url");
         assert_eq!((e.tls, e.host.as_str(), e.port, e.prefix.as_str()), (true, "127.0.0.1", 8443, ""));
         assert_eq!(e.authority(), "127.0.0.1:8443");
+        assert_eq!(e.url(), "https://127.0.0.1:8443");
         assert_eq!(e.path("/x"), "/x");
         let e = Endpoint::parse("https://[::1]/base/").expect("url");
         assert_eq!(

@@ -89,6 +89,22 @@ impl Identity {
     pub fn chain(&self) -> &[CertificateDer<'static>] {
         &self.chain
     }
+
+    /// Checks that the key is the private half of the device certificate's public key (rustls
+    /// compares the key's SubjectPublicKeyInfo with the certificate's).
+    pub fn check_key_matches(&self) -> anyhow::Result<()> {
+        let key = provider()
+            .key_provider
+            .load_private_key(self.key.clone_key())
+            .map_err(|e| anyhow::anyhow!("the private key cannot be used: {e}"))?;
+        match rustls::sign::CertifiedKey::new(self.chain.clone(), key).keys_match() {
+            Ok(()) | Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::Unknown)) => Ok(()),
+            Err(rustls::Error::InconsistentKeys(_)) => {
+                anyhow::bail!("the private key does not belong to the certificate")
+            }
+            Err(e) => anyhow::bail!("the certificate cannot be read: {e}"),
+        }
+    }
 }
 
 /// Every certificate in a PEM text (or one bare base64 DER certificate), in order: read by
@@ -139,6 +155,18 @@ pub fn client_config(
     if !resumption {
         config.resumption = Resumption::disabled();
     }
+    Ok(Arc::new(config))
+}
+
+/// A TLS client configuration without a client certificate (enrollment with a one-time
+/// password), trusting `roots`, speaking HTTP/1.1.
+pub fn anonymous_client_config(roots: Arc<RootCertStore>) -> anyhow::Result<Arc<ClientConfig>> {
+    let mut config = ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .context("TLS protocol versions")?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
 
@@ -205,6 +233,19 @@ mod tests {
         assert!(err.to_string().contains("no certificate"), "{err}");
         assert!(certificates_from_pem(b"  \n").is_err());
         assert!(certificates_from_pem(b"\xff\xfe").is_err());
+    }
+
+    #[test]
+    fn a_key_matches_its_certificate_only() {
+        let (leaf, key) = cert("leaf");
+        let (_, other) = cert("other");
+        Identity::from_pem(leaf.as_bytes(), key.serialize_pem().as_bytes())
+            .expect("identity")
+            .check_key_matches()
+            .expect("its key");
+        let wrong = Identity::from_pem(leaf.as_bytes(), other.serialize_pem().as_bytes()).expect("identity");
+        let err = wrong.check_key_matches().expect_err("another key");
+        assert!(err.to_string().contains("does not belong"), "{err}");
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! `anchorage-device`: fetch or keep renewing a device access token over mutual TLS, make a
-//! test PKI, or benchmark a device listener. Parses flags and calls the library.
+//! `anchorage-device`: enroll a device with a one-time password and keep its certificate
+//! renewed, fetch or keep renewing a device access token over mutual TLS, make a test PKI, or
+//! benchmark a device listener. Parses flags and calls the library.
 
 #![forbid(unsafe_code)]
 
@@ -9,12 +10,12 @@ use std::time::{Duration, Instant};
 
 use anchorage_device::bench::{self, BenchOptions, Target};
 use anchorage_device::identity::{self, Identity};
-use anchorage_device::{admin, baseline, clock, files, pki, token, watch};
+use anchorage_device::{admin, baseline, clock, enroll, est, files, pair, pki, reenroll, token, watch};
 use anyhow::Context as _;
 use clap::{ArgGroup, Parser, Subcommand};
 
-/// The device side of anchorage: device access tokens over mutual TLS, test PKIs, and a
-/// benchmark of the device listener.
+/// The device side of anchorage: enrollment with a one-time password and certificate renewal
+/// (EST), device access tokens over mutual TLS, test PKIs, and a benchmark of the device listener.
 #[derive(Parser)]
 #[command(name = "anchorage-device", version, about, long_about = None)]
 struct Cli {
@@ -24,6 +25,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Get the device's first certificate from the tenant CA with its one-time password (EST
+    /// simpleenroll): a new key and the certificate, written only once both are at hand.
+    Enroll(EnrollArgs),
+    /// Renew the device's certificate over mutual TLS (EST simplereenroll), keeping the previous
+    /// pair as .previous until the new one has got a device token; --watch keeps doing it.
+    Reenroll(ReenrollArgs),
     /// Fetch a device access token (printed on stdout), or keep a file holding a valid one.
     Token(TokenArgs),
     /// Make a test PKI: root CA, optional intermediate, device certificates (PEM and
@@ -69,6 +76,66 @@ struct TokenArgs {
     /// Write the token to this file (atomically, mode 0600) instead of stdout.
     #[arg(long)]
     out: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct EnrollArgs {
+    /// Base URL of anchorage's API (or any listener serving EST), e.g. http://127.0.0.1:8080.
+    #[arg(long)]
+    url: String,
+    /// The device's external id (the certificate's CN).
+    #[arg(long)]
+    id: String,
+    /// The one-time password the administrator set for the device (or in the environment, kept
+    /// out of the process list).
+    #[arg(long, env = est::OTP_ENV, hide_env_values = true)]
+    otp: String,
+    /// Where to write the new private key (PEM, PKCS#8, mode 0600).
+    #[arg(long)]
+    key: PathBuf,
+    /// Where to write the certificate (PEM).
+    #[arg(long)]
+    cert: PathBuf,
+    /// PEM CA certificate(s) to trust for an https --url; without it, the public web roots.
+    #[arg(long, env = "ANCHORAGE_DEVICE_CA")]
+    ca: Option<PathBuf>,
+    /// Key algorithm.
+    #[arg(long, value_enum, default_value_t = pki::KeyType::P256)]
+    key_type: pki::KeyType,
+    /// Replace an existing key and certificate (and remove their .previous files).
+    #[arg(long)]
+    force: bool,
+}
+
+#[derive(clap::Args)]
+struct ReenrollArgs {
+    /// Base URL of anchorage's device listener (mutual TLS), e.g. https://127.0.0.1:8443.
+    #[arg(long, env = "ANCHORAGE_DEVICE_URL")]
+    url: String,
+    /// The device's certificate (PEM); replaced by the new one.
+    #[arg(long)]
+    cert: PathBuf,
+    /// Its private key (PEM); kept unless --new-key.
+    #[arg(long)]
+    key: PathBuf,
+    /// PEM CA certificate(s) to trust for the server (anchorage's local CA is
+    /// `<data-dir>/tls/ca.pem`); without it, the public web roots.
+    #[arg(long, env = "ANCHORAGE_DEVICE_CA")]
+    ca: Option<PathBuf>,
+    /// Ask for the new certificate with a new key (of --key-type, or the current key's type).
+    #[arg(long)]
+    new_key: bool,
+    /// The new key's algorithm.
+    #[arg(long, value_enum, requires = "new_key")]
+    key_type: Option<pki::KeyType>,
+    /// Keep running: renew each certificate once --at-percent of its lifetime has passed, retry
+    /// failures with backoff, until Ctrl-C.
+    #[arg(long)]
+    watch: bool,
+    /// With --watch: the share (per cent) of a certificate's lifetime after which it is renewed.
+    #[arg(long, requires = "watch", default_value_t = anchorage_common::est::DEFAULT_REENROLL_PERCENT,
+          value_parser = clap::value_parser!(u8).range(1..=99))]
+    at_percent: u8,
 }
 
 #[derive(clap::Args)]
@@ -173,6 +240,8 @@ fn main() -> std::process::ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
+            Command::Enroll(args) => run_enroll(args).await,
+            Command::Reenroll(args) => run_reenroll(args).await,
             Command::Token(args) => run_token(args).await,
             Command::Pki(args) => run_pki(args),
             Command::Bench(args) => run_bench(args).await,
@@ -255,6 +324,65 @@ async fn run_token(args: TokenArgs) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// The trust roots for the server: --ca, or the public web roots.
+fn server_roots(ca: Option<&PathBuf>) -> anyhow::Result<rustls::RootCertStore> {
+    match ca {
+        Some(ca) => identity::roots_from_pem_file(ca),
+        None => Ok(identity::web_roots()),
+    }
+}
+
+async fn run_enroll(args: EnrollArgs) -> anyhow::Result<()> {
+    let endpoint = anchorage_device::http::Endpoint::parse(&args.url)?;
+    let tls = identity::anonymous_client_config(Arc::new(server_roots(args.ca.as_ref())?))?;
+    let client = est::EstClient::new(endpoint, tls);
+    let options = enroll::EnrollOptions {
+        device_id: args.id,
+        otp: args.otp,
+        key_type: args.key_type,
+        paths: pair::PairPaths::new(args.key, args.cert)?,
+        force: args.force,
+    };
+    let cert = enroll::enroll(&client, &options).await?;
+    eprintln!(
+        "enrolled '{}': wrote {} and {} (serial {}, valid until {})",
+        options.device_id,
+        options.paths.cert().display(),
+        options.paths.key().display(),
+        cert.serial_hex,
+        cert.not_after_text()
+    );
+    Ok(())
+}
+
+async fn run_reenroll(args: ReenrollArgs) -> anyhow::Result<()> {
+    let endpoint = anchorage_device::http::Endpoint::parse(&args.url)?;
+    let roots = Arc::new(server_roots(args.ca.as_ref())?);
+    let mut renewer = reenroll::Renewer::new(endpoint, roots, pair::PairPaths::new(args.key, args.cert)?)?;
+    if args.new_key {
+        renewer = renewer.with_new_key(args.key_type);
+    }
+    if args.watch {
+        return renewer
+            .watch(&clock::SystemClock, args.at_percent, &watch::WatchConfig::default(), shutdown_signal())
+            .await;
+    }
+    let renewed = renewer.reenroll().await?;
+    if let reenroll::Recovered::RestoredPrevious(why) = &renewed.recovered {
+        eprintln!("note: an earlier re-enrollment was unfinished; its previous pair was put back first ({why})");
+    }
+    eprintln!(
+        "re-enrolled: {} holds the new certificate (serial {}, valid until {}){}; the previous one (serial {}) is \
+         replaced",
+        renewer.paths().cert().display(),
+        renewed.certificate.serial_hex,
+        renewed.certificate.not_after_text(),
+        if renewed.new_key { format!(", {} a new key", renewer.paths().key().display()) } else { String::new() },
+        renewed.replaced.serial_hex
+    );
+    Ok(())
 }
 
 fn run_pki(args: PkiArgs) -> anyhow::Result<()> {

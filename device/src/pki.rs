@@ -41,6 +41,11 @@ impl KeyType {
     pub fn generate(self) -> anyhow::Result<KeyPair> {
         KeyPair::generate_for(self.algorithm()).context("generating a key pair")
     }
+
+    /// The type of `key`, when it is one of these.
+    pub fn of(key: &KeyPair) -> Option<Self> {
+        [Self::P256, Self::P384, Self::Rsa2048].into_iter().find(|t| key.algorithm() == t.algorithm())
+    }
 }
 
 /// What to make.

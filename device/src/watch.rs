@@ -33,24 +33,24 @@ impl Default for WatchConfig {
     }
 }
 
-/// Exponential backoff state.
+/// Exponential backoff state (also the re-enrollment loop's, [`crate::reenroll`]).
 #[derive(Debug)]
-struct Backoff<'a> {
+pub(crate) struct Backoff<'a> {
     config: &'a WatchConfig,
     next: Duration,
 }
 
 impl<'a> Backoff<'a> {
-    fn new(config: &'a WatchConfig) -> Self {
+    pub(crate) fn new(config: &'a WatchConfig) -> Self {
         Self { config, next: config.min_backoff }
     }
 
-    fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.next = self.config.min_backoff;
     }
 
     /// The delay to wait now; doubles the next one up to the maximum.
-    fn delay(&mut self) -> Duration {
+    pub(crate) fn delay(&mut self) -> Duration {
         let base = self.next;
         self.next = (self.next * 2).min(self.config.max_backoff);
         if self.config.jitter {
@@ -61,7 +61,8 @@ impl<'a> Backoff<'a> {
     }
 }
 
-fn later(now: OffsetDateTime, by: Duration) -> OffsetDateTime {
+/// `now` plus `by` (saturating).
+pub(crate) fn later(now: OffsetDateTime, by: Duration) -> OffsetDateTime {
     now + time::Duration::try_from(by).unwrap_or(time::Duration::MAX)
 }
 

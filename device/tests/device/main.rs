@@ -3,6 +3,7 @@
 
 mod bench;
 mod bulk;
+mod est;
 mod pki;
 mod support;
 mod token;

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anchorage_device::admin::Admin;
+use anchorage_device::clock::Clock as DeviceClock;
+use anchorage_device::est::EstClient;
 use anchorage_device::identity;
 use anchorage_device::pki::{self, Pki, PkiOptions};
 use anchorage_device::token::TokenClient;
@@ -14,6 +16,7 @@ use anchorage_server::clock::{Clock, ManualClock};
 use anchorage_server::config::{Config, Secret};
 use clap::Parser as _;
 use time::OffsetDateTime;
+use tokio::sync::{mpsc, oneshot};
 
 pub const ADMIN_USER: &str = "t100/admin";
 pub const PASSWORD: &str = "device-tests-password";
@@ -97,6 +100,53 @@ impl Server {
         assert!(admin.trust(&tenant, "device tests root", pem, true).await.expect("upload"));
     }
 
+    /// Makes the tenant's CA (`POST /certificate-authority`), which signs EST certificates.
+    pub async fn make_ca(&self) {
+        let res = reqwest::Client::new()
+            .post(format!("{}/certificate-authority", self.api))
+            .basic_auth(ADMIN_USER, Some(PASSWORD))
+            .header("accept", "application/json")
+            .send()
+            .await
+            .expect("make the CA");
+        assert_eq!(res.status(), 201, "{}", res.text().await.unwrap_or_default());
+    }
+
+    /// A new device request for `id` with the one-time password `otp`.
+    pub async fn new_device_request(&self, id: &str, otp: &str) {
+        let res = reqwest::Client::new()
+            .post(format!("{}/devicecontrol/newDeviceRequests", self.api))
+            .basic_auth(ADMIN_USER, Some(PASSWORD))
+            .json(&serde_json::json!({"id": id, "enrollmentToken": otp}))
+            .send()
+            .await
+            .expect("new device request");
+        assert_eq!(res.status(), 201, "{}", res.text().await.unwrap_or_default());
+    }
+
+    /// The certificates issued to `id` (newest first), as the admin API lists them.
+    pub async fn issued(&self, id: &str) -> Vec<serde_json::Value> {
+        let res = reqwest::Client::new()
+            .get(format!("{}/user/t100/users/device_{id}?withCertificates=true", self.api))
+            .basic_auth(ADMIN_USER, Some(PASSWORD))
+            .send()
+            .await
+            .expect("device user");
+        let user: serde_json::Value = res.json().await.expect("json");
+        user["issuedCertificates"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// An EST client for the API listener (plain http here).
+    pub fn est_api(&self) -> EstClient {
+        let tls = identity::anonymous_client_config(Arc::new(identity::web_roots())).expect("tls");
+        EstClient::new(anchorage_device::http::Endpoint::parse(&self.api).expect("url"), tls)
+    }
+
+    /// The roots that trust the device listener.
+    pub fn roots(&self) -> Arc<rustls::RootCertStore> {
+        Arc::new(identity::roots_from_pem_file(&self.ca_path()).expect("roots"))
+    }
+
     /// A token client for `identity` trusting this server's local CA.
     pub fn client(&self, identity: &identity::Identity, chain_header: Option<String>) -> TokenClient {
         let roots = identity::roots_from_pem_file(&self.ca_path()).expect("roots");
@@ -147,4 +197,33 @@ pub async fn cli(args: &[&str], env: &[(&str, &str)]) -> Run {
 
 pub fn path_str(p: &Path) -> String {
     p.display().to_string()
+}
+
+/// A device-side clock for loops under test: the server's manual clock, and a sleep that hands
+/// the deadline to the test and waits until the test lets it go.
+pub struct TestClock {
+    pub server: Arc<ManualClock>,
+    pub sleeps: mpsc::UnboundedSender<(OffsetDateTime, oneshot::Sender<()>)>,
+}
+
+impl DeviceClock for TestClock {
+    fn now(&self) -> OffsetDateTime {
+        self.server.now()
+    }
+
+    fn sleep_until(&self, deadline: OffsetDateTime) -> impl Future<Output = ()> + Send {
+        let (wake, woken) = oneshot::channel();
+        let _ = self.sleeps.send((deadline, wake));
+        async move {
+            let _ = woken.await;
+        }
+    }
+}
+
+/// Moves the server's clock (and so a [`TestClock`]'s) to `t`, if it is later.
+pub fn move_to(clock: &ManualClock, t: OffsetDateTime) {
+    let by = t - clock.now();
+    if by.is_positive() {
+        clock.advance(by);
+    }
 }

@@ -6,43 +6,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use anchorage_device::clock::Clock;
 use anchorage_device::jwt::{Token, decode_claims};
 use anchorage_device::watch::{WatchConfig, watch};
-use anchorage_server::clock::{Clock as _, ManualClock};
-use time::OffsetDateTime;
+use anchorage_server::clock::Clock as _;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::support::*;
-
-/// The watch loop's clock: the server's manual clock, and a sleep that hands the deadline to
-/// the test and waits until the test lets it go.
-struct TestClock {
-    server: Arc<ManualClock>,
-    sleeps: mpsc::UnboundedSender<(OffsetDateTime, oneshot::Sender<()>)>,
-}
-
-impl Clock for TestClock {
-    fn now(&self) -> OffsetDateTime {
-        self.server.now()
-    }
-
-    fn sleep_until(&self, deadline: OffsetDateTime) -> impl Future<Output = ()> + Send {
-        let (wake, woken) = oneshot::channel();
-        let _ = self.sleeps.send((deadline, wake));
-        async move {
-            let _ = woken.await;
-        }
-    }
-}
-
-/// Moves the server's clock (and so the loop's) to `t`.
-fn move_to(clock: &ManualClock, t: OffsetDateTime) {
-    let by = t - clock.now();
-    if by.is_positive() {
-        clock.advance(by);
-    }
-}
 
 /// Reads the token file on another thread as fast as it can while the loop runs, and fails on
 /// anything that is not a whole token.
