@@ -43,6 +43,12 @@ pub enum Command {
         #[command(subcommand)]
         action: CrlAction,
     },
+    /// Replace the secret key file (`--secret-key-file`) by a new key and re-seal every secret
+    /// of the database under it, in one transaction. Stop every instance on the database first
+    /// and start them again with the new file; the old key is kept beside it as
+    /// `<file>.old-<time>` (it opens backups made before). EST one-time passwords set before
+    /// stop matching (they are listed: set new ones).
+    RotateSecretKey,
     /// Copy every table of an embedded installation (SQLite) into an empty PostgreSQL
     /// database, in one transaction; the row counts are checked before it commits. Stop the
     /// embedded instance first. Refuses a target that holds any row.
@@ -55,6 +61,39 @@ pub enum Command {
         #[arg(long, env = "ANCHORAGE_MIGRATE_DB_TO", hide_env_values = true)]
         to: String,
     },
+}
+
+/// Runs `rotate-secret-key`.
+pub async fn run_rotate_secret_key(config: &Config) -> anyhow::Result<()> {
+    let path = config.secret_key_path();
+    let db = config.open_database().await?;
+    let r = crate::secrets::rotate(&db, &path).await?;
+    if r.finished_earlier {
+        println!("finished the rotation an earlier run had committed: {} is the new key", path.display());
+    } else {
+        println!(
+            "re-sealed under a new key in {}: {} signing key(s), {} credentials option(s), {} device token(s), \
+             {} CRL signer key(s), {} tenant CA key(s)",
+            path.display(),
+            r.signing_keys,
+            r.options,
+            r.device_tokens,
+            r.crl_signers,
+            r.tenant_cas
+        );
+    }
+    println!(
+        "the previous key is {}: it opens backups made before now; keep it with them, or destroy it",
+        r.previous_key.display()
+    );
+    if !r.stale_one_time_passwords.is_empty() {
+        println!(
+            "{} EST one-time password(s) no longer match; set new ones for: {}",
+            r.stale_one_time_passwords.len(),
+            r.stale_one_time_passwords.iter().map(|(t, d)| format!("{t}/{d}")).collect::<Vec<_>>().join(", ")
+        );
+    }
+    Ok(())
 }
 
 /// Runs `migrate-db`: copies `from` (SQLite) into `to` (PostgreSQL, empty) and prints what it

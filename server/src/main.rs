@@ -28,6 +28,7 @@ async fn main() -> anyhow::Result<()> {
         Some(Command::User { action }) => return cli::run_user(&config, action).await,
         Some(Command::Crl { action }) => return cli::run_crl(&config, action).await,
         Some(Command::MigrateDb { from, to }) => return cli::run_migrate_db(&from, &to).await,
+        Some(Command::RotateSecretKey) => return cli::run_rotate_secret_key(&config).await,
         None => {}
     }
     let (tenant, user) = (config.tenant.clone(), config.admin_user.clone());

@@ -138,6 +138,122 @@ pub async fn seal_legacy_rows(db: &crate::db::Db, secrets: &SecretBox) -> anyhow
     Ok(())
 }
 
+/// What `anchorage rotate-secret-key` did.
+#[derive(Debug, Default)]
+pub struct Rotation {
+    /// Values re-sealed, by kind.
+    pub signing_keys: usize,
+    pub options: usize,
+    pub device_tokens: usize,
+    pub crl_signers: usize,
+    pub tenant_cas: usize,
+    /// Where the replaced key was kept (it opens backups made before the rotation).
+    pub previous_key: std::path::PathBuf,
+    /// New device requests whose one-time password no longer matches: `(tenant, device id)`.
+    pub stale_one_time_passwords: Vec<(String, String)>,
+    /// Whether this run finished a rotation an earlier run had committed but not put in place.
+    pub finished_earlier: bool,
+}
+
+/// The sealing context of a stored sealed value, and the value.
+fn context_of(s: &crate::db::rotation::Sealed) -> anyhow::Result<(String, &str)> {
+    use crate::db::rotation::Sealed;
+    Ok(match s {
+        Sealed::SigningKey { kid, sealed } => (crate::tokens::key_context(kid), sealed),
+        Sealed::Option { tenant, category, key, sealed } => (option_context(tenant, category, key), sealed),
+        Sealed::DeviceToken { jti, sealed } => (token_context(jti), sealed),
+        Sealed::CrlSigner { tenant, sealed } => (crate::routes::crl::signer_key_context(tenant), sealed),
+        Sealed::TenantCa { tenant, der, sealed, .. } => (crate::ca::ca_key_context(tenant, der)?, sealed),
+    })
+}
+
+/// `path` with `suffix` appended to its file name.
+fn with_suffix(path: &Path, suffix: &str) -> std::path::PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(suffix);
+    s.into()
+}
+
+/// Replaces the secret key file at `path` by a new key, re-sealing every sealed value of `db`
+/// under it in one transaction (all or nothing). Every instance on the database must be stopped
+/// first, and started again with the new file.
+///
+/// The order makes a crash at any point recoverable: the new key is written to `<path>.new`
+/// (durably) before the database changes; once the transaction has committed, the old file is
+/// renamed `<path>.old-<unix time>` and `<path>.new` becomes `<path>`. A run that finds
+/// `<path>.new` checks whether the database is already sealed under it (the earlier run
+/// committed: only the renames are left) or not (it is deleted and the rotation starts over).
+///
+/// One-time passwords of EST enrollment are stored as keyed hashes: they cannot be re-keyed, and
+/// stop matching; they are reported so that new ones can be set.
+pub async fn rotate(db: &crate::db::Db, path: &Path) -> anyhow::Result<Rotation> {
+    anyhow::ensure!(path.exists(), "there is no secret key file at {}", path.display());
+    let old = SecretBox::load_or_create(path)?;
+    let new_path = with_suffix(path, ".new");
+    let mut report = Rotation::default();
+    if new_path.exists() {
+        let pending = SecretBox::load_or_create(&new_path)?;
+        let mut tx = crate::db::rotation::begin(db).await?;
+        let first = crate::db::rotation::all(&mut tx, SEALED_PREFIX).await?.into_iter().next();
+        drop(tx);
+        let committed = match &first {
+            Some(s) => {
+                let (context, sealed) = context_of(s)?;
+                pending.open(sealed, &context).is_ok()
+            }
+            None => false,
+        };
+        if committed {
+            report.finished_earlier = true;
+            report.previous_key = put_in_place(path, &new_path)?;
+            return Ok(report);
+        }
+        std::fs::remove_file(&new_path).with_context(|| format!("removing {}", new_path.display()))?;
+    }
+    let key: [u8; 32] = rand::random();
+    anyhow::ensure!(
+        create_durably(&new_path, &format!("{}\n", hex::encode(key)))?,
+        "{} appeared meanwhile",
+        new_path.display()
+    );
+    let new = SecretBox::from_bytes(&key)?;
+
+    let mut tx = crate::db::rotation::begin(db).await?;
+    for s in crate::db::rotation::all(&mut tx, SEALED_PREFIX).await? {
+        use crate::db::rotation::Sealed;
+        let (context, sealed) = context_of(&s)?;
+        let plain = old.open(sealed, &context).with_context(|| format!("opening {context} with the current key"))?;
+        crate::db::rotation::update(&mut tx, &s, &new.seal(&plain, &context)?).await?;
+        match s {
+            Sealed::SigningKey { .. } => report.signing_keys += 1,
+            Sealed::Option { .. } => report.options += 1,
+            Sealed::DeviceToken { .. } => report.device_tokens += 1,
+            Sealed::CrlSigner { .. } => report.crl_signers += 1,
+            Sealed::TenantCa { .. } => report.tenant_cas += 1,
+        }
+    }
+    report.stale_one_time_passwords = crate::db::rotation::one_time_passwords(&mut tx).await?;
+    tx.commit().await?;
+    report.previous_key = put_in_place(path, &new_path)?;
+    Ok(report)
+}
+
+/// The last step of a rotation: the old key file aside, the new one in its place.
+fn put_in_place(path: &Path, new_path: &Path) -> anyhow::Result<std::path::PathBuf> {
+    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    // Never over an earlier old key (two rotations in one second).
+    let previous = (0..)
+        .map(|n: u32| with_suffix(path, &if n == 0 { format!(".old-{stamp}") } else { format!(".old-{stamp}-{n}") }))
+        .find(|p| !p.exists())
+        .unwrap_or_else(|| with_suffix(path, ".old"));
+    std::fs::rename(path, &previous).with_context(|| format!("moving {} aside", path.display()))?;
+    std::fs::rename(new_path, path).with_context(|| format!("putting {} in place", new_path.display()))?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
+    }
+    Ok(previous)
+}
+
 /// Whether a stored value is sealed.
 pub fn is_sealed(value: &str) -> bool {
     value.starts_with(SEALED_PREFIX)

@@ -50,7 +50,7 @@ pub struct TokenService {
 }
 
 /// What a signing key's sealed private key is bound to.
-fn key_context(kid: &str) -> String {
+pub(crate) fn key_context(kid: &str) -> String {
     format!("signing_keys/{kid}")
 }
 

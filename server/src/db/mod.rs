@@ -68,6 +68,7 @@ pub mod devices;
 pub mod inventory;
 pub mod logins;
 pub mod options;
+pub mod rotation;
 pub mod sessions;
 pub mod signing_keys;
 pub mod trusted_certificates;

@@ -299,7 +299,7 @@ pub struct CrlSigner {
 }
 
 /// What a CRL signer's sealed private key is bound to.
-fn signer_key_context(tenant: &str) -> String {
+pub(crate) fn signer_key_context(tenant: &str) -> String {
     format!("crl_signers/{tenant}")
 }
 

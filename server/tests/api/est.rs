@@ -242,8 +242,7 @@ async fn a_device_enrolls_with_its_one_time_password_gets_a_token_and_renews_ove
     assert_eq!(cert.issuer, ca["subject"]);
     assert_eq!((cert.not_after - cert.not_before).whole_days(), 365);
     let der = anchorage_common::pem::decode_certificates(&pem).expect("pem").remove(0);
-    let (_, parsed) =
-        x509_parser::certificate::X509Certificate::from_der(&der).expect("x509");
+    let (_, parsed) = x509_parser::certificate::X509Certificate::from_der(&der).expect("x509");
     assert!(parsed.extended_key_usage().expect("eku").expect("present").value.client_auth);
     assert!(!parsed.is_ca());
 
@@ -589,4 +588,74 @@ async fn only_admins_manage_the_ca_and_requests() {
         .await
         .expect("list");
     assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn rotating_the_secret_key_keeps_the_ca_and_tokens_and_names_the_passwords_that_stop_matching() {
+    let mut app = TestApp::spawn().await;
+    app.make_ca().await;
+    app.new_request("rot-01", OTP).await;
+    let (key, c) = csr("rot-01");
+    let enrolled = device(issued(app.enroll("rot-01", OTP, &c).await).await, &key);
+    let (_, token) = app.device_token(&enrolled, None).await;
+    let token = token["accessToken"].as_str().expect("token").to_string();
+    app.new_request("rot-02", OTP).await;
+    let url = app.url("/tenant/options/credentials/credentials.api-key");
+    let res = app.admin(Method::PUT, &url).json(&json!({"value": "s3cret-value"})).send().await.expect("put");
+    assert_eq!(res.status(), 200);
+
+    app.stop_server().await;
+    let path = app.data_dir().join("secret.key");
+    let before = std::fs::read_to_string(&path).expect("key");
+    let db = anchorage_server::db::open(
+        &anchorage_server::db::Location::parse(&app.database_url()).expect("url"),
+        anchorage_server::db::PoolSizes { max: 2, min: 0 },
+    )
+    .await
+    .expect("db");
+    let report = anchorage_server::secrets::rotate(&db, &path).await.expect("rotated");
+    assert_eq!((report.signing_keys, report.tenant_cas, report.crl_signers), (1, 1, 0));
+    assert!(report.device_tokens >= 1 && report.options == 1, "{report:?}");
+    assert_eq!(report.stale_one_time_passwords, [(TENANT.to_string(), "rot-02".to_string())]);
+    assert_ne!(std::fs::read_to_string(&path).expect("key"), before);
+    assert_eq!(std::fs::read_to_string(&report.previous_key).expect("old key"), before);
+    // Nothing in the database opens with the old key any more.
+    let old = anchorage_server::secrets::SecretBox::load_or_create(&report.previous_key).expect("old");
+    let sealed: String =
+        sqlx::query_scalar("SELECT private_key FROM tenant_cas").fetch_one(&app.raw_db().await).await.expect("row");
+    let der: Vec<u8> =
+        sqlx::query_scalar("SELECT der FROM trusted_certificates").fetch_one(&app.raw_db().await).await.expect("row");
+    let context = anchorage_server::ca::ca_key_context(TENANT, &der).expect("context");
+    assert!(old.open(&sealed, &context).is_err());
+
+    // A run that died after committing, before the files were swapped: the next run finishes.
+    let new_key = std::fs::read_to_string(&path).expect("key");
+    let pending = app.data_dir().join("secret.key.new");
+    std::fs::rename(&path, &pending).expect("rename");
+    std::fs::copy(&report.previous_key, &path).expect("copy");
+    let finished = anchorage_server::secrets::rotate(&db, &path).await.expect("finished");
+    assert!(finished.finished_earlier);
+    assert_eq!(std::fs::read_to_string(&path).expect("key"), new_key);
+    assert!(!pending.exists());
+    // A run that died before committing left a key nothing is sealed with: it starts over.
+    std::fs::write(&pending, format!("{}\n", "ab".repeat(32))).expect("write");
+    let again = anchorage_server::secrets::rotate(&db, &path).await.expect("rotated again");
+    assert!(!again.finished_earlier && again.tenant_cas == 1);
+    assert_eq!(std::fs::read_to_string(&again.previous_key).expect("old"), new_key);
+    assert_eq!(std::fs::read_to_string(&report.previous_key).expect("first old key kept"), before);
+    drop(db);
+
+    app.restart(Some(PASSWORD)).await;
+    // The token issued before still works (the signing key is the same, re-sealed), the CA
+    // still signs, the stale password is refused and a new one works.
+    let res = app.client.get(app.url("/user/currentUser")).bearer_auth(&token).send().await.expect("get");
+    assert_eq!(res.status(), 200);
+    let (k2, c2) = csr("rot-02");
+    let res = app.enroll("rot-02", OTP, &c2).await;
+    assert_error(res, 401, "", est::MESSAGE_NO_REQUEST).await;
+    let one = app.url("/devicecontrol/newDeviceRequests/rot-02");
+    assert_eq!(app.admin(Method::DELETE, &one).send().await.expect("delete").status(), 204);
+    app.new_request("rot-02", OTP).await;
+    let second = device(issued(app.enroll("rot-02", OTP, &c2).await).await, &k2);
+    assert_eq!(app.device_token(&second, None).await.0, 200);
 }

@@ -414,6 +414,11 @@ pub fn body(name: &str, pem: &str, status: &str) -> Value {
 }
 
 impl TestApp {
+    /// The data directory of this server.
+    pub fn data_dir(&self) -> &Path {
+        self.data.path()
+    }
+
     /// The SQLite file of this server.
     pub fn db_path(&self) -> PathBuf {
         self.data.path().join("anchorage.db")
