@@ -322,15 +322,7 @@ fn der_of(a: &AttributeTypeAndValue<'_>) -> Vec<u8> {
         }
         out.extend(groups.iter().rev());
     }
-    let len = data.len();
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes = len.to_be_bytes();
-        let skip = bytes.iter().take_while(|b| **b == 0).count();
-        out.push(0x80 | (bytes.len() - skip) as u8);
-        out.extend_from_slice(&bytes[skip..]);
-    }
+    crate::pkcs7::push_len(&mut out, data.len());
     out.extend_from_slice(data);
     out
 }

@@ -9,8 +9,8 @@ const DATA: &[u8] = &[0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07
 /// Most certificates read from one PKCS#7 (EST answers hold one to a few).
 pub const MAX_CERTIFICATES: usize = 16;
 
-/// A DER length.
-fn push_len(out: &mut Vec<u8>, len: usize) {
+/// Appends a DER length (also used by `dn` to write values back).
+pub(crate) fn push_len(out: &mut Vec<u8>, len: usize) {
     if len < 0x80 {
         out.push(len as u8);
     } else {

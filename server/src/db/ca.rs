@@ -123,49 +123,35 @@ pub struct RequestRow {
 const REQUEST_COLUMNS: &str =
     "device_id, status, device_type, name, group_id, otp_hash, otp_expires_at, owner, created_at";
 
-/// Stores a request; a request for the same id fails with a unique violation.
-pub async fn insert_request(ex: impl Into<Ex<'_>>, tenant: &str, r: &RequestRow) -> sqlx::Result<()> {
+/// Stores a request. With `replace`, one with the same id is replaced (bulk registration sets
+/// a new password); without, it fails with a unique violation.
+pub async fn insert_request(ex: impl Into<Ex<'_>>, tenant: &str, r: &RequestRow, replace: bool) -> sqlx::Result<()> {
+    let on_conflict = if replace {
+        " ON CONFLICT (tenant_id, device_id) DO UPDATE SET status = excluded.status, \
+         device_type = excluded.device_type, name = excluded.name, group_id = excluded.group_id, \
+         otp_hash = excluded.otp_hash, otp_expires_at = excluded.otp_expires_at, owner = excluded.owner, \
+         created_at = excluded.created_at"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "INSERT INTO new_device_requests (tenant_id, {REQUEST_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)\
+         {on_conflict}"
+    );
     with_conn!(ex.into(), |c| {
-        sqlx::query(&format!(
-            "INSERT INTO new_device_requests (tenant_id, {REQUEST_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-        ))
-        .bind(tenant)
-        .bind(&r.device_id)
-        .bind(&r.status)
-        .bind(&r.device_type)
-        .bind(&r.name)
-        .bind(&r.group_id)
-        .bind(&r.otp_hash)
-        .bind(r.otp_expires_at)
-        .bind(&r.owner)
-        .bind(&r.created_at)
-        .execute(c)
-        .await?;
-    });
-    Ok(())
-}
-
-/// Stores a request or replaces the one with its id (bulk registration sets a new password).
-pub async fn upsert_request(ex: impl Into<Ex<'_>>, tenant: &str, r: &RequestRow) -> sqlx::Result<()> {
-    with_conn!(ex.into(), |c| {
-        sqlx::query(&format!(
-            "INSERT INTO new_device_requests (tenant_id, {REQUEST_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-             ON CONFLICT (tenant_id, device_id) DO UPDATE SET status = excluded.status, device_type = excluded.device_type, \
-             name = excluded.name, group_id = excluded.group_id, otp_hash = excluded.otp_hash, \
-             otp_expires_at = excluded.otp_expires_at, owner = excluded.owner, created_at = excluded.created_at"
-        ))
-        .bind(tenant)
-        .bind(&r.device_id)
-        .bind(&r.status)
-        .bind(&r.device_type)
-        .bind(&r.name)
-        .bind(&r.group_id)
-        .bind(&r.otp_hash)
-        .bind(r.otp_expires_at)
-        .bind(&r.owner)
-        .bind(&r.created_at)
-        .execute(c)
-        .await?;
+        sqlx::query(&sql)
+            .bind(tenant)
+            .bind(&r.device_id)
+            .bind(&r.status)
+            .bind(&r.device_type)
+            .bind(&r.name)
+            .bind(&r.group_id)
+            .bind(&r.otp_hash)
+            .bind(r.otp_expires_at)
+            .bind(&r.owner)
+            .bind(&r.created_at)
+            .execute(c)
+            .await?;
     });
     Ok(())
 }
@@ -246,8 +232,7 @@ pub struct IssuedRow {
     pub first_used_at: Option<String>,
 }
 
-const ISSUED_COLUMNS: &str =
-    "id, serial_hex, device_id, fingerprint, ca_id, ca_fingerprint, not_before, not_after, how, issued_at, first_used_at";
+const ISSUED_COLUMNS: &str = "id, serial_hex, device_id, fingerprint, ca_id, ca_fingerprint, not_before, not_after, how, issued_at, first_used_at";
 
 /// Certificates kept per device: the newest (older ones stay valid; they are only no longer
 /// listed).

@@ -137,7 +137,7 @@ pub async fn register_batch(
     insert_new(&mut tx, tenant, &created, now).await?;
     for (row, outcome) in rows.iter().zip(&outcomes) {
         if let (Some(request), false) = (&row.enrollment, matches!(outcome, Outcome::Failed(_))) {
-            super::ca::upsert_request(&mut tx, tenant, request).await?;
+            super::ca::insert_request(&mut tx, tenant, request, true).await?;
         }
     }
     if let Some(record) = audit {

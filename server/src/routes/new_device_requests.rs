@@ -133,7 +133,7 @@ async fn create(
     row.device_type = optional_text("type", body.device_type)?;
     row.name = optional_text("name", body.name)?;
     row.group_id = optional_text("groupId", body.group_id)?;
-    match db::ca::insert_request(&state.db, tenant, &row).await {
+    match db::ca::insert_request(&state.db, tenant, &row, false).await {
         Ok(()) => {}
         Err(e) if is_unique_violation(&e) => {
             return Err(AppError::Named {

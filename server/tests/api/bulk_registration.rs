@@ -17,7 +17,7 @@ fn form(csv: impl Into<Vec<u8>>) -> Form {
         .part("file", Part::bytes(csv.into()).file_name("bulk-registration.csv").mime_str("text/csv").expect("mime"))
 }
 
-async fn upload(app: &TestApp, csv: &str) -> (u16, Value) {
+pub(crate) async fn upload(app: &TestApp, csv: &str) -> (u16, Value) {
     let res = app
         .admin(Method::POST, &app.url("/devicecontrol/bulkNewDeviceRequests"))
         .multipart(form(csv))

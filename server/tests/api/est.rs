@@ -60,6 +60,14 @@ impl TestApp {
             .expect("enroll")
     }
 
+    /// The device user of `id` with its certificates.
+    async fn device_user(&self, id: &str) -> Value {
+        let url = self.url(&format!("/user/{TENANT}/users/device_{id}?withCertificates=true"));
+        let (status, user) = json(self.admin(Method::GET, &url).send().await.expect("user")).await;
+        assert_eq!(status, 200, "{user}");
+        user
+    }
+
     /// Re-enrolls over the device listener's mutual TLS as `device`.
     async fn reenroll(&self, device: &Device, csr: &str) -> reqwest::Response {
         device
@@ -253,13 +261,7 @@ async fn a_device_enrolls_with_its_one_time_password_gets_a_token_and_renews_ove
     assert_eq!(gone.status(), 404);
 
     // Registered for certificates, with the issued certificate listed and audited.
-    let user = app
-        .admin(Method::GET, &app.url(&format!("/user/{TENANT}/users/device_est-01?withCertificates=true")))
-        .send()
-        .await
-        .expect("user");
-    let (status, user) = json(user).await;
-    assert_eq!(status, 200, "{user}");
+    let user = app.device_user("est-01").await;
     assert_eq!(user["authType"], "CERTIFICATES");
     assert_eq!(user["issuedCertificates"][0]["serialNumberInHex"], cert.serial_hex);
     assert_eq!(user["issuedCertificates"][0]["how"], "ENROLL");
@@ -323,13 +325,7 @@ async fn a_device_enrolls_with_its_one_time_password_gets_a_token_and_renews_ove
         .await
         .expect("post");
     assert_error(res, 401, "", "EST re-enrollment needs the device's current certificate").await;
-    let (_, user) = json(
-        app.admin(Method::GET, &app.url(&format!("/user/{TENANT}/users/device_est-01?withCertificates=true")))
-            .send()
-            .await
-            .expect("user"),
-    )
-    .await;
+    let user = app.device_user("est-01").await;
     let hows: Vec<&Value> = user["issuedCertificates"].as_array().expect("list").iter().map(|c| &c["how"]).collect();
     assert_eq!(hows, [&json!("REENROLL"), &json!("REENROLL"), &json!("REENROLL"), &json!("ENROLL")]);
 }
@@ -362,14 +358,8 @@ async fn expired_passwords_missing_or_expired_cas_and_password_devices_are_refus
 
     // A device registered with a password cannot enroll.
     let csv = "ID;CREDENTIALS\nbasic-01;a-long-device-password-01\n";
-    let part = reqwest::multipart::Part::text(csv).file_name("b.csv").mime_str("text/csv").expect("mime");
-    let res = app
-        .admin(Method::POST, &app.url("/devicecontrol/bulkNewDeviceRequests"))
-        .multipart(reqwest::multipart::Form::new().part("file", part))
-        .send()
-        .await
-        .expect("bulk");
-    assert_eq!(res.status(), 201);
+    let (status, result) = crate::bulk_registration::upload(&app, csv).await;
+    assert_eq!(status, 201, "{result}");
     app.new_request("basic-01", OTP).await;
     let (_, csr_b) = csr("basic-01");
     let res = app.enroll("basic-01", OTP, &csr_b).await;
@@ -445,14 +435,7 @@ async fn bulk_registration_sets_enrollment_passwords() {
     let app = TestApp::spawn().await;
     app.make_ca().await;
     let csv = "ID;AUTH_TYPE;CREDENTIALS;ENROLLMENT_OTP\nbulk-est-01;CERTIFICATES;;first-password-01\nbulk-est-02;BASIC;pw-long-enough-02;second-password\nbulk-est-03;CERTIFICATES;;short\n";
-    let part = reqwest::multipart::Part::text(csv).file_name("b.csv").mime_str("text/csv").expect("mime");
-    let res = app
-        .admin(Method::POST, &app.url("/devicecontrol/bulkNewDeviceRequests"))
-        .multipart(reqwest::multipart::Form::new().part("file", part))
-        .send()
-        .await
-        .expect("bulk");
-    let (status, result) = json(res).await;
+    let (status, result) = crate::bulk_registration::upload(&app, csv).await;
     assert_eq!(status, 201, "{result}");
     assert_eq!(result["numberOfCreated"], 1, "{result}");
     let reasons: Vec<&str> = result["failedCreationList"]
@@ -501,13 +484,7 @@ async fn a_rollover_keeps_the_earlier_ca_trusted_until_it_is_deleted() {
     assert_eq!(app.device_token(&before, None).await.0, 200);
     let (new_key, new_csr) = csr("roll-01");
     let after = device(issued(app.reenroll(&before, &new_csr).await).await, &new_key);
-    let (_, user) = json(
-        app.admin(Method::GET, &app.url(&format!("/user/{TENANT}/users/device_roll-01?withCertificates=true")))
-            .send()
-            .await
-            .expect("user"),
-    )
-    .await;
+    let user = app.device_user("roll-01").await;
     assert_eq!(user["issuedCertificates"][0]["caFingerprint"], new["fingerprint"]);
     assert_eq!(user["issuedCertificates"][1]["caFingerprint"], old["fingerprint"]);
     // cacerts: both, the current first.
