@@ -13,6 +13,8 @@ set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ANCHORAGE_ROOT"
+command -v openssl >/dev/null 2>&1 || apt_install required openssl
+command -v curl >/dev/null 2>&1 || apt_install required curl
 
 bin="${1:-$ANCHORAGE_ROOT/target/debug/anchorage}"
 [[ -x "$bin" ]] || cargo build -q -p anchorage-server
