@@ -184,12 +184,14 @@ pub fn reenroll_at(not_before: i64, not_after: i64, percent: u8) -> i64 {
     i64::try_from(at).unwrap_or(i64::MAX)
 }
 
-/// The command that enrolls a device with `anchorage-device`, for the console to show.
+/// The command that enrolls a device with `anchorage-device`, for the console to show. The
+/// password goes in the environment (`ANCHORAGE_DEVICE_OTP`), not in the process list.
 pub fn enroll_command(url: &str, device_id: &str, otp: &str) -> String {
     format!(
-        "anchorage-device enroll --url {url} --id {} --otp {} --key device.key --cert device.crt",
-        shell_quote(device_id),
-        shell_quote(otp)
+        "ANCHORAGE_DEVICE_OTP={} anchorage-device enroll --url {} --id {} --key device.key --cert device.crt",
+        shell_quote(otp),
+        shell_quote(url),
+        shell_quote(device_id)
     )
 }
 
@@ -198,9 +200,10 @@ pub fn enroll_command(url: &str, device_id: &str, otp: &str) -> String {
 pub fn openssl_curl_commands(url: &str, device_id: &str, otp: &str) -> String {
     let subject = shell_quote(&format!("/CN={device_id}"));
     let credentials = shell_quote(&format!("{device_id}:{otp}"));
+    let enroll_url = shell_quote(&format!("{url}{SIMPLE_ENROLL_PATH}"));
     format!(
         "openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout device.key -subj {subject} -outform DER | base64 > device.csr\n\
-         curl --fail-with-body -u {credentials} -H 'Content-Type: application/pkcs10' --data-binary @device.csr {url}{SIMPLE_ENROLL_PATH} > device.p7\n\
+         curl --fail-with-body -u {credentials} -H 'Content-Type: application/pkcs10' --data-binary @device.csr {enroll_url} > device.p7\n\
          base64 -d device.p7 | openssl pkcs7 -inform DER -print_certs -out device.crt"
     )
 }
@@ -299,8 +302,14 @@ mod tests {
     #[test]
     fn commands_quote_what_the_shell_would_split() {
         let c = enroll_command("https://a.example", "dev'1", "p w");
-        assert!(c.contains("--id 'dev'\\''1' --otp 'p w'"), "{c}");
+        assert!(
+            c.starts_with(
+                "ANCHORAGE_DEVICE_OTP='p w' anchorage-device enroll --url https://a.example --id 'dev'\\''1'"
+            ),
+            "{c}"
+        );
         let o = openssl_curl_commands("http://localhost:8080", "device-01", "abcdefgh");
+        assert!(o.contains("http://localhost:8080/.well-known"), "{o}");
         assert!(o.contains("-u device-01:abcdefgh"), "{o}");
         assert!(o.contains("http://localhost:8080/.well-known/est/simpleenroll"), "{o}");
     }

@@ -94,16 +94,20 @@ pub fn to_single_line_base64(der: &[u8]) -> String {
 
 /// A PEM block with 64-character lines, for downloads and display.
 pub fn to_pem(der: &[u8]) -> String {
+    format!("-----BEGIN CERTIFICATE-----\n{}-----END CERTIFICATE-----\n", base64_lines(der))
+}
+
+/// Base64 of `der` in lines of 64 characters, each ending with a line feed (PEM bodies, EST
+/// bodies).
+pub fn base64_lines(der: &[u8]) -> String {
     let b64 = STANDARD.encode(der);
-    let mut pem = String::with_capacity(b64.len() + b64.len() / 64 + 60);
-    pem.push_str("-----BEGIN CERTIFICATE-----\n");
+    let mut out = String::with_capacity(b64.len() + b64.len() / 64 + 1);
     for chunk in b64.as_bytes().chunks(64) {
         // base64 output is ASCII, so every 64-byte chunk is valid UTF-8.
-        pem.push_str(std::str::from_utf8(chunk).unwrap_or_default());
-        pem.push('\n');
+        out.push_str(std::str::from_utf8(chunk).unwrap_or_default());
+        out.push('\n');
     }
-    pem.push_str("-----END CERTIFICATE-----\n");
-    pem
+    out
 }
 
 #[cfg(test)]

@@ -101,13 +101,7 @@ impl EstClient {
 
 /// An EST request body: the DER CSR in base64, in lines of 64 characters.
 pub fn csr_body(der: &[u8]) -> String {
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let mut body = String::with_capacity(b64.len() + b64.len() / 64 + 1);
-    for line in b64.as_bytes().chunks(64) {
-        body.push_str(std::str::from_utf8(line).unwrap_or_default());
-        body.push('\n');
-    }
-    body
+    anchorage_common::pem::base64_lines(der)
 }
 
 /// The certificates (DER) of an EST answer: base64 (line breaks allowed) of a PKCS#7

@@ -108,7 +108,12 @@ pub async fn record(state: &AppState, tenant: &str, event: Event<'_>) -> Result<
     write(&state.db, tenant, &state.now_text(), &event).await
 }
 
-async fn write(db: &db::Db, tenant: &str, time: &str, event: &Event<'_>) -> Result<(), AppError> {
+/// Appends `event` within `tx`: it is recorded if and only if what it records is committed.
+pub async fn record_in(tx: &mut db::Tx, tenant: &str, time: &str, event: Event<'_>) -> Result<(), AppError> {
+    write(tx, tenant, time, &event).await
+}
+
+async fn write(db: impl Into<db::Ex<'_>>, tenant: &str, time: &str, event: &Event<'_>) -> Result<(), AppError> {
     let details = event.details.as_ref().map(|d| clip_json(d).to_string());
     let user = event.user.map(|u| clip(u, MAX_FIELD_CHARS));
     let address = event.client_address.map(|a| clip(a, 64));

@@ -91,11 +91,22 @@ fn utc(t: OffsetDateTime) -> OffsetDateTime {
 /// A new self-signed CA certificate (DER) for `tenant`: subject `C=<country>, O=<organization>,
 /// CN=<tenant>`, valid from `now` for the configured days.
 pub fn make_ca(tenant: &str, settings: &Settings, key: &KeyPair, now: OffsetDateTime) -> anyhow::Result<Vec<u8>> {
-    // In DER order; shown the platform's (Java's) way, last first: `C=…, O=…, CN=<tenant>`.
+    // The platform's CA name, byte for byte (thin-edge's test vector of a real CA-issued
+    // certificate): C, O, CN in this order, as PrintableStrings. openssl prints it
+    // `C = United States, O = Cumulocity, CN = <tenant>`; the API (Java's order, last first)
+    // `CN=<tenant>, O=Cumulocity, C=United States`.
     let mut dn = DistinguishedName::new();
-    dn.push(DnType::CommonName, tenant);
-    dn.push(DnType::OrganizationName, settings.organization.as_str());
-    dn.push(DnType::CountryName, settings.country.as_str());
+    for (ty, value) in [
+        (DnType::CountryName, settings.country.as_str()),
+        (DnType::OrganizationName, settings.organization.as_str()),
+        (DnType::CommonName, tenant),
+    ] {
+        match rcgen::string::PrintableString::try_from(value) {
+            Ok(printable) => dn.push(ty, rcgen::DnValue::PrintableString(printable)),
+            // A configured name PrintableString cannot hold (`&`, `ü`, …).
+            Err(_) => dn.push(ty, value),
+        }
+    }
     Ok(ca_params(dn, now, settings.validity).self_signed(key)?.der().to_vec())
 }
 
@@ -147,7 +158,8 @@ fn dn_from_name(name_der: &[u8]) -> Result<DistinguishedName, String> {
     Ok(dn)
 }
 
-fn subject_der(der: &[u8]) -> anyhow::Result<Vec<u8>> {
+/// The subject (DER) of certificate `der`.
+pub fn subject_der(der: &[u8]) -> anyhow::Result<Vec<u8>> {
     let (_, cert) = x509_parser::certificate::X509Certificate::from_der(der)?;
     Ok(cert.subject().as_raw().to_vec())
 }
@@ -259,7 +271,13 @@ pub fn sign_device(
     Ok(Signed { der, info })
 }
 
-/// Whether CA certificate `der` can sign at `now`: in date. (Its status is the caller's.)
+/// The SubjectPublicKeyInfo (DER) of certificate `der`.
+pub fn public_key_der(der: &[u8]) -> anyhow::Result<Vec<u8>> {
+    let (_, cert) = x509_parser::certificate::X509Certificate::from_der(der)?;
+    Ok(cert.public_key().raw.to_vec())
+}
+
+/// When CA certificate `der` ends.
 pub fn ca_not_after(der: &[u8]) -> anyhow::Result<OffsetDateTime> {
     let (_, cert) = x509_parser::certificate::X509Certificate::from_der(der)?;
     Ok(cert.validity().not_after.to_datetime())
@@ -298,7 +316,10 @@ mod tests {
         let key = KeyAlgorithm::P256.generate().expect("key");
         let ca = make_ca("t100", &settings(KeyAlgorithm::P256), &key, now).expect("ca");
         let info = anchorage_common::cert::inspect(&ca, now).expect("inspect").info;
-        assert_eq!(info.subject, "C=United States, O=Cumulocity, CN=t100");
+        assert_eq!(info.subject, "CN=t100, O=Cumulocity, C=United States");
+        let attrs = anchorage_common::dn::single_valued_attributes(&info.subject_der).expect("attributes");
+        let order: Vec<(&str, u32)> = attrs.iter().map(|a| (a.label.as_str(), a.tag)).collect();
+        assert_eq!(order, [("C", 19), ("O", 19), ("CN", 19)], "the platform's DER: PrintableStrings, C first");
         assert!(info.days_left(now) >= 1094);
         let secrets = crate::secrets::SecretBox::from_bytes(&[7; 32]).expect("box");
         let sealed = secrets.seal(&key.serialize_der(), &ca_key_context("t100", &ca).expect("ctx")).expect("seal");
@@ -311,7 +332,7 @@ mod tests {
         let validity = device_validity(now, ca_not_after(&ca).expect("end")).expect("valid");
         let signed = sign_device(&verified, &issuer, validity).expect("signed");
         assert_eq!(signed.info.subject, "O=Cumulocity, CN=device-01", "the CSR's subject as it is");
-        assert_eq!(signed.info.issuer, "C=United States, O=Cumulocity, CN=t100");
+        assert_eq!(signed.info.issuer, "CN=t100, O=Cumulocity, C=United States");
 
         // The renewal keeps subject and key: the device certificate verifies against it.
         let renewed = renew_ca(&ca, &key, now + time::Duration::days(400), est::CA_VALIDITY).expect("renewed");

@@ -179,10 +179,14 @@ fn with_suffix(path: &Path, suffix: &str) -> std::path::PathBuf {
 /// first, and started again with the new file.
 ///
 /// The order makes a crash at any point recoverable: the new key is written to `<path>.new`
-/// (durably) before the database changes; once the transaction has committed, the old file is
-/// renamed `<path>.old-<unix time>` and `<path>.new` becomes `<path>`. A run that finds
-/// `<path>.new` checks whether the database is already sealed under it (the earlier run
-/// committed: only the renames are left) or not (it is deleted and the rotation starts over).
+/// (durably) before the database changes; once the transaction has committed, the old key gets
+/// a second name, `<path>.old-<unix time>`, and `<path>.new` is renamed over `<path>` (one
+/// atomic step: there is always a key file at `<path>`). A run that finds `<path>.new` opens
+/// every sealed value with both keys: all open with the new one (an earlier run committed) →
+/// only the renames are left; all with the old one (it did not) → `<path>.new` is put aside as
+/// `<path>.new.abandoned-<unix time>` and the rotation starts over; a mix → nothing is touched
+/// and the run stops, saying so (an instance kept running with the old key wrote meanwhile). No
+/// key file is ever deleted.
 ///
 /// One-time passwords of EST enrollment are stored as keyed hashes: they cannot be re-keyed, and
 /// stop matching; they are reported so that new ones can be set.
@@ -193,22 +197,39 @@ pub async fn rotate(db: &crate::db::Db, path: &Path) -> anyhow::Result<Rotation>
     let mut report = Rotation::default();
     if new_path.exists() {
         let pending = SecretBox::load_or_create(&new_path)?;
+        let (mut under_old, mut under_new) = (0usize, 0usize);
         let mut tx = crate::db::rotation::begin(db).await?;
-        let first = crate::db::rotation::all(&mut tx, SEALED_PREFIX).await?.into_iter().next();
-        drop(tx);
-        let committed = match &first {
-            Some(s) => {
-                let (context, sealed) = context_of(s)?;
-                pending.open(sealed, &context).is_ok()
+        for s in crate::db::rotation::all(&mut tx, SEALED_PREFIX).await? {
+            let (context, sealed) = context_of(&s)?;
+            match (old.open(sealed, &context).is_ok(), pending.open(sealed, &context).is_ok()) {
+                (true, _) => under_old += 1,
+                (false, true) => under_new += 1,
+                (false, false) => {
+                    anyhow::bail!("{context} opens with neither {} nor {}", path.display(), new_path.display())
+                }
             }
-            None => false,
-        };
-        if committed {
-            report.finished_earlier = true;
-            report.previous_key = put_in_place(path, &new_path)?;
-            return Ok(report);
         }
-        std::fs::remove_file(&new_path).with_context(|| format!("removing {}", new_path.display()))?;
+        drop(tx);
+        match (under_old, under_new) {
+            (0, n) if n > 0 => {
+                report.finished_earlier = true;
+                report.previous_key = put_in_place(path, &new_path)?;
+                return Ok(report);
+            }
+            (_, 0) => {
+                let aside = with_suffix(&new_path, &format!(".abandoned-{}", unix_now()));
+                std::fs::rename(&new_path, &aside).with_context(|| format!("putting {} aside", new_path.display()))?;
+            }
+            (o, n) => anyhow::bail!(
+                "{o} sealed values open with {} and {n} with {}: an instance kept running during an earlier rotation. \
+                 Stop every instance; then move {} over {} if the values it holds matter more, or delete it, and run \
+                 this again",
+                path.display(),
+                new_path.display(),
+                new_path.display(),
+                path.display()
+            ),
+        }
     }
     let key: [u8; 32] = rand::random();
     anyhow::ensure!(
@@ -238,15 +259,21 @@ pub async fn rotate(db: &crate::db::Db, path: &Path) -> anyhow::Result<Rotation>
     Ok(report)
 }
 
-/// The last step of a rotation: the old key file aside, the new one in its place.
+fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+/// The last step of a rotation: a second name for the old key, then the new one renamed over
+/// `path` (atomic: `path` never goes missing).
 fn put_in_place(path: &Path, new_path: &Path) -> anyhow::Result<std::path::PathBuf> {
-    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let stamp = unix_now();
     // Never over an earlier old key (two rotations in one second).
     let previous = (0..)
         .map(|n: u32| with_suffix(path, &if n == 0 { format!(".old-{stamp}") } else { format!(".old-{stamp}-{n}") }))
         .find(|p| !p.exists())
         .unwrap_or_else(|| with_suffix(path, ".old"));
-    std::fs::rename(path, &previous).with_context(|| format!("moving {} aside", path.display()))?;
+    std::fs::hard_link(path, &previous)
+        .with_context(|| format!("keeping {} as {}", path.display(), previous.display()))?;
     std::fs::rename(new_path, path).with_context(|| format!("putting {} in place", new_path.display()))?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());

@@ -33,6 +33,8 @@ CREATE TABLE issued_certificates (
     ca_fingerprint  TEXT COLLATE "C" NOT NULL,
     not_before      TEXT COLLATE "C" NOT NULL,
     not_after       TEXT COLLATE "C" NOT NULL,
+    der             BYTEA NOT NULL,
+    parent          TEXT COLLATE "C",
     how             TEXT COLLATE "C" NOT NULL CHECK (how IN ('ENROLL', 'REENROLL')),
     issued_at       BIGINT NOT NULL,
     first_used_at   TEXT COLLATE "C",

@@ -30,7 +30,7 @@ CREATE TABLE new_device_requests (
     PRIMARY KEY (tenant_id, device_id)
 );
 
--- Certificates the tenant CA issued over EST; the newest few per device are kept.
+-- Certificates the tenant CA issued over EST; the newest 100 per device are kept.
 CREATE TABLE issued_certificates (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,   -- the order of issue
     tenant_id       TEXT NOT NULL REFERENCES tenants (id),
@@ -41,6 +41,8 @@ CREATE TABLE issued_certificates (
     ca_fingerprint  TEXT NOT NULL,
     not_before      TEXT NOT NULL,
     not_after       TEXT NOT NULL,
+    der             BLOB NOT NULL,      -- the certificate, re-delivered to a retried re-enrollment
+    parent          TEXT,              -- fingerprint of the certificate that asked for it (re-enrollment)
     how             TEXT NOT NULL CHECK (how IN ('ENROLL', 'REENROLL')),
     issued_at       INTEGER NOT NULL,   -- unix milliseconds
     first_used_at   TEXT,

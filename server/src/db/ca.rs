@@ -56,7 +56,7 @@ pub async fn insert(
     with_conn!(&mut *tx, |c| {
         sqlx::query(
             "INSERT INTO tenant_cas (certificate_id, tenant_id, private_key, key_algorithm, is_current, created_at) \
-             SELECT id, $1, $2, $3, TRUE, $4 FROM trusted_certificates WHERE fingerprint = $5",
+             SELECT id, $1, $2, $3, TRUE, $4 FROM trusted_certificates WHERE tenant_id = $1 AND fingerprint = $5",
         )
         .bind(tenant)
         .bind(sealed_key)
@@ -225,6 +225,10 @@ pub struct IssuedRow {
     pub ca_fingerprint: String,
     pub not_before: String,
     pub not_after: String,
+    /// The certificate (DER).
+    pub der: Vec<u8>,
+    /// With `REENROLL`: the fingerprint of the certificate that asked for it.
+    pub parent: Option<String>,
     /// `ENROLL` or `REENROLL`.
     pub how: String,
     /// Unix milliseconds.
@@ -232,18 +236,23 @@ pub struct IssuedRow {
     pub first_used_at: Option<String>,
 }
 
-const ISSUED_COLUMNS: &str = "id, serial_hex, device_id, fingerprint, ca_id, ca_fingerprint, not_before, not_after, how, issued_at, first_used_at";
+const ISSUED_COLUMNS: &str = "id, serial_hex, device_id, fingerprint, ca_id, ca_fingerprint, not_before, not_after, der, \
+                              parent, how, issued_at, first_used_at";
 
 /// Certificates kept per device: the newest (older ones stay valid; they are only no longer
-/// listed).
-pub const ISSUED_KEPT_PER_DEVICE: i64 = 10;
+/// listed). With at most [`MAX_REENROLLMENTS_PER_DAY`] a day, that is at least ten days of a
+/// device re-enrolling as fast as it may.
+pub const ISSUED_KEPT_PER_DEVICE: i64 = 100;
+/// Most certificates re-enrollment issues one device in 24 hours (a device renews once in
+/// months; a few retries of a lost answer are re-delivered, not issued again).
+pub const MAX_REENROLLMENTS_PER_DAY: u64 = 10;
 
 /// Records an issued certificate and forgets the device's oldest beyond
 /// [`ISSUED_KEPT_PER_DEVICE`]. A serial issued before fails with a unique violation.
 pub async fn insert_issued(ex: impl Into<Ex<'_>>, tenant: &str, r: &IssuedRow) -> sqlx::Result<()> {
     with_conn!(ex.into(), |c| {
         sqlx::query(&format!(
-            "INSERT INTO issued_certificates (tenant_id, {}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            "INSERT INTO issued_certificates (tenant_id, {}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
             &ISSUED_COLUMNS["id, ".len()..]
         ))
         .bind(tenant)
@@ -254,6 +263,8 @@ pub async fn insert_issued(ex: impl Into<Ex<'_>>, tenant: &str, r: &IssuedRow) -
         .bind(&r.ca_fingerprint)
         .bind(&r.not_before)
         .bind(&r.not_after)
+        .bind(&r.der)
+        .bind(&r.parent)
         .bind(&r.how)
         .bind(r.issued_at)
         .bind(&r.first_used_at)
@@ -281,30 +292,55 @@ pub async fn issued(db: &Db, tenant: &str, device_id: &str) -> sqlx::Result<Vec<
     with_conn!(db, |c| sqlx::query_as(&sql).bind(tenant).bind(device_id).fetch_all(c).await)
 }
 
-/// Records the first use (a token) of the issued certificate with `fingerprint`; returns it if
-/// this was its first use.
-pub async fn first_use(db: &Db, tenant: &str, fingerprint: &str, now: &str) -> sqlx::Result<Option<IssuedRow>> {
-    let sql = format!(
-        "UPDATE issued_certificates SET first_used_at = $1 WHERE tenant_id = $2 AND fingerprint = $3 \
-         AND first_used_at IS NULL RETURNING {ISSUED_COLUMNS}"
-    );
-    with_conn!(db, |c| sqlx::query_as(&sql).bind(now).bind(tenant).bind(fingerprint).fetch_optional(c).await)
+/// The issued certificate with `fingerprint` in `tenant`, if the tenant CA issued it.
+pub async fn issued_by_fingerprint(
+    ex: impl Into<Ex<'_>>,
+    tenant: &str,
+    fingerprint: &str,
+) -> sqlx::Result<Option<IssuedRow>> {
+    let sql = format!("SELECT {ISSUED_COLUMNS} FROM issued_certificates WHERE tenant_id = $1 AND fingerprint = $2");
+    with_conn!(ex.into(), |c| sqlx::query_as(&sql).bind(tenant).bind(fingerprint).fetch_optional(c).await)
 }
 
-/// How many still-valid certificates CA `ca_id` issued (after a rollover: devices that still
-/// have to renew before the earlier CA can go).
-pub async fn valid_issued_by(db: &Db, tenant: &str, ca_id: i64, now_text: &str) -> sqlx::Result<u64> {
+/// Records the first use (a token) of the issued certificate with `fingerprint`.
+pub async fn mark_used(db: &Db, tenant: &str, fingerprint: &str, now: &str) -> sqlx::Result<()> {
+    with_conn!(db, |c| {
+        sqlx::query(
+            "UPDATE issued_certificates SET first_used_at = $1 WHERE tenant_id = $2 AND fingerprint = $3 \
+             AND first_used_at IS NULL",
+        )
+        .bind(now)
+        .bind(tenant)
+        .bind(fingerprint)
+        .execute(c)
+        .await?;
+    });
+    Ok(())
+}
+
+/// How many certificates re-enrollment issued device `device_id` since `since_ms` (unix ms).
+pub async fn reenrollments_since(db: &Db, tenant: &str, device_id: &str, since_ms: i64) -> sqlx::Result<u64> {
     let n: i64 = with_conn!(db, |c| {
         sqlx::query_scalar(
-            "SELECT COUNT(*) FROM issued_certificates i WHERE tenant_id = $1 AND ca_id = $2 AND not_after > $3 \
-             AND NOT EXISTS (SELECT 1 FROM issued_certificates n WHERE n.tenant_id = i.tenant_id \
-                             AND n.device_id = i.device_id AND n.id > i.id)",
+            "SELECT COUNT(*) FROM issued_certificates WHERE tenant_id = $1 AND device_id = $2 AND how = 'REENROLL' \
+             AND issued_at >= $3",
         )
         .bind(tenant)
-        .bind(ca_id)
-        .bind(now_text)
+        .bind(device_id)
+        .bind(since_ms)
         .fetch_one(c)
         .await?
     });
     Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// The certificate a device's token was issued for (its fingerprint).
+pub async fn token_certificate(db: &Db, jti: &str) -> sqlx::Result<Option<String>> {
+    let found: Option<Option<String>> = with_conn!(db, |c| {
+        sqlx::query_scalar("SELECT cert_fingerprint FROM device_tokens WHERE jti = $1")
+            .bind(jti)
+            .fetch_optional(c)
+            .await?
+    });
+    Ok(found.flatten())
 }

@@ -199,11 +199,12 @@ async fn changed(ex: impl Into<Ex<'_>>, tenant: &str) -> sqlx::Result<()> {
     Ok(())
 }
 
-/// The certificate that signs the CRL of the tenant of `crl_signers s`: its current tenant CA
-/// while enabled, else its own signer.
+/// The certificate that signs the CRL of the tenant of `crl_signers s` at `$2` (the platform's
+/// date format): its current tenant CA while enabled and in date, else its own signer
+/// (`routes::crl::crl_signer` decides the same way).
 const SIGNER_CERTIFICATE: &str = "COALESCE((SELECT t.der FROM tenant_cas a JOIN trusted_certificates t \
-     ON t.id = a.certificate_id WHERE a.tenant_id = s.tenant_id AND a.is_current = TRUE AND t.status = 'ENABLED'), \
-     s.certificate)";
+     ON t.id = a.certificate_id WHERE a.tenant_id = s.tenant_id AND a.is_current = TRUE AND t.status = 'ENABLED' \
+     AND t.not_after > $2), s.certificate)";
 
 /// A tenant's CRL signer as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -263,9 +264,9 @@ pub async fn next_crl_number(db: &Db, tenant: &str) -> sqlx::Result<Option<i64>>
 /// The last number `tenant`'s signer took (by a CRL or a change to the list, see
 /// [`next_crl_number`]) and the signer's certificate; None when the tenant has no signer. One
 /// primary-key seek.
-pub async fn crl_number(db: &Db, tenant: &str) -> sqlx::Result<Option<(i64, Vec<u8>)>> {
+pub async fn crl_number(db: &Db, tenant: &str, now: &str) -> sqlx::Result<Option<(i64, Vec<u8>)>> {
     let sql = format!("SELECT crl_number, {SIGNER_CERTIFICATE} FROM crl_signers s WHERE tenant_id = $1");
-    with_conn!(db, |c| sqlx::query_as(&sql).bind(tenant).fetch_optional(c).await)
+    with_conn!(db, |c| sqlx::query_as(&sql).bind(tenant).bind(now).fetch_optional(c).await)
 }
 
 /// A signed CRL as stored for every instance.

@@ -39,10 +39,14 @@ pub async fn all(tx: &mut Tx, sealed_prefix: &str) -> sqlx::Result<Vec<Sealed>> 
                 out.push(Sealed::SigningKey { kid, sealed });
             }
         }
+        // Only `credentials.*` values are sealed (another option may hold any text, also one
+        // that looks sealed).
         let options: Vec<(String, String, String, String)> = sqlx::query_as(
-            "SELECT tenant_id, category, key, value FROM tenant_options WHERE substr(value, 1, length($1)) = $1",
+            "SELECT tenant_id, category, key, value FROM tenant_options WHERE substr(value, 1, length($1)) = $1 \
+             AND substr(key, 1, length($2)) = $2",
         )
         .bind(sealed_prefix)
+        .bind(anchorage_common::options::SECRET_KEY_PREFIX)
         .fetch_all(&mut *c)
         .await?;
         out.extend(options.into_iter().map(|(tenant, category, key, sealed)| Sealed::Option {

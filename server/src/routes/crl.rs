@@ -320,11 +320,22 @@ pub async fn crl_signer(state: &AppState, tenant: &str) -> Result<CrlSigner, App
                 .ok_or_else(|| AppError::internal(anyhow::anyhow!("no CRL signer")))?
         }
     };
-    if let Some(authority) = db::ca::current(&state.db, tenant).await?.filter(|c| c.status == "ENABLED") {
-        let issuer =
-            crate::ca::issuer(&state.secrets, tenant, &authority.der, &authority.private_key, &authority.key_algorithm)
-                .map_err(AppError::internal)?;
-        return Ok(CrlSigner { certificate_der: authority.der, issuer });
+    let now = state.clock.now();
+    let in_date = |der: &[u8]| crate::ca::ca_not_after(der).is_ok_and(|end| end > now);
+    if let Some(authority) =
+        db::ca::current(&state.db, tenant).await?.filter(|c| c.status == "ENABLED" && in_date(&c.der))
+    {
+        match crate::ca::issuer(
+            &state.secrets,
+            tenant,
+            &authority.der,
+            &authority.private_key,
+            &authority.key_algorithm,
+        ) {
+            Ok(issuer) => return Ok(CrlSigner { certificate_der: authority.der, issuer }),
+            // The CRL still gets signed, by the tenant's own signer.
+            Err(e) => tracing::error!(tenant, error = format!("{e:#}"), "the tenant CA's key does not open"),
+        }
     }
     let key_der = state.secrets.open(&row.private_key, &signer_key_context(tenant)).map_err(AppError::internal)?;
     let key = rcgen::KeyPair::try_from(key_der.as_slice()).map_err(AppError::internal)?;
@@ -419,7 +430,7 @@ impl CrlCache {
 /// [`CRL_VALIDITY`] later. The kept one while it is current ([`CrlCache`]); else a new one with
 /// the next CRL number, built by one request at a time.
 pub async fn crl_der(state: &AppState, tenant: &str) -> Result<Bytes, AppError> {
-    let latest = db::crl::crl_number(&state.db, tenant).await?;
+    let latest = db::crl::crl_number(&state.db, tenant, &state.now_text()).await?;
     if let Some(der) = state.crl_downloads.current(tenant, latest.as_ref(), state.clock.now()) {
         return Ok(der);
     }
@@ -437,7 +448,7 @@ pub async fn crl_der(state: &AppState, tenant: &str) -> Result<Bytes, AppError> 
 async fn build_and_keep(state: &AppState, tenant: &str) -> Result<Bytes, AppError> {
     let cache = &state.crl_downloads;
     let _building = std::sync::Arc::clone(&cache.building).lock_owned().await;
-    let latest = db::crl::crl_number(&state.db, tenant).await?;
+    let latest = db::crl::crl_number(&state.db, tenant, &state.now_text()).await?;
     if let Some(der) = cache.current(tenant, latest.as_ref(), state.clock.now()) {
         return Ok(der);
     }

@@ -22,7 +22,6 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use base64::Engine as _;
 use serde_json::json;
 
 use anchorage_common::est::{self, CACERTS_PATH, SIMPLE_ENROLL_PATH, SIMPLE_REENROLL_PATH};
@@ -53,30 +52,26 @@ pub fn endpoints() -> Vec<Endpoint> {
     ]
 }
 
-/// How a certificate was asked for.
+/// How a certificate was asked for: with a one-time password (its hash), or by the
+/// certificate with this fingerprint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum How {
-    Enroll,
-    Reenroll,
+enum How<'a> {
+    Enroll(&'a str),
+    Reenroll(&'a str),
 }
 
-impl How {
+impl How<'_> {
     fn as_str(self) -> &'static str {
         match self {
-            How::Enroll => "ENROLL",
-            How::Reenroll => "REENROLL",
+            How::Enroll(_) => "ENROLL",
+            How::Reenroll(_) => "REENROLL",
         }
     }
 }
 
 /// The PKCS#7 answer: base64 in lines of 64, as EST sends it.
 fn certs_only_response(certificates: &[&[u8]]) -> Response {
-    let b64 = base64::engine::general_purpose::STANDARD.encode(anchorage_common::pkcs7::certs_only(certificates));
-    let mut body = String::with_capacity(b64.len() + b64.len() / 64 + 1);
-    for line in b64.as_bytes().chunks(64) {
-        body.push_str(std::str::from_utf8(line).unwrap_or_default());
-        body.push('\n');
-    }
+    let body = anchorage_common::pem::base64_lines(&anchorage_common::pkcs7::certs_only(certificates));
     let mut res = (StatusCode::OK, body).into_response();
     let h = res.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(est::CERTS_ONLY_MEDIA_TYPE));
@@ -118,6 +113,10 @@ fn capitalize(s: &str) -> String {
 
 fn no_request() -> AppError {
     AppError::Unauthorized { message: est::MESSAGE_NO_REQUEST.into(), xbasic: false }
+}
+
+fn no_request_for(xbasic: bool) -> AppError {
+    AppError::Unauthorized { message: est::MESSAGE_NO_REQUEST.into(), xbasic }
 }
 
 fn ca_unusable() -> AppError {
@@ -163,7 +162,7 @@ async fn simple_enroll(
         .from_address(address.as_deref())
         .with_details(json!({"deviceId": shown}));
         state.refusals.record(&state, audit::Refusal { tenant: &tenant, event }).await?;
-        return Err(no_request());
+        return Err(no_request_for(xbasic));
     }
     state.limiter.succeeded(&keys).await;
     if let Some(expired) = request
@@ -181,7 +180,7 @@ async fn simple_enroll(
         });
     }
     let csr = read_csr(&body, &device_id)?;
-    let signed = issue(&state, &tenant, &device_id, &csr, How::Enroll, Some(&hash), address.as_deref()).await?;
+    let signed = issue(&state, &tenant, &device_id, &csr, How::Enroll(&hash), address.as_deref()).await?;
     Ok(certs_only_response(&[&signed.der]))
 }
 
@@ -194,84 +193,140 @@ async fn simple_reenroll(
 ) -> Result<Response, AppError> {
     check_media_type(&headers)?;
     let now = state.clock.now();
-    let chain = peer.map(|axum::Extension(PeerCertificates(chain))| chain).filter(|c| !c.is_empty());
-    // Who asks: the device of the TLS client certificate, or of the access token.
-    let (tenant, device_id, current_subject) = if let Some(chain) = chain {
-        let leaf = anchorage_common::cert::inspect(&chain[0], now).ok().map(|i| i.info);
-        let mut context = device_trust::Context::default();
-        let request = device_trust::Request { chain: &chain, leaf: leaf.as_ref(), header_chain: None, tenant: None };
-        let decided = device_trust::decide(&state, request, now, &mut context).await?;
-        let admitted = decided.and_then(|d| d.admission.map(|a| (d.candidate.anchor.tenant_id, a)));
-        let (tenant, admission) = match admitted {
-            Ok(a) => a,
-            Err(refusal) => {
-                let tenant = context.tenant.clone().unwrap_or_else(|| state.config.tenant.clone());
-                let event = audit::Event::info(
-                    audit::types::TENANT_CERTIFICATE_AUTHORITY,
-                    "EST re-enrollment refused",
-                    format!("EST re-enrollment refused: {}", refusal.message),
-                    context.device_user.as_deref(),
-                )
-                .warning()
-                .from_address(address.as_deref())
-                .with_details(json!({
-                    "reason": refusal.reason,
-                    "certificateSerialNumberInHex": leaf.as_ref().map(|l| &l.serial_hex),
-                    "certificateSubject": leaf.as_ref().map(|l| &l.subject),
-                }));
-                state.refusals.record(&state, audit::Refusal { tenant: &tenant, event }).await?;
-                return Err(refusal.into_error(RESOURCE));
-            }
-        };
-        if admission.auto_register {
-            db::inventory::auto_register(&state.db, &tenant, &admission.device_id, &state.now_text()).await?;
-        }
-        (tenant, admission.device_id, leaf.map(|l| l.subject))
-    } else if let Some(token) = auth::bearer_token(&headers).filter(|t| t.contains('.')) {
-        let user = auth::verify_device_token(&state, token)
-            .await?
-            .map_err(|message| AppError::Unauthorized { message, xbasic: false })?;
-        let device = db::devices::device_user(&state.db, &user.tenant, &user.user_name)
-            .await?
-            .filter(|d| d.auth_type == "CERTIFICATES")
-            .ok_or_else(|| AppError::Device {
-                status: StatusCode::UNPROCESSABLE_ENTITY,
-                resource: RESOURCE,
-                message: format!("'{}' is not a device registered for certificates.", user.user_name),
-                reason: Reason::PasswordDevice,
-            })?;
-        (user.tenant, device.device_id, None)
-    } else {
-        return Err(AppError::Unauthorized {
-            message: "EST re-enrollment needs the device's current certificate (mutual TLS on the device listener) \
-                      or its access token (Authorization: Bearer)."
-                .into(),
-            xbasic: false,
-        });
+    // The current certificate: the TLS client certificate, or the certificate of the tenant CA
+    // the access token was obtained with. Either is checked as for a token request.
+    let chain = match peer.map(|axum::Extension(PeerCertificates(chain))| chain).filter(|c| !c.is_empty()) {
+        Some(chain) => chain,
+        None => token_certificate(&state, &headers).await?,
     };
+    let leaf = anchorage_common::cert::inspect(&chain[0], now).ok().map(|i| i.info);
+    let mut context = device_trust::Context::default();
+    let request = device_trust::Request { chain: &chain, leaf: leaf.as_ref(), header_chain: None, tenant: None };
+    let decided = device_trust::decide(&state, request, now, &mut context).await?;
+    let mut admitted = decided.and_then(|d| d.admission.map(|a| (d.candidate.anchor.tenant_id, a)));
+    // The tenant's revocation list always counts here, whatever its switch for tokens: a
+    // revoked certificate must not turn into a fresh one.
+    if let (Ok((tenant, _)), Some(leaf)) = (&admitted, &leaf)
+        && let Some(date) = db::crl::revoked(&state.db, tenant, &leaf.serial_hex).await?
+    {
+        admitted = Err(device_trust::Refusal {
+            status: 401,
+            reason: Reason::Revoked,
+            message: format!(
+                "The device certificate is not trusted: it is in the tenant's revocation list since {date}."
+            ),
+        });
+    }
+    let (tenant, admission) = match admitted {
+        Ok(a) => a,
+        Err(refusal) => {
+            let tenant = context.tenant.clone().unwrap_or_else(|| state.config.tenant.clone());
+            let event = audit::Event::info(
+                audit::types::TENANT_CERTIFICATE_AUTHORITY,
+                "EST re-enrollment refused",
+                format!("EST re-enrollment refused: {}", refusal.message),
+                context.device_user.as_deref(),
+            )
+            .warning()
+            .from_address(address.as_deref())
+            .with_details(json!({
+                "reason": refusal.reason,
+                "certificateSerialNumberInHex": leaf.as_ref().map(|l| &l.serial_hex),
+                "certificateSubject": leaf.as_ref().map(|l| &l.subject),
+            }));
+            state.refusals.record(&state, audit::Refusal { tenant: &tenant, event }).await?;
+            return Err(refusal.into_error(RESOURCE));
+        }
+    };
+    let Some(current) = leaf else {
+        return Err(AppError::internal(anyhow::anyhow!("a trusted chain without a parsed leaf")));
+    };
+    let device_id = admission.device_id;
     let csr = read_csr(&body, &device_id)?;
-    if let Some(subject) = current_subject.filter(|s| *s != csr.subject) {
+    if csr.subject != current.subject {
         return Err(AppError::unprocessable(
             RESOURCE,
             format!(
-                "The certificate signing request's subject '{}' is not the current certificate's '{subject}'.",
-                csr.subject
+                "The certificate signing request's subject '{}' is not the current certificate's '{}'.",
+                csr.subject, current.subject
             ),
         ));
     }
-    let signed = issue(&state, &tenant, &device_id, &csr, How::Reenroll, None, address.as_deref()).await?;
+    if admission.auto_register {
+        db::inventory::auto_register(&state.db, &tenant, &device_id, &state.now_text()).await?;
+    }
+    // A retry (the device lost the answer): the certificate issued for this request, again.
+    if let Some(again) = db::ca::issued(&state.db, &tenant, &device_id).await?.into_iter().next().filter(|r| {
+        r.parent.as_deref() == Some(current.fingerprint.as_str())
+            && r.first_used_at.is_none()
+            && ca::public_key_der(&r.der).is_ok_and(|k| k == csr.public_key_der)
+            && anchorage_common::timefmt::parse(&r.not_after).is_some_and(|end| end > now)
+    }) {
+        tracing::info!(tenant, device = %device_id, serial = %again.serial_hex, "re-enrollment retried: the same certificate again");
+        return Ok(certs_only_response(&[&again.der]));
+    }
+    let day_ago = (now - time::Duration::days(1)).unix_timestamp_nanos() / 1_000_000;
+    let recent =
+        db::ca::reenrollments_since(&state.db, &tenant, &device_id, i64::try_from(day_ago).unwrap_or(0)).await?;
+    if recent >= db::ca::MAX_REENROLLMENTS_PER_DAY {
+        return Err(AppError::TooManyRequests {
+            message: format!(
+                "Device '{device_id}' got {recent} certificates by re-enrollment in the last 24 hours, the most it may; \
+                 try again later."
+            ),
+            retry_after_seconds: 3600,
+        });
+    }
+    let signed =
+        issue(&state, &tenant, &device_id, &csr, How::Reenroll(&current.fingerprint), address.as_deref()).await?;
     Ok(certs_only_response(&[&signed.der]))
 }
 
-/// Signs `csr` for `device_id` with `tenant`'s current CA, and records it: with `otp_hash`
-/// (enrollment), consuming the request in the same transaction, and registering the device.
+/// The certificate an access token (`Authorization: Bearer`) was obtained with, if the tenant
+/// CA issued it (anchorage keeps those): re-enrollment with a token is re-enrollment with that
+/// certificate, checked the same way.
+async fn token_certificate(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<std::sync::Arc<Vec<rustls::pki_types::CertificateDer<'static>>>, AppError> {
+    let unauthorized = |message: String| AppError::Unauthorized { message, xbasic: false };
+    let Some(token) = auth::bearer_token(headers).filter(|t| t.contains('.')) else {
+        return Err(unauthorized(
+            "EST re-enrollment needs the device's current certificate (mutual TLS on the device listener) \
+             or its access token (Authorization: Bearer)."
+                .into(),
+        ));
+    };
+    let user = auth::verify_device_token(state, token).await?.map_err(unauthorized)?;
+    let auth::Principal::Device { token_id } = &user.principal else {
+        return Err(unauthorized("EST re-enrollment needs a device's access token.".into()));
+    };
+    let issued = match db::ca::token_certificate(&state.db, token_id).await? {
+        Some(fingerprint) => db::ca::issued_by_fingerprint(&state.db, &user.tenant, &fingerprint).await?,
+        None => None,
+    };
+    let Some(issued) = issued else {
+        return Err(AppError::Device {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            resource: RESOURCE,
+            message: "This access token was obtained with a certificate the tenant CA did not issue: re-enroll over \
+                      mutual TLS with the current certificate."
+                .into(),
+            reason: Reason::InvalidChain,
+        });
+    };
+    Ok(std::sync::Arc::new(vec![rustls::pki_types::CertificateDer::from(issued.der)]))
+}
+
+/// Signs `csr` for `device_id` with `tenant`'s current CA, and records it with its audit record
+/// in one transaction: for an enrollment (with the one-time password's hash), consuming the
+/// request and registering the device in the same transaction.
 async fn issue(
     state: &AppState,
     tenant: &str,
     device_id: &str,
     csr: &ca::VerifiedCsr,
-    how: How,
-    otp_hash: Option<&str>,
+    how: How<'_>,
     address: Option<&str>,
 ) -> Result<ca::Signed, AppError> {
     let now = state.clock.now();
@@ -285,6 +340,12 @@ async fn issue(
         tracing::error!(tenant, error = format!("{e:#}"), "the tenant CA's key does not open");
         AppError::refused(StatusCode::INTERNAL_SERVER_ERROR, CA_RESOURCE, "Failed to retrieve tenant keypair")
     })?;
+    if ca::subject_der(&authority.der).is_ok_and(|s| s == csr.subject_der) {
+        return Err(AppError::unprocessable(
+            RESOURCE,
+            "The certificate signing request's subject is the CA's own; a device certificate needs another name.",
+        ));
+    }
     let signed = ca::sign_device(csr, &issuer, validity).map_err(AppError::internal)?;
     let now_text = state.now_text();
     let row = db::ca::IssuedRow {
@@ -296,12 +357,17 @@ async fn issue(
         ca_fingerprint: authority.fingerprint.clone(),
         not_before: signed.info.not_before_text(),
         not_after: signed.info.not_after_text(),
+        der: signed.der.clone(),
+        parent: match how {
+            How::Reenroll(parent) => Some(parent.to_string()),
+            How::Enroll(_) => None,
+        },
         how: how.as_str().to_string(),
         issued_at: i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX),
         first_used_at: None,
     };
     let mut tx = db::inventory::begin_registration(&state.db, tenant).await?;
-    if let Some(hash) = otp_hash {
+    if let How::Enroll(hash) = how {
         if !db::ca::delete_request(&mut tx, tenant, device_id, Some(hash)).await? {
             // Used by a parallel enrollment a moment ago.
             return Err(no_request());
@@ -320,14 +386,13 @@ async fn issue(
         }
     }
     db::ca::insert_issued(&mut tx, tenant, &row).await?;
-    tx.commit().await?;
-    let text = match how {
-        How::Enroll => est::signed_audit_text(device_id),
-        How::Reenroll => est::resigned_audit_text(device_id),
-    };
-    let activity = match how {
-        How::Enroll => "Tenant certificate authority (CA) signed certificate for device",
-        How::Reenroll => "Tenant certificate authority (CA) re-signed certificate for device",
+    let (activity, text) = match how {
+        How::Enroll(_) => {
+            ("Tenant certificate authority (CA) signed certificate for device", est::signed_audit_text(device_id))
+        }
+        How::Reenroll(_) => {
+            ("Tenant certificate authority (CA) re-signed certificate for device", est::resigned_audit_text(device_id))
+        }
     };
     let user = anchorage_common::device::device_user_name(device_id);
     let event = audit::Event::info(audit::types::TENANT_CERTIFICATE_AUTHORITY, activity, text, Some(&user))
@@ -338,49 +403,65 @@ async fn issue(
             "certificateFingerprint": signed.info.fingerprint,
             "notAfter": signed.info.not_after_text(),
             "caFingerprint": authority.fingerprint,
+            "replaces": row.parent,
         }));
-    audit::record(state, tenant, event).await?;
+    // In the transaction: a certificate is issued if and only if it is audited.
+    audit::record_in(&mut tx, tenant, &now_text, event).await?;
+    tx.commit().await?;
     tracing::info!(tenant, device = %device_id, serial = %signed.info.serial_hex, how = how.as_str(), "certificate issued");
     Ok(signed)
 }
 
-/// After a re-enrolled certificate's first token: the device's earlier issued certificates
-/// are revoked if the tenant asks for it. Called by the token endpoint with the certificate it
-/// saw for the first time.
+/// After a certificate's first token: if the tenant CA issued it by re-enrollment and the
+/// tenant asks for it, the certificates it replaced are revoked — the one that asked for it,
+/// and the one that asked for that one, and so on (a re-enrollment made meanwhile from another
+/// certificate of the device is not in that line, and is not revoked). Called by the token
+/// endpoint with a certificate it saw for the first time. The revocations are written before
+/// the use is recorded, so a failure in between only repeats them (a serial already listed
+/// keeps its entry).
 pub async fn revoke_replaced(state: &AppState, tenant: &str, fingerprint: &str) -> Result<(), AppError> {
-    let Some(first) = db::ca::first_use(&state.db, tenant, fingerprint, &state.now_text()).await? else {
+    use anchorage_common::options::{CONFIGURATION, REENROLL_REVOKES_PREVIOUS, switch_on};
+    let Some(first) = db::ca::issued_by_fingerprint(&state.db, tenant, fingerprint).await? else {
         return Ok(());
     };
-    use anchorage_common::options::{CONFIGURATION, REENROLL_REVOKES_PREVIOUS, switch_on};
+    if first.first_used_at.is_some() {
+        return Ok(());
+    }
     let on = db::options::get(&state.db, tenant, CONFIGURATION, REENROLL_REVOKES_PREVIOUS).await?;
-    if first.how != "REENROLL" || !switch_on(on.as_deref()) {
-        return Ok(());
+    let mut replaced = Vec::new();
+    if switch_on(on.as_deref()) {
+        let mut parent = first.parent.clone();
+        // The line of certificates that asked for this one (bounded: the kept rows of a device).
+        while let Some(p) = parent.take().filter(|_| replaced.len() < 200) {
+            let Some(row) = db::ca::issued_by_fingerprint(&state.db, tenant, &p).await? else { break };
+            parent = row.parent.clone();
+            replaced.push(row);
+        }
     }
-    let earlier: Vec<anchorage_common::crl::Revocation> = db::ca::issued(&state.db, tenant, &first.device_id)
-        .await?
-        .into_iter()
-        .filter(|r| r.id < first.id)
-        .filter_map(|r| anchorage_common::crl::normalize_serial(&r.serial_hex).ok())
-        .map(|serial_hex| anchorage_common::crl::Revocation { serial_hex, revocation_date: state.clock.now() })
-        .collect();
-    if earlier.is_empty() {
-        return Ok(());
+    if !replaced.is_empty() {
+        let entries: Vec<anchorage_common::crl::Revocation> = replaced
+            .iter()
+            .filter_map(|r| anchorage_common::crl::normalize_serial(&r.serial_hex).ok())
+            .map(|serial_hex| anchorage_common::crl::Revocation { serial_hex, revocation_date: state.clock.now() })
+            .collect();
+        let serials: Vec<&str> = entries.iter().map(|r| r.serial_hex.as_str()).collect();
+        db::crl::insert(&state.db, tenant, &entries, &state.now_text()).await?;
+        tracing::info!(tenant, device = %first.device_id, revoked = ?serials, "replaced certificates revoked");
+        let event = audit::Event::info(
+            audit::types::TENANT_CERTIFICATE_AUTHORITY,
+            "Replaced certificates revoked",
+            format!(
+                "Certificates of device '{}' replaced by re-enrollment revoked: {}.",
+                first.device_id,
+                serials.join(", ")
+            ),
+            None,
+        )
+        .with_details(json!({"deviceId": first.device_id, "serialNumbersInHex": serials}));
+        audit::record(state, tenant, event).await?;
     }
-    let serials: Vec<&str> = earlier.iter().map(|r| r.serial_hex.as_str()).collect();
-    db::crl::insert(&state.db, tenant, &earlier, &state.now_text()).await?;
-    tracing::info!(tenant, device = %first.device_id, revoked = ?serials, "replaced certificates revoked");
-    let event = audit::Event::info(
-        audit::types::TENANT_CERTIFICATE_AUTHORITY,
-        "Replaced certificates revoked",
-        format!(
-            "Certificates of device '{}' replaced by re-enrollment revoked: {}.",
-            first.device_id,
-            serials.join(", ")
-        ),
-        None,
-    )
-    .with_details(json!({"deviceId": first.device_id, "serialNumbersInHex": serials}));
-    audit::record(state, tenant, event).await
+    db::ca::mark_used(&state.db, tenant, fingerprint, &state.now_text()).await?;
+    Ok(())
 }
 
 /// `GET /.well-known/est/cacerts`: the tenant's CA certificates, the current one first.

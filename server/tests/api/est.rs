@@ -111,7 +111,8 @@ async fn the_tenant_ca_is_made_once_renewed_in_its_last_24_months_and_deleted_wi
     assert_eq!(ca["tenantCertificateAuthority"], true);
     assert_eq!(ca["status"], "ENABLED");
     assert_eq!(ca["autoRegistrationEnabled"], true);
-    assert_eq!(ca["subject"], format!("C=United States, O=Cumulocity, CN={TENANT}"));
+    // Java's order of the platform's name (DER: C, O, CN).
+    assert_eq!(ca["subject"], format!("CN={TENANT}, O=Cumulocity, C=United States"));
     assert_eq!(ca["issuer"], ca["subject"]);
     assert_eq!(ca["algorithmName"], "SHA256withECDSA");
     let not_after = anchorage_common::timefmt::parse(ca["notAfter"].as_str().expect("notAfter")).expect("date");
@@ -289,9 +290,9 @@ async fn a_device_enrolls_with_its_one_time_password_gets_a_token_and_renews_ove
     let renewed_pem = issued(app.reenroll(&first, &new_csr).await).await;
     let renewed = info(&renewed_pem);
     assert_ne!(renewed.serial_hex, cert.serial_hex);
-    // Asked again (the answer was lost): another certificate, the old one still works.
+    // Asked again (the answer was lost): the same certificate again, and the old one still works.
     let again_pem = issued(app.reenroll(&first, &new_csr).await).await;
-    assert_ne!(info(&again_pem).serial_hex, renewed.serial_hex);
+    assert_eq!(info(&again_pem).serial_hex, renewed.serial_hex);
     let (status, _) = app.device_token(&first, None).await;
     assert_eq!(status, 200);
     let second = device(renewed_pem, &new_key);
@@ -327,7 +328,46 @@ async fn a_device_enrolls_with_its_one_time_password_gets_a_token_and_renews_ove
     assert_error(res, 401, "", "EST re-enrollment needs the device's current certificate").await;
     let user = app.device_user("est-01").await;
     let hows: Vec<&Value> = user["issuedCertificates"].as_array().expect("list").iter().map(|c| &c["how"]).collect();
-    assert_eq!(hows, [&json!("REENROLL"), &json!("REENROLL"), &json!("REENROLL"), &json!("ENROLL")]);
+    assert_eq!(hows, [&json!("REENROLL"), &json!("REENROLL"), &json!("ENROLL")]);
+
+    // A token obtained with a certificate of an uploaded CA cannot re-enroll: only mutual TLS.
+    let root = Ca::root("Uploaded root");
+    app.trust(&root, "ENABLED", true).await;
+    let (status, other) = app.device_token(&root.device("est-01x"), None).await;
+    assert_eq!(status, 200, "{other}");
+    let res = app
+        .client
+        .post(app.url(est::SIMPLE_REENROLL_PATH))
+        .bearer_auth(other["accessToken"].as_str().expect("token"))
+        .header("Content-Type", "application/pkcs10")
+        .body(csr("est-01x").1)
+        .send()
+        .await
+        .expect("post");
+    assert_error(
+        res,
+        422,
+        "est/Unprocessable Entity",
+        "This access token was obtained with a certificate the tenant CA did not issue",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_device_gets_at_most_ten_certificates_a_day_by_re_enrollment() {
+    let app = TestApp::spawn().await;
+    app.make_ca().await;
+    app.new_request("busy-01", OTP).await;
+    let (key, c) = csr("busy-01");
+    let current = device(issued(app.enroll("busy-01", OTP, &c).await).await, &key);
+    for _ in 0..10 {
+        issued(app.reenroll(&current, &csr("busy-01").1).await).await;
+    }
+    let res = app.reenroll(&current, &csr("busy-01").1).await;
+    assert_eq!(res.headers().get("retry-after").and_then(|v| v.to_str().ok()), Some("3600"));
+    assert_error(res, 429, "", "Device 'busy-01' got 10 certificates by re-enrollment in the last 24 hours").await;
+    app.clock.advance(Duration::hours(25));
+    issued(app.reenroll(&current, &csr("busy-01").1).await).await;
 }
 
 #[tokio::test]
@@ -345,7 +385,7 @@ async fn expired_passwords_missing_or_expired_cas_and_password_devices_are_refus
     // cacerts: the CA, as PKCS#7, without credentials.
     let cacerts = app.client.get(app.url(est::CACERTS_PATH)).send().await.expect("cacerts");
     let ca_pem = issued(cacerts).await;
-    assert!(info(&ca_pem).subject.ends_with(&format!("CN={TENANT}")));
+    assert!(info(&ca_pem).subject.starts_with(&format!("CN={TENANT}, ")));
 
     // An expired password: refused, saying so (to whoever knows it).
     app.new_request("est-04", OTP).await;
@@ -398,8 +438,19 @@ async fn revoked_or_expired_certificates_cannot_renew() {
     let body = assert_error(res, 401, "security/Unauthorized", "").await;
     assert!(body["message"].as_str().is_some_and(|m| m.contains("revoked")), "{body}");
     assert_eq!(body["reason"], "REVOKED", "{body}");
+    // The list counts for re-enrollment even with the check off: a revoked certificate never
+    // turns into a fresh one.
     app.switch("crl.offline.check.enabled", false).await;
-    issued(app.reenroll(&current, &good_csr).await).await;
+    assert_eq!(app.device_token(&current, None).await.0, 200, "tokens follow the switch");
+    let res = app.reenroll(&current, &good_csr).await;
+    let body =
+        assert_error(res, 401, "", "The device certificate is not trusted: it is in the tenant's revocation list")
+            .await;
+    assert_eq!(body["reason"], "REVOKED", "{body}");
+    app.new_request("est-06b", OTP).await;
+    let (key_b, csr_b) = csr("est-06b");
+    let current = device(issued(app.enroll("est-06b", OTP, &csr_b).await).await, &key_b);
+    let good_csr = csr_b;
 
     // Expired: refused, saying so.
     app.clock.advance(Duration::days(366));
@@ -423,11 +474,23 @@ async fn a_renewed_certificate_once_used_can_revoke_the_ones_it_replaced() {
     let second = device(issued(app.reenroll(&first, &new_csr).await).await, &new_key);
     // Until the new certificate has been used, the old one still works (the answer may be lost).
     assert_eq!(app.device_token(&first, None).await.0, 200);
+    // A third, asked for with the first certificate too (by someone else holding its key, say).
+    let (third_key, third_csr) = csr("est-07");
+    let third = device(issued(app.reenroll(&first, &third_csr).await).await, &third_key);
     app.clock.advance(Duration::hours(1));
+    // The second one's first token revokes the line it replaced (the first), not the third.
     assert_eq!(app.device_token(&second, None).await.0, 200);
     let (status, body) = app.device_token(&first, None).await;
     assert_eq!((status, &body["reason"]), (401, &json!("REVOKED")), "{body}");
     assert_eq!(app.device_token(&second, None).await.0, 200);
+    assert_eq!(app.device_token(&third, None).await.0, 200);
+    // A renewal of the second: its first token revokes the second (and the first again).
+    let (fourth_key, fourth_csr) = csr("est-07");
+    let fourth = device(issued(app.reenroll(&second, &fourth_csr).await).await, &fourth_key);
+    app.clock.advance(Duration::hours(1));
+    assert_eq!(app.device_token(&fourth, None).await.0, 200);
+    assert_eq!(app.device_token(&second, None).await.0, 401);
+    assert_eq!(app.device_token(&third, None).await.0, 200);
 }
 
 #[tokio::test]
