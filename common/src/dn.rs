@@ -94,6 +94,39 @@ pub fn single_valued_attributes(name_der: &[u8]) -> Result<Vec<NameAttribute>, S
     Ok(out)
 }
 
+/// The DER name `name_der` as rcgen writes it: attribute by attribute
+/// ([`single_valued_attributes`]) with the same string types, so a certificate or CSR made from
+/// it carries the same name byte for byte (the server copies a CSR's subject into the device
+/// certificate and renews its CA; the device tool repeats its certificate's subject in a
+/// re-enrollment request). Refused besides what that refuses: a string type other than UTF8,
+/// Printable, IA5, Teletex, BMP or Universal, or a value rcgen cannot hold in its type.
+#[cfg(feature = "rcgen")]
+pub fn to_rcgen(name_der: &[u8]) -> Result<rcgen::DistinguishedName, String> {
+    use rcgen::DnValue;
+    use rcgen::string::{BmpString, Ia5String, PrintableString, TeletexString, UniversalString};
+    let mut dn = rcgen::DistinguishedName::new();
+    for a in single_valued_attributes(name_der)? {
+        let label = &a.label;
+        let text = || std::str::from_utf8(&a.value).map_err(|_| format!("the attribute {label} is not text"));
+        let bad = |e: rcgen::Error| format!("the attribute {label} cannot be written as it is ({e})");
+        let value = match a.tag {
+            12 => DnValue::Utf8String(text()?.to_owned()),
+            19 => DnValue::PrintableString(PrintableString::try_from(text()?).map_err(bad)?),
+            22 => DnValue::Ia5String(Ia5String::try_from(text()?).map_err(bad)?),
+            20 => DnValue::TeletexString(TeletexString::try_from(text()?).map_err(bad)?),
+            30 => DnValue::BmpString(BmpString::from_utf16be(a.value.clone()).map_err(bad)?),
+            28 => DnValue::UniversalString(UniversalString::from_utf32be(a.value.clone()).map_err(bad)?),
+            other => {
+                return Err(format!(
+                    "the attribute {label} has a string type (ASN.1 tag {other}) that is not supported"
+                ));
+            }
+        };
+        dn.push(rcgen::DnType::from_oid(&a.oid), value);
+    }
+    Ok(dn)
+}
+
 /// An object identifier in dotted decimal, as Java's `ObjectIdentifier.toString()` prints it,
 /// whatever the size of its arcs (asn1-rs prints `2.999.1` as `3.16.55.1`, and an arc beyond
 /// 64 bits as hex bytes). A truncated last arc is printed as far as it goes.

@@ -100,8 +100,8 @@ pub fn check_otp(otp: &str) -> Result<(), String> {
 /// The letters of a generated password: no `0 O 1 l I`, so it can be read out and typed.
 const OTP_ALPHABET: &[u8; 32] = b"abcdefghijkmnpqrstuvwxyz23456789";
 
-/// A one-time password of [`OTP_GENERATED_CHARS`] characters (160 bits) from random bytes (the
-/// caller's source: the browser's or the server's). Fewer bytes give a shorter password.
+/// A one-time password of [`OTP_GENERATED_CHARS`] characters (160 bits: 5 bits from each random
+/// byte) from the caller's source of random bytes (the browser's or the server's).
 pub fn otp_from_random(random: &[u8; OTP_GENERATED_CHARS]) -> String {
     random.iter().map(|b| char::from(OTP_ALPHABET[usize::from(b & 31)])).collect()
 }

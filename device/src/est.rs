@@ -14,8 +14,7 @@ use anchorage_common::est::{self, PKCS10_MEDIA_TYPE, SIMPLE_ENROLL_PATH, SIMPLE_
 use anyhow::Context as _;
 use base64::Engine as _;
 use bytes::Bytes;
-use rcgen::string::{BmpString, Ia5String, PrintableString, TeletexString, UniversalString};
-use rcgen::{CertificateParams, DistinguishedName, DnType, DnValue, KeyPair};
+use rcgen::{CertificateParams, DistinguishedName, DnType, KeyPair};
 use rustls::ClientConfig;
 
 use crate::http::{self, Endpoint, RequestError};
@@ -190,34 +189,17 @@ pub fn check_reenrolled(info: &CertificateInfo, current: &CertificateInfo) -> Re
 }
 
 /// A DER `Name` as rcgen's [`DistinguishedName`], attribute by attribute in order and with
-/// each value's string type, so that the request's subject is the certificate's (common's
-/// [`anchorage_common::dn::single_valued_attributes`] reads it and refuses what rcgen cannot
-/// write again: multi-valued RDNs, a type twice).
+/// each value's string type ([`anchorage_common::dn::to_rcgen`]), so that the request's subject
+/// is the certificate's.
 pub fn distinguished_name(name_der: &[u8]) -> Result<DistinguishedName, String> {
-    let mut dn = DistinguishedName::new();
-    for a in anchorage_common::dn::single_valued_attributes(name_der)? {
-        let label = &a.label;
-        let text = || std::str::from_utf8(&a.value).map_err(|_| format!("has a value of {label} that is not text"));
-        let bad = |e: rcgen::Error| format!("has a value of {label} rcgen cannot write ({e})");
-        let value = match a.tag {
-            12 => DnValue::Utf8String(text()?.to_string()),
-            19 => DnValue::PrintableString(PrintableString::try_from(text()?).map_err(bad)?),
-            22 => DnValue::Ia5String(Ia5String::try_from(text()?).map_err(bad)?),
-            20 => DnValue::TeletexString(TeletexString::try_from(text()?).map_err(bad)?),
-            30 => DnValue::BmpString(BmpString::from_utf16be(a.value.clone()).map_err(bad)?),
-            28 => DnValue::UniversalString(UniversalString::from_utf32be(a.value.clone()).map_err(bad)?),
-            other => {
-                return Err(format!("has a value of {label} of ASN.1 type {other}, which cannot be put in a request"));
-            }
-        };
-        dn.push(DnType::from_oid(&a.oid), value);
-    }
-    Ok(dn)
+    anchorage_common::dn::to_rcgen(name_der).map_err(|e| format!("cannot be put in a request: {e}"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rcgen::DnValue;
+    use rcgen::string::PrintableString;
 
     fn certificate(dn: DistinguishedName) -> (CertificateInfo, KeyPair) {
         let key = KeyPair::generate().expect("key");

@@ -37,7 +37,7 @@ use crate::watch::{Backoff, WatchConfig, later};
 pub enum Confirmation {
     /// It works (a device token was issued for it).
     Works,
-    /// The server refused it (a 4xx answer): why.
+    /// The server refused it (400, 401, 403 or 422: a verdict on the certificate): why.
     Refused(String),
     /// No verdict (no connection, a timeout, a server error): why.
     NoAnswer(String),
@@ -73,12 +73,20 @@ impl Confirm for TokenConfirm {
         };
         match TokenClient::new(self.endpoint.clone(), tls, None).with_timeout(self.timeout).fetch().await {
             Ok(_) => Confirmation::Works,
-            Err(FetchError::Refused { status, message }) if (400..500).contains(&status) => {
+            // A verdict on the certificate; anything else (404 from a wrong URL, 408 or 429 from a
+            // proxy, 5xx) is no verdict.
+            Err(FetchError::Refused { status, message }) if matches!(status, 400 | 401 | 403 | 422) => {
                 Confirmation::Refused(format!("{status} {}: {message}", http::reason(status)))
             }
             Err(e) => Confirmation::NoAnswer(e.to_string()),
         }
     }
+}
+
+/// Whether `pair`'s certificate is still in date (a pair is put back only then: an expired
+/// one would strand the device).
+fn in_date(pair: &Pair) -> bool {
+    pair.certificate().not_after > time::OffsetDateTime::now_utc()
 }
 
 /// What [`Renewer::recover`] did.
@@ -187,6 +195,11 @@ impl<F: Confirm> Renewer<F> {
                         tracing::info!(serial = %now.certificate().serial_hex, "the server confirmed the current certificate");
                         Ok(Recovered::ConfirmedCurrent)
                     }
+                    Confirmation::Refused(why) if !in_date(before) => anyhow::bail!(
+                        "the server refused the current certificate ({why}) and the previous one in {} has expired: \
+                         both are kept; enroll again with a new one-time password",
+                        paths.previous_cert().display()
+                    ),
                     Confirmation::Refused(why) => {
                         pair::restore_previous(paths, before)?;
                         tracing::warn!(reason = %why, "the current certificate was refused; put the previous pair back");
@@ -249,6 +262,12 @@ impl<F: Confirm> Renewer<F> {
                     recovered,
                 })
             }
+            Confirmation::Refused(why) if !in_date(&current) => anyhow::bail!(
+                "the new certificate (serial {}) did not get a device token ({why}), and the previous one has \
+                 expired: the new pair stays in place, the previous one in {}",
+                info.serial_hex,
+                paths.previous_cert().display()
+            ),
             Confirmation::Refused(why) => {
                 pair::restore_previous(paths, &current)?;
                 anyhow::bail!(

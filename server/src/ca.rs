@@ -127,35 +127,11 @@ fn ca_params(dn: DistinguishedName, now: OffsetDateTime, validity: time::Duratio
 /// it issued still chain) and key, a new serial, valid from `now` for `validity`.
 pub fn renew_ca(der: &[u8], key: &KeyPair, now: OffsetDateTime, validity: time::Duration) -> anyhow::Result<Vec<u8>> {
     let (_, cert) = x509_parser::certificate::X509Certificate::from_der(der)?;
-    let dn = dn_from_name(cert.subject().as_raw()).map_err(|e| anyhow::anyhow!("the CA's subject: {e}"))?;
+    let dn = anchorage_common::dn::to_rcgen(cert.subject().as_raw())
+        .map_err(|e| anyhow::anyhow!("the CA's subject: {e}"))?;
     let renewed = ca_params(dn, now, validity).self_signed(key)?.der().to_vec();
     anyhow::ensure!(subject_der(&renewed)? == subject_der(der)?, "the renewed CA's subject would differ");
     Ok(renewed)
-}
-
-/// A name (DER) as rcgen writes it: attribute by attribute ([`anchorage_common::dn::single_valued_attributes`]),
-/// with the same string types. Refused besides what that refuses: a string type other than
-/// UTF8, Printable, IA5, Teletex, BMP or Universal.
-fn dn_from_name(name_der: &[u8]) -> Result<DistinguishedName, String> {
-    use rcgen::DnValue;
-    use rcgen::string::{BmpString, UniversalString};
-    let mut dn = DistinguishedName::new();
-    for a in anchorage_common::dn::single_valued_attributes(name_der)? {
-        let label = &a.label;
-        let utf8 = || std::str::from_utf8(&a.value).map_err(|_| format!("the attribute {label} is not text"));
-        let bad = |_| format!("the attribute {label} cannot be written as it is");
-        let value = match a.tag {
-            12 => DnValue::Utf8String(utf8()?.to_owned()),
-            19 => DnValue::PrintableString(utf8()?.try_into().map_err(bad)?),
-            22 => DnValue::Ia5String(utf8()?.try_into().map_err(bad)?),
-            20 => DnValue::TeletexString(utf8()?.try_into().map_err(bad)?),
-            30 => DnValue::BmpString(BmpString::from_utf16be(a.value.clone()).map_err(bad)?),
-            28 => DnValue::UniversalString(UniversalString::from_utf32be(a.value.clone()).map_err(bad)?),
-            _ => return Err(format!("the attribute {label} has a string type that is not supported")),
-        };
-        dn.push(DnType::from_oid(&a.oid), value);
-    }
-    Ok(dn)
 }
 
 /// The subject (DER) of certificate `der`.
@@ -226,7 +202,7 @@ pub fn verify_csr(der: &[u8]) -> Result<VerifiedCsr, String> {
             if info.subject_pki.algorithm.algorithm == x509_parser::oid_registry::OID_SIG_ED25519 => {}
         _ => return Err("The certificate signing request's key is not ECDSA (P-256, P-384), RSA or Ed25519.".into()),
     }
-    dn_from_name(info.subject.as_raw())
+    anchorage_common::dn::to_rcgen(info.subject.as_raw())
         .map_err(|e| format!("The certificate signing request's subject cannot be used: {e}."))?;
     csr.verify_signature().map_err(|_| {
         "The certificate signing request's signature is not valid (it must be signed with the key it carries)."
@@ -255,7 +231,7 @@ pub fn sign_device(
     (not_before, not_after): (OffsetDateTime, OffsetDateTime),
 ) -> anyhow::Result<Signed> {
     let mut params = CertificateParams::default();
-    params.distinguished_name = dn_from_name(&csr.subject_der).map_err(|e| anyhow::anyhow!("{e}"))?;
+    params.distinguished_name = anchorage_common::dn::to_rcgen(&csr.subject_der).map_err(|e| anyhow::anyhow!("{e}"))?;
     params.is_ca = IsCa::ExplicitNoCa;
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
