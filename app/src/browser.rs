@@ -85,6 +85,26 @@ pub fn file_name(name: &str, extension: &str) -> String {
     format!("{stem}.{extension}")
 }
 
+/// `N` random bytes from the browser's cryptographic generator (`crypto.getRandomValues`), or
+/// `None` where the browser has none. Called through `Reflect` rather than bindings of their
+/// own, which would add imports to the main module and its JS glue (the first load).
+pub fn random_bytes<const N: usize>() -> Option<[u8; N]> {
+    let crypto = js_sys::Reflect::get(&leptos::prelude::window(), &"crypto".into()).ok()?;
+    let get = js_sys::Reflect::get(&crypto, &"getRandomValues".into()).ok()?;
+    if !get.is_function() {
+        return None;
+    }
+    let array = js_sys::Uint8Array::new(&wasm_bindgen::JsValue::from(N as u32));
+    get.unchecked_into::<js_sys::Function>().call1(&crypto, &array).ok()?;
+    array.to_vec().try_into().ok()
+}
+
+/// The page's origin (`https://host:port`), as devices reach the same server.
+pub fn origin() -> String {
+    let location = leptos::prelude::window().location();
+    js_sys::Reflect::get(&location, &"origin".into()).ok().and_then(|o| o.as_string()).unwrap_or_default()
+}
+
 /// The `HtmlInputElement` an event came from.
 pub fn input_of(ev: &web_sys::Event) -> Option<web_sys::HtmlInputElement> {
     ev.target().and_then(|t| t.dyn_into().ok())

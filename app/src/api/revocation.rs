@@ -1,13 +1,12 @@
 //! Certificate revocation: the tenant's revocation list under
 //! `/tenant/trusted-certificates/settings/crl` (add entries as JSON or as a CSV file, list them
-//! a page at a time, download the signed DER CRL), the three switches of the revocation check
-//! (tenant options in `configuration`), and a device's provisioned certificates
-//! (`GET /user/{tenant}/users/{userName}?withCertificates=true`), which are what a device's
-//! details revoke.
+//! a page at a time, download the signed DER CRL), and the three switches of the revocation check
+//! (tenant options in `configuration`). (A device's certificates, which its details revoke, are
+//! read by [`super::est`].)
 //!
 //! In the chunks of the settings and devices pages only (serde_json is fine here).
 
-use anchorage_common::api::{DeviceUser, MAX_PAGE_SIZE, ProvisionedCertificate};
+use anchorage_common::api::MAX_PAGE_SIZE;
 use anchorage_common::crl::{CrlEntries, CrlEntryInput, RevokedSerial, RevokedSerials};
 use anchorage_common::options::{CONFIGURATION, OptionInput, TenantOption, switch_on};
 use gloo_net::http::Request;
@@ -16,7 +15,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, FormData};
 
-use super::{ApiError, Client, decode, encode, failure, json, json_with_body, unbuildable};
+use super::{ApiError, Client, encode, failure, json, json_with_body, unbuildable};
 
 /// The revocation list's path (not tenant-scoped: the tenant is the session's).
 const CRL_URL: &str = "/tenant/trusted-certificates/settings/crl";
@@ -114,15 +113,6 @@ impl Client {
         let url = format!("/tenant/options/{}/{}", encode(CONFIGURATION), encode(key));
         let stored: TenantOption = json_with_body(self.request(Request::put(&url)), &body).await?;
         Ok(switch_on(Some(&stored.value)))
-    }
-
-    /// The certificates the device user `user_name` (`device_<id>`) last got tokens with,
-    /// newest first (at most 5).
-    pub async fn provisioned_certificates(&self, user_name: &str) -> Result<Vec<ProvisionedCertificate>, ApiError> {
-        let url = format!("{}?withCertificates=true", self.user_url(user_name));
-        let response = self.request(Request::get(&url)).send().await.map_err(|_| ApiError::Network)?;
-        let user: DeviceUser = decode(response).await?;
-        Ok(user.provisioned_certificates.unwrap_or_default())
     }
 }
 

@@ -68,10 +68,16 @@ impl Upload {
     }
 }
 
-const TEMPLATES: [(&str, &str, &str); 3] = [
+const TEMPLATES: [(&str, &str, &str); 4] = [
     ("Simple", "bulk-registration-simple.csv", bulk::templates::SIMPLE),
     ("Full", "bulk-registration-full.csv", bulk::templates::FULL),
     ("Certificates", "bulk-registration-certificates.csv", bulk::templates::CERTIFICATES),
+    // The devices enroll over EST for a certificate of the tenant's CA (`ENROLLMENT_OTP`).
+    (
+        "Certificate devices with enrollment one-time password",
+        "bulk-registration-enrollment.csv",
+        bulk::templates::ENROLLMENT,
+    ),
 ];
 
 /// The bulk registration page.

@@ -1,18 +1,24 @@
 //! The devices page: the tenant's registered devices, 50 a page, with a search by name or id
 //! (`text=`), how each authenticates, who registered it, and the certificate it last used.
 //! A device's details ([`certificates::DeviceDetails`]) list the certificates it got tokens
-//! with, to revoke, and why it was refused tokens.
+//! with and those the tenant's CA issued to it, to revoke, and why it was refused tokens.
+//! Admins register a device that enrolls over EST with a one-time password, and see the
+//! devices that have not enrolled yet ([`enrollment`]).
 
 mod certificates;
+mod enrollment;
 
 use std::time::Duration;
 
 use leptos::prelude::*;
 
 use crate::api::{Device, DevicePage};
+use crate::components::modal::Modal;
+use crate::components::read_only;
 use crate::context::Console;
 use crate::format;
 use certificates::DeviceDetails;
+use enrollment::{RegisterDevice, Waiting};
 
 /// Devices per page.
 const PAGE_SIZE: u32 = 50;
@@ -89,6 +95,18 @@ pub fn DevicesPage() -> impl IntoView {
         Some(Ok(p)) => device_table(p).into_any(),
     };
 
+    // EST enrollment: the devices waiting for it, and the "Register device" dialog.
+    let waiting = Waiting::start(console);
+    let registering = RwSignal::new(false);
+    let read_only = Signal::derive(move || console.session.read_only());
+    let open_register = move |_| {
+        if !read_only.get_untracked() {
+            registering.set(true);
+        }
+    };
+    let close_register = Callback::new(move |()| registering.set(false));
+    let registered = Callback::new(move |()| waiting.reload(console));
+
     let pages =
         move || answer.with(|a| a.as_ref().and_then(|a| a.as_ref().ok()).map(|p| (p.page, p.pages, p.has_next)));
     let pager = move || {
@@ -117,10 +135,24 @@ pub fn DevicesPage() -> impl IntoView {
                 <div class="toolbar">
                     <label class="sr-only" for="device-search">"Search devices"</label>
                     <input id="device-search" type="search" class="search" placeholder="Search devices" autocomplete="off" prop:value=move || search.get() on:input=on_search />
+                    <button
+                        type="button"
+                        class="button primary"
+                        data-testid="register-device"
+                        disabled=read_only
+                        title=read_only::title(console.session)
+                        on:click=open_register
+                    >
+                        "Register device"
+                    </button>
                 </div>
             </header>
+            {enrollment::waiting_list(waiting)}
             {body}
             {pager}
+            <Modal open=registering labelled_by="register-device-title" on_dismiss=close_register class="modal-wide">
+                <RegisterDevice on_done=close_register on_registered=registered />
+            </Modal>
         </section>
     }
 }

@@ -1,12 +1,14 @@
 //! The trusted certificates page: the tenant's CA certificates in a table, with switches for
 //! status and auto registration, whether possession of each one's key is proven, details with
 //! rename and the proof of possession, delete with confirmation, and the "Add trusted
-//! certificate" dialog.
+//! certificate" dialog. The tenant's own certificate authority ([`authority`]) is created from
+//! that dialog and renewed or rolled over in its row's details.
 //!
 //! The page keeps the list in one signal; every change the server confirms replaces the
 //! certificate it returned, so what is shown is what is stored.
 
 mod add_dialog;
+mod authority;
 mod pop;
 mod row;
 pub mod selection;
@@ -105,6 +107,20 @@ impl CertificateList {
     fn fingerprints(&self) -> Vec<String> {
         self.items.with(|items| match items {
             Some(Ok(list)) => list.iter().map(|c| c.fingerprint.clone()).collect(),
+            _ => Vec::new(),
+        })
+    }
+
+    /// The fingerprints of the tenant's CA certificates (tracked): the one that signs now (the
+    /// newest) first, then any earlier one still trusted after a rollover.
+    fn authorities(&self) -> Vec<String> {
+        self.items.with(|items| match items {
+            Some(Ok(list)) => {
+                let mut cas: Vec<&TrustedCertificate> =
+                    list.iter().filter(|c| c.tenant_certificate_authority).collect();
+                cas.sort_by(|a, b| b.not_before.cmp(&a.not_before));
+                cas.into_iter().map(|c| c.fingerprint.clone()).collect()
+            }
             _ => Vec::new(),
         })
     }
@@ -320,6 +336,10 @@ pub(crate) fn delete_dialog(state: PageState) -> AnyView {
     let list = state.list;
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
+    // The tenant's own CA: deleting it deletes its key (the platform's words).
+    let authority = state.deleting.with_untracked(|d| {
+        d.as_deref().and_then(|fp| untrack(|| list.read(fp, |c| c.tenant_certificate_authority))).unwrap_or(false)
+    });
     let confirm = Callback::new(move |()| {
         let Some(fingerprint) = state.deleting.get_untracked() else { return };
         let name = list.get(&fingerprint).map(|c| c.name).unwrap_or_default();
@@ -349,8 +369,11 @@ pub(crate) fn delete_dialog(state: PageState) -> AnyView {
     view! {
         <ConfirmDialog
             open=Signal::derive(move || state.deleting.with(Option::is_some))
-            title="Delete trusted certificate?"
+            title=if authority { "Delete CA certificate?" } else { "Delete trusted certificate?" }
             message=Signal::derive(move || {
+                if authority {
+                    return "You are about to delete the Certificate Authority (CA) certificate for this tenant. Any device enrolled using this CA certificate for authentication will no longer be able to connect to the platform.".to_string();
+                }
                 let name = state.deleting.with(|d| d.as_deref().and_then(|fp| list.get(fp)).map(|c| c.name).unwrap_or_default());
                 format!("You are about to delete a trusted certificate \"{name}\". Do you want to proceed?")
             })

@@ -437,20 +437,24 @@ async fn update_device(
 /// `c8y_Serial` external id, unless it exists (concurrent first calls are fine).
 pub async fn auto_register(db: &Db, tenant: &str, device_id: &str, now: &str) -> sqlx::Result<()> {
     let mut tx = begin_registration(db, tenant).await?;
-    register_certificate_device(&mut tx, tenant, device_id, now).await?;
+    register_certificate_device(&mut tx, tenant, device_id, None, now).await?;
     tx.commit().await
 }
 
 /// Registers device `device_id` for certificate authentication (device user, managed object,
 /// `c8y_Serial` external id) unless its device user exists; returns the existing user's
-/// authentication type (`CERTIFICATES`, `BASIC`), or None when it was registered now. Run in a
-/// transaction of [`begin_registration`].
+/// authentication type (`CERTIFICATES`, `BASIC`), or None when it was registered now. The
+/// managed object is named `name` and typed `device_type` when given (a new device request's),
+/// else the id and `c8y_Device`. Run in a transaction of [`begin_registration`].
 pub async fn register_certificate_device(
     tx: &mut Tx,
     tenant: &str,
     device_id: &str,
+    name_and_type: Option<(Option<&str>, Option<&str>)>,
     now: &str,
 ) -> sqlx::Result<Option<String>> {
+    let (name, device_type) = name_and_type.unwrap_or_default();
+    let (name, device_type) = (name.unwrap_or(device_id), device_type.unwrap_or("c8y_Device"));
     let user = device_user_name(device_id);
     let existing = with_conn!(&mut *tx, |c| {
         let existing: Option<String> =
@@ -462,12 +466,13 @@ pub async fn register_certificate_device(
         if existing.is_none() {
             let mo: i64 = sqlx::query_scalar(
                 "INSERT INTO managed_objects (tenant_id, name, type, is_device, owner, fragments, creation_time, last_updated) \
-                 VALUES ($1, $2, 'c8y_Device', TRUE, $3, '{}', $4, $4) RETURNING id",
+                 VALUES ($1, $2, $5, TRUE, $3, '{}', $4, $4) RETURNING id",
             )
             .bind(tenant)
-            .bind(device_id)
+            .bind(name)
             .bind(&user)
             .bind(now)
+            .bind(device_type)
             .fetch_one(&mut *c)
             .await?;
             sqlx::query(

@@ -52,18 +52,18 @@ pub fn endpoints() -> Vec<Endpoint> {
     ]
 }
 
-/// How a certificate was asked for: with a one-time password (its hash), or by the
-/// certificate with this fingerprint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How a certificate was asked for: with a one-time password (its hash, and the request it
+/// consumes), or by the certificate with this fingerprint.
+#[derive(Debug, Clone, Copy)]
 enum How<'a> {
-    Enroll(&'a str),
+    Enroll(&'a str, &'a db::ca::RequestRow),
     Reenroll(&'a str),
 }
 
 impl How<'_> {
     fn as_str(self) -> &'static str {
         match self {
-            How::Enroll(_) => "ENROLL",
+            How::Enroll(..) => "ENROLL",
             How::Reenroll(_) => "REENROLL",
         }
     }
@@ -180,7 +180,8 @@ async fn simple_enroll(
         });
     }
     let csr = read_csr(&body, &device_id)?;
-    let signed = issue(&state, &tenant, &device_id, &csr, How::Enroll(&hash), address.as_deref()).await?;
+    let Some(request) = request else { return Err(no_request_for(xbasic)) };
+    let signed = issue(&state, &tenant, &device_id, &csr, How::Enroll(&hash, &request), address.as_deref()).await?;
     Ok(certs_only_response(&[&signed.der]))
 }
 
@@ -360,19 +361,21 @@ async fn issue(
         der: signed.der.clone(),
         parent: match how {
             How::Reenroll(parent) => Some(parent.to_string()),
-            How::Enroll(_) => None,
+            How::Enroll(..) => None,
         },
         how: how.as_str().to_string(),
         issued_at: i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX),
         first_used_at: None,
     };
     let mut tx = db::inventory::begin_registration(&state.db, tenant).await?;
-    if let How::Enroll(hash) = how {
+    if let How::Enroll(hash, request) = how {
         if !db::ca::delete_request(&mut tx, tenant, device_id, Some(hash)).await? {
             // Used by a parallel enrollment a moment ago.
             return Err(no_request());
         }
-        match db::inventory::register_certificate_device(&mut tx, tenant, device_id, &now_text).await? {
+        // The device as its request describes it (the platform's `name` and `type`).
+        let described = Some((request.name.as_deref(), request.device_type.as_deref()));
+        match db::inventory::register_certificate_device(&mut tx, tenant, device_id, described, &now_text).await? {
             Some(auth_type) if auth_type != "CERTIFICATES" => {
                 return Err(AppError::unprocessable(
                     RESOURCE,
@@ -387,7 +390,7 @@ async fn issue(
     }
     db::ca::insert_issued(&mut tx, tenant, &row).await?;
     let (activity, text) = match how {
-        How::Enroll(_) => {
+        How::Enroll(..) => {
             ("Tenant certificate authority (CA) signed certificate for device", est::signed_audit_text(device_id))
         }
         How::Reenroll(_) => {

@@ -699,3 +699,18 @@ async fn rotating_the_secret_key_keeps_the_ca_and_tokens_and_names_the_passwords
     let second = device(issued(app.enroll("rot-02", OTP, &c2).await).await, &k2);
     assert_eq!(app.device_token(&second, None).await.0, 200);
 }
+
+#[tokio::test]
+async fn an_enrolled_device_has_the_name_and_type_of_its_request() {
+    let app = TestApp::spawn().await;
+    app.make_ca().await;
+    let url = app.url("/devicecontrol/newDeviceRequests");
+    let body = json!({"id": "named-01", "type": "c8y_Gateway", "name": "Gateway in hall 3", "enrollmentToken": OTP});
+    let (status, request) = json(app.admin(Method::POST, &url).json(&body).send().await.expect("post")).await;
+    assert_eq!((status, &request["type"]), (201, &json!("c8y_Gateway")), "{request}");
+    issued(app.enroll("named-01", OTP, &csr("named-01").1).await).await;
+    let list = app.url("/inventory/managedObjects?fragmentType=c8y_IsDevice&text=named-01");
+    let (_, devices) = json(app.admin(Method::GET, &list).send().await.expect("get")).await;
+    let device = &devices["managedObjects"][0];
+    assert_eq!((&device["name"], &device["type"]), (&json!("Gateway in hall 3"), &json!("c8y_Gateway")), "{devices}");
+}

@@ -1,28 +1,42 @@
 //! A device's details on the devices page: the certificates it last got tokens with (its
-//! provisioned certificates, newest first, at most 5), each of which an admin can revoke
+//! provisioned certificates, newest first, at most 5) and those the tenant's certificate
+//! authority issued to it over EST (its issued certificates), each of which an admin can revoke
 //! (`PUT …/settings/crl` with its serial, as the platform's "X509" device tab does), and why
 //! the device was refused tokens ([`Refusals`]).
 //!
 //! A revocation is enforced only while the tenant's offline check is on: after revoking, the
 //! details say so, with a link to the settings, when it is off.
 
-use anchorage_common::api::ProvisionedCertificate;
+use anchorage_common::api::{IssuedCertificate, ProvisionedCertificate};
 use anchorage_common::options::CRL_OFFLINE_CHECK;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::api::RefusalsOf;
+use crate::api::{Client, RefusalsOf};
 use crate::components::confirm_dialog::ConfirmDialog;
 use crate::components::refusals::Refusals;
 use crate::context::Console;
 use crate::format;
 use crate::router::{Link, Route};
 
-/// A provisioned certificate and, when it is in the revocation list, since when.
+/// A certificate of the device and, when it is in the revocation list, since when.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Provisioned {
-    cert: ProvisionedCertificate,
+struct Listed<T> {
+    cert: T,
     revoked_since: Option<String>,
+}
+
+/// The device's certificates: those it got tokens with, and those the tenant's CA issued to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Certificates {
+    provisioned: Vec<Listed<ProvisionedCertificate>>,
+    issued: Vec<Listed<IssuedCertificate>>,
+}
+
+/// Since when the serial `serial_hex` is revoked, if it is. Whether it is revoked is a help, not
+/// the point: unknown (`None`) when it cannot be read.
+async fn revoked_since(client: &Client, serial_hex: &str) -> Option<String> {
+    client.revocation_of(serial_hex).await.ok().flatten().map(|e| e.revocation_date)
 }
 
 /// The details of the device whose user is `user_name` (`device_<id>`).
@@ -34,7 +48,7 @@ pub fn DeviceDetails(
     device_id: String,
 ) -> impl IntoView {
     let console = Console::get();
-    let answer = RwSignal::new(None::<Result<Vec<Provisioned>, String>>);
+    let answer = RwSignal::new(None::<Result<Certificates, String>>);
     let loading = RwSignal::new(false);
     let generation = StoredValue::new(0u64);
     let user = StoredValue::new(user_name.clone());
@@ -44,36 +58,38 @@ pub fn DeviceDetails(
         let Some(client) = console.client() else { return };
         let user_name = user.get_value();
         console.load_latest(generation, loading, answer, async move {
-            let certs = client.provisioned_certificates(&user_name).await?;
-            let mut out = Vec::with_capacity(certs.len());
-            for cert in certs {
-                // Whether it is revoked is a help, not the point: unknown when it cannot be read.
-                let revoked_since = match client.revocation_of(&cert.serial_number_in_hex).await {
-                    Ok(entry) => entry.map(|e| e.revocation_date),
-                    Err(_) => None,
-                };
-                out.push(Provisioned { cert, revoked_since });
+            let device = client.device_user(&user_name).await?;
+            let mut provisioned = Vec::new();
+            for cert in device.provisioned_certificates.unwrap_or_default() {
+                let revoked_since = revoked_since(&client, &cert.serial_number_in_hex).await;
+                provisioned.push(Listed { cert, revoked_since });
             }
-            Ok(out)
+            let mut issued = Vec::new();
+            for cert in device.issued_certificates.unwrap_or_default() {
+                let revoked_since = revoked_since(&client, &cert.serial_number_in_hex).await;
+                issued.push(Listed { cert, revoked_since });
+            }
+            Ok(Certificates { provisioned, issued })
         });
     };
     load();
 
-    // The revocation asked for, its progress and error; whether the offline check is off.
-    let revoking = RwSignal::new(None::<ProvisionedCertificate>);
+    // The serial whose revocation is asked for, its progress and error; whether the offline
+    // check is off.
+    let revoking = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
     let offline_off = RwSignal::new(false);
     let read_only = Signal::derive(move || console.session.read_only());
 
-    let ask = Callback::new(move |cert: ProvisionedCertificate| {
+    let ask = Callback::new(move |serial: String| {
         if !read_only.get_untracked() {
             error.set(None);
-            revoking.set(Some(cert));
+            revoking.set(Some(serial));
         }
     });
     let confirm = Callback::new(move |()| {
-        let Some(cert) = revoking.get_untracked() else { return };
+        let Some(serial) = revoking.get_untracked() else { return };
         let Some(client) = console.client() else { return };
         if busy.get_untracked() {
             return;
@@ -81,12 +97,12 @@ pub fn DeviceDetails(
         busy.set(true);
         error.set(None);
         spawn_local(async move {
-            let done = client.revoke_serial(&cert.serial_number_in_hex).await;
+            let done = client.revoke_serial(&serial).await;
             busy.set(false);
             match done {
                 Ok(()) => {
                     revoking.set(None);
-                    console.toast(format!("Certificate {} revoked.", cert.serial_number_in_hex));
+                    console.toast(format!("Certificate {serial} revoked."));
                     load();
                     // Said only when known to be off: an error here changes nothing done.
                     if let Ok(on) = client.switch(CRL_OFFLINE_CHECK).await {
@@ -98,14 +114,14 @@ pub fn DeviceDetails(
         });
     });
     let message = Signal::derive(move || {
-        revoking.with(|c| {
-            c.as_ref()
-                .map(|c| {
+        revoking.with(|serial| {
+            serial
+                .as_ref()
+                .map(|serial| {
                     format!(
-                        "You are about to revoke the certificate with serial {} of device \"{}\". Once the offline \
-                         check is on, the device is refused tokens with it. Entries cannot be removed from the \
-                         revocation list through the API.",
-                        c.serial_number_in_hex,
+                        "You are about to revoke the certificate with serial {serial} of device \"{}\". Once the \
+                         offline check is on, the device is refused tokens with it. Entries cannot be removed from \
+                         the revocation list through the API.",
                         device_id.get_value()
                     )
                 })
@@ -123,10 +139,30 @@ pub fn DeviceDetails(
             </div>
         }
         .into_any(),
-        Some(Ok(certs)) if certs.is_empty() => {
+        Some(Ok(certs)) if certs.provisioned.is_empty() => {
             view! { <p class="muted">"The device has not got a token with a certificate yet."</p> }.into_any()
         }
-        Some(Ok(certs)) => certificate_table(certs, read_only, ask).into_any(),
+        Some(Ok(certs)) => certificate_table(certs.provisioned, read_only, ask).into_any(),
+    };
+    // Only for devices that enrolled with the tenant's CA.
+    let issued = move || {
+        answer.with(|a| match a {
+            Some(Ok(certs)) if !certs.issued.is_empty() => Some(certs.issued.clone()),
+            _ => None,
+        })
+    };
+    let issued = move || {
+        issued().map(|issued| {
+            view! {
+                <section aria-label="Issued certificates" data-testid="issued-certificates">
+                    <h3>"Issued certificates"</h3>
+                    <p class="muted">
+                        "The certificates the tenant's certificate authority issued to the device (EST enrollment), newest first."
+                    </p>
+                    {issued_table(issued, read_only, ask)}
+                </section>
+            }
+        })
     };
 
     view! {
@@ -135,6 +171,7 @@ pub fn DeviceDetails(
                 <h3>"Provisioned certificates"</h3>
                 <p class="muted">"The certificates the device last got tokens with, newest first."</p>
                 {certificates}
+                // Shown here after revoking an issued certificate too: one notice for both lists.
                 <Show when=move || offline_off.get()>
                     <p class="notice" role="status">
                         "The revocation is enforced once the offline check is on: "
@@ -143,6 +180,7 @@ pub fn DeviceDetails(
                     </p>
                 </Show>
             </section>
+            {issued}
             <Refusals of=RefusalsOf::Device(user_name) />
             <ConfirmDialog
                 open=Signal::derive(move || revoking.with(Option::is_some))
@@ -158,40 +196,106 @@ pub fn DeviceDetails(
     }
 }
 
-fn certificate_table(
-    certs: Vec<Provisioned>,
+/// A revoked certificate's badge, or the button that revokes it.
+fn revoke_action(
+    serial: String,
+    revoked_since: Option<String>,
     read_only: Signal<bool>,
-    ask: Callback<ProvisionedCertificate>,
+    ask: Callback<String>,
+) -> AnyView {
+    match revoked_since {
+        Some(since) => view! {
+            <span class="badge badge-danger" title=format!("Revoked since {}", format::timestamp(&since))>
+                "Revoked"
+            </span>
+        }
+        .into_any(),
+        None => {
+            let read_only_title = move || read_only.get().then_some(crate::components::read_only::READ_ONLY);
+            view! {
+                <button
+                    type="button"
+                    class="button small danger-outline"
+                    aria-label=format!("Revoke certificate {serial}")
+                    disabled=read_only
+                    title=read_only_title
+                    on:click=move |_| ask.run(serial.clone())
+                >
+                    "Revoke"
+                </button>
+            }
+            .into_any()
+        }
+    }
+}
+
+/// How an issued certificate was issued, in words.
+fn how(value: &str) -> String {
+    match value {
+        "ENROLL" => "Enrollment (one-time password)".into(),
+        "REENROLL" => "Re-enrollment".into(),
+        other => other.into(),
+    }
+}
+
+fn issued_table(
+    certs: Vec<Listed<IssuedCertificate>>,
+    read_only: Signal<bool>,
+    ask: Callback<String>,
 ) -> impl IntoView {
-    let read_only_title = move || read_only.get().then_some(crate::components::read_only::READ_ONLY);
     let rows = certs
         .into_iter()
-        .map(|Provisioned { cert, revoked_since }| {
-            let serial = cert.serial_number_in_hex.clone();
-            let action = match revoked_since {
-                Some(since) => view! {
-                    <span class="badge badge-danger" title=format!("Revoked since {}", format::timestamp(&since))>
-                        "Revoked"
-                    </span>
-                }
-                .into_any(),
-                None => {
-                    let c = cert.clone();
-                    view! {
-                        <button
-                            type="button"
-                            class="button small danger-outline"
-                            aria-label=format!("Revoke certificate {serial}")
-                            disabled=read_only
-                            title=read_only_title
-                            on:click=move |_| ask.run(c.clone())
-                        >
-                            "Revoke"
-                        </button>
-                    }
-                    .into_any()
-                }
-            };
+        .map(|Listed { cert, revoked_since }| {
+            let action = revoke_action(cert.serial_number_in_hex.clone(), revoked_since, read_only, ask);
+            let first_used = cert.first_used.as_deref().map_or_else(|| "—".to_string(), format::timestamp);
+            view! {
+                <tr data-testid="issued-certificate">
+                    <th scope="row" data-label="Serial number (hex)"><code>{cert.serial_number_in_hex}</code></th>
+                    <td data-label="Validity">
+                        <dl class="props compact">
+                            <div><dt>"Valid from"</dt><dd>{format::timestamp(&cert.not_before)}</dd></div>
+                            <div><dt>"Valid to"</dt><dd>{format::timestamp(&cert.not_after)}</dd></div>
+                        </dl>
+                    </td>
+                    <td data-label="Issued">
+                        <dl class="props compact">
+                            <div><dt>"Issued"</dt><dd class="time">{format::timestamp(&cert.issued)}</dd></div>
+                            <div><dt>"How"</dt><dd>{how(&cert.how)}</dd></div>
+                        </dl>
+                    </td>
+                    <td class="time" data-label="First used">{first_used}</td>
+                    <td class="actions">{action}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="table-wrap">
+            <table class="audit issued">
+                <thead>
+                    <tr>
+                        <th scope="col">"Serial number (hex)"</th>
+                        <th scope="col">"Validity"</th>
+                        <th scope="col">"Issued"</th>
+                        <th scope="col">"First used"</th>
+                        <th scope="col"><span class="sr-only">"Actions"</span></th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
+    }
+}
+
+fn certificate_table(
+    certs: Vec<Listed<ProvisionedCertificate>>,
+    read_only: Signal<bool>,
+    ask: Callback<String>,
+) -> impl IntoView {
+    let rows = certs
+        .into_iter()
+        .map(|Listed { cert, revoked_since }| {
+            let action = revoke_action(cert.serial_number_in_hex.clone(), revoked_since, read_only, ask);
             let last_used =
                 if cert.last_used.is_empty() { "—".to_string() } else { format::timestamp(&cert.last_used) };
             view! {

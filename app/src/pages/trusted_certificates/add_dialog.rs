@@ -1,6 +1,8 @@
 //! The "Add trusted certificate" dialog: files (picked or dropped) and pasted PEM, every
 //! certificate in them inspected at once with the shared rules, one card each, and a single
 //! button that uploads them all (one request, bulk when several) only when nothing fails.
+//! While the tenant has no CA of its own, the dialog also offers to create it
+//! ([`super::authority::CreateAuthority`]).
 
 use std::collections::{HashMap, HashSet};
 
@@ -30,7 +32,9 @@ pub(crate) fn add_dialog(list: CertificateList, open: RwSignal<bool>, on_saved: 
     let on_close = Callback::new(move |()| open.set(false));
     view! {
         <Modal open=open labelled_by="add-title" on_dismiss=on_close class="modal-wide">
-            <AddForm stored=stored on_close=on_close on_saved=on_saved />
+            <AddForm stored=stored on_close=on_close on_saved=on_saved offer=ViewFn::from(move || view! {
+                <super::authority::CreateAuthority list=list open=open />
+            }) />
         </Modal>
     }
     .into_any()
@@ -41,6 +45,8 @@ fn AddForm(
     stored: Signal<HashMap<String, String>>,
     on_close: Callback<()>,
     on_saved: Callback<usize>,
+    /// Shown under the heading: the offer to create the tenant's CA.
+    offer: ViewFn,
 ) -> impl IntoView {
     let console = Console::get();
     let now = OffsetDateTime::now_utc();
@@ -158,6 +164,7 @@ fn AddForm(
                     "Pick, drop or paste CA certificates in PEM or DER form; a file may hold several. Each one is checked here before anything is sent."
                 </p>
             </header>
+            {offer.run()}
             <div class="inputs">
                 <div class="dropzone" class:dragging=dragging>
                     <label for="add-files">"Certificate files"</label>

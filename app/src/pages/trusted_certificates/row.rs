@@ -278,6 +278,13 @@ fn Details(fingerprint: String, cert: Memo<Option<TrustedCertificate>>, state: P
         });
     };
 
+    // The tenant's own CA: its card (renew, roll over) instead of the proof of possession.
+    let authority = cert.with_untracked(|c| c.as_ref().is_some_and(|c| c.tenant_certificate_authority));
+    let ca_card = cert.with_untracked(|c| {
+        c.as_ref()
+            .filter(|c| c.tenant_certificate_authority)
+            .map(|c| view! { <super::authority::AuthorityCard cert=c.clone() state=state /> })
+    });
     let ids = move |what: &str| format!("{what}-{}", fp.get_value());
     let der = cert.with_untracked(|c| {
         c.as_ref().and_then(|c| pem::decode_certificates(&c.cert_in_pem_format).ok()).and_then(|mut d| d.pop())
@@ -331,7 +338,9 @@ fn Details(fingerprint: String, cert: Memo<Option<TrustedCertificate>>, state: P
                     <a class="button small" href=download download=download_name>"Download PEM"</a>
                 </div>
             </div>
-            <super::pop::PopSection fingerprint=fp.get_value() cert=cert state=state />
+            {ca_card}
+            // The tenant's own CA needs no proof of possession (the list says "N/A").
+            {(!authority).then(|| view! { <super::pop::PopSection fingerprint=fp.get_value() cert=cert state=state /> })}
             {checks.map(|checks| view! {
                 <div class="row-checks">
                     <h3>"Rules, checked now"</h3>
