@@ -7,9 +7,9 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
-pub mod ca;
 pub mod auth;
 pub mod browser;
+pub mod ca;
 pub mod cli;
 pub mod clock;
 pub mod config;
