@@ -1,6 +1,7 @@
 //! Reusable pieces of the console's pages.
 
 pub mod confirm_dialog;
+pub mod data_table;
 pub mod expiry;
 pub mod modal;
 pub mod read_only;

@@ -14,6 +14,7 @@ use leptos::task::spawn_local;
 
 use crate::api::{Client, RefusalsOf};
 use crate::components::confirm_dialog::ConfirmDialog;
+use crate::components::data_table::{data_table, validity};
 use crate::components::refusals::Refusals;
 use crate::context::Console;
 use crate::format;
@@ -252,10 +253,7 @@ fn issued_table(
                 <tr data-testid="issued-certificate">
                     <th scope="row" data-label="Serial number (hex)"><code>{cert.serial_number_in_hex}</code></th>
                     <td data-label="Validity">
-                        <dl class="props compact">
-                            <div><dt>"Valid from"</dt><dd>{format::timestamp(&cert.not_before)}</dd></div>
-                            <div><dt>"Valid to"</dt><dd>{format::timestamp(&cert.not_after)}</dd></div>
-                        </dl>
+                        {validity(&cert.not_before, &cert.not_after)}
                     </td>
                     <td data-label="Issued">
                         <dl class="props compact">
@@ -269,22 +267,7 @@ fn issued_table(
             }
         })
         .collect_view();
-    view! {
-        <div class="table-wrap">
-            <table class="audit issued">
-                <thead>
-                    <tr>
-                        <th scope="col">"Serial number (hex)"</th>
-                        <th scope="col">"Validity"</th>
-                        <th scope="col">"Issued"</th>
-                        <th scope="col">"First used"</th>
-                        <th scope="col"><span class="sr-only">"Actions"</span></th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
-    }
+    data_table("issued", &["Serial number (hex)", "Validity", "Issued", "First used", ""], rows)
 }
 
 fn certificate_table(
@@ -302,10 +285,7 @@ fn certificate_table(
                 <tr>
                     <th scope="row" data-label="Serial number (hex)"><code>{cert.serial_number_in_hex}</code></th>
                     <td data-label="Validity">
-                        <dl class="props compact">
-                            <div><dt>"Valid from"</dt><dd>{format::timestamp(&cert.not_before)}</dd></div>
-                            <div><dt>"Valid to"</dt><dd>{format::timestamp(&cert.not_after)}</dd></div>
-                        </dl>
+                        {validity(&cert.not_before, &cert.not_after)}
                     </td>
                     <td data-label="Subject and issuer">
                         <dl class="props compact">
@@ -319,20 +299,5 @@ fn certificate_table(
             }
         })
         .collect_view();
-    view! {
-        <div class="table-wrap">
-            <table class="audit provisioned">
-                <thead>
-                    <tr>
-                        <th scope="col">"Serial number (hex)"</th>
-                        <th scope="col">"Validity"</th>
-                        <th scope="col">"Subject and issuer"</th>
-                        <th scope="col">"Last used"</th>
-                        <th scope="col"><span class="sr-only">"Actions"</span></th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
-    }
+    data_table("provisioned", &["Serial number (hex)", "Validity", "Subject and issuer", "Last used", ""], rows)
 }

@@ -16,6 +16,7 @@ use leptos::task::spawn_local;
 use crate::api::NewDeviceRequestPage;
 use crate::browser;
 use crate::components::confirm_dialog::ConfirmDialog;
+use crate::components::data_table::data_table;
 use crate::context::Console;
 use crate::format;
 use crate::router::{Link, Route};
@@ -231,20 +232,11 @@ fn requests_table(
         .collect_view();
     let (current, total, has_next) = (page.page, page.pages, page.has_next);
     view! {
-        <div class="table-wrap">
-            <table class="audit waiting-requests">
-                <thead>
-                    <tr>
-                        <th scope="col">"Device ID"</th>
-                        <th scope="col">"Type"</th>
-                        <th scope="col">"Status"</th>
-                        <th scope="col">"One-time password valid until"</th>
-                        <th scope="col"><span class="sr-only">"Actions"</span></th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
+        {data_table(
+            "waiting-requests",
+            &["Device ID", "Type", "Status", "One-time password valid until", ""],
+            rows,
+        )}
         {(current > 1 || has_next).then(|| view! {
             <nav class="pager" aria-label="Pages of devices waiting for enrollment">
                 <button
