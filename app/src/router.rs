@@ -12,6 +12,10 @@ use wasm_bindgen::JsValue;
 use crate::session::Session;
 use crate::{lazy, pages};
 
+/// The path of the platform console's enrollment link,
+/// `<base>/apps/devicemanagement/index.html#/deviceregistration?externalId=…&one-time-password=…`.
+pub const ENROLLMENT_LINK_PATH: &str = "/apps/devicemanagement/index.html";
+
 /// Who may see a page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
@@ -69,6 +73,9 @@ macro_rules! pages {
                 }
                 match path {
                     $($path => Route::$variant,)*
+                    // The platform console's enrollment link (§6.4, go-c8y prints it): the
+                    // devices page reads its `#/deviceregistration?…` itself.
+                    ENROLLMENT_LINK_PATH => Route::Devices,
                     _ => Route::NotFound,
                 }
             }

@@ -250,3 +250,23 @@ test('a CA made in the console issues the certificate of a device registered wit
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("the platform console's enrollment link opens Register device, filled in, and registers with its password", async ({ page, request }) => {
+  await page.goto(`${server.baseURL}/`);
+  await logInAs(page, USER, PASSWORD);
+  const id = `est-link-${unique()}`;
+  const otp = 'link-one-time-password-01';
+  // As go-c8y prints it (platform-api §6.4).
+  await page.goto(`${server.baseURL}/apps/devicemanagement/index.html#/deviceregistration?externalId=${id}&one-time-password=${otp}`);
+  const dialog = page.getByRole('dialog', { name: 'Register device' });
+  await expect(dialog.getByTestId('register-id')).toHaveValue(id);
+  // The password does not stay in the address bar.
+  await expect(page).toHaveURL(`${server.baseURL}/devices`);
+  const posted = page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === REQUESTS);
+  await dialog.getByTestId('register-submit').click();
+  expect((await posted).request().postDataJSON()).toMatchObject({ id, enrollmentToken: otp });
+  const done = page.getByRole('dialog', { name: `Device “${id}” registered` });
+  await expect(done.getByTestId('enrollment-otp')).toHaveValue(otp);
+  const stored = await request.get(`${server.baseURL}${REQUESTS}/${id}`, { headers: { Authorization: basic(USER, PASSWORD) } });
+  expect(stored.status()).toBe(200);
+});

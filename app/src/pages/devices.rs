@@ -99,6 +99,11 @@ pub fn DevicesPage() -> impl IntoView {
     let waiting = Waiting::start(console);
     let registering = RwSignal::new(false);
     let read_only = Signal::derive(move || console.session.read_only());
+    // Opened by the platform's enrollment link: the dialog, filled in from it.
+    let prefill = enrollment::link_prefill();
+    if prefill.is_some() && !read_only.get_untracked() {
+        registering.set(true);
+    }
     let open_register = move |_| {
         if !read_only.get_untracked() {
             registering.set(true);
@@ -151,7 +156,7 @@ pub fn DevicesPage() -> impl IntoView {
             {body}
             {pager}
             <Modal open=registering labelled_by="register-device-title" on_dismiss=close_register class="modal-wide">
-                <RegisterDevice on_done=close_register on_registered=registered />
+                <RegisterDevice on_done=close_register on_registered=registered prefill=prefill.clone() />
             </Modal>
         </section>
     }

@@ -272,10 +272,42 @@ type HasCa = Option<Result<bool, String>>;
 
 /// The "Register device" dialog's content (created each time it opens). `on_done` closes it;
 /// `on_registered` learns that a request was made (the list reloads).
+/// What the platform's enrollment link asks for: the device id and its one-time password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Prefill {
+    pub id: String,
+    pub otp: String,
+}
+
+/// The device id and one-time password of the platform console's enrollment link
+/// (`…/apps/devicemanagement/index.html#/deviceregistration?externalId=…&one-time-password=…`,
+/// platform-api §6.4), when the page was opened by one; the address is then set to this page's
+/// own, so the password does not stay in the address bar or the history.
+pub(super) fn link_prefill() -> Option<Prefill> {
+    let location = web_sys::window()?.location();
+    if location.pathname().ok()?.trim_end_matches('/') != crate::router::ENROLLMENT_LINK_PATH {
+        return None;
+    }
+    let hash = location.hash().ok()?;
+    let query = hash.strip_prefix("#/deviceregistration?")?;
+    let params = web_sys::UrlSearchParams::new_with_str(query).ok()?;
+    let prefill = Prefill { id: params.get("externalId")?, otp: params.get("one-time-password").unwrap_or_default() };
+    if let Ok(history) = web_sys::window()?.history() {
+        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(Route::Devices.path()));
+    }
+    Some(prefill)
+}
+
 #[component]
-pub(super) fn RegisterDevice(on_done: Callback<()>, on_registered: Callback<()>) -> impl IntoView {
+pub(super) fn RegisterDevice(
+    on_done: Callback<()>,
+    on_registered: Callback<()>,
+    /// From the platform's enrollment link: the id, and the password to use instead of a new one.
+    prefill: Option<Prefill>,
+) -> impl IntoView {
     let console = Console::get();
-    let id = RwSignal::new(String::new());
+    let given_otp = StoredValue::new(prefill.as_ref().map(|p| p.otp.clone()).filter(|p| !p.is_empty()));
+    let id = RwSignal::new(prefill.map(|p| p.id).unwrap_or_default());
     let device_type = RwSignal::new(String::new());
     let name = RwSignal::new(String::new());
     let tried = RwSignal::new(false);
@@ -313,13 +345,25 @@ pub(super) fn RegisterDevice(on_done: Callback<()>, on_registered: Callback<()>)
             return;
         }
         let Some(client) = console.client() else { return };
-        let Some(random) = browser::random_bytes::<{ est::OTP_GENERATED_CHARS }>() else {
-            error.set(Some(
-                "This browser cannot make a one-time password (it offers no crypto.getRandomValues).".into(),
-            ));
-            return;
+        let otp = match given_otp.get_value() {
+            // The link's password, if the rule allows it.
+            Some(given) => match est::check_otp(&given) {
+                Ok(()) => given,
+                Err(e) => {
+                    error.set(Some(format!("The link's one-time password cannot be used: {e}.")));
+                    return;
+                }
+            },
+            None => {
+                let Some(random) = browser::random_bytes::<{ est::OTP_GENERATED_CHARS }>() else {
+                    error.set(Some(
+                        "This browser cannot make a one-time password (it offers no crypto.getRandomValues).".into(),
+                    ));
+                    return;
+                };
+                est::otp_from_random(&random)
+            }
         };
-        let otp = est::otp_from_random(&random);
         let optional = |s: RwSignal<String>| Some(s.get_untracked().trim().to_string()).filter(|s| !s.is_empty());
         let new = CreateNewDeviceRequest {
             id: device_id,
