@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import AxeBuilder from '@axe-core/playwright';
 import { APIRequestContext, Page, expect } from '@playwright/test';
 
 export const USER = 'admin';
@@ -135,4 +136,17 @@ export function unique(): string {
 export async function navigate(page: Page, link: string, heading = link): Promise<void> {
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: link, exact: true }).click();
   await expect(page.getByRole('heading', { name: heading, level: 1 })).toBeVisible();
+}
+
+/**
+ * Runs axe-core on the page as it is now and fails on any violation, naming each rule, its
+ * impact and the elements it found. `state` says which page state this is (in the message).
+ * Every page state a test reaches should be checked: issue 16 asks for 0 violations.
+ */
+export async function expectAccessible(page: Page, state: string): Promise<void> {
+  const results = await new AxeBuilder({ page }).analyze();
+  const found = results.violations.map(
+    (v) => `${v.id} (${v.impact}): ${v.help}\n    ${v.nodes.map((n) => n.target.join(' ')).join('\n    ')}`,
+  );
+  expect(found, `axe-core violations on ${state}`).toEqual([]);
 }
