@@ -134,6 +134,14 @@ pub struct TrustedCertificateCollection {
     pub prev: Option<String>,
 }
 
+/// Answer of anchorage's `GET …/trusted-certificates/{fingerprint}/devices/count` (not a
+/// platform endpoint): how many device users last got a token through the certificate, i.e.
+/// would be refused if it were disabled or deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateDeviceCount {
+    pub count: u64,
+}
+
 /// Body of `POST …/trusted-certificates` (and each entry of `…/bulk`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -376,6 +384,24 @@ pub struct BulkNewDeviceRequestResult {
     pub failed_creation_list: Vec<BulkFailed>,
 }
 
+/// Most device ids asked about in one `POST /anchorage/bulk-registration/existing`.
+pub const MAX_EXISTING_QUERY_IDS: usize = 10_000;
+
+/// Body of anchorage's `POST /anchorage/bulk-registration/existing` (not a platform endpoint):
+/// the device ids (external ids) of a bulk-registration file, at most
+/// [`MAX_EXISTING_QUERY_IDS`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExistingDevicesQuery {
+    pub ids: Vec<String>,
+}
+
+/// Answer of `POST /anchorage/bulk-registration/existing`: the ids asked about that are
+/// registered devices of the tenant already (a bulk registration updates them).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExistingDevices {
+    pub existing: Vec<String>,
+}
+
 /// A device as the Devices page lists it (`GET /inventory/managedObjects?fragmentType=c8y_IsDevice`
 /// returns managed objects carrying these fields in the `anchorage_Registration` fragment).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -392,6 +418,32 @@ pub struct DeviceRegistration {
     pub last_certificate_serial: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_certificate_fingerprint: Option<String>,
+    /// Whether the device may get tokens: an admin can disable it
+    /// (`PUT /inventory/managedObjects/{id}/user` `{"enabled": false}`).
+    #[serde(default = "enabled_by_default")]
+    pub enabled: bool,
+    /// The trusted certificate that anchored the last token: its fingerprint, and its name
+    /// while it is still trusted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_ca_fingerprint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_ca_name: Option<String>,
+    /// The certificate last used: serial in lowercase hex, and end of validity (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_certificate_serial_hex: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_certificate_not_after: Option<String>,
+}
+
+fn enabled_by_default() -> bool {
+    true
+}
+
+/// Body of `PUT /inventory/managedObjects/{id}/user`: the platform's way to enable or disable
+/// a device's user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceUserChange {
+    pub enabled: bool,
 }
 
 /// A certificate a device used for a successful token: an entry of

@@ -181,11 +181,30 @@ pub fn inspect(der: &[u8], now: OffsetDateTime) -> Result<Inspection, ParseError
     Ok(Inspection { info, checks })
 }
 
+/// The SHA-256 fingerprint of a certificate's DER, in lowercase hex like the platform's SHA-1
+/// `fingerprint` (`openssl x509 -fingerprint -sha256` prints the same digits, uppercase, with
+/// colons).
+pub fn sha256_fingerprint(der: &[u8]) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(der))
+}
+
+/// A serial number as `openssl x509 -serial` prints it: uppercase hex, whole bytes, from the
+/// lowercase hex of [`CertificateInfo::serial_hex`].
+pub fn openssl_serial(serial_hex: &str) -> String {
+    let upper = serial_hex.to_ascii_uppercase();
+    if upper.len() % 2 == 1 { format!("0{upper}") } else { upper }
+}
+
+/// Why bytes that are not an X.509 certificate's DER could not be parsed, in words (the
+/// parser's own texts, such as "BER error: Unexpected Tag", name its internals).
+pub const NOT_DER: &str = "this is not a certificate (its DER could not be read)";
+
 fn describe(e: &x509_parser::nom::Err<x509_parser::error::X509Error>) -> String {
     use x509_parser::nom::Err;
     match e {
         Err::Incomplete(_) => "the data ends before the certificate does".to_string(),
-        Err::Error(e) | Err::Failure(e) => format!("invalid DER ({e})"),
+        Err::Error(_) | Err::Failure(_) => NOT_DER.to_string(),
     }
 }
 
@@ -623,6 +642,24 @@ mod tests {
         assert_eq!(java_serial(&[0x48, 0xe2, 0xe8, 0x05, 0x16, 0x00, 0x1e, 0x6c]), "5252015224009006700");
         assert_eq!(java_serial(&[0xff, 0x01]), "-255");
         assert_eq!(java_serial(&[0x00, 0xff]), "255");
+    }
+
+    #[test]
+    fn sha256_matches_the_standard_vectors() {
+        assert_eq!(sha256_fingerprint(b""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        assert_eq!(sha256_fingerprint(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        let two_blocks = b"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+        assert_eq!(sha256_fingerprint(two_blocks), "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+        assert_eq!(openssl_serial("1a2b3"), "01A2B3");
+        assert_eq!(openssl_serial("ff"), "FF");
+    }
+
+    #[test]
+    fn parse_errors_are_words_without_the_parser_internals() {
+        let e = inspect(&[0x30, 0x03, 0x02, 0x01, 0x01], OffsetDateTime::now_utc()).unwrap_err();
+        assert_eq!(e.to_string(), "this is not a certificate (its DER could not be read)");
+        let e = inspect(&[0x04, 0x01, 0x00], OffsetDateTime::now_utc()).unwrap_err();
+        assert_eq!(e.to_string(), NOT_DER);
     }
 
     #[test]

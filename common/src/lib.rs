@@ -10,6 +10,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod alarms;
 pub mod api;
 pub mod bulk;
 pub mod cert;

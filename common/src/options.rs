@@ -34,6 +34,12 @@ pub const AUDIT_RETENTION_DAYS: &str = "audit.retention.days";
 pub const DEFAULT_AUDIT_RETENTION_DAYS: u64 = 90;
 /// Longest audit retention: ten years.
 pub const MAX_AUDIT_RETENTION_DAYS: u64 = 3650;
+/// Days before a certificate's expiry that its expiry alarm is raised (`/alarm/alarms`).
+pub const ALARM_WINDOW_DAYS: &str = "alarms.expiry.window.days";
+/// Default alarm window: 30 days.
+pub const DEFAULT_ALARM_WINDOW_DAYS: u64 = 30;
+/// Longest alarm window: one year.
+pub const MAX_ALARM_WINDOW_DAYS: u64 = 365;
 /// Check device certificates against the tenant's own revocation list (the platform's switch).
 pub const CRL_OFFLINE_CHECK: &str = "crl.offline.check.enabled";
 /// Check device certificates against the CRLs at their distribution points (the platform's switch).
@@ -124,6 +130,9 @@ pub fn check_option(category: &str, key: &str, value: &str) -> Result<String, St
     if category == CONFIGURATION && key == AUDIT_RETENTION_DAYS {
         return parse_audit_retention_days(value).map(|n| n.to_string());
     }
+    if category == CONFIGURATION && key == ALARM_WINDOW_DAYS {
+        return parse_alarm_window_days(value).map(|n| n.to_string());
+    }
     if category == CONFIGURATION && BOOLEAN_SWITCHES.contains(&key) {
         return match value.trim().to_ascii_lowercase().as_str() {
             v @ ("true" | "false") => Ok(v.to_string()),
@@ -167,6 +176,16 @@ pub fn parse_audit_retention_days(value: &str) -> Result<u64, String> {
         Ok(n) if (1..=MAX_AUDIT_RETENTION_DAYS).contains(&n) => Ok(n),
         _ => Err(format!(
             "{AUDIT_RETENTION_DAYS} must be a whole number of days from 1 to {MAX_AUDIT_RETENTION_DAYS}, not '{value}'"
+        )),
+    }
+}
+
+/// The expiry alarm window rule: a whole number of days from 1 to 365.
+pub fn parse_alarm_window_days(value: &str) -> Result<u64, String> {
+    match value.trim().parse::<u64>() {
+        Ok(n) if (1..=MAX_ALARM_WINDOW_DAYS).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "{ALARM_WINDOW_DAYS} must be a whole number of days from 1 to {MAX_ALARM_WINDOW_DAYS}, not '{value}'"
         )),
     }
 }
@@ -216,6 +235,15 @@ mod tests {
         assert_eq!(check_option(CONFIGURATION, AUDIT_RETENTION_DAYS, "090"), Ok("90".into()));
         for bad in ["0", "-1", "1.5", "", "3651", "ninety"] {
             assert!(check_option(CONFIGURATION, AUDIT_RETENTION_DAYS, bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn alarm_window_is_a_whole_number_of_days_from_1_to_365() {
+        assert_eq!(check_option(CONFIGURATION, ALARM_WINDOW_DAYS, " 045"), Ok("45".into()));
+        assert_eq!(parse_alarm_window_days("365"), Ok(365));
+        for bad in ["0", "-1", "1.5", "", "366", "thirty"] {
+            assert!(check_option(CONFIGURATION, ALARM_WINDOW_DAYS, bad).is_err(), "{bad}");
         }
     }
 

@@ -21,8 +21,13 @@ pub enum DecodeError {
     WrongLabel(String),
     #[error("a PEM block \"-----BEGIN {0}-----\" has no matching END line")]
     Unterminated(String),
-    #[error("the base64 content is invalid ({0})")]
-    Base64(String),
+    /// A character outside base64 (`line` counts from 1 in the whole input).
+    #[error("{}: line {line} has a character that is not base64 ({symbol:?})", if *.pem { "this is not a PEM certificate" } else { "this is neither a PEM certificate nor base64" })]
+    NotBase64 { pem: bool, line: usize, symbol: char },
+    /// Only base64 characters, but not a whole base64 text (cut off, extra or misplaced
+    /// characters, padding in the middle).
+    #[error("the base64 text is damaged: it is cut off, or has extra or misplaced characters")]
+    Base64Damaged,
 }
 
 const BEGIN: &str = "-----BEGIN ";
@@ -51,7 +56,7 @@ fn decode(input: &str, skip_keys: bool) -> Result<Vec<Vec<u8>>, DecodeError> {
         if compact.is_empty() {
             return Err(DecodeError::Empty);
         }
-        return decode_base64(&compact).map(|der| vec![der]);
+        return decode_base64(&compact, input, 0, false).map(|der| vec![der]);
     }
     let mut out = Vec::new();
     let mut rest = input;
@@ -70,21 +75,39 @@ fn decode(input: &str, skip_keys: bool) -> Result<Vec<Vec<u8>>, DecodeError> {
             rest = &body_start[body_end + end_marker.len()..];
             continue;
         }
-        let body: String = body_start[..body_end].chars().filter(|c| !c.is_whitespace()).collect();
-        out.push(decode_base64(&body)?);
+        let region = &body_start[..body_end];
+        let body: String = region.chars().filter(|c| !c.is_whitespace()).collect();
+        out.push(decode_base64(&body, input, input.len() - body_start.len(), true)?);
         rest = &body_start[body_end + end_marker.len()..];
     }
     if out.is_empty() { Err(DecodeError::Empty) } else { Ok(out) }
 }
 
-fn decode_base64(s: &str) -> Result<Vec<u8>, DecodeError> {
-    let der = STANDARD.decode(s).or_else(|first| {
-        // Some tools drop the padding; accept that, report the original error otherwise.
+/// Decodes `s` (the base64 of one certificate, whitespace removed), which was read from
+/// `input` starting at byte `from`; a failure says in words what is wrong, and where.
+fn decode_base64(s: &str, input: &str, from: usize, pem: bool) -> Result<Vec<u8>, DecodeError> {
+    let der = STANDARD.decode(s).or_else(|_| {
+        // Some tools drop the padding; accept that, explain the input otherwise.
         base64::engine::general_purpose::STANDARD_NO_PAD
             .decode(s.trim_end_matches('='))
-            .map_err(|_| DecodeError::Base64(first.to_string()))
+            .map_err(|_| explain_base64(input, from, pem))
     })?;
     if der.is_empty() { Err(DecodeError::Empty) } else { Ok(der) }
+}
+
+/// Why the base64 text from byte `from` of `input` (up to its END line) does not decode: the
+/// first character that is not base64, with its line, or that the text is damaged.
+fn explain_base64(input: &str, from: usize, pem: bool) -> DecodeError {
+    let rest = input.get(from..).unwrap_or_default();
+    let region = if pem { rest.split("-----END").next().unwrap_or(rest) } else { rest };
+    let is_base64 = |c: char| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=') || c.is_whitespace();
+    match region.char_indices().find(|&(_, c)| !is_base64(c)) {
+        Some((at, symbol)) => {
+            let line = input.get(..from + at).map_or(0, |before| before.matches('\n').count()) + 1;
+            DecodeError::NotBase64 { pem, line, symbol }
+        }
+        None => DecodeError::Base64Damaged,
+    }
 }
 
 /// The platform's output form of a certificate: base64 of the DER on one line, no header.
@@ -153,10 +176,29 @@ mod tests {
     fn refuses_keys_garbage_and_empty_input() {
         let key = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
         assert_eq!(decode_certificates(key), Err(DecodeError::WrongLabel("PRIVATE KEY".into())));
-        assert!(matches!(decode_certificates("not base64 !!"), Err(DecodeError::Base64(_))));
+        assert_eq!(
+            decode_certificates("not base64 !!"),
+            Err(DecodeError::NotBase64 { pem: false, line: 1, symbol: '!' })
+        );
         assert_eq!(decode_certificates("  \n"), Err(DecodeError::Empty));
         let open = "-----BEGIN CERTIFICATE-----\nMAMCAQE=\n";
         assert_eq!(decode_certificates(open), Err(DecodeError::Unterminated("CERTIFICATE".into())));
         assert_eq!(decode_certificates(&"A".repeat(MAX_INPUT_BYTES + 1)), Err(DecodeError::TooLarge));
+    }
+
+    #[test]
+    fn base64_errors_say_what_and_where_in_words() {
+        let mut lines: Vec<String> = to_pem(DER).lines().map(str::to_string).collect();
+        lines.insert(1, "MAMC!AQE=".to_string());
+        let text = format!("junk\n{}", lines.join("\n"));
+        let e = decode_certificates(&text).unwrap_err();
+        assert_eq!(e, DecodeError::NotBase64 { pem: true, line: 3, symbol: '!' });
+        assert_eq!(e.to_string(), "this is not a PEM certificate: line 3 has a character that is not base64 ('!')");
+        let damaged = "-----BEGIN CERTIFICATE-----\nMA=MCAQE\n-----END CERTIFICATE-----\n";
+        assert_eq!(decode_certificates(damaged), Err(DecodeError::Base64Damaged));
+        assert_eq!(
+            decode_certificates("MAMC\nAQ*E").unwrap_err().to_string(),
+            "this is neither a PEM certificate nor base64: line 2 has a character that is not base64 ('*')"
+        );
     }
 }

@@ -177,9 +177,53 @@ pub struct RefusedCertificate {
     pub serial_number: Option<String>,
     #[serde(default)]
     pub serial_number_in_hex: Option<String>,
+    /// SHA-1 of the DER, lowercase hex.
     #[serde(default)]
     pub fingerprint: Option<String>,
+    /// SHA-256 of the DER, lowercase hex (recorded by versions that record it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256_fingerprint: Option<String>,
 }
+
+/// The audit details' key of the refused certificate's SHA-256 fingerprint (beside
+/// `certificateFingerprint`, its SHA-1).
+pub const SHA256_FINGERPRINT_KEY: &str = "certificateSha256Fingerprint";
+
+/// A serial number kept as hex (any case, colons allowed, leading zeros or not) as `openssl x509
+/// -serial` prints it: uppercase hex of whole bytes, no colons (`0A1B`). Anything that is not
+/// hex is returned as it is.
+pub fn openssl_serial(hex: &str) -> String {
+    let digits: String = hex.trim().chars().filter(|c| *c != ':').collect();
+    if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_hexdigit()) {
+        return hex.to_string();
+    }
+    let significant = digits.trim_start_matches('0');
+    let mut out = significant.to_ascii_uppercase();
+    if out.len() % 2 == 1 || out.is_empty() {
+        out.insert(0, '0');
+    }
+    if out == "0" { "00".into() } else { out }
+}
+
+/// A record type of the audit log in words, for people: `DeviceAccessToken` → "Device access
+/// token". Types this table does not know are shown as they are.
+pub fn audit_type_label(record_type: &str) -> &str {
+    AUDIT_TYPES.iter().find(|(t, _)| *t == record_type).map_or(record_type, |(_, label)| label)
+}
+
+/// The record types anchorage writes (the platform's names where it has one), with their
+/// names for people, in the order the console offers them as filters.
+pub const AUDIT_TYPES: [(&str, &str); 9] = [
+    ("Tenant", "Trusted certificate"),
+    ("DeviceAccessToken", "Device access token"),
+    ("UserAuthentication", "Login"),
+    ("User", "User"),
+    ("Option", "Tenant option"),
+    ("BulkRegistration", "Bulk registration"),
+    ("DeviceRegistration", "Device registration"),
+    ("ProvisionedCertificate", "Provisioned certificate"),
+    ("TenantCertificateAuthority", "Tenant CA"),
+];
 
 /// One recorded refusal (or several identical ones, `count`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -237,5 +281,20 @@ mod tests {
         codes.dedup();
         assert_eq!(codes.len(), Reason::ALL.len());
         assert_eq!(Reason::from_code("nope"), None);
+    }
+
+    #[test]
+    fn serials_read_as_openssl_prints_them() {
+        assert_eq!(openssl_serial("a1b2"), "A1B2");
+        assert_eq!(openssl_serial("1b2"), "01B2");
+        assert_eq!(openssl_serial("00:ff:01"), "FF01");
+        assert_eq!(openssl_serial("0"), "00");
+        assert_eq!(openssl_serial("not hex"), "not hex");
+    }
+
+    #[test]
+    fn audit_types_have_names() {
+        assert_eq!(audit_type_label("UserAuthentication"), "Login");
+        assert_eq!(audit_type_label("SomethingNew"), "SomethingNew");
     }
 }

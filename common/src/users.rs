@@ -66,6 +66,44 @@ pub fn check_password(password: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Why an admin may not change their own role or enabled state: one click must not lock them
+/// out. Another admin can. The server answers it (422) and the console shows it beside the
+/// controls it disables.
+pub const OWN_ACCOUNT_RULE: &str = "You cannot change your own role or disable yourself; another admin can.";
+
+/// Whether `changes`, made by the user to their own account (now `role`, `enabled`), are
+/// allowed: a password, or a role and enabled state that stay as they are.
+pub fn check_own_changes(changes: &UserChanges, role: UserRole, enabled: bool) -> Result<(), String> {
+    let role_changes = changes.role.is_some_and(|r| r != role);
+    let enabled_changes = changes.enabled.is_some_and(|e| e != enabled);
+    if role_changes || enabled_changes { Err(OWN_ACCOUNT_RULE.into()) } else { Ok(()) }
+}
+
+/// Body of `PUT /user/currentUser/password`, as the platform names its fields: the caller's
+/// own password, changed with the current one.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PasswordChange {
+    pub current_user_password: String,
+    pub new_password: String,
+}
+
+/// A change of one's own password: the new one follows [`check_password`] and differs from
+/// the current one (which the server verifies).
+pub fn check_password_change(change: &PasswordChange) -> Result<(), String> {
+    if change.current_user_password.is_empty() {
+        return Err("enter your current password".into());
+    }
+    if change.current_user_password.chars().count() > MAX_PASSWORD_CHARS {
+        return Err("the current password is not correct".into());
+    }
+    check_password(&change.new_password)?;
+    if change.new_password == change.current_user_password {
+        return Err("the new password must differ from the current one".into());
+    }
+    Ok(())
+}
+
 /// A console user as the API shows it (passwords are never returned).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -117,5 +155,30 @@ mod tests {
         assert!(check_password(&"x".repeat(257)).is_err());
         assert_eq!(UserRole::parse("reader"), Ok(UserRole::Reader));
         assert!(UserRole::parse("root").is_err());
+    }
+
+    #[test]
+    fn own_account_keeps_role_and_enabled() {
+        let demote = UserChanges { role: Some(UserRole::Reader), ..UserChanges::default() };
+        let disable = UserChanges { enabled: Some(false), ..UserChanges::default() };
+        let same = UserChanges { role: Some(UserRole::Admin), enabled: Some(true), password: None };
+        let password = UserChanges { password: Some("new-password".into()), ..UserChanges::default() };
+        assert_eq!(check_own_changes(&demote, UserRole::Admin, true), Err(OWN_ACCOUNT_RULE.into()));
+        assert_eq!(check_own_changes(&disable, UserRole::Admin, true), Err(OWN_ACCOUNT_RULE.into()));
+        assert!(check_own_changes(&same, UserRole::Admin, true).is_ok());
+        assert!(check_own_changes(&password, UserRole::Reader, true).is_ok());
+    }
+
+    #[test]
+    fn password_changes() {
+        let change = |current: &str, new: &str| PasswordChange {
+            current_user_password: current.into(),
+            new_password: new.into(),
+        };
+        assert!(check_password_change(&change("old-password", "new-password")).is_ok());
+        assert!(check_password_change(&change("", "new-password")).is_err());
+        assert!(check_password_change(&change("old-password", "short")).is_err());
+        assert!(check_password_change(&change("same-password", "same-password")).is_err());
+        assert!(check_password_change(&change(&"x".repeat(300), "new-password")).is_err());
     }
 }

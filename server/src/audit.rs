@@ -71,6 +71,25 @@ impl<'a> Event<'a> {
     }
 }
 
+/// What an audit record names of a device certificate (`anchorage_Details`): serial (decimal
+/// and hex), SHA-1 and SHA-256 fingerprints, subject and issuer, so that a refusal names the
+/// certificate it refused; `Null` values when it could not be read.
+pub fn certificate_details(leaf: Option<&anchorage_common::cert::CertificateInfo>) -> serde_json::Map<String, Value> {
+    let mut map = serde_json::Map::new();
+    let text =
+        |f: fn(&anchorage_common::cert::CertificateInfo) -> String| leaf.map(f).map_or(Value::Null, Value::String);
+    map.insert("certificateSerialNumber".into(), text(|l| l.serial_number.clone()));
+    map.insert("certificateSerialNumberInHex".into(), text(|l| l.serial_hex.clone()));
+    map.insert("certificateFingerprint".into(), text(|l| l.fingerprint.clone()));
+    map.insert(
+        anchorage_common::refusal::SHA256_FINGERPRINT_KEY.into(),
+        text(|l| anchorage_common::cert::sha256_fingerprint(&l.der)),
+    );
+    map.insert("certificateSubject".into(), text(|l| l.subject.clone()));
+    map.insert("certificateIssuer".into(), text(|l| l.issuer.clone()));
+    map
+}
+
 /// Longest record text, in characters.
 pub const MAX_TEXT_CHARS: usize = 1024;
 /// Longest user, address or string inside the details, in characters.

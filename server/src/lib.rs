@@ -6,6 +6,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod alarms;
 pub mod audit;
 pub mod auth;
 pub mod browser;
@@ -21,6 +22,7 @@ pub mod extract;
 pub mod hashing;
 pub mod limiter;
 pub mod listener;
+pub mod openapi;
 pub mod proxy;
 pub mod routes;
 pub mod secrets;
@@ -67,6 +69,8 @@ pub fn app(state: AppState) -> Router {
             .merge(api)
             .route("/health", get(health))
             .route("/ready", get(ready))
+            // The API's OpenAPI document (public, not an API path: outside the access table).
+            .route("/openapi.json", get(openapi::serve))
             .fallback(fallback)
             .with_state(state),
     )
@@ -96,13 +100,28 @@ async fn ready(State(state): State<AppState>) -> Response {
     }
 }
 
-/// Unknown API paths → the platform's JSON 404; anything else → the console.
+/// Unknown API paths → the platform's JSON 404; anything else → the console. A browser's page
+/// load of a bare API prefix (`/audit`: a console page shares its name with the `/audit/…` API)
+/// gets the console too, so every console page survives a reload and a bookmark; API clients,
+/// which do not ask for HTML first, still get the JSON 404.
 async fn fallback(State(state): State<AppState>, req: Request) -> Response {
     let path = req.uri().path();
-    if routes::is_api_path(path) {
+    let page_load = routes::API_PREFIXES.contains(&path) && accepts_html_first(req.headers());
+    if routes::is_api_path(path) && !page_load {
         return AppError::not_found("general", format!("Resource not found: {path}")).into_response();
     }
     console_files(&state.config.assets_dir, req).await
+}
+
+/// Whether the request's `Accept` names `text/html` before any other type, as a browser's
+/// navigation does (`text/html,application/xhtml+xml,…`); `curl`'s `*/*` and API clients'
+/// JSON types do not.
+fn accepts_html_first(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .is_some_and(|first| first.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("text/html")))
 }
 
 /// The console's files from `dir`: precompressed variants when the browser accepts them, and
@@ -289,6 +308,9 @@ async fn maintain_once(state: &AppState) {
         Ok(0) => {}
         Ok(n) => tracing::info!(deleted = n, "audit retention: deleted records older than the retention"),
         Err(e) => tracing::warn!(error = %e, "audit retention"),
+    }
+    if let Err(e) = alarms::evaluate(&state.db, &state.config.tenant, now).await {
+        tracing::warn!(error = %e, "expiry alarms: evaluating the certificates");
     }
     match db::logins::prune(&state.db, now).await {
         Ok(0) => {}

@@ -4,7 +4,9 @@
 //! sent) and the server's `POST /devicecontrol/bulkNewDeviceRequests` (the authority).
 //!
 //! Format: UTF-8 with or without BOM (else read as Windows-1252; UTF-16 and UTF-32 are
-//! refused), CRLF or LF, the separator (tab, `;` or `,`) detected from the header line, quoted
+//! refused), CRLF or LF, the separator (tab, `;` or `,`) detected from the header line (a
+//! header of one column with another separator-like character in it, `ID|NAME`, is refused
+//! naming the separators accepted), quoted
 //! fields with `""` escapes (a quote never closed refuses the file). Columns: `ID` (mandatory),
 //! `CREDENTIALS` (mandatory unless `AUTH_TYPE=CERTIFICATES`, where it must be empty),
 //! `AUTH_TYPE` (`BASIC` or `CERTIFICATES`), `TENANT`, `TYPE`, `NAME`, `ICCID`, `IDTYPE`
@@ -24,7 +26,7 @@ mod stream;
 pub mod templates;
 
 pub use model::{AuthType, BulkFile, Column, DeviceEntry, FileError, Issue, Row, Severity, Summary};
-pub use reader::detect_separator;
+pub use reader::{SEPARATORS, detect_separator};
 pub use rules::{escape_formula, is_formula};
 pub use stream::StreamParser;
 

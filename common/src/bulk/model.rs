@@ -182,6 +182,14 @@ pub enum FileError {
     /// `UTF-32`).
     #[error("the file is {0} encoded; save it as UTF-8 (or Windows-1252) and try again")]
     UnsupportedEncoding(&'static str),
+    /// The header line is one column that holds a character that looks like a separator
+    /// (`ID|NAME`): the file uses a separator the platform does not accept.
+    #[error(
+        "the separator was not recognised: the header line must separate the column names with {} (found {})",
+        super::reader::separators_text(),
+        super::reader::shown_separator(*.found)
+    )]
+    UnknownSeparator { found: char },
 }
 
 /// A valid row, ready to register.

@@ -5,10 +5,51 @@ use super::encoding::BOM;
 use super::model::{AuthType, BulkFile, FileError, Issue, Row, Severity, Summary};
 use super::rules::{Head, Seen, validate_row};
 
+/// The separators accepted (the platform's: "Valid separator values are: `\t` (tab), `;`
+/// (semicolon) and `,` (comma)"), in the order ties are decided.
+pub const SEPARATORS: [char; 3] = [';', '\t', ','];
+
+/// The separators accepted, for a sentence: `";" or a tab or ","`.
+pub(super) fn separators_text() -> String {
+    SEPARATORS.iter().map(|&c| shown_separator(c)).collect::<Vec<_>>().join(" or ")
+}
+
+/// A separator (or a character that looks like one) for a sentence.
+pub(super) fn shown_separator(c: char) -> String {
+    match c {
+        '\t' => "a tab".into(),
+        c => format!("\"{c}\""),
+    }
+}
+
+/// The character that most looks like the separator of a header line that has no accepted
+/// one (`|` in `ID|NAME|TYPE`): the most frequent ASCII punctuation that column names do not
+/// use (`_`, `-` and `.` they do; quotes are quoting) and that is not an accepted separator;
+/// ties go to the first one in the line. (Spaces are not taken for one: a custom column's
+/// name may have them.)
+pub(super) fn separator_look_alike(header_cell: &str) -> Option<char> {
+    let mut counts: Vec<(char, usize)> = Vec::new();
+    for c in header_cell.chars() {
+        if c.is_ascii_punctuation() && !matches!(c, '_' | '-' | '.' | '"') && !SEPARATORS.contains(&c) {
+            match counts.iter_mut().find(|(s, _)| *s == c) {
+                Some(e) => e.1 += 1,
+                None => counts.push((c, 1)),
+            }
+        }
+    }
+    counts
+        .iter()
+        .fold(None, |best: Option<(char, usize)>, &(c, n)| match best {
+            Some((_, m)) if m >= n => best,
+            _ => Some((c, n)),
+        })
+        .map(|(c, _)| c)
+}
+
 /// The separator of a file, from its header line: the most frequent of tab, `;` and `,`
 /// outside quotes (ties: `;`, then tab, then `,`; none: `;`).
 pub fn detect_separator(header_line: &str) -> char {
-    let mut counts = [(';', 0usize), ('\t', 0), (',', 0)];
+    let mut counts = SEPARATORS.map(|s| (s, 0usize));
     let mut quoted = false;
     for c in header_line.chars() {
         match c {
@@ -405,6 +446,54 @@ impl<'a> Cells<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_header_without_an_accepted_separator_names_the_one_found_and_the_ones_accepted() {
+        for (text, found) in [
+            ("ID|AUTH_TYPE|CREDENTIALS\nd-1|CERTIFICATES|\n", "\"|\""),
+            ("\"ID\":\"NAME\":\"TYPE\"\nd-1:a:b\n", "\":\""),
+            ("c8y_Hardware.model|external-c8y_Imei\nx|y\n", "\"|\""),
+        ] {
+            let err = super::super::parse(text.as_bytes()).expect_err("refused");
+            let stream = {
+                let mut p = super::super::StreamParser::new(text.len());
+                p.feed(text.as_bytes());
+                p.finish().expect_err("refused in pieces too")
+            };
+            assert_eq!(err, stream);
+            let message = err.to_string();
+            assert_eq!(
+                message,
+                format!(
+                    "the separator was not recognised: the header line must separate the column names with \
+                     \";\" or a tab or \",\" (found {found})"
+                ),
+                "{text:?}"
+            );
+            // Every separator the parser accepts is named.
+            for s in SEPARATORS {
+                assert!(message.contains(&shown_separator(s)), "{message}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_header_with_an_accepted_separator_or_one_plain_column_is_judged_as_before() {
+        // One column, no look-alike: the usual header errors.
+        assert!(matches!(super::super::parse(b"NAME\nx\n"), Err(FileError::Header(m)) if m.contains("ID is missing")));
+        assert!(super::super::parse(b"ID\nx\n").is_ok());
+        // Accepted separators with `|` inside a column name: that is a custom column.
+        let f = super::super::parse(b"ID;a|b\nx;y\n").expect("parses");
+        assert_eq!(f.header, ["ID", "a|b"]);
+        assert!(
+            matches!(super::super::parse(b"NAME;TYPE\nx;y\n"), Err(FileError::Header(m)) if m.contains("ID is missing"))
+        );
+        assert_eq!(separator_look_alike("c8y_Hardware.model"), None);
+        assert_eq!(separator_look_alike("my property"), None);
+        assert_eq!(separator_look_alike("\"ID\",\"NAME\""), None);
+        assert_eq!(separator_look_alike("a|b:c|d"), Some('|'));
+        assert_eq!(separator_look_alike("a:b|c"), Some(':'));
+    }
 
     #[test]
     fn find3_finds_the_first_of_three_bytes_at_every_offset() {

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use super::model::{AuthType, Column, FileError, Issue, Severity};
-use super::reader::Cells;
+use super::reader::{Cells, separator_look_alike};
 use super::{MAX_CELL_CHARS, MAX_COLUMNS};
 use crate::device::check_device_id;
 
@@ -32,6 +32,12 @@ impl Head {
                 "it has {} columns; at most {MAX_COLUMNS} are accepted",
                 header.len()
             )));
+        }
+        // One column with a look-alike separator in it (`ID|NAME`): say so, not "ID is missing".
+        if let [only] = header.as_slice()
+            && let Some(found) = separator_look_alike(only)
+        {
+            return Err(FileError::UnknownSeparator { found });
         }
         let columns =
             header.iter().map(|h| Column::parse(h)).collect::<Result<Vec<_>, _>>().map_err(FileError::Header)?;

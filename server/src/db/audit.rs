@@ -61,7 +61,13 @@ pub struct Filter {
     pub date_from: Option<String>,
     pub date_to: Option<String>,
     pub newest_first: bool,
+    /// Leaves out the login records (`UserAuthentication`) of this user: an operator hides
+    /// their own logins.
+    pub hide_logins_of: Option<String>,
 }
+
+/// The record type of logins and logouts.
+const LOGINS: &str = "UserAuthentication";
 
 fn push_filter<'a, B: sqlx::Database>(q: &mut QueryBuilder<'a, B>, tenant: &'a str, f: &'a Filter)
 where
@@ -79,6 +85,10 @@ where
     }
     if let Some(d) = f.date_to.as_deref() {
         q.push(" AND time <= ").push_bind(d);
+    }
+    if let Some(u) = f.hide_logins_of.as_deref() {
+        // COALESCE: a record without a user is not this user's (and NOT (… NULL) would drop it).
+        q.push(" AND NOT (type = ").push_bind(LOGINS).push(" AND COALESCE(\"user\", '') = ").push_bind(u).push(")");
     }
 }
 

@@ -35,10 +35,12 @@ pub const TABLES: &[&str] = &[
     "tenant_cas",
     "new_device_requests",
     "issued_certificates",
+    "alarms",
 ];
 
 /// Tables whose `id` is an identity column: their sequence continues after the copied ids.
-const IDENTITY_TABLES: &[&str] = &["trusted_certificates", "managed_objects", "audit_records", "issued_certificates"];
+const IDENTITY_TABLES: &[&str] =
+    &["trusted_certificates", "managed_objects", "audit_records", "issued_certificates", "alarms"];
 
 /// Rows per INSERT (PostgreSQL takes at most 65,535 parameters in one statement).
 const BATCH_ROWS: usize = 500;

@@ -9,6 +9,8 @@ use super::{Db, Ex};
 #[derive(Debug, Clone)]
 pub struct DeviceState {
     pub auth_type: String,
+    /// Whether the device may get tokens (an admin can disable it).
+    pub enabled: bool,
     /// The newest unrevoked token still valid at the time asked, if any: its id and the token
     /// sealed with the secret key.
     pub token: Option<(String, String)>,
@@ -61,6 +63,7 @@ struct CandidateRow {
     #[sqlx(flatten)]
     anchor: AnchorRow,
     auth_type: Option<String>,
+    device_enabled: Option<bool>,
     jti: Option<String>,
     token_sealed: Option<String>,
     issued_at: Option<i64>,
@@ -102,7 +105,7 @@ pub async fn candidates(ex: impl Into<Ex<'_>>, q: &CandidateQuery<'_>) -> sqlx::
     let marks = (0..q.subjects.len()).map(|i| format!("${}", i + 11)).collect::<Vec<_>>().join(", ");
     let sql = format!(
         "SELECT c.tenant_id, c.fingerprint, c.name, c.status, c.auto_registration_enabled, c.der, c.not_after, \
-                u.auth_type, t.jti, t.token_sealed, t.issued_at, t.expires_at, \
+                u.auth_type, u.enabled AS device_enabled, t.jti, t.token_sealed, t.issued_at, t.expires_at, \
                 t.cert_fingerprint AS token_cert_fingerprint, o.value AS lifespan, \
                 coff.value AS crl_offline, conl.value AS crl_online, cfo.value AS crl_fail_open, \
                 r.revocation_date AS revoked_at \
@@ -148,6 +151,7 @@ pub async fn candidates(ex: impl Into<Ex<'_>>, q: &CandidateQuery<'_>) -> sqlx::
             anchor: r.anchor,
             device: r.auth_type.map(|auth_type| DeviceState {
                 auth_type,
+                enabled: r.device_enabled.unwrap_or(true),
                 token: r.jti.zip(r.token_sealed),
                 issued_at: r.issued_at,
                 expires_at: r.expires_at,
@@ -341,12 +345,32 @@ pub async fn device_user(db: &Db, tenant: &str, user_name: &str) -> sqlx::Result
     })
 }
 
+/// The device ids among `ids` that `tenant` has a device user for (bulk registration's "already
+/// registered"), in no particular order. Asked in chunks, so the list may be long.
+pub async fn existing_device_ids(db: &Db, tenant: &str, ids: &[String]) -> sqlx::Result<Vec<String>> {
+    let users: Vec<String> = ids.iter().map(|id| anchorage_common::device::device_user_name(id)).collect();
+    let mut found = Vec::new();
+    with_conn!(db, |c| {
+        for chunk in users.chunks(500) {
+            let mut q = sqlx::QueryBuilder::<DB>::new("SELECT device_id FROM device_users WHERE tenant_id = ");
+            q.push_bind(tenant).push(" AND user_name IN (");
+            let mut sep = q.separated(", ");
+            for u in chunk {
+                sep.push_bind(u);
+            }
+            q.push(")");
+            found.extend(q.build_query_scalar::<String>().fetch_all(&mut *c).await?);
+        }
+    });
+    Ok(found)
+}
+
 /// Records the certificate a device last authenticated with.
 async fn record_use(ex: impl Into<Ex<'_>>, t: &Issue<'_>) -> sqlx::Result<()> {
     with_conn!(ex.into(), |c| {
         sqlx::query(
             "UPDATE device_users SET last_token_at = $1, last_cert_serial = $2, last_cert_fingerprint = $3, \
-                                     last_ca_fingerprint = $4 \
+                                     last_ca_fingerprint = $4, last_cert_not_after = $7 \
              WHERE tenant_id = $5 AND user_name = $6",
         )
         .bind(t.now_text)
@@ -355,6 +379,7 @@ async fn record_use(ex: impl Into<Ex<'_>>, t: &Issue<'_>) -> sqlx::Result<()> {
         .bind(t.ca_fingerprint)
         .bind(t.tenant)
         .bind(t.user_name)
+        .bind(t.certificate.not_after_text())
         .execute(c)
         .await?;
     });
@@ -408,4 +433,31 @@ pub async fn seal_token(db: &Db, jti: &str, hash: &str, sealed: &str) -> sqlx::R
         .await?;
     });
     Ok(())
+}
+
+/// Enables or disables a device user; disabling also revokes its tokens, so it is refused at
+/// once and not only at its next token request. Returns whether the user exists.
+pub async fn set_enabled(db: &Db, tenant: &str, user_name: &str, enabled: bool) -> sqlx::Result<bool> {
+    let mut tx = db.begin().await?;
+    let found = with_conn!(&mut tx, |c| {
+        let n = sqlx::query("UPDATE device_users SET enabled = $1 WHERE tenant_id = $2 AND user_name = $3")
+            .bind(enabled)
+            .bind(tenant)
+            .bind(user_name)
+            .execute(&mut *c)
+            .await?
+            .rows_affected();
+        if n == 1 && !enabled {
+            sqlx::query(
+                "UPDATE device_tokens SET revoked = TRUE WHERE tenant_id = $1 AND user_name = $2 AND revoked = FALSE",
+            )
+            .bind(tenant)
+            .bind(user_name)
+            .execute(&mut *c)
+            .await?;
+        }
+        n == 1
+    });
+    tx.commit().await?;
+    Ok(found)
 }

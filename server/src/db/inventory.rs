@@ -517,11 +517,41 @@ pub struct DeviceObjectRow {
     pub last_token_at: Option<String>,
     pub last_cert_serial: Option<String>,
     pub last_cert_fingerprint: Option<String>,
+    /// Whether the device user may get tokens (`None` without a device user).
+    pub enabled: Option<bool>,
+    /// The trusted certificate that anchored the device's last token: fingerprint, and name
+    /// while it is still trusted.
+    pub last_ca_fingerprint: Option<String>,
+    pub last_ca_name: Option<String>,
+    /// The certificate last used, from the device's provisioned certificates: serial in hex
+    /// and end of validity.
+    pub last_cert_serial_hex: Option<String>,
+    pub last_cert_not_after: Option<String>,
 }
 
-const DEVICE_SELECT: &str = "SELECT m.id, m.name, m.type, m.owner, m.fragments, m.creation_time, m.last_updated, \
-     u.device_id, u.auth_type, u.registered_by, u.last_token_at, u.last_cert_serial, u.last_cert_fingerprint \
-     FROM managed_objects m LEFT JOIN device_users u ON u.tenant_id = m.tenant_id AND u.user_name = m.owner";
+/// The device, its user, the CA of its last token and the certificate it used: each join a
+/// primary-key (or unique) look-up.
+const DEVICE_FROM: &str = "FROM managed_objects m \
+     LEFT JOIN device_users u ON u.tenant_id = m.tenant_id AND u.user_name = m.owner \
+     LEFT JOIN trusted_certificates ca ON ca.fingerprint = u.last_ca_fingerprint AND ca.tenant_id = u.tenant_id \
+     LEFT JOIN provisioned_certificates p ON p.tenant_id = u.tenant_id AND p.user_name = u.user_name \
+                                         AND p.fingerprint = u.last_cert_fingerprint";
+
+const DEVICE_COLUMNS: &str = "SELECT m.id, m.name, m.type, m.owner, m.fragments, m.creation_time, m.last_updated, \
+     u.device_id, u.auth_type, u.registered_by, u.last_token_at, u.last_cert_serial, u.last_cert_fingerprint, \
+     u.enabled, u.last_ca_fingerprint, ca.name AS last_ca_name, p.serial_hex AS last_cert_serial_hex, \
+     p.not_after AS last_cert_not_after ";
+
+/// The hex digits of a serial or fingerprint as people paste them (`0A:1B`, `0a 1b`, `0A1B`),
+/// in lower case without separators, or None when `text` is not hex.
+fn hex_query(text: &str) -> Option<String> {
+    let hex: String = text.chars().filter(|c| !matches!(c, ':' | ' ' | '-')).map(|c| c.to_ascii_lowercase()).collect();
+    (!hex.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit())).then_some(hex)
+}
+
+fn like_pattern(text: &str) -> String {
+    format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
+}
 
 fn push_filter<'a, B: sqlx::Database>(
     q: &mut QueryBuilder<'a, B>,
@@ -541,13 +571,23 @@ fn push_filter<'a, B: sqlx::Database>(
         // is lowered here, the columns by lower(), which folds ASCII only under SQLite and under
         // PostgreSQL's COLLATE "C" alike (a lower() of the parameter would follow the database's
         // locale on PostgreSQL).
-        let like =
-            format!("%{}%", text.to_ascii_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        let like = like_pattern(&text.to_ascii_lowercase());
         q.push(" AND (lower(m.name) LIKE ")
             .push_bind(like.clone())
             .push(" ESCAPE '\\' OR lower(u.device_id) LIKE ")
-            .push_bind(like)
-            .push(" ESCAPE '\\')");
+            .push_bind(like.clone())
+            .push(" ESCAPE '\\' OR u.last_cert_serial LIKE ")
+            .push_bind(like);
+        // A serial in hex (leading zeros are not kept) or a fingerprint, with or without colons.
+        if let Some(hex) = hex_query(text) {
+            let significant = hex.trim_start_matches('0');
+            let serial = like_pattern(if significant.is_empty() { "0" } else { significant });
+            q.push(" ESCAPE '\\' OR u.last_cert_fingerprint LIKE ")
+                .push_bind(like_pattern(&hex))
+                .push(" ESCAPE '\\' OR p.serial_hex LIKE ")
+                .push_bind(serial);
+        }
+        q.push(" ESCAPE '\\')");
     }
 }
 
@@ -561,7 +601,8 @@ pub async fn devices(
     offset: u64,
 ) -> sqlx::Result<Vec<DeviceObjectRow>> {
     with_conn!(db, |c| {
-        let mut q = QueryBuilder::<DB>::new(DEVICE_SELECT);
+        let mut q = QueryBuilder::<DB>::new(DEVICE_COLUMNS);
+        q.push(DEVICE_FROM);
         push_filter(&mut q, tenant, text, device_type);
         q.push(" ORDER BY m.id LIMIT ")
             .push_bind(i64::from(limit))
@@ -574,9 +615,8 @@ pub async fn devices(
 /// How many devices match.
 pub async fn count_devices(db: &Db, tenant: &str, text: Option<&str>, device_type: Option<&str>) -> sqlx::Result<u64> {
     let n: i64 = with_conn!(db, |c| {
-        let mut q = QueryBuilder::<DB>::new(
-            "SELECT COUNT(*) FROM managed_objects m LEFT JOIN device_users u ON u.tenant_id = m.tenant_id AND u.user_name = m.owner",
-        );
+        let mut q = QueryBuilder::<DB>::new("SELECT COUNT(*) ");
+        q.push(DEVICE_FROM);
         push_filter(&mut q, tenant, text, device_type);
         q.build_query_scalar().fetch_one(c).await?
     });
@@ -586,7 +626,8 @@ pub async fn count_devices(db: &Db, tenant: &str, text: Option<&str>, device_typ
 /// One device managed object.
 pub async fn device(db: &Db, tenant: &str, id: i64) -> sqlx::Result<Option<DeviceObjectRow>> {
     with_conn!(db, |c| {
-        let mut q = QueryBuilder::<DB>::new(DEVICE_SELECT);
+        let mut q = QueryBuilder::<DB>::new(DEVICE_COLUMNS);
+        q.push(DEVICE_FROM);
         q.push(" WHERE m.tenant_id = ").push_bind(tenant).push(" AND m.id = ").push_bind(id);
         q.build_query_as().fetch_optional(c).await
     })
@@ -604,4 +645,72 @@ pub async fn by_external_id(db: &Db, tenant: &str, id_type: &str, value: &str) -
         .fetch_optional(c)
         .await
     })
+}
+
+/// What [`delete_device`] removed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deleted {
+    /// The device user removed with it (its credentials, tokens and provisioned certificates).
+    pub user_name: Option<String>,
+}
+
+/// Deletes device `id` of `tenant`: its managed object and external ids, and with
+/// `with_device_user` its device user too (credentials, tokens, provisioned certificates), as
+/// the platform's `DELETE /inventory/managedObjects/{id}?withDeviceUser=true` does; without
+/// it the device user stays, without a managed object. Returns None when there is no such
+/// device. One transaction, in the tenant's registration lock (a bulk import in progress
+/// cannot re-link a half-deleted device).
+pub async fn delete_device(db: &Db, tenant: &str, id: i64, with_device_user: bool) -> sqlx::Result<Option<Deleted>> {
+    let mut tx = begin_registration(db, tenant).await?;
+    let deleted = with_conn!(&mut tx, |c| {
+        let owner: Option<Option<String>> = sqlx::query_scalar(
+            "SELECT owner FROM managed_objects WHERE tenant_id = $1 AND id = $2 AND is_device = TRUE",
+        )
+        .bind(tenant)
+        .bind(id)
+        .fetch_optional(&mut *c)
+        .await?;
+        match owner {
+            None => None,
+            Some(owner) => {
+                let mut removed_user = None;
+                if let Some(user) = owner.as_deref() {
+                    if with_device_user {
+                        // Tokens and provisioned certificates go with it (ON DELETE CASCADE on
+                        // both backends).
+                        let n = sqlx::query("DELETE FROM device_users WHERE tenant_id = $1 AND user_name = $2")
+                            .bind(tenant)
+                            .bind(user)
+                            .execute(&mut *c)
+                            .await?
+                            .rows_affected();
+                        removed_user = (n > 0).then(|| user.to_string());
+                    } else {
+                        sqlx::query(
+                            "UPDATE device_users SET managed_object_id = NULL \
+                             WHERE tenant_id = $1 AND user_name = $2 AND managed_object_id = $3",
+                        )
+                        .bind(tenant)
+                        .bind(user)
+                        .bind(id)
+                        .execute(&mut *c)
+                        .await?;
+                    }
+                }
+                sqlx::query("DELETE FROM external_ids WHERE tenant_id = $1 AND managed_object_id = $2")
+                    .bind(tenant)
+                    .bind(id)
+                    .execute(&mut *c)
+                    .await?;
+                sqlx::query("DELETE FROM managed_objects WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant)
+                    .bind(id)
+                    .execute(&mut *c)
+                    .await?;
+                Some(Deleted { user_name: removed_user })
+            }
+        }
+    });
+    tx.commit().await?;
+    Ok(deleted)
 }

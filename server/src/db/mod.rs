@@ -60,6 +60,7 @@ macro_rules! with_conn {
     }};
 }
 
+pub mod alarms;
 pub mod audit;
 pub mod ca;
 pub mod copy;

@@ -69,6 +69,19 @@ pub async fn count(db: &Db, tenant: &str, only_tenant_ca: bool) -> sqlx::Result<
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
+/// How many device users of `tenant` last got a token through the trusted certificate
+/// `fingerprint` (`device_users.last_ca_fingerprint`).
+pub async fn devices_through(db: &Db, tenant: &str, fingerprint: &str) -> sqlx::Result<u64> {
+    let n: i64 = with_conn!(db, |c| {
+        sqlx::query_scalar("SELECT COUNT(*) FROM device_users WHERE tenant_id = $1 AND last_ca_fingerprint = $2")
+            .bind(tenant)
+            .bind(fingerprint)
+            .fetch_one(c)
+            .await?
+    });
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
 /// The certificate with `fingerprint` in `tenant`.
 pub async fn find(ex: impl Into<Ex<'_>>, tenant: &str, fingerprint: &str) -> sqlx::Result<Option<CertificateRow>> {
     let sql = format!("SELECT {COLUMNS} FROM trusted_certificates WHERE tenant_id = $1 AND fingerprint = $2");

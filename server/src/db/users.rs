@@ -155,3 +155,39 @@ pub async fn update(
     }
     Ok(outcome)
 }
+
+/// Sets the user's own new password and ends their other sessions (all but `keep`, the session
+/// the change was made in, if any), in one transaction; `false` when the user is gone.
+pub async fn change_own_password(
+    db: &Db,
+    tenant: &str,
+    user_name: &str,
+    password_hash: &str,
+    keep: Option<&str>,
+    now: &str,
+) -> sqlx::Result<bool> {
+    let mut tx = db.begin_serialized(&format!("users/{tenant}")).await?;
+    let changed = with_conn!(&mut tx, |c| {
+        let changed = sqlx::query(
+            "UPDATE users SET password_hash = $1, password_changed_at = $2 WHERE tenant_id = $3 AND user_name = $4",
+        )
+        .bind(password_hash)
+        .bind(now)
+        .bind(tenant)
+        .bind(user_name)
+        .execute(&mut *c)
+        .await?
+        .rows_affected();
+        sqlx::query(
+            "DELETE FROM sessions WHERE tenant_id = $1 AND user_name = $2 AND id_hash != COALESCE(CAST($3 AS TEXT), '')",
+        )
+        .bind(tenant)
+        .bind(user_name)
+        .bind(keep)
+        .execute(&mut *c)
+        .await?;
+        changed
+    });
+    tx.commit().await?;
+    Ok(changed > 0)
+}

@@ -1,5 +1,6 @@
 //! `GET /audit/auditRecords` (filters `type`, `user`, `dateFrom`, `dateTo`, `revert` for newest
-//! first, paging) and `GET /audit/auditRecords/{id}`, in the platform's audit record shape.
+//! first, paging; anchorage adds `hideLoginsOf=<user>`, which leaves out that user's login
+//! records) and `GET /audit/auditRecords/{id}`, in the platform's audit record shape.
 //! There is no route that changes or deletes a record (and the table refuses it).
 
 use axum::extract::{Path, Query, State};
@@ -52,6 +53,7 @@ struct AuditQuery {
     date_from: Option<String>,
     date_to: Option<String>,
     revert: Option<String>,
+    hide_logins_of: Option<String>,
 }
 
 /// Dates in filters: any RFC 3339 time, compared in the platform's format.
@@ -82,6 +84,7 @@ async fn list_records(
         date_from: date("dateFrom", q.date_from.clone())?,
         date_to: date("dateTo", q.date_to.clone())?,
         newest_first: q.revert.as_deref() == Some("true"),
+        hide_logins_of: q.hide_logins_of.clone().filter(|s| !s.is_empty()),
     };
     let rows = audit::page(&state.db, &user.tenant, &filter, paging.page_size, paging.offset()).await?;
     let total = if paging.needs_total() { Some(audit::count(&state.db, &user.tenant, &filter).await?) } else { None };
@@ -91,6 +94,7 @@ async fn list_records(
         ("dateFrom", q.date_from.as_deref()),
         ("dateTo", q.date_to.as_deref()),
         ("revert", q.revert.as_deref()),
+        ("hideLoginsOf", q.hide_logins_of.as_deref()),
     ];
     let items = rows.into_iter().map(|r| to_wire(r, &base)).collect();
     let body = paging.envelope("auditRecords", items, &format!("{base}/audit/auditRecords"), &extra, total);

@@ -4,8 +4,11 @@
 //! Valid rows are registered in batched transactions (each row whole or absent); invalid rows
 //! are reported in `failedCreationList` with their reason; a re-uploaded ID is updated
 //! (`CREDENTIAL_UPDATED`).
+//!
+//! `POST /anchorage/bulk-registration/existing` (anchorage's own, for the console's preview):
+//! which of a bounded list of device ids are registered in the tenant already.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::Method;
@@ -14,8 +17,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Extension, Json};
 
-use anchorage_common::api::{BulkFailed, BulkNewDeviceRequestResult, BulkNewDeviceStatus, BulkUpdated};
+use anchorage_common::api::{
+    BulkFailed, BulkNewDeviceRequestResult, BulkNewDeviceStatus, BulkUpdated, ExistingDevices, ExistingDevicesQuery,
+    MAX_EXISTING_QUERY_IDS,
+};
 use anchorage_common::bulk::{self, AuthType, BulkFile, DeviceEntry, FileError, Severity};
+use anchorage_common::device::{MAX_DEVICE_ID_CHARS, check_device_id};
 
 use crate::audit;
 use crate::auth::AuthUser;
@@ -24,7 +31,7 @@ use crate::db::{
     inventory::{self, Outcome, Prepared},
 };
 use crate::error::AppError;
-use crate::extract::ClientAddress;
+use crate::extract::{ApiJson, ClientAddress};
 use crate::routes::new_device_requests::{ACCEPTED, request_row};
 use crate::routes::{Access, Endpoint};
 use crate::state::AppState;
@@ -34,15 +41,54 @@ const MEDIA_TYPE: &str = "application/vnd.com.nsn.cumulocity.bulknewdevicereques
 /// Rows per transaction.
 const BATCH: usize = 1000;
 
+/// Largest body of `POST /anchorage/bulk-registration/existing`: the most ids, each as long
+/// as an id can be in UTF-8, quoted, with its comma.
+pub const EXISTING_BODY_LIMIT: usize = MAX_EXISTING_QUERY_IDS * (4 * MAX_DEVICE_ID_CHARS + 3) + 1024;
+
 pub fn endpoints() -> Vec<Endpoint> {
     // The file limit plus room for the multipart framing.
     let limit = DefaultBodyLimit::max(bulk::MAX_FILE_BYTES + 64 * 1024);
-    vec![Endpoint::new(
-        Method::POST,
-        "/devicecontrol/bulkNewDeviceRequests",
-        Access::Admin,
-        post(register_devices_in_bulk).layer(limit),
-    )]
+    vec![
+        Endpoint::new(
+            Method::POST,
+            "/devicecontrol/bulkNewDeviceRequests",
+            Access::Admin,
+            post(register_devices_in_bulk).layer(limit),
+        ),
+        Endpoint::new(
+            Method::POST,
+            "/anchorage/bulk-registration/existing",
+            Access::Admin,
+            post(find_existing_devices).layer(DefaultBodyLimit::max(EXISTING_BODY_LIMIT)),
+        ),
+    ]
+}
+
+/// Which of the ids asked about are registered devices of the caller's tenant (each id once,
+/// in the order asked). At most [`MAX_EXISTING_QUERY_IDS`] ids, each a valid device id.
+async fn find_existing_devices(
+    State(state): State<AppState>,
+    Extension(user): Extension<AuthUser>,
+    body: Result<ApiJson<ExistingDevicesQuery>, AppError>,
+) -> Result<Json<ExistingDevices>, AppError> {
+    let ApiJson(query) = body.map_err(|e| match e {
+        AppError::PayloadTooLarge { .. } => AppError::PayloadTooLarge { limit: EXISTING_BODY_LIMIT },
+        e => e,
+    })?;
+    if query.ids.len() > MAX_EXISTING_QUERY_IDS {
+        return Err(AppError::unprocessable(
+            "anchorage",
+            format!("At most {MAX_EXISTING_QUERY_IDS} ids can be asked about at once; {} were sent.", query.ids.len()),
+        ));
+    }
+    if let Some((i, e)) = query.ids.iter().enumerate().find_map(|(i, id)| check_device_id(id).err().map(|e| (i, e))) {
+        return Err(AppError::unprocessable("anchorage", format!("ids[{i}]: {e}.")));
+    }
+    let found: HashSet<String> =
+        db::devices::existing_device_ids(&state.db, &user.tenant, &query.ids).await?.into_iter().collect();
+    let mut seen = HashSet::new();
+    let existing = query.ids.into_iter().filter(|id| found.contains(id) && seen.insert(id.clone())).collect();
+    Ok(Json(ExistingDevices { existing }))
 }
 
 fn multipart_error(e: axum::extract::multipart::MultipartError) -> AppError {

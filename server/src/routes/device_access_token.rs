@@ -54,17 +54,12 @@ async fn issue_device_token(
     let result = issue(&state, &chain, leaf.as_ref(), &headers, &mut context).await;
     // Every token issued and every refusal is audited; a token returned again is not new.
     let details = |result: &str, reason: Option<Reason>| {
-        json!({
-            "result": result,
-            "reason": reason,
-            "device": context.device_user,
-            "certificateSerialNumber": leaf.as_ref().map(|l| &l.serial_number),
-            "certificateSerialNumberInHex": leaf.as_ref().map(|l| &l.serial_hex),
-            "certificateFingerprint": leaf.as_ref().map(|l| &l.fingerprint),
-            "certificateSubject": leaf.as_ref().map(|l| &l.subject),
-            "certificateIssuer": leaf.as_ref().map(|l| &l.issuer),
-            "trustedCertificateFingerprint": context.ca_fingerprint,
-        })
+        let mut map = audit::certificate_details(leaf.as_ref());
+        map.insert("result".into(), json!(result));
+        map.insert("reason".into(), json!(reason));
+        map.insert("device".into(), json!(context.device_user));
+        map.insert("trustedCertificateFingerprint".into(), json!(context.ca_fingerprint));
+        serde_json::Value::Object(map)
     };
     let tenant = context.tenant.clone().unwrap_or_else(|| state.config.tenant.clone());
     let user = context.device_user.as_deref();
@@ -163,6 +158,14 @@ async fn issue(
     };
     let tenant = anchor.tenant_id.as_str();
     let device_trust::Admission { device_id, user_name, auto_register } = admission;
+    // An admin disabled the device (`PUT /inventory/managedObjects/{id}/user`).
+    if device.as_ref().is_some_and(|d| !d.enabled) {
+        return Err(AppError::refused(
+            axum::http::StatusCode::UNAUTHORIZED,
+            "security",
+            format!("device '{device_id}' is disabled: an administrator of its tenant must enable it again."),
+        ));
+    }
     if auto_register {
         db::inventory::auto_register(&state.db, tenant, &device_id, &state.now_text()).await?;
         tracing::info!(tenant, device = %device_id, ca = %anchor.fingerprint, "device auto-registered");

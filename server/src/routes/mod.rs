@@ -1,5 +1,6 @@
 //! The REST API: one module per resource, each exposing `router()`.
 
+pub mod alarms;
 pub mod audit;
 pub mod bulk_registration;
 pub mod certificate_authority;
@@ -60,6 +61,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         device_access_token::endpoints(),
         jwks::endpoints(),
         audit::endpoints(),
+        alarms::endpoints(),
         verify_cert_chain::endpoints(),
         refusals::endpoints(),
         certificate_authority::endpoints(),

@@ -73,6 +73,7 @@ async fn refusals(
                     serial_number: text(&details, "certificateSerialNumber"),
                     serial_number_in_hex: text(&details, "certificateSerialNumberInHex"),
                     fingerprint: text(&details, "certificateFingerprint"),
+                    sha256_fingerprint: text(&details, anchorage_common::refusal::SHA256_FINGERPRINT_KEY),
                 },
                 trusted_certificate_fingerprint: text(&details, "trustedCertificateFingerprint"),
             }

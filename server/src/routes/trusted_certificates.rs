@@ -9,8 +9,8 @@ use axum::routing::{delete, get, post, put};
 use axum::{Extension, Json};
 
 use anchorage_common::api::{
-    BulkNewTrustedCertificates, CertificateStatus, CertificateUpload, MAX_BULK_CERTIFICATES, NewTrustedCertificate,
-    TrustedCertificate, TrustedCertificateCollection, UpdateTrustedCertificate, UploadError,
+    BulkNewTrustedCertificates, CertificateDeviceCount, CertificateStatus, CertificateUpload, MAX_BULK_CERTIFICATES,
+    NewTrustedCertificate, TrustedCertificate, TrustedCertificateCollection, UpdateTrustedCertificate, UploadError,
 };
 use anchorage_common::pem;
 
@@ -39,6 +39,13 @@ pub fn endpoints() -> Vec<Endpoint> {
         Endpoint::new(Method::GET, ONE, Access::Read, get(get_certificate)),
         Endpoint::new(Method::PUT, ONE, Access::Admin, put(update_certificate)),
         Endpoint::new(Method::DELETE, ONE, Access::Admin, delete(delete_certificate)),
+        // anchorage's own: what disabling or deleting the certificate would affect.
+        Endpoint::new(
+            Method::GET,
+            "/tenant/tenants/{tenant_id}/trusted-certificates/{fingerprint}/devices/count",
+            Access::Read,
+            get(count_devices),
+        ),
     ]
 }
 
@@ -263,6 +270,21 @@ async fn get_certificate(
     let fingerprint = normalize(&fingerprint);
     let row = queries::find(&state.db, &tenant_id, &fingerprint).await?.ok_or_else(|| not_found(&fingerprint))?;
     Ok(Json(to_wire(row, &base, &tenant_id, is_admin(&user))))
+}
+
+/// `GET …/trusted-certificates/{fingerprint}/devices/count` (anchorage's own): how many
+/// devices last got a token through the certificate, so the console can state what disabling
+/// or deleting it would do. 404 when the tenant has no such certificate.
+async fn count_devices(
+    State(state): State<AppState>,
+    Extension(user): Extension<AuthUser>,
+    Path((tenant_id, fingerprint)): Path<(String, String)>,
+) -> Result<Json<CertificateDeviceCount>, AppError> {
+    own_tenant(&user, &tenant_id)?;
+    let fingerprint = normalize(&fingerprint);
+    queries::find(&state.db, &tenant_id, &fingerprint).await?.ok_or_else(|| not_found(&fingerprint))?;
+    let count = queries::devices_through(&state.db, &tenant_id, &fingerprint).await?;
+    Ok(Json(CertificateDeviceCount { count }))
 }
 
 async fn update_certificate(

@@ -1,24 +1,28 @@
 //! `GET /user/currentUser` (who the credentials belong to: the console's login check, or the
-//! device user of a device token) and `POST /user/logout` (revokes the bearer token used).
+//! device user of a device token), `PUT /user/currentUser/password` (a console user, reader or
+//! admin, changes their own password with the current one; their other sessions end) and
+//! `POST /user/logout` (revokes the bearer token used).
 
 use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Extension, Json};
 
 use anchorage_common::api::{CurrentUser, Role};
-use anchorage_common::users::UserRole;
+use anchorage_common::users::{PasswordChange, UserRole, check_password_change};
 
 use crate::audit;
 use crate::auth::{AuthUser, Principal};
-use crate::extract::{BaseUrl, ClientAddress};
+use crate::error::AppError;
+use crate::extract::{ApiJson, BaseUrl, ClientAddress};
 use crate::routes::{Access, Endpoint};
 use crate::state::AppState;
 
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
         Endpoint::new(Method::GET, "/user/currentUser", Access::Authenticated, get(current_user)),
+        Endpoint::new(Method::PUT, "/user/currentUser/password", Access::Read, put(change_own_password)),
         Endpoint::new(Method::POST, "/user/logout", Access::Authenticated, post(logout)),
     ]
 }
@@ -52,6 +56,69 @@ async fn logout(
         crate::browser::clear_cookies(&mut res, secure);
     }
     Ok(res)
+}
+
+/// The caller changes their own password: the current one must be right (a wrong one is a
+/// refusal, aggregated in the audit log and counted against the address's budget like the
+/// devices' refusals, so guessing is slow and cannot grow the log), the new one follows the
+/// password rules. The session the change was made in stays; every other session of the user
+/// ends (a password that leaked no longer keeps anyone in).
+async fn change_own_password(
+    State(state): State<AppState>,
+    Extension(user): Extension<AuthUser>,
+    ClientAddress(address): ClientAddress,
+    ApiJson(change): ApiJson<PasswordChange>,
+) -> Result<StatusCode, AppError> {
+    const RESOURCE: &str = "user";
+    let Principal::User { session, .. } = &user.principal else {
+        return Err(AppError::Forbidden { message: "Devices have no password to change here.".into() });
+    };
+    check_password_change(&change).map_err(|m| AppError::unprocessable(RESOURCE, m))?;
+    let Some(row) = crate::db::users::find(&state.db, &user.tenant, &user.user_name).await? else {
+        return Err(AppError::not_found(RESOURCE, format!("User with username '{}' not found.", user.user_name)));
+    };
+    if !crate::hashing::verify(change.current_user_password, row.password_hash).await? {
+        let now = state.clock.now();
+        if let Some(retry_after_seconds) = state.refusals.over_budget(address.as_deref(), now) {
+            return Err(AppError::TooManyRequests {
+                message: format!("Too many wrong passwords from this address; try again in {retry_after_seconds} s."),
+                retry_after_seconds,
+            });
+        }
+        let event = audit::Event::info(
+            audit::types::USER,
+            "Own password change refused",
+            format!("User '{}' gave a wrong current password.", user.user_name),
+            Some(&user.user_name),
+        )
+        .warning()
+        .from_address(address.as_deref());
+        state.refusals.record(&state, audit::Refusal { tenant: &user.tenant, event }).await?;
+        return Err(AppError::unprocessable(RESOURCE, "The current password is not correct."));
+    }
+    let hash = crate::hashing::hash(change.new_password).await?;
+    let changed = crate::db::users::change_own_password(
+        &state.db,
+        &user.tenant,
+        &user.user_name,
+        &hash,
+        session.as_deref(),
+        &state.now_text(),
+    )
+    .await?;
+    if !changed {
+        return Err(AppError::not_found(RESOURCE, format!("User with username '{}' not found.", user.user_name)));
+    }
+    tracing::info!(tenant = %user.tenant, user = %user.user_name, "own password changed");
+    let event = audit::Event::info(
+        audit::types::USER,
+        "User password changed",
+        format!("User '{}' changed their own password; their other sessions ended.", user.user_name),
+        Some(&user.user_name),
+    )
+    .from_address(address.as_deref());
+    audit::record(&state, &user.tenant, event).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn current_user(Extension(user): Extension<AuthUser>, BaseUrl(base): BaseUrl) -> Json<CurrentUser> {

@@ -1,6 +1,7 @@
 //! Console users under `/user/{tenant}/users`: list and read (admins and readers), create and
 //! change role, password or enabled (admins). Passwords are argon2 hashes, never returned, never
-//! logged. The last enabled admin cannot be demoted or disabled.
+//! logged. Nobody changes their own role or disables themselves (one click must not lock an
+//! admin out; another admin can), and the last enabled admin cannot be demoted or disabled.
 
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
@@ -9,7 +10,9 @@ use axum::routing::{get, post, put};
 use axum::{Extension, Json};
 
 use anchorage_common::api::{DeviceUser, ProvisionedCertificate};
-use anchorage_common::users::{NewUser, User, UserChanges, UserRole, check_password, check_user_name};
+use anchorage_common::users::{
+    NewUser, User, UserChanges, UserRole, check_own_changes, check_password, check_user_name,
+};
 
 use crate::audit;
 use crate::auth::AuthUser;
@@ -202,6 +205,10 @@ async fn update_user(
     let current = db::users::find(&state.db, &tenant_id, &name).await?.ok_or_else(|| not_found(&name))?;
     if let Some(p) = &changes.password {
         check_password(p).map_err(|m| AppError::unprocessable(RESOURCE, m))?;
+    }
+    if name == user.user_name {
+        let role = UserRole::parse(&current.role).unwrap_or(UserRole::Reader);
+        check_own_changes(&changes, role, current.enabled).map_err(|m| AppError::unprocessable(RESOURCE, m))?;
     }
     let loses_admin = current.role == "admin"
         && current.enabled

@@ -61,7 +61,9 @@ async fn every_route_has_an_access_rule_and_the_server_enforces_it() {
     for e in &all {
         // The table itself: nothing that changes state is open to readers. (The chain doctor is
         // a POST that reads only, open to readers as on the platform.)
-        if e.method != Method::GET && e.path != "/tenant/trusted-certificates/verify-cert-chain" {
+        // Nor is a user's change of their own password, which needs their current one.
+        let reads_or_own = ["/tenant/trusted-certificates/verify-cert-chain", "/user/currentUser/password"];
+        if e.method != Method::GET && !reads_or_own.contains(&e.path) {
             assert_ne!(e.access, Access::Read, "{} {} changes state but is open to readers", e.method, e.path);
         }
         let url = app.url(&concrete(e.path));
@@ -293,7 +295,150 @@ async fn admins_manage_users_and_changes_take_effect_at_once() {
         .send()
         .await
         .expect("demote");
-    assert_error(res, 422, "user/Unprocessable Entity", "The last enabled admin cannot be demoted or disabled.").await;
+    assert_error(res, 422, "user/Unprocessable Entity", OWN_ACCOUNT_RULE).await;
+}
+
+const OWN_ACCOUNT_RULE: &str = "You cannot change your own role or disable yourself; another admin can.";
+
+#[tokio::test]
+async fn admins_cannot_demote_or_disable_themselves_but_another_admin_can() {
+    let app = TestApp::spawn().await;
+    let users = app.url(&format!("/user/{TENANT}/users"));
+    create_user(&app, "second", "second-password", "admin").await;
+    let me = format!("{users}/{ADMIN}");
+    let audit_before = app.audit_count().await;
+    for change in [json!({"role": "reader"}), json!({"enabled": false}), json!({"role": "reader", "enabled": false})] {
+        let res = app.admin(Method::PUT, &me).json(&change).send().await.expect("self");
+        assert_error(res, 422, "user/Unprocessable Entity", OWN_ACCOUNT_RULE).await;
+    }
+    let (_, u) = json(app.admin(Method::GET, &me).send().await.expect("get")).await;
+    assert_eq!((u["role"].as_str(), u["enabled"].as_bool()), (Some("admin"), Some(true)), "nothing changed");
+    assert_eq!(app.audit_count().await, audit_before, "a refused change records nothing");
+    // Restating one's own role and state changes nothing and is fine (a form sends them all).
+    let res = app.admin(Method::PUT, &me).json(&json!({"role": "admin", "enabled": true})).send().await.expect("same");
+    assert_eq!(res.status(), 200);
+
+    // Another admin can: the second admin demotes the first, then the first is a reader.
+    let as_second = |m: Method, url: &str| {
+        app.client.request(m, url).basic_auth(format!("{TENANT}/second"), Some("second-password"))
+    };
+    let res = as_second(Method::PUT, &me).json(&json!({"role": "reader"})).send().await.expect("demote other");
+    assert_eq!(json(res).await.1["role"], "reader");
+    let res = as_second(Method::PUT, &format!("{users}/second")).json(&json!({"enabled": false})).send().await;
+    assert_error(res.expect("self"), 422, "user/Unprocessable Entity", OWN_ACCOUNT_RULE).await;
+}
+
+#[tokio::test]
+async fn readers_change_their_own_password_and_their_other_sessions_end() {
+    let app = TestApp::spawn().await;
+    create_user(&app, "reader1", "reader-password", "reader").await;
+    let url = app.url("/user/currentUser/password");
+    let (_, pair, _) = login(&app, "reader1", "reader-password").await;
+    let (cookie, xsrf) = pair.expect("session");
+    let (_, other, _) = login(&app, "reader1", "reader-password").await;
+    let (other_cookie, _) = other.expect("other session");
+    let change = |current: &str, new: &str| {
+        app.client
+            .put(&url)
+            .header("cookie", &cookie)
+            .header("X-XSRF-TOKEN", &xsrf)
+            .json(&json!({"currentUserPassword": current, "newPassword": new}))
+            .send()
+    };
+
+    // Refused, nothing changed: a wrong current password, a new one against the rules.
+    let res = change("wrong-password", "new-reader-password").await.expect("wrong");
+    assert_error(res, 422, "user/Unprocessable Entity", "The current password is not correct.").await;
+    let res = change("reader-password", "short").await.expect("short");
+    assert_error(res, 422, "user/Unprocessable Entity", "password must have at least 8 characters").await;
+    let res = change("reader-password", "reader-password").await.expect("same");
+    assert_error(res, 422, "user/Unprocessable Entity", "the new password must differ").await;
+    let res = app
+        .client
+        .put(&url)
+        .header("cookie", &cookie)
+        .header("X-XSRF-TOKEN", &xsrf)
+        .json(&json!({"newPassword": "new-reader-password"}))
+        .send()
+        .await
+        .expect("missing");
+    assert_eq!(res.status(), 422, "the current password is required");
+    assert_eq!(login(&app, "reader1", "reader-password").await.0, 200, "still the old password");
+
+    // Changed: the old password no longer works, the new one does; this session stays, the
+    // other one ends.
+    assert_eq!(change("reader-password", "new-reader-password").await.expect("change").status(), 204);
+    let basic = |pw: &str| {
+        app.client
+            .get(app.url("/user/currentUser"))
+            .basic_auth(format!("{TENANT}/reader1"), Some(pw.to_string()))
+            .send()
+    };
+    assert_eq!(basic("reader-password").await.expect("old").status(), 401);
+    assert_eq!(basic("new-reader-password").await.expect("new").status(), 200);
+    let me = |c: &str| app.client.get(app.url("/user/currentUser")).header("cookie", c.to_string()).send();
+    assert_eq!(me(&cookie).await.expect("this").status(), 200, "the session that changed it stays");
+    assert_eq!(me(&other_cookie).await.expect("other").status(), 401, "other sessions end");
+
+    let records = audit(&app, "type=User&user=reader1").await;
+    let activities: Vec<&str> = records.iter().filter_map(|r| r["activity"].as_str()).collect();
+    assert_eq!(activities, ["Own password change refused", "User password changed"], "{records:?}");
+    assert!(!records.iter().any(|r| r.to_string().contains("reader-password")), "no password in the log");
+
+    // Devices have no console password.
+    let root = Ca::root("Password Root");
+    app.trust(&root, "ENABLED", true).await;
+    let token = app.device_token(&root.device("pw-1"), None).await.1["accessToken"].as_str().expect("t").to_string();
+    let res = app
+        .client
+        .put(&url)
+        .bearer_auth(&token)
+        .json(&json!({"currentUserPassword": "x", "newPassword": "new-password-1"}))
+        .send()
+        .await
+        .expect("device");
+    assert_eq!(res.status(), 403);
+}
+
+#[tokio::test]
+async fn wrong_current_passwords_are_throttled_and_counted_not_logged_one_by_one() {
+    let app = TestApp::spawn().await;
+    let url = app.url("/user/currentUser/password");
+    let body = json!({"currentUserPassword": "not-the-password", "newPassword": "new-admin-password"});
+    let before = app.audit_count().await;
+    let mut statuses = Vec::new();
+    for _ in 0..25 {
+        statuses.push(app.admin(Method::PUT, &url).json(&body).send().await.expect("guess").status().as_u16());
+    }
+    assert!(statuses[..20].iter().all(|s| *s == 422), "{statuses:?}");
+    assert!(statuses[20..].iter().all(|s| *s == 429), "beyond the address's budget: {statuses:?}");
+    assert_eq!(app.audit_count().await, before + 1, "repeats are aggregated into the first record's window");
+    app.clock.advance(Duration::minutes(11));
+    app.maintain_now().await;
+    assert_eq!(app.audit_count().await, before + 2, "one record counts the repeats");
+}
+
+#[tokio::test]
+async fn an_operator_can_hide_their_own_logins_from_the_audit_list() {
+    let app = TestApp::spawn().await;
+    create_user(&app, "other", "other-password", "reader").await;
+    assert_eq!(login(&app, ADMIN, PASSWORD).await.0, 200);
+    assert_eq!(login(&app, "other", "other-password").await.0, 200);
+    let logins = |query: &str| {
+        let query = query.to_string();
+        let app = &app;
+        async move {
+            audit(app, &format!("type=UserAuthentication&{query}"))
+                .await
+                .iter()
+                .filter_map(|r| r["user"].as_str().map(str::to_string))
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(logins("").await, [ADMIN, "other"]);
+    assert_eq!(logins(&format!("hideLoginsOf={ADMIN}")).await, ["other"]);
+    let all = audit(&app, &format!("hideLoginsOf={ADMIN}")).await;
+    assert!(all.iter().any(|r| r["type"] == "User"), "other records of the user stay: {all:?}");
 }
 
 fn body_of_ca() -> Value {

@@ -222,6 +222,14 @@ local_and_proxied!(multipart_and_file_errors_are_clear, app, {
     );
     let (status, _) = upload(&app, "").await;
     assert_eq!(status, 422);
+    // Another separator than the platform's used to be "the mandatory column ID is missing".
+    let (status, body) = upload(&app, "ID|AUTH_TYPE|CREDENTIALS\np-1|CERTIFICATES|\n").await;
+    assert_eq!(status, 422);
+    assert_eq!(
+        body["message"],
+        "Cannot read the CSV file: the separator was not recognised: the header line must separate the column names \
+         with \";\" or a tab or \",\" (found \"|\")."
+    );
 
     // Just over the file limit: refused by the parser; far over: refused while reading.
     let over = vec![b'x'; anchorage_common::bulk::MAX_FILE_BYTES + 1];
@@ -347,4 +355,36 @@ async fn count_users(db_path: &std::path::Path) -> i64 {
     let n = sqlx::query_scalar("SELECT COUNT(*) FROM device_users").fetch_one(&db).await.unwrap_or(0);
     db.close().await;
     n
+}
+
+#[tokio::test]
+async fn the_console_asks_which_ids_are_registered_already_within_bounds() {
+    let app = TestApp::spawn().await;
+    let url = app.url("/anchorage/bulk-registration/existing");
+    let (status, body) =
+        upload(&app, "ID;AUTH_TYPE;CREDENTIALS\nx-cert;CERTIFICATES;\nx-basic;BASIC;a-device-password\n").await;
+    assert_eq!(status, 201, "{body}");
+
+    let ask = |ids: Value| app.admin(Method::POST, &url).json(&json!({ "ids": ids })).send();
+    let (status, body) = json(ask(json!(["x-new", "x-basic", "x-cert", "x-basic"])).await.expect("ask")).await;
+    assert_eq!(status, 200, "{body}");
+    // In the order asked, each once; unknown ids are not listed.
+    assert_eq!(body, json!({ "existing": ["x-basic", "x-cert"] }));
+    let (status, body) = json(ask(json!([])).await.expect("none")).await;
+    assert_eq!((status, body), (200, json!({ "existing": [] })));
+
+    // Bounded: at most 10,000 ids, each a device id; the body's size too.
+    let many: Vec<String> = (0..=anchorage_common::api::MAX_EXISTING_QUERY_IDS).map(|i| format!("d-{i}")).collect();
+    let res = ask(json!(many)).await.expect("too many");
+    assert_error(res, 422, "anchorage/Unprocessable Entity", "At most 10000 ids can be asked about at once; 10001")
+        .await;
+    let res = ask(json!(["ok-1", "bad id"])).await.expect("bad id");
+    assert_error(res, 422, "anchorage/Unprocessable Entity", "ids[1]: the device id 'bad id' contains whitespace")
+        .await;
+    let huge = format!("{{\"ids\":[\"{}\"]}}", "x".repeat(6 * 1024 * 1024));
+    let res =
+        app.admin(Method::POST, &url).header("content-type", "application/json").body(huge).send().await.expect("huge");
+    assert_eq!(res.status(), 413);
+    let res = app.admin(Method::POST, &url).json(&json!({ "id": ["x"] })).send().await.expect("wrong shape");
+    assert_eq!(res.status(), 422);
 }

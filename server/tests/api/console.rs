@@ -28,3 +28,25 @@ async fn console_routes_get_index_html_and_api_paths_get_json_404() {
     let res = app.admin(Method::PATCH, &app.certs_url()).send().await.expect("patch");
     assert_error(res, 405, "general/Method Not Allowed", "This method is not allowed").await;
 }
+
+/// A console page named like an API prefix (`/audit`) loads on a reload and from a bookmark:
+/// the browser's page load asks for HTML first. API clients still get the platform's JSON 404
+/// for the bare prefix, and paths below it stay the API's.
+#[tokio::test]
+async fn a_page_load_of_a_bare_api_prefix_gets_the_console() {
+    let app = TestApp::spawn().await;
+    std::fs::write(app.assets().join("index.html"), "<!doctype html><title>anchorage</title>").expect("write");
+    let navigation = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+
+    for path in ["/audit", "/alarm", "/tenant"] {
+        let res = app.client.get(app.url(path)).header("accept", navigation).send().await.expect("get");
+        assert_eq!(res.status(), 200, "{path}");
+        assert!(res.text().await.expect("text").contains("<title>anchorage</title>"), "{path}");
+        for accept in ["*/*", "application/json", "application/json, text/html"] {
+            let res = app.admin(Method::GET, &app.url(path)).header("accept", accept).send().await.expect("get");
+            assert_error(res, 404, "general/Not Found", "Resource not found").await;
+        }
+    }
+    let res = app.client.get(app.url("/audit/nothing")).header("accept", navigation).send().await.expect("get");
+    assert_error(res, 404, "general/Not Found", "Resource not found").await;
+}

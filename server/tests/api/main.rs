@@ -4,16 +4,19 @@
 //! time.
 
 mod accounts;
+mod alarms;
 mod auth;
 mod binary;
 mod bulk_registration;
 mod console;
 mod crl;
 mod device_tokens;
+mod devices_console;
 mod est;
 mod hardening;
 mod instances;
 mod migrate_db;
+mod openapi;
 mod pop;
 mod proxy;
 mod revocation;

@@ -85,7 +85,7 @@ local_and_proxied!(unacceptable_certificates_are_422_with_the_reason_and_nothing
         ("not a certificate".to_string(), "Cannot parse X509 certificate. : Could not parse certificate: "),
         (
             "-----BEGIN CERTIFICATE-----\nMAMCAQE=\n-----END CERTIFICATE-----\n".to_string(),
-            "Cannot parse X509 certificate. : Could not parse certificate: invalid DER",
+            "Cannot parse X509 certificate. : Could not parse certificate: this is not a certificate (its DER could not be read)",
         ),
     ];
     for (pem_text, message) in cases {
@@ -590,4 +590,44 @@ fn the_key_rule_agrees_with_the_device_side_verifier() {
         assert_eq!(verified, usable, "{name}: webpki's verdict changed ({:?}; {key_rule:?})", verdict.err());
         assert_eq!(key_rule.passed, verified, "{name}: anchorage says {key_rule:?}, webpki verified: {verified}");
     }
+}
+
+/// anchorage's own `…/trusted-certificates/{fingerprint}/devices/count`: how many devices last
+/// got a token through a CA (what the console states before disabling or deleting it).
+#[tokio::test]
+async fn devices_count_counts_the_devices_that_last_got_a_token_through_the_ca() {
+    let app = TestApp::spawn().await;
+    let (a, b) = (Ca::root("Count A"), Ca::root("Count B"));
+    app.trust(&a, "ENABLED", true).await;
+    app.trust(&b, "ENABLED", true).await;
+    let count_url = |ca: &Ca| format!("{}/{}/devices/count", app.certs_url(), fingerprint(&ca.pem));
+    let count = |ca: &Ca| {
+        let url = count_url(ca);
+        let app = &app;
+        async move {
+            let (status, body) = json(app.admin(Method::GET, &url).send().await.expect("count")).await;
+            assert_eq!(status, 200, "{body}");
+            body
+        }
+    };
+    assert_eq!(count(&a).await, json!({"count": 0}));
+    for id in ["count-1", "count-2"] {
+        assert_eq!(app.device_token(&a.device(id), None).await.0, 200);
+    }
+    assert_eq!(app.device_token(&b.device("count-3"), None).await.0, 200);
+    assert_eq!(count(&a).await, json!({"count": 2}));
+    assert_eq!(count(&b).await, json!({"count": 1}));
+    // A device that moves to another CA counts there only (its last token).
+    assert_eq!(app.device_token(&b.device("count-2"), None).await.0, 200);
+    assert_eq!((count(&a).await, count(&b).await), (json!({"count": 1}), json!({"count": 2})));
+    // Uppercase fingerprints are the same certificate; unknown ones and other tenants are 404.
+    let upper = format!("{}/{}/devices/count", app.certs_url(), fingerprint(&a.pem).to_uppercase());
+    assert_eq!(json(app.admin(Method::GET, &upper).send().await.expect("count")).await.1, json!({"count": 1}));
+    let unknown = format!("{}/{}/devices/count", app.certs_url(), "00".repeat(20));
+    assert_error(app.admin(Method::GET, &unknown).send().await.expect("count"), 404, "tenant/Not Found", "").await;
+    let other = app.url(&format!("/tenant/tenants/other/trusted-certificates/{}/devices/count", fingerprint(&a.pem)));
+    assert_eq!(app.admin(Method::GET, &other).send().await.expect("count").status(), 404);
+    // Without credentials: 401.
+    let res = reqwest::Client::new().get(count_url(&a)).send().await.expect("count");
+    assert_eq!(res.status(), 401);
 }
