@@ -15,7 +15,7 @@ use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
-pub use protocol::{FLAG_ERROR, Overview, Reply, Request, RowView, now_ms};
+pub use protocol::{FLAG_ERROR, Overview, Reply, Request, RowId, RowView, now_ms};
 
 /// The page's side: sends requests to the worker and hands every reply to the callback given
 /// at start.

@@ -76,6 +76,14 @@ pub fn users_page() -> Loaded<Page> {
     Ok(page as Page)
 }
 
+#[wasm_split(alarms, wasm_split_path = ::leptos::wasm_split, fallible)]
+pub fn alarms_page() -> Loaded<Page> {
+    fn page() -> AnyView {
+        crate::pages::alarms::AlarmsPage().into_any()
+    }
+    Ok(page as Page)
+}
+
 #[wasm_split(audit, wasm_split_path = ::leptos::wasm_split, fallible)]
 pub fn audit_page() -> Loaded<Page> {
     fn page() -> AnyView {
@@ -104,24 +112,32 @@ pub(crate) fn certificate_details() -> Loaded<Details> {
     Ok(crate::pages::trusted_certificates::details as Details)
 }
 
-/// The delete confirmation of the trusted certificates page, given the page's state.
-pub(crate) type DeleteDialog = fn(PageState) -> AnyView;
+/// A part of the trusted certificates page made from the page's state: a row's question (the
+/// delete, disable and rename dialogs) or the expiry timeline.
+pub(crate) type Part = fn(PageState) -> AnyView;
 
-/// A switch's change on the trusted certificates page (`row::toggle`'s arguments).
+/// A switch's change on the trusted certificates page (`actions::toggle`'s arguments).
 pub(crate) type Toggle =
     fn(crate::context::Console, PageState, String, CertificateChanges, RwSignal<Option<bool>>, String);
 
-/// What a certificate row does on demand — the delete confirmation, and sending a switch's
-/// change — is one chunk, fetched the first time either is used: neither is needed to show
-/// the list. (Rename, in the details, sends its change with the same code.)
+/// What a certificate row does on demand — the delete, disable and rename dialogs (with what
+/// they would affect), and sending a switch's change — is one chunk, fetched the first time
+/// either is used: neither is needed to show the list.
 #[wasm_split(certificate_actions, wasm_split_path = ::leptos::wasm_split, fallible)]
-pub(crate) fn delete_dialog() -> Loaded<DeleteDialog> {
-    Ok(crate::pages::trusted_certificates::delete_dialog as DeleteDialog)
+pub(crate) fn question_dialog() -> Loaded<Part> {
+    Ok(crate::pages::trusted_certificates::question_dialog as Part)
 }
 
 #[wasm_split(certificate_actions, wasm_split_path = ::leptos::wasm_split, fallible)]
 pub(crate) fn certificate_toggle() -> Loaded<Toggle> {
     Ok(crate::pages::trusted_certificates::toggle as Toggle)
+}
+
+/// The trusted certificates page's expiry timeline (an SVG plot of every certificate's
+/// validity), fetched when its section is first opened.
+#[wasm_split(certificate_timeline, wasm_split_path = ::leptos::wasm_split, fallible)]
+pub(crate) fn timeline() -> Loaded<Part> {
+    Ok(crate::pages::trusted_certificates::timeline as Part)
 }
 
 thread_local! {

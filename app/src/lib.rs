@@ -67,9 +67,22 @@ pub fn App() -> impl IntoView {
 
     // A memo and an `Option` rather than `<Show>` (whose code is then not in the first load).
     let logged_in = Memo::new(move |_| session.logged_in());
+    // Readers see everything and change nothing: one notice for the page rather than a
+    // tooltip on every disabled control.
+    let read_only = move || {
+        (logged_in.get() && session.read_only()).then(|| {
+            view! {
+                <p class="read-only-banner" role="note">
+                    <strong>"Read-only access."</strong>
+                    " You can see everything here; changes need an admin. You can change your own password."
+                </p>
+            }
+        })
+    };
     view! {
+        <a class="skip-link" href="#main">"Skip to content"</a>
         {move || logged_in.get().then(|| view! { <Header /> })}
-        <main id="main">{page}</main>
+        <main id="main" tabindex="-1">{read_only}{page}</main>
         <ToastRegion toasts=toasts />
     }
 }
@@ -83,12 +96,20 @@ fn Header() -> impl IntoView {
     // per type, not one per closure).
     let tenant = Signal::derive(move || console.session.tenant().map(|t| t.name).unwrap_or_default());
     let user = Signal::derive(move || console.session.user().map(|u| u.user_name).unwrap_or_default());
-    let role = move || console.session.role().map(|r| r.as_str());
+    let role = move || match console.session.role() {
+        Some(anchorage_common::users::UserRole::Admin) => "administrator",
+        Some(anchorage_common::users::UserRole::Reader) => "reader (read-only)",
+        None => "",
+    };
     let mode = Signal::derive(move || match console.session.mode() {
         Some(api::Mode::Proxy { upstream }) => format!("Proxy \u{2192} {upstream}"),
-        Some(api::Mode::Local) => "Local".to_string(),
+        Some(api::Mode::Local) => "Local mode".to_string(),
         None => String::new(),
     });
+    // The count of active alarms (expiring certificates), a link to their list; read at once
+    // and every minute while the header is shown.
+    let alarms = RwSignal::new(None::<String>);
+    watch_alarms(alarms);
     // Behind a proxy the platform manages the users.
     let shown = move |r: Route| r.in_navigation() && !(r == Route::Users && console.session.proxied());
     view! {
@@ -104,25 +125,35 @@ fn Header() -> impl IntoView {
                     .map(|&r| view! { <Link route=r>{r.title()}</Link> })
                     .collect_view()}
             </nav>
+            {move || alarms.get().map(|text| view! { <Link route=Route::Alarms class="alarm-count">{text}</Link> })}
             <div class="whoami">
-                <span class="mode" title="Where the data is kept">
-                    <span class="sr-only">"Mode "</span>
+                <span class="mode" title="Local: anchorage keeps the data. Proxy: a Cumulocity tenant does.">
                     {mode}
                 </span>
-                <span class="tenant" title="Tenant">
-                    <span class="sr-only">"Tenant "</span>
-                    {tenant}
-                </span>
-                <span class="user" title="User">
-                    <span class="sr-only">"User "</span>
-                    {user}
-                </span>
-                <span class="role badge" title="Role">
-                    <span class="sr-only">"Role "</span>
-                    {role}
+                <span class="account">
+                    <span class="user">{user}</span>
+                    <span class="role">" · "{role}</span>
+                    <span class="tenant">" · tenant "{tenant}</span>
                 </span>
                 <button type="button" class="button small" on:click=move |_| console.log_out()>"Log out"</button>
             </div>
         </header>
     }
+}
+
+/// How often the header reads the count of active alarms again.
+const ALARM_COUNT_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Reads the count of active alarms into `alarms` ("3 active alarms", `None` for none or when
+/// it cannot be read), then again after [`ALARM_COUNT_EVERY`], until the header is gone.
+fn watch_alarms(alarms: RwSignal<Option<String>>) {
+    leptos::task::spawn_local(async move {
+        let text = match api::alarms::active_count().await {
+            Ok(0) | Err(_) => None,
+            Ok(n) => Some(format::count_of(n, "active alarm", "active alarms")),
+        };
+        if alarms.try_set(text).is_none() {
+            set_timeout(move || watch_alarms(alarms), ALARM_COUNT_EVERY);
+        }
+    });
 }

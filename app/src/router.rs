@@ -7,7 +7,7 @@
 //! send a visitor who has none to `/login?next=<path>`.
 
 use leptos::prelude::*;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
 use crate::session::Session;
 use crate::{lazy, pages};
@@ -101,6 +101,7 @@ pages! {
     Settings => "/settings", "Settings", Member, lazy lazy::settings_page;
     Users => "/users", "Users", Member, lazy lazy::users_page;
     Audit => "/audit", "Audit", Member, lazy lazy::audit_page;
+    Alarms => "/alarms", "Alarms", Member, lazy lazy::alarms_page;
 }
 
 impl Route {
@@ -126,7 +127,10 @@ impl Router {
     pub fn start(session: Session) -> Self {
         let router = Router { route: RwSignal::new(Route::NotFound), session };
         router.follow_location(true);
-        let handle = window_event_listener(leptos::ev::popstate, move |_| router.follow_location(true));
+        let handle = window_event_listener(leptos::ev::popstate, move |_| {
+            router.follow_location(true);
+            focus_heading(HEADING_TRIES);
+        });
         // The router lives as long as the page; the listener must too.
         std::mem::forget(handle);
         router
@@ -185,6 +189,7 @@ impl Router {
             };
         }
         self.follow_location(true);
+        focus_heading(HEADING_TRIES);
     }
 
     /// Shows the page for the browser's location, applying the login rule (by replacing the
@@ -215,6 +220,32 @@ impl Router {
         self.route.set(route);
         document().set_title(&format!("{} · anchorage", route.title()));
     }
+}
+
+/// How often [`focus_heading`] looks for the new page's heading, 50 ms apart: a page in a
+/// chunk shows its heading once the chunk is loaded (5 s at most, then focus stays put).
+const HEADING_TRIES: u8 = 100;
+
+/// Moves focus to the page's heading (`main h1`) once the page shows it, so that keyboard and
+/// screen-reader users land on the new page after a navigation or a login instead of on
+/// `<body>`. (The previous page is gone by the first look: the route is set synchronously.)
+/// The first load of a page leaves focus alone (the login form focuses its first field).
+fn focus_heading(tries: u8) {
+    set_timeout(
+        move || {
+            let heading = document().query_selector("main h1").ok().flatten();
+            match heading.and_then(|h| h.dyn_into::<web_sys::HtmlElement>().ok()) {
+                Some(h) => {
+                    // Focusable by script only: not a stop in the tab order.
+                    let _ = h.set_attribute("tabindex", "-1");
+                    let _ = h.focus();
+                }
+                None if tries > 0 => focus_heading(tries - 1),
+                None => {}
+            }
+        },
+        std::time::Duration::from_millis(50),
+    );
 }
 
 fn login_path(next: Route) -> String {

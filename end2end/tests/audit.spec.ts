@@ -1,7 +1,18 @@
 // The audit page: the actions just taken, newest first, with who did them and from where;
-// filtered by type, user and days, a page at a time.
+// filtered by type, user and days, a page at a time; types named for people; the filters in
+// force shown with "Clear filters"; a page change back at the top; the operator's own logins
+// hidden on request; a refused device token naming the certificate with links to the device and
+// the CA; compact rows on a phone.
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as https from 'node:https';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { expect, test } from '@playwright/test';
-import { USER, adminAuth, makeCertificate, navigate, openConsole, tenantId, unique, uploadViaApi } from './support';
+import {
+  USER, adminAuth, expectAccessible, makeCertificate, navigate, openConsole, tenantId, unique, uploadViaApi,
+} from './support';
 
 const OPTION = '/tenant/options/oauth.internal/device-token.lifespan.seconds';
 
@@ -41,8 +52,12 @@ test('the audit page shows the actions just taken, filtered by type, user and da
   await type.selectOption('Option');
   await expect(rows).toHaveCount(25);
   await expect(page.getByText(/^Page 1 of \d+$/)).toBeVisible();
+  // A page change starts at the top of the page.
+  await page.getByRole('button', { name: 'Next' }).scrollIntoViewIfNeeded();
+  expect(await page.evaluate(() => window.scrollY)).toBeGreaterThan(0);
   await page.getByRole('button', { name: 'Next' }).click();
   await expect(page.getByText(/^Page 2 of \d+$/)).toBeVisible();
+  await expect.poll(() => page.evaluate(() => window.scrollY)).toBe(0);
   await page.getByRole('button', { name: 'Previous' }).click();
   await expect(page.getByText(/^Page 1 of \d+$/)).toBeVisible();
 
@@ -52,14 +67,141 @@ test('the audit page shows the actions just taken, filtered by type, user and da
   await user.fill(USER);
   await expect(rows).toHaveCount(25);
 
-  await page.getByLabel('From', { exact: true }).fill('2000-01-01');
-  await page.getByLabel('To', { exact: true }).fill('2000-01-02');
+  await page.getByLabel('From (UTC)', { exact: true }).fill('2000-01-01');
+  await page.getByLabel('To (UTC)', { exact: true }).fill('2000-01-02');
   await expect(page.getByText('No audit records to display.')).toBeVisible();
   const today = new Date().toISOString().slice(0, 10);
-  await page.getByLabel('From', { exact: true }).fill(today);
-  await page.getByLabel('To', { exact: true }).fill(today);
+  await page.getByLabel('From (UTC)', { exact: true }).fill(today);
+  await page.getByLabel('To (UTC)', { exact: true }).fill(today);
   await expect(rows).toHaveCount(25);
 
-  await type.selectOption('');
+  // The filters in force are listed, and cleared at once.
+  const inForce = page.getByRole('status').filter({ hasText: 'Filtered by:' });
+  await expect(inForce).toContainText('Type: Tenant option');
+  await expect(inForce).toContainText(`User: ${USER}`);
+  await expect(inForce).toContainText(`From: ${today} (UTC)`);
+  await expectAccessible(page, 'the audit page with filters');
+  await inForce.getByRole('button', { name: 'Clear filters' }).click();
+  await expect(inForce).toBeHidden();
+  await expect(type).toHaveValue('');
+  await expect(user).toHaveValue('');
+  await expect(page.getByLabel('From (UTC)', { exact: true })).toHaveValue('');
   await expect(rows.first()).toContainText('Login');
+});
+
+test('audit types have names for people, and the operator can hide their own logins', async ({ page, request }) => {
+  const tenant = await tenantId(request);
+  const name = `other-${unique()}`;
+  const made = await request.post(`/user/${tenant}/users`, {
+    headers: { Authorization: adminAuth() }, data: { userName: name, password: 'other-password', role: 'reader' },
+  });
+  expect(made.status()).toBe(201);
+  await openConsole(page);
+  await navigate(page, 'Audit');
+  const type = page.getByLabel('Type', { exact: true });
+  await expect(type.locator('option[value="UserAuthentication"]')).toHaveText('Login');
+  await expect(type.locator('option[value="Tenant"]')).toHaveText('Trusted certificate');
+  await expect(type.locator('option[value="DeviceRegistration"]')).toHaveText('Device registration');
+  await type.selectOption('UserAuthentication');
+  const rows = page.locator('table.audit tbody tr');
+  await expect(rows.first().locator('td.type')).toHaveText('Login');
+  await expect(rows.first()).toContainText(USER);
+
+  await page.getByLabel('Hide my logins').check();
+  await expect(page.getByRole('status').filter({ hasText: 'Filtered by:' })).toContainText('Your logins hidden');
+  // Other users' logins stay; none of the operator's.
+  const login = await request.post(`/tenant/oauth?tenant_id=${tenant}`, {
+    form: { grant_type: 'PASSWORD', username: name, password: 'other-password' },
+  });
+  expect(login.status()).toBe(200);
+  await page.getByRole('button', { name: 'Reload' }).click();
+  await expect(rows.filter({ hasText: name }).first()).toBeVisible();
+  await expect(page.locator('table.audit tbody td.user').filter({ hasText: new RegExp(`^${USER}$`) })).toHaveCount(0);
+  await expectAccessible(page, 'the audit page with the own logins hidden');
+});
+
+/** A CA and a device certificate it signed, made with openssl in a temporary directory. */
+function makeDevicePki() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'anchorage-e2e-audit-'));
+  const id = unique();
+  const caName = `E2E Audit Refusal CA ${id}`;
+  const deviceId = `audit-${id}`;
+  const run = (args: string[]) => execFileSync('openssl', args, { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+  run(['req', '-x509', ...ec, '-keyout', 'ca-key.pem', '-out', 'ca.pem', '-days', '30', '-subj', `/CN=${caName}`,
+    '-addext', 'basicConstraints=critical,CA:true', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  run(['req', '-new', ...ec, '-keyout', 'device-key.pem', '-out', 'device.csr', '-subj', `/CN=${deviceId}`]);
+  fs.writeFileSync(path.join(dir, 'device.ext'),
+    'basicConstraints=critical,CA:false\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n');
+  const serial = randomBytes(12);
+  // A leading zero nibble: openssl prints it (whole bytes), a lowercase trimmed form would not.
+  serial[0] = 0x0a;
+  run(['x509', '-req', '-in', 'device.csr', '-CA', 'ca.pem', '-CAkey', 'ca-key.pem', '-set_serial',
+    `0x${serial.toString('hex')}`, '-days', '30', '-out', 'device.pem', '-extfile', 'device.ext']);
+  const opensslSerial = run(['x509', '-in', 'device.pem', '-noout', '-serial']).trim().split('=')[1];
+  const fp = (alg: string, file: string) =>
+    run(['x509', '-in', file, '-noout', '-fingerprint', alg]).trim().split('=')[1].replace(/:/g, '').toLowerCase();
+  return {
+    caName, caPem: fs.readFileSync(path.join(dir, 'ca.pem'), 'utf8'), deviceId, opensslSerial,
+    caFingerprint: fp('-sha1', 'ca.pem'), fingerprint: fp('-sha1', 'device.pem'),
+    certPath: path.join(dir, 'device.pem'), keyPath: path.join(dir, 'device-key.pem'),
+  };
+}
+
+/** `POST /devicecontrol/deviceAccessToken` over mutual TLS: the answer's status. */
+function deviceToken(certPath: string, keyPath: string): Promise<number> {
+  const base = process.env.E2E_DEVICE_URL;
+  const caPath = process.env.E2E_DEVICE_TLS_CA;
+  if (!base || !caPath) throw new Error('E2E_DEVICE_URL / E2E_DEVICE_TLS_CA are not set: run through playwright.config.ts');
+  return new Promise((resolve, reject) => {
+    const req = https.request(new URL('/devicecontrol/deviceAccessToken', base), {
+      method: 'POST', key: fs.readFileSync(keyPath), cert: fs.readFileSync(certPath), ca: fs.readFileSync(caPath),
+      headers: { Accept: 'application/json' }, agent: false,
+    }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test('a refused device token names the certificate and links to the device and the CA, compact on a phone', async ({ page, request }) => {
+  const pki = makeDevicePki();
+  const tenant = await tenantId(request);
+  // Trusted but disabled: the refusal knows the device and the CA.
+  const res = await request.post(`/tenant/tenants/${tenant}/trusted-certificates`, {
+    headers: { Authorization: adminAuth(), Accept: 'application/json' },
+    data: { name: pki.caName, certInPemFormat: pki.caPem, status: 'DISABLED', autoRegistrationEnabled: true },
+  });
+  expect(res.status(), await res.text()).toBe(201);
+  expect(await deviceToken(pki.certPath, pki.keyPath)).toBeGreaterThanOrEqual(400);
+
+  await openConsole(page);
+  await page.goto(`/audit?device=${encodeURIComponent(pki.deviceId)}`);
+  await expect(page.getByRole('heading', { name: 'Audit', level: 1 })).toBeVisible();
+  await expect(page.getByLabel('User', { exact: true })).toHaveValue(`device_${pki.deviceId}`);
+  const record = page.locator('table.audit tbody tr').filter({ hasText: 'Device token refused' }).first();
+  await expect(record).toContainText('CA disabled');
+  await expect(record).toContainText(`CN=${pki.deviceId}`);
+  await expect(record).toContainText(`CN=${pki.caName}`);
+  expect(pki.opensslSerial).toMatch(/^0A[0-9A-F]+$/);
+  await expect(record).toContainText(pki.opensslSerial);
+  await expect(record).toContainText(pki.fingerprint);
+  const device = record.getByRole('link', { name: `Device ${pki.deviceId}` });
+  await expect(device).toHaveAttribute('href', `/devices?q=${encodeURIComponent(pki.deviceId)}`);
+  const ca = record.getByRole('link', { name: `Trusted certificate ${pki.caFingerprint}` });
+  await expect(ca).toHaveAttribute('href', `/trusted-certificates?q=${pki.caFingerprint}`);
+  await expectAccessible(page, 'a refused device token on the audit page');
+
+  // On a phone: one compact card per record, no column labels, nothing wider than the screen.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await expect(record).toBeVisible();
+  const box = await record.boundingBox();
+  expect(box?.width ?? 1000).toBeLessThanOrEqual(390);
+  const label = await record.locator('td.time').evaluate((el) => getComputedStyle(el, '::before').content);
+  expect(['none', 'normal', '']).toContain(label);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  expect(overflow).toBeLessThanOrEqual(0);
+  await expectAccessible(page, 'the audit page on a phone');
 });

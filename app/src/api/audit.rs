@@ -28,11 +28,36 @@ pub struct AuditRecord {
     pub details: Option<AuditDetails>,
 }
 
-/// What anchorage adds to a record; only the part the page shows is read.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// What anchorage adds to a record; only the part the page shows is read. Device token
+/// records (issued or refused) name the device, the certificate presented and the trusted
+/// certificate that anchored it, as far as they were known.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AuditDetails {
-    #[serde(default, rename = "clientAddress")]
+    #[serde(default)]
     pub client_address: Option<String>,
+    /// `ISSUED` or `REFUSED` (device tokens).
+    #[serde(default)]
+    pub result: Option<String>,
+    /// The refusal's reason code.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// The device's user name (`device_<external id>`).
+    #[serde(default)]
+    pub device: Option<String>,
+    #[serde(default)]
+    pub certificate_subject: Option<String>,
+    #[serde(default)]
+    pub certificate_issuer: Option<String>,
+    #[serde(default)]
+    pub certificate_serial_number_in_hex: Option<String>,
+    /// SHA-1.
+    #[serde(default)]
+    pub certificate_fingerprint: Option<String>,
+    #[serde(default)]
+    pub certificate_sha256_fingerprint: Option<String>,
+    #[serde(default)]
+    pub trusted_certificate_fingerprint: Option<String>,
 }
 
 impl AuditRecord {
@@ -50,6 +75,8 @@ pub struct AuditFilter {
     /// RFC 3339 times.
     pub date_from: Option<String>,
     pub date_to: Option<String>,
+    /// Leaves out this user's login records (anchorage's `hideLoginsOf`).
+    pub hide_logins_of: Option<String>,
 }
 
 /// One page of audit records.
@@ -87,6 +114,7 @@ impl Client {
             ("user", Some(filter.user.trim())),
             ("dateFrom", filter.date_from.as_deref()),
             ("dateTo", filter.date_to.as_deref()),
+            ("hideLoginsOf", filter.hide_logins_of.as_deref()),
         ];
         for (name, value) in params {
             if let Some(value) = value.filter(|v| !v.is_empty()) {

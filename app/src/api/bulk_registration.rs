@@ -1,19 +1,37 @@
-//! `POST /devicecontrol/bulkNewDeviceRequests`: uploads a CSV file (multipart part `file`).
+//! `POST /devicecontrol/bulkNewDeviceRequests`: uploads a CSV file (multipart part `file`);
+//! `POST /anchorage/bulk-registration/existing` (anchorage's own): which device ids of a file
+//! are registered already.
 //!
-//! The one call not made with gloo-net: `fetch` reports no upload progress, so this uses
-//! `XMLHttpRequest`, whose `upload.onprogress` does.
+//! The upload is the one call not made with gloo-net: `fetch` reports no upload progress, so
+//! it uses `XMLHttpRequest`, whose `upload.onprogress` does.
 
-use anchorage_common::api::BulkNewDeviceRequestResult;
+use anchorage_common::api::{
+    BulkNewDeviceRequestResult, ExistingDevices, ExistingDevicesQuery, MAX_EXISTING_QUERY_IDS,
+};
+use gloo_net::http::Request;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::Closure;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, FormData, ProgressEvent, XmlHttpRequest};
 
-use super::{ApiError, Client, error_of};
+use super::{ApiError, Client, error_of, json_with_body};
 
 const URL: &str = "/devicecontrol/bulkNewDeviceRequests";
+const EXISTING_URL: &str = "/anchorage/bulk-registration/existing";
 
 impl Client {
+    /// The ids among `ids` that are registered devices of the tenant already, asked in lists
+    /// of at most [`MAX_EXISTING_QUERY_IDS`].
+    pub async fn existing_devices(&self, ids: &[String]) -> Result<Vec<String>, ApiError> {
+        let mut existing = Vec::new();
+        for chunk in ids.chunks(MAX_EXISTING_QUERY_IDS) {
+            let query = ExistingDevicesQuery { ids: chunk.to_vec() };
+            let answer: ExistingDevices = json_with_body(self.request(Request::post(EXISTING_URL)), &query).await?;
+            existing.extend(answer.existing);
+        }
+        Ok(existing)
+    }
+
     /// Registers the devices of the CSV `file`, sent under `file_name`. `progress` receives
     /// the bytes sent and the total as the upload proceeds.
     pub async fn register_devices(
@@ -61,7 +79,9 @@ impl Client {
         let body = xhr.response_text().ok().flatten().unwrap_or_default();
         match status {
             0 => Err(ApiError::Network),
-            200..=299 => serde_json::from_str(&body).map_err(|e| ApiError::Unexpected(e.to_string())),
+            // The parser's own words would mean nothing to the reader.
+            200..=299 => serde_json::from_str(&body)
+                .map_err(|_| ApiError::Unexpected("the registration result could not be read".into())),
             s => Err(error_of(s, &body)),
         }
     }

@@ -6,6 +6,7 @@
 //! Failures come back as [`ApiError`], whose `Display` is a sentence for the person using the
 //! console. Pages never see gloo-net.
 
+pub mod alarms;
 mod audit;
 mod bulk_registration;
 mod chain_doctor;
@@ -45,13 +46,15 @@ pub enum ApiError {
     Network,
     /// An answer that is not what the API promises.
     Unexpected(String),
+    /// Too many attempts (HTTP 429): the server takes the next one after `retry_after` seconds.
+    Throttled { retry_after: u32, message: String },
 }
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ApiError::Unauthorized => f.write_str("Wrong user name or password."),
-            ApiError::Status { message, .. } => f.write_str(message),
+            ApiError::Status { message, .. } | ApiError::Throttled { message, .. } => f.write_str(message),
             ApiError::Network => f.write_str("anchorage did not answer; check that it is running."),
             ApiError::Unexpected(what) => write!(f, "anchorage sent an unexpected answer ({what})."),
         }

@@ -59,6 +59,12 @@ pub async fn log_in(tenant: &str, user: &str, password: &str) -> Result<Login, A
         .body(form)
         .map_err(unbuildable)?;
     let response = request.send().await.map_err(|_| ApiError::Network)?;
+    if response.status() == 429 {
+        // The login throttle: `Retry-After` says when the next attempt is taken.
+        let retry_after = response.headers().get("retry-after").and_then(|v| v.trim().parse().ok()).unwrap_or(60);
+        let message = failure(response).await.to_string();
+        return Err(ApiError::Throttled { retry_after, message });
+    }
     if !response.ok() {
         return Err(failure(response).await);
     }

@@ -8,7 +8,7 @@ use anchorage_common::api::{
 use gloo_net::http::Request;
 
 use super::wire::{self, Certificates};
-use super::{ApiError, Client, encode, json_with_body, no_content, read, read_answer, unbuildable};
+use super::{ApiError, Client, encode, json, json_with_body, no_content, read, read_answer, unbuildable};
 
 impl Client {
     fn certificates_url(&self) -> String {
@@ -87,5 +87,16 @@ impl Client {
             .map_err(unbuildable)?;
         let response = request.send().await.map_err(|_| ApiError::Network)?;
         read_answer(response).await
+    }
+}
+
+impl Client {
+    /// How many devices last got a token through the certificate (anchorage's own
+    /// `…/trusted-certificates/{fingerprint}/devices/count`): what disabling or deleting it
+    /// would refuse.
+    pub async fn count_certificate_devices(&self, fingerprint: &str) -> Result<u64, ApiError> {
+        let url = format!("{}/devices/count", self.certificate_url(fingerprint));
+        let answer: anchorage_common::api::CertificateDeviceCount = json(self.request(Request::get(&url))).await?;
+        Ok(answer.count)
     }
 }

@@ -1,12 +1,12 @@
 //! `/user/{tenantId}/users`: the tenant's console users; list, create, change password, role or
-//! enabled.
+//! enabled. `/user/currentUser/password`: the logged-in user's own password.
 
 use anchorage_common::api::MAX_PAGE_SIZE;
-use anchorage_common::users::{NewUser, User, UserChanges};
+use anchorage_common::users::{NewUser, PasswordChange, User, UserChanges};
 use gloo_net::http::Request;
 use serde::Deserialize;
 
-use super::{ApiError, Client, encode, json, json_with_body};
+use super::{ApiError, Client, encode, failure, json, json_with_body, unbuildable};
 
 impl Client {
     fn users_url(&self) -> String {
@@ -37,5 +37,17 @@ impl Client {
     /// Changes the user's password, role or enabled state; answers the user as now stored.
     pub async fn update_user(&self, user_name: &str, changes: &UserChanges) -> Result<User, ApiError> {
         json_with_body(self.request(Request::put(&self.user_url(user_name))), changes).await
+    }
+
+    /// Changes the logged-in user's own password (reader or admin), with their current one.
+    /// The server ends the user's other sessions; this one stays.
+    pub async fn change_own_password(&self, change: &PasswordChange) -> Result<(), ApiError> {
+        let request = self
+            .request(Request::put("/user/currentUser/password"))
+            .header("Content-Type", "application/json")
+            .json(change)
+            .map_err(unbuildable)?;
+        let response = request.send().await.map_err(|_| ApiError::Network)?;
+        if response.ok() { Ok(()) } else { Err(failure(response).await) }
     }
 }

@@ -1,9 +1,9 @@
 //! The worker's side of bulk registration: parses a file with `anchorage_common::bulk`, keeps
 //! it, and answers the page's requests about it. Compiled into the worker only.
 
-use anchorage_common::bulk::{BulkFile, FileError};
+use anchorage_common::bulk::{BulkFile, Column, FileError};
 
-use crate::protocol::{FIRST_ROWS, FLAG_ERROR, FLAG_WARNING, Overview, Reply, Request, RowView, sentence};
+use crate::protocol::{FIRST_ROWS, FLAG_ERROR, FLAG_WARNING, Overview, Reply, Request, RowId, RowView, sentence};
 
 /// Holds the parsed file and answers requests about it.
 #[derive(Debug, Default)]
@@ -34,6 +34,13 @@ impl Engine {
                     _ => Vec::new(),
                 };
                 (Reply::Csv { file }, Some(csv))
+            }
+            Request::Ids { file } => {
+                let ids = match &self.parsed {
+                    Some(parsed) if file == self.file => row_ids(parsed),
+                    _ => Vec::new(),
+                };
+                (Reply::Ids { file, ids }, None)
             }
         }
     }
@@ -98,6 +105,21 @@ fn row_view(parsed: &BulkFile, index: u32) -> Option<RowView> {
     })
 }
 
+/// The device ids of the valid rows of `file`, with their indices and auth types.
+fn row_ids(file: &BulkFile) -> Vec<RowId> {
+    let at = |which: Column| file.columns.iter().position(|c| *c == which);
+    let (Some(id), auth) = (at(Column::Id), at(Column::AuthType)) else { return Vec::new() };
+    (0u32..)
+        .zip(&file.rows)
+        .filter(|(_, r)| r.is_valid())
+        .filter_map(|(i, r)| {
+            let certificate =
+                auth.and_then(|a| file.cell(r, a)).is_some_and(|v| v.trim().eq_ignore_ascii_case("CERTIFICATES"));
+            Some(RowId(i, file.cell(r, id)?.to_string(), certificate))
+        })
+        .collect()
+}
+
 /// The header and the valid rows of `file` as CSV with the file's separator; fields are
 /// quoted where needed (separator, quote or line break inside), quotes doubled.
 pub fn valid_rows_csv(file: &BulkFile) -> Vec<u8> {
@@ -138,6 +160,23 @@ mod tests {
         assert_eq!((again.summary.rows, again.summary.invalid), (2, 0));
         assert_eq!(again.cell(&again.rows[0], 1), Some("Hall; north"));
         assert_eq!(again.cell(&again.rows[1], 1), Some("say \"hi\""));
+    }
+
+    #[test]
+    fn the_ids_of_the_valid_rows_come_with_their_indices_and_auth_types() {
+        let parsed = bulk::parse(
+            b"AUTH_TYPE;ID;CREDENTIALS\ncertificates;c-1;\nBASIC;b-1;pw-123456789\nCERTIFICATES;bad id;\n;b-2;pw-123456789\n",
+        )
+        .expect("parses");
+        let mut engine = Engine { file: 3, parsed: Some(parsed), stale: None };
+        let (reply, _) = engine.handle(Request::Ids { file: 3 });
+        let Reply::Ids { file: 3, ids } = reply else { panic!("not ids: {reply:?}") };
+        assert_eq!(
+            ids,
+            vec![RowId(0, "c-1".into(), true), RowId(1, "b-1".into(), false), RowId(3, "b-2".into(), false)]
+        );
+        let (reply, _) = engine.handle(Request::Ids { file: 2 });
+        assert!(matches!(reply, Reply::Ids { file: 2, ids } if ids.is_empty()));
     }
 
     #[test]

@@ -26,6 +26,8 @@ pub enum Request {
     Rows { file: u32, indices: Vec<u32> },
     /// A CSV of the header and the valid rows, in the payload of the reply.
     ValidCsv { file: u32 },
+    /// The device ids of the valid rows (the page asks the server which exist).
+    Ids { file: u32 },
 }
 
 /// What the parser answers.
@@ -40,7 +42,14 @@ pub enum Reply {
     Rows { file: u32, rows: Vec<RowView> },
     /// The CSV of the valid rows is in the payload.
     Csv { file: u32 },
+    /// The valid rows' device ids, in file order.
+    Ids { file: u32, ids: Vec<RowId> },
 }
+
+/// The device id of a valid row: the row's index, the id, and whether the row is a
+/// certificate device (`AUTH_TYPE` `CERTIFICATES`; else a password device).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowId(pub u32, pub String, pub bool);
 
 /// The file as a whole.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

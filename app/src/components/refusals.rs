@@ -168,7 +168,11 @@ fn refusal_row(r: RefusalRecord) -> impl IntoView {
             <a href=href on:click=open title="Check this certificate's chain with the chain doctor">"Chain doctor"</a>
         }
     });
-    let serial = r.certificate.serial_number_in_hex.clone();
+    let serial = r.certificate.serial_number_in_hex.as_deref().map(anchorage_common::refusal::openssl_serial);
+    let subject = r.certificate.subject.clone();
+    let issuer = r.certificate.issuer.clone();
+    let fingerprint = r.certificate.fingerprint.clone();
+    let sha256 = r.certificate.sha256_fingerprint.clone();
     view! {
         <tr>
             <td class="time" data-label="Time">{format::timestamp(&r.time)}</td>
@@ -178,7 +182,11 @@ fn refusal_row(r: RefusalRecord) -> impl IntoView {
             </td>
             <td class="text" data-label="What the server said">
                 {r.text}
-                {serial.map(|s| view! { <div class="muted">"Certificate serial " <code>{s}</code></div> })}
+                {subject.map(|s| view! { <div class="muted">"Subject " {s}</div> })}
+                {issuer.map(|s| view! { <div class="muted">"Issuer " {s}</div> })}
+                {serial.map(|s| view! { <div class="muted">"Serial (hex) " <code>{s}</code></div> })}
+                {fingerprint.map(|s| view! { <div class="muted">"SHA-1 " <code>{s}</code></div> })}
+                {sha256.map(|s| view! { <div class="muted">"SHA-256 " <code>{s}</code></div> })}
             </td>
             <td data-label="Count">{format::number(r.count)}</td>
             <td data-label="Diagnose">{doctor}</td>

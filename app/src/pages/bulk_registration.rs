@@ -1,12 +1,15 @@
-//! The bulk registration page: a CSV file (picked or dropped) is parsed and checked at once
-//! with `anchorage_common::bulk`, off the page's thread ([`crate::bulk_worker`]); the preview
-//! lists every row with its problems; "Register N devices" uploads the file (or, when the admin
-//! allows it, a CSV of the valid rows only) with a progress bar, then shows the server's
-//! answer. Templates of the platform's formats are offered for download.
+//! The bulk registration page: a CSV file (picked, or dropped anywhere on the page) is parsed
+//! and checked at once with `anchorage_common::bulk`, off the page's thread
+//! ([`crate::bulk_worker`]); the server says which of its ids are registered already; the
+//! preview lists every row with its problems; "Register N devices" uploads the file (or, when
+//! the admin allows it, a CSV of the valid rows only) with a progress bar, then shows the
+//! server's answer, worded for what really happened. Templates of the platform's formats are
+//! offered for download.
 
 mod preview;
 mod result;
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use anchorage_common::api::BulkNewDeviceRequestResult;
@@ -15,7 +18,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::browser;
-use crate::bulk_worker::{FLAG_ERROR, Overview, Parser, Reply, Request, now_ms};
+use crate::bulk_worker::{FLAG_ERROR, Overview, Parser, Reply, Request, RowId, now_ms};
 use crate::context::Console;
 use crate::format;
 use preview::{Preview, RowCache};
@@ -32,6 +35,32 @@ pub(crate) struct Ready {
     /// Milliseconds from choosing the file until its parse arrived (for the benchmark, shown
     /// as a `data-` attribute).
     parsed_ms: u32,
+}
+
+/// The valid rows whose ids are registered devices already (a registration updates them).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Existing {
+    /// Row index → whether the row is a certificate device.
+    rows: HashMap<u32, bool>,
+    /// Device id → whether its row is a certificate device.
+    ids: HashMap<String, bool>,
+}
+
+impl Existing {
+    /// How many of them are certificate devices.
+    fn certificates(&self) -> usize {
+        self.rows.values().filter(|c| **c).count()
+    }
+}
+
+/// What the server said about the file's ids.
+#[derive(Debug, Clone, PartialEq)]
+enum Registered {
+    /// Not asked: no file, no valid row, or a reader (who cannot register).
+    Unknown,
+    Checking,
+    Known(Arc<Existing>),
+    Failed(String),
 }
 
 /// Where the chosen file is.
@@ -94,6 +123,17 @@ pub fn BulkRegistrationPage() -> impl IntoView {
     let valid_only = RwSignal::new(false);
     let upload = RwSignal::new(Upload::Idle);
     let dragging = RwSignal::new(false);
+    let registered = RwSignal::new(Registered::Unknown);
+    let file_input = NodeRef::<leptos::html::Input>::new();
+    // Set right after the replies' handler is made (which sends through it).
+    let parser = StoredValue::new_local(None::<Parser>);
+    let send = move |request: &Request, payload: Option<&wasm_bindgen::JsValue>| {
+        parser.with_value(|p| {
+            if let Some(p) = p {
+                p.send(request, payload);
+            }
+        });
+    };
 
     let send_file = move |blob: web_sys::Blob, name: String, only_valid: bool| {
         let Some(client) = console.client() else { return };
@@ -137,8 +177,42 @@ pub fn BulkRegistrationPage() -> impl IntoView {
                 errors_only.set(false);
             }
             let parsed_ms = (now_ms() - started.get_value()) as u32;
+            // Which ids are registered already: only an admin can register (and ask).
+            let ask = overview.summary.valid > 0 && !console.session.read_only();
             phase.set(Phase::Ready(Arc::new(Ready { file, name, overview, error_rows, parsed_ms })));
             measure(file);
+            if ask {
+                registered.set(Registered::Checking);
+                send(&Request::Ids { file }, None);
+            }
+        }
+        Reply::Ids { file, ids } if file == current.get_value() => {
+            let Some(client) = console.client() else { return };
+            spawn_local(async move {
+                let list: Vec<String> = ids.iter().map(|r| r.1.clone()).collect();
+                let answer = client.existing_devices(&list).await;
+                if current.try_get_value() != Some(file) {
+                    return;
+                }
+                match answer {
+                    Ok(found) => {
+                        let found: HashSet<String> = found.into_iter().collect();
+                        let mut existing = Existing::default();
+                        for RowId(index, id, certificate) in ids {
+                            if found.contains(&id) {
+                                existing.rows.insert(index, certificate);
+                                existing.ids.insert(id, certificate);
+                            }
+                        }
+                        registered.set(Registered::Known(Arc::new(existing)));
+                    }
+                    Err(e) => {
+                        if let Some(message) = console.explain(&e) {
+                            registered.set(Registered::Failed(message));
+                        }
+                    }
+                }
+            });
         }
         Reply::Unreadable { file, message } if file == current.get_value() => {
             let name = chosen.with_value(|f| f.as_ref().map(web_sys::File::name)).unwrap_or_default();
@@ -168,10 +242,10 @@ pub fn BulkRegistrationPage() -> impl IntoView {
             phase.set(Phase::Unreadable { name, message });
         }
     };
-    let parser = StoredValue::new_local(Parser::start(on_reply, on_broken));
+    parser.set_value(Some(Parser::start(on_reply, on_broken)));
     let request = Callback::new(move |indices: Vec<u32>| {
         let file = current.get_value();
-        parser.with_value(|p| p.send(&Request::Rows { file, indices }, None));
+        send(&Request::Rows { file, indices }, None);
     });
 
     let choose = move |file: web_sys::File| {
@@ -182,7 +256,7 @@ pub fn BulkRegistrationPage() -> impl IntoView {
         chosen.set_value(Some(file.clone()));
         let refused = if file.size() > bulk::MAX_FILE_BYTES as f64 {
             Some(format::sentence(&FileError::TooLarge.to_string()))
-        } else if !parser.with_value(Parser::is_running) {
+        } else if !parser.with_value(|p| p.as_ref().is_some_and(Parser::is_running)) {
             Some("The file cannot be checked: this browser did not start the file checker (a module Web Worker). Reload the page, or use a current browser.".into())
         } else {
             None
@@ -190,10 +264,11 @@ pub fn BulkRegistrationPage() -> impl IntoView {
         if refused.is_none() {
             // The worker reads the file and parses each piece as it comes. Sent first, so
             // that reading starts while the page renders.
-            parser.with_value(|p| p.send(&Request::Parse { file: n }, Some(&file.into())));
+            send(&Request::Parse { file: n }, Some(&file.into()));
         }
         ready_ms.set(None);
         upload.set(Upload::Idle);
+        registered.set(Registered::Unknown);
         valid_only.set(false);
         cache.reset(0);
         phase.set(match refused {
@@ -202,14 +277,32 @@ pub fn BulkRegistrationPage() -> impl IntoView {
         });
     };
     // One file: the first one picked or dropped.
-    let (picked, drag_over, dropped) = browser::file_drop(
-        move |files: Vec<web_sys::File>| {
-            if let Some(file) = files.into_iter().next() {
-                choose(file);
-            }
-        },
-        dragging,
-    );
+    let take = move |files: Vec<web_sys::File>| {
+        if let Some(file) = files.into_iter().next() {
+            choose(file);
+        }
+    };
+    let (picked, _, _) = browser::file_drop(take, dragging);
+    // The hint says "anywhere on this page": while the page is shown, files dragged over any
+    // part of the window are taken here (the browser would otherwise open a file dropped
+    // outside the page's section and leave the console), with an overlay saying so.
+    let listeners = drop_anywhere(take, dragging);
+    on_cleanup(move || listeners.into_iter().for_each(|l| l.remove()));
+    // "Load another file": the form as it was when the page opened.
+    let load_another = move |_| {
+        current.update_value(|n| *n += 1);
+        chosen.set_value(None);
+        ready_ms.set(None);
+        upload.set(Upload::Idle);
+        registered.set(Registered::Unknown);
+        valid_only.set(false);
+        errors_only.set(false);
+        cache.reset(0);
+        phase.set(Phase::Empty);
+        if let Some(input) = file_input.get_untracked() {
+            let _ = input.focus();
+        }
+    };
 
     let ready = move || match phase.get() {
         Phase::Ready(r) => Some(r),
@@ -224,6 +317,9 @@ pub fn BulkRegistrationPage() -> impl IntoView {
         }
         if upload.with(Upload::busy) {
             return Some("Registering…".into());
+        }
+        if upload.with(|u| matches!(u, Upload::Done { .. })) {
+            return Some("This file is registered. Load another file to register more devices.".into());
         }
         if s.valid == 0 {
             return Some("No row is valid: fix the file and choose it again.".into());
@@ -247,7 +343,7 @@ pub fn BulkRegistrationPage() -> impl IntoView {
             send_file(file.into(), name, false);
         } else {
             upload.set(Upload::Preparing);
-            parser.with_value(|p| p.send(&Request::ValidCsv { file: r.file }, None));
+            send(&Request::ValidCsv { file: r.file }, None);
         }
     };
 
@@ -264,10 +360,17 @@ pub fn BulkRegistrationPage() -> impl IntoView {
             </div>
         }
         .into_any(),
-        Phase::Ready(r) => {
-            view! { <FilePreview ready=r cache=cache errors_only=errors_only request=request ready_ms=ready_ms /> }
-                .into_any()
+        Phase::Ready(r) => view! {
+            <FilePreview
+                ready=r
+                cache=cache
+                errors_only=errors_only
+                request=request
+                ready_ms=ready_ms
+                registered=registered
+            />
         }
+        .into_any(),
     };
 
     let submit_text = move || match to_send() {
@@ -304,19 +407,28 @@ pub fn BulkRegistrationPage() -> impl IntoView {
     };
     let result = move || match upload.get() {
         Upload::Done { result, valid_only } => {
-            Some(view! { <RegistrationResult result=(*result).clone() valid_only=valid_only /> })
+            let existing = match registered.get_untracked() {
+                Registered::Known(e) => Some(e),
+                _ => None,
+            };
+            Some(view! {
+                <RegistrationResult result=(*result).clone() valid_only=valid_only existing=existing />
+                <div class="result-actions">
+                    <a class="button primary" href="/devices">"View devices"</a>
+                    <button type="button" class="button" on:click=load_another>"Load another file"</button>
+                </div>
+            })
         }
         _ => None,
     };
 
     view! {
-        <section
-            class="page"
-            on:dragover=drag_over
-            on:dragenter=drag_over
-            on:dragleave=move |_| dragging.set(false)
-            on:drop=dropped
-        >
+        <section class="page bulk-page">
+            <Show when=move || dragging.get()>
+                <div class="bulk-drop-overlay" role="status">
+                    <p>"Drop the CSV file to preview it"</p>
+                </div>
+            </Show>
             <header class="page-header">
                 <div>
                     <h1>"Bulk registration"</h1>
@@ -336,7 +448,7 @@ pub fn BulkRegistrationPage() -> impl IntoView {
             </header>
             <div class="dropzone bulk-drop" class:dragging=dragging>
                 <label for="bulk-file">"CSV file"</label>
-                <input id="bulk-file" type="file" accept=".csv,.txt,text/csv" on:change=picked />
+                <input id="bulk-file" type="file" accept=".csv,.txt,text/csv" on:change=picked node_ref=file_input />
                 <p class="hint">
                     "…or drop it anywhere on this page. Separator: semicolon, comma or tab; first line: the column names (ID, CREDENTIALS, AUTH_TYPE, TYPE, NAME, …)."
                 </p>
@@ -377,6 +489,7 @@ fn FilePreview(
     errors_only: RwSignal<bool>,
     request: Callback<Vec<u32>>,
     ready_ms: RwSignal<Option<u32>>,
+    registered: RwSignal<Registered>,
 ) -> impl IntoView {
     let s = ready.overview.summary.clone();
     let counts = [
@@ -399,6 +512,10 @@ fn FilePreview(
     let parsed_ms = ready.parsed_ms.to_string();
     let heading = format!("\u{201c}{}\u{201d}", ready.name);
     let has_errors = s.invalid > 0;
+    let existing = Signal::derive(move || match registered.get() {
+        Registered::Known(e) => Some(e),
+        _ => None,
+    });
     view! {
         <section
             class="bulk-preview"
@@ -421,8 +538,9 @@ fn FilePreview(
                 </label>
             </div>
             <ul class="counts" aria-label="Counts">{counts}</ul>
+            {move || registered_view(registered.get(), s.valid)}
             {file_issues_view(file_issues)}
-            <Preview ready=ready cache=cache errors_only=errors_only request=request />
+            <Preview ready=ready cache=cache errors_only=errors_only request=request existing=existing />
         </section>
     }
 }
@@ -438,4 +556,103 @@ fn file_issues_view(issues: Vec<Issue>) -> impl IntoView {
             .collect_view();
         view! { <ul class="file-issues">{items}</ul> }
     })
+}
+
+/// What the server said about the file's ids, in words: which rows a registration updates
+/// rather than creates, and what it does to them (`valid` rows can be registered).
+fn registered_view(registered: Registered, valid: usize) -> impl IntoView {
+    let (class, text) = match registered {
+        Registered::Unknown => return None,
+        Registered::Checking => ("registered-note", "Checking which IDs are registered already…".to_string()),
+        Registered::Failed(message) => {
+            ("registered-note warn", format!("Which IDs are registered already could not be checked: {message}"))
+        }
+        Registered::Known(e) if e.rows.is_empty() => (
+            "registered-note",
+            format!(
+                "None of the IDs is registered yet: {} new.",
+                format::count_of(valid as u64, "device would be", "devices would be")
+            ),
+        ),
+        Registered::Known(e) => {
+            let certificates = e.certificates();
+            let basic = e.rows.len() - certificates;
+            let mut parts = Vec::new();
+            if certificates > 0 {
+                parts.push(format!(
+                    "{}: name, type and properties are updated (they have no credentials)",
+                    format::count_of(certificates as u64, "certificate device", "certificate devices")
+                ));
+            }
+            if basic > 0 {
+                parts.push(format!(
+                    "{}: name, type, properties and password are updated",
+                    format::count_of(basic as u64, "password device", "password devices")
+                ));
+            }
+            (
+                "registered-note warn",
+                format!(
+                    "{} registered already and will not be created again. {}.",
+                    format::count_of(e.rows.len() as u64, "ID is", "IDs are"),
+                    parts.join("; ")
+                ),
+            )
+        }
+    };
+    Some(view! { <p class=class role="status">{text}</p> })
+}
+
+/// Takes files dropped anywhere in the window while the page is shown (other drags, of text
+/// say, are left alone); `dragging` is true while files are over the window. Returns the
+/// listeners, to be removed when the page is left.
+fn drop_anywhere(
+    take: impl Fn(Vec<web_sys::File>) + Copy + 'static,
+    dragging: RwSignal<bool>,
+) -> Vec<WindowListenerHandle> {
+    use leptos::ev;
+    // Enter and leave come for every element crossed: the overlay goes when as many leaves as
+    // enters came (the drag left the window).
+    let depth = StoredValue::new(0i32);
+    let has_files = |e: &web_sys::DragEvent| {
+        e.data_transfer().is_some_and(|t| t.types().includes(&wasm_bindgen::JsValue::from_str("Files"), 0))
+    };
+    vec![
+        window_event_listener(ev::dragenter, move |e| {
+            if has_files(&e) {
+                e.prevent_default();
+                depth.update_value(|d| *d += 1);
+                dragging.set(true);
+            }
+        }),
+        window_event_listener(ev::dragover, move |e| {
+            if has_files(&e) {
+                // Without this the drop is the browser's: it opens the file.
+                e.prevent_default();
+                if let Some(t) = e.data_transfer() {
+                    t.set_drop_effect("copy");
+                }
+                dragging.set(true);
+            }
+        }),
+        window_event_listener(ev::dragleave, move |e| {
+            if has_files(&e) {
+                depth.update_value(|d| *d -= 1);
+                if depth.get_value() <= 0 {
+                    depth.set_value(0);
+                    dragging.set(false);
+                }
+            }
+        }),
+        window_event_listener(ev::drop, move |e| {
+            if has_files(&e) {
+                e.prevent_default();
+                depth.set_value(0);
+                dragging.set(false);
+                if let Some(t) = e.data_transfer() {
+                    take(browser::files_of(t.files()));
+                }
+            }
+        }),
+    ]
 }

@@ -1,5 +1,9 @@
-//! The devices page: the tenant's registered devices, 50 a page, with a search by name or id
-//! (`text=`), how each authenticates, who registered it, and the certificate it last used.
+//! The devices page: the tenant's registered devices, 50 a page, with their total count and
+//! a search on the server (device id, name, certificate serial or fingerprint: `text=`; the
+//! address's `?q=` fills it in, as other pages link to a device); each device's status, the
+//! CA that authenticated it (linked to the trusted certificates page), its last token, the
+//! certificate it last used; and for admins, disable/enable and delete (asked to confirm),
+//! and a link to its audit records.
 //! A device's details ([`certificates::DeviceDetails`]) list the certificates it got tokens
 //! with and those the tenant's CA issued to it, to revoke, and why it was refused tokens.
 //! Admins register a device that enrolls over EST with a one-time password, and see the
@@ -10,9 +14,12 @@ mod enrollment;
 
 use std::time::Duration;
 
+use anchorage_common::refusal::openssl_serial;
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 
 use crate::api::{Device, DevicePage};
+use crate::components::confirm_dialog::ConfirmDialog;
 use crate::components::modal::Modal;
 use crate::components::read_only;
 use crate::context::Console;
@@ -29,10 +36,14 @@ const SEARCH_DELAY: Duration = Duration::from_millis(300);
 #[component]
 pub fn DevicesPage() -> impl IntoView {
     let console = Console::get();
-    let search = RwSignal::new(String::new());
+    // Linked from another page (`/devices?q=<device id>`): searched at once.
+    let linked = query_in_address();
+    let search = RwSignal::new(linked.clone());
     // The search sent: follows `search` once typing pauses.
-    let text = RwSignal::new(String::new());
+    let text = RwSignal::new(linked);
     let page = RwSignal::new(1u32);
+    // Bumped after a device was disabled, enabled or deleted: the page is loaded again.
+    let changed = RwSignal::new(0u32);
     let answer = RwSignal::new(None::<Result<DevicePage, String>>);
     let loading = RwSignal::new(false);
     let generation = StoredValue::new(0u64);
@@ -57,6 +68,7 @@ pub fn DevicesPage() -> impl IntoView {
     Effect::new(move |_| {
         let text = text.get();
         let page = page.get();
+        changed.track();
         let Some(client) = console.client() else { return };
         console.load_latest(
             generation,
@@ -66,6 +78,7 @@ pub fn DevicesPage() -> impl IntoView {
         );
     });
 
+    let actions = Actions::new(console, changed);
     let body = move || match answer.get() {
         None => view! { <p class="placeholder" role="status">"Loading devices…"</p> }.into_any(),
         Some(Err(message)) => view! {
@@ -92,7 +105,7 @@ pub fn DevicesPage() -> impl IntoView {
             }
             .into_any()
         }
-        Some(Ok(p)) => device_table(p).into_any(),
+        Some(Ok(p)) => device_table(p, actions).into_any(),
     };
 
     // EST enrollment: the devices waiting for it, and the "Register device" dialog.
@@ -114,6 +127,17 @@ pub fn DevicesPage() -> impl IntoView {
 
     let pages =
         move || answer.with(|a| a.as_ref().and_then(|a| a.as_ref().ok()).map(|p| (p.page, p.pages, p.has_next)));
+    // "1,234 devices", or how many match the search.
+    let total = move || {
+        answer.with(|a| a.as_ref().and_then(|a| a.as_ref().ok()).and_then(|p| p.total)).map(|n| {
+            let searched = text.get();
+            if searched.is_empty() {
+                format::count_of(n, "device", "devices")
+            } else {
+                format!("{} match \u{201c}{searched}\u{201d}", format::count_of(n, "device", "devices"))
+            }
+        })
+    };
     let pager = move || {
         pages().map(|(current, total, has_next)| {
             view! {
@@ -135,11 +159,21 @@ pub fn DevicesPage() -> impl IntoView {
             <header class="page-header">
                 <div>
                     <h1>"Devices"</h1>
-                    <p class="muted">"Devices registered in bulk or by themselves, and the certificate each last authenticated with."</p>
+                    <p class="muted">"Devices registered in bulk or by themselves, the CA and the certificate each last authenticated with."</p>
+                    <p class="device-total" data-testid="device-total" role="status">{total}</p>
                 </div>
                 <div class="toolbar">
                     <label class="sr-only" for="device-search">"Search devices"</label>
-                    <input id="device-search" type="search" class="search" placeholder="Search devices" autocomplete="off" prop:value=move || search.get() on:input=on_search />
+                    <input
+                        id="device-search"
+                        type="search"
+                        class="search"
+                        placeholder="ID, name, serial or fingerprint"
+                        title="Search by device ID, name, certificate serial number (hex or decimal) or SHA-1 fingerprint"
+                        autocomplete="off"
+                        prop:value=move || search.get()
+                        on:input=on_search
+                    />
                     <button
                         type="button"
                         class="button primary"
@@ -155,6 +189,7 @@ pub fn DevicesPage() -> impl IntoView {
             {enrollment::waiting_list(waiting)}
             {body}
             {pager}
+            {actions.dialogs()}
             <Modal open=registering labelled_by="register-device-title" on_dismiss=close_register class="modal-wide">
                 <RegisterDevice on_done=close_register on_registered=registered prefill=prefill.clone() />
             </Modal>
@@ -178,9 +213,162 @@ fn auth_type(value: &str) -> String {
     }
 }
 
-fn device_table(page: DevicePage) -> impl IntoView {
+/// The `q` parameter of the page's address (`/devices?q=<device id>`, as the audit page links
+/// to a device).
+fn query_in_address() -> String {
+    let search = window().location().search().unwrap_or_default();
+    search
+        .trim_start_matches('?')
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("q="))
+        .map(|v| {
+            let v = v.replace('+', " ");
+            String::from(js_sys::decode_uri_component(&v).unwrap_or_else(|_| v.as_str().into()))
+        })
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+/// A link to another console page, followed without reloading the console.
+fn page_link(href: String, text: String, label: Option<String>, title: &'static str) -> impl IntoView {
+    let console = Console::get();
+    let to = href.clone();
+    let open = move |ev: leptos::ev::MouseEvent| {
+        if ev.button() == 0 && !ev.ctrl_key() && !ev.meta_key() && !ev.shift_key() && !ev.alt_key() {
+            ev.prevent_default();
+            console.router.go_path(&to);
+        }
+    };
+    view! { <a href=href aria-label=label title=title on:click=open>{text}</a> }
+}
+
+/// What an admin asked to do to a device, waiting for confirmation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Pending {
+    Disable { id: String, device_id: String },
+    Delete { id: String, device_id: String, name: Option<String> },
+}
+
+/// The admins' actions on devices: disable (confirmed), enable, delete (confirmed).
+#[derive(Clone, Copy)]
+struct Actions {
+    console: Console,
+    changed: RwSignal<u32>,
+    pending: RwSignal<Option<Pending>>,
+    busy: RwSignal<bool>,
+    error: RwSignal<Option<String>>,
+}
+
+impl Actions {
+    fn new(console: Console, changed: RwSignal<u32>) -> Self {
+        Self { console, changed, pending: RwSignal::new(None), busy: RwSignal::new(false), error: RwSignal::new(None) }
+    }
+
+    fn allowed(&self) -> bool {
+        !self.console.session.read_only()
+    }
+
+    fn ask(&self, what: Pending) {
+        if self.allowed() {
+            self.error.set(None);
+            self.pending.set(Some(what));
+        }
+    }
+
+    /// Runs a change; on success the list is loaded again and `done` is said.
+    fn run(self, id: String, enabled: Option<bool>, done: String) {
+        let Some(client) = self.console.client() else { return };
+        if self.busy.get_untracked() {
+            return;
+        }
+        self.busy.set(true);
+        self.error.set(None);
+        spawn_local(async move {
+            let answer = match enabled {
+                Some(on) => client.set_device_enabled(&id, on).await.map(|_| ()),
+                None => client.delete_device(&id).await,
+            };
+            self.busy.try_set(false);
+            match answer {
+                Ok(()) => {
+                    self.pending.try_set(None);
+                    self.console.toast(done);
+                    self.changed.try_update(|n| *n += 1);
+                }
+                Err(e) => {
+                    let message = self.console.explain(&e);
+                    if self.pending.try_with_untracked(Option::is_some) == Some(true) {
+                        self.error.try_set(message);
+                    } else if let Some(m) = message {
+                        self.console.toast(format!("The device could not be changed: {m}"));
+                    }
+                }
+            }
+        });
+    }
+
+    fn enable(self, id: String, device_id: String) {
+        self.run(id, Some(true), format!("Device {device_id} enabled."));
+    }
+
+    fn confirm(self) {
+        match self.pending.get_untracked() {
+            Some(Pending::Disable { id, device_id }) => {
+                self.run(id, Some(false), format!("Device {device_id} disabled."))
+            }
+            Some(Pending::Delete { id, device_id, .. }) => self.run(id, None, format!("Device {device_id} deleted.")),
+            None => {}
+        }
+    }
+
+    fn dialogs(self) -> impl IntoView {
+        let disabling = Signal::derive(move || matches!(self.pending.get(), Some(Pending::Disable { .. })));
+        let deleting = Signal::derive(move || matches!(self.pending.get(), Some(Pending::Delete { .. })));
+        let message = Signal::derive(move || match self.pending.get() {
+            Some(Pending::Disable { device_id, .. }) => format!(
+                "Device \u{201c}{device_id}\u{201d} will be refused tokens, and the token it holds stops working at once. \
+                 You can enable it again later."
+            ),
+            Some(Pending::Delete { device_id, name, .. }) => {
+                let named = name.filter(|n| *n != device_id).map(|n| format!(" ({n})")).unwrap_or_default();
+                format!(
+                    "Device \u{201c}{device_id}\u{201d}{named} will be deleted with its device user, its credentials, its \
+                     tokens and its external IDs. It can get a token again only if it is registered again."
+                )
+            }
+            None => String::new(),
+        });
+        let cancel = Callback::new(move |()| self.pending.set(None));
+        let confirm = Callback::new(move |()| self.confirm());
+        view! {
+            <ConfirmDialog
+                open=disabling
+                title="Disable device?"
+                message=message
+                confirm_text="Disable"
+                busy=self.busy
+                error=self.error
+                on_confirm=confirm
+                on_cancel=cancel
+            />
+            <ConfirmDialog
+                open=deleting
+                title="Delete device?"
+                message=message
+                confirm_text="Delete"
+                busy=self.busy
+                error=self.error
+                on_confirm=confirm
+                on_cancel=cancel
+            />
+        }
+    }
+}
+
+fn device_table(page: DevicePage, actions: Actions) -> impl IntoView {
     let shown = page.devices.len() as u64;
-    let rows = page.devices.into_iter().map(device_row).collect_view();
+    let rows = page.devices.into_iter().map(|d| device_row(d, actions)).collect_view();
     view! {
         <p class="muted summary">{format::count_of(shown, "device on this page", "devices on this page")}</p>
         <div class="table-wrap">
@@ -189,12 +377,11 @@ fn device_table(page: DevicePage) -> impl IntoView {
                     <tr>
                         <th scope="col">"Device ID"</th>
                         <th scope="col">"Name"</th>
-                        <th scope="col">"Type"</th>
-                        <th scope="col">"Authentication"</th>
-                        <th scope="col">"Registered by"</th>
+                        <th scope="col">"Status"</th>
+                        <th scope="col">"Authenticated by"</th>
                         <th scope="col">"Last token"</th>
                         <th scope="col">"Certificate last used"</th>
-                        <th scope="col"><span class="sr-only">"Details"</span></th>
+                        <th scope="col"><span class="sr-only">"Actions"</span></th>
                     </tr>
                 </thead>
                 <tbody>{rows}</tbody>
@@ -203,7 +390,7 @@ fn device_table(page: DevicePage) -> impl IntoView {
     }
 }
 
-fn device_row(device: Device) -> impl IntoView {
+fn device_row(device: Device, actions: Actions) -> impl IntoView {
     let reg = device.registration;
     let dash = || "—".to_string();
     let id = reg.as_ref().map_or_else(|| device.id.clone(), |r| r.device_id.clone());
@@ -212,31 +399,126 @@ fn device_row(device: Device) -> impl IntoView {
     let details_id = format!("device-details-{}", device.id);
     let details_label = format!("Details of {id}");
     let details_device = id.clone();
-    let auth = reg.as_ref().map_or_else(dash, |r| auth_type(&r.auth_type));
-    let by = reg.as_ref().map_or_else(dash, |r| registered_by(&r.registered_by));
-    let token = reg.as_ref().and_then(|r| r.last_token_time.as_deref()).map_or_else(dash, format::timestamp);
-    let serial = reg.as_ref().and_then(|r| r.last_certificate_serial.clone());
+    let how = reg.as_ref().map(|r| format!("{} · {}", auth_type(&r.auth_type), registered_by(&r.registered_by)));
+    let token = reg.as_ref().and_then(|r| r.last_token_time.as_deref()).map(format::timestamp);
+    let status = match &reg {
+        None => view! { <span class="muted">"—"</span> }.into_any(),
+        Some(r) => {
+            let state = if r.enabled {
+                view! { <span class="badge">"Enabled"</span> }.into_any()
+            } else {
+                view! { <span class="badge badge-danger">"Disabled"</span> }.into_any()
+            };
+            let never = token.is_none().then(|| view! { <span class="muted note">"Never got a token"</span> });
+            view! { <span class="status-cell">{state}{never}</span> }.into_any()
+        }
+    };
+    let ca = reg.as_ref().and_then(|r| r.last_ca_fingerprint.clone().map(|fp| (fp, r.last_ca_name.clone())));
+    let authenticated_by = match ca {
+        Some((fingerprint, Some(name))) => page_link(
+            format!("/trusted-certificates?q={fingerprint}"),
+            name.clone(),
+            Some(format!("Trusted certificate {name}")),
+            "Show this trusted certificate",
+        )
+        .into_any(),
+        Some((fingerprint, None)) => view! {
+            <span class="muted" title=format!("SHA-1 fingerprint {fingerprint}")>"A CA no longer trusted"</span>
+        }
+        .into_any(),
+        None => view! { <span class="muted">"—"</span> }.into_any(),
+    };
+    let serial = reg.as_ref().and_then(|r| {
+        r.last_certificate_serial_hex.as_deref().map(openssl_serial).or_else(|| r.last_certificate_serial.clone())
+    });
     let fingerprint = reg.as_ref().and_then(|r| r.last_certificate_fingerprint.clone());
+    let expiry = reg.as_ref().and_then(|r| r.last_certificate_not_after.as_deref()).map(format::timestamp);
     let certificate = match (serial, fingerprint) {
         (None, None) => view! { <span class="muted">"—"</span> }.into_any(),
         (serial, fingerprint) => view! {
             <dl class="props compact">
-                <div><dt>"Serial"</dt><dd><code>{serial.unwrap_or_else(dash)}</code></dd></div>
+                <div><dt>"Serial (hex)"</dt><dd><code>{serial.unwrap_or_else(dash)}</code></dd></div>
                 <div><dt>"Fingerprint"</dt><dd><code class="fingerprint">{fingerprint.unwrap_or_else(dash)}</code></dd></div>
+                {expiry.map(|e| view! { <div><dt>"Expires"</dt><dd>{e}</dd></div> })}
             </dl>
         }
         .into_any(),
     };
+    let audit = page_link(
+        format!("/audit?device={}", js_sys::encode_uri_component(&id)),
+        "Audit records".into(),
+        Some(format!("Audit records of {id}")),
+        "This device's audit records",
+    );
+    let admin = actions.allowed() && reg.is_some();
+    let enabled = reg.as_ref().is_some_and(|r| r.enabled);
+    let mo = device.id.clone();
+    let change = admin.then(|| {
+        let (mo, device_id) = (mo.clone(), id.clone());
+        if enabled {
+            let label = format!("Disable {id}");
+            view! {
+                <button
+                    type="button"
+                    class="button small"
+                    aria-label=label
+                    on:click=move |_| actions.ask(Pending::Disable { id: mo.clone(), device_id: device_id.clone() })
+                >
+                    "Disable"
+                </button>
+            }
+            .into_any()
+        } else {
+            let label = format!("Enable {id}");
+            view! {
+                <button
+                    type="button"
+                    class="button small"
+                    aria-label=label
+                    disabled=move || actions.busy.get()
+                    on:click=move |_| actions.enable(mo.clone(), device_id.clone())
+                >
+                    "Enable"
+                </button>
+            }
+            .into_any()
+        }
+    });
+    let delete = admin.then(|| {
+        let (mo, device_id, name) = (mo.clone(), id.clone(), device.name.clone());
+        let label = format!("Delete {id}");
+        view! {
+            <button
+                type="button"
+                class="button small danger"
+                aria-label=label
+                on:click=move |_| {
+                    actions.ask(Pending::Delete { id: mo.clone(), device_id: device_id.clone(), name: name.clone() })
+                }
+            >
+                "Delete"
+            </button>
+        }
+    });
     view! {
         <tr>
             <th scope="row" data-label="Device ID"><code>{id}</code></th>
-            <td data-label="Name">{device.name.unwrap_or_default()}</td>
-            <td data-label="Type">{device.device_type.unwrap_or_default()}</td>
-            <td data-label="Authentication">{auth}</td>
-            <td data-label="Registered by">{by}</td>
-            <td data-label="Last token">{token}</td>
+            <td data-label="Name">
+                <span class="stack">
+                    <span>{device.name.unwrap_or_default()}</span>
+                    <span class="muted note">{device.device_type.unwrap_or_default()}</span>
+                </span>
+            </td>
+            <td data-label="Status">{status}</td>
+            <td data-label="Authenticated by">
+                <span class="stack">
+                    {authenticated_by}
+                    <span class="muted note">{how.unwrap_or_else(dash)}</span>
+                </span>
+            </td>
+            <td data-label="Last token">{token.unwrap_or_else(dash)}</td>
             <td data-label="Certificate last used">{certificate}</td>
-            <td class="actions">
+            <td class="actions device-actions">
                 {user_name.is_some().then(|| view! {
                     <button
                         type="button"
@@ -250,12 +532,15 @@ fn device_row(device: Device) -> impl IntoView {
                         "Details"
                     </button>
                 })}
+                {audit}
+                {change}
+                {delete}
             </td>
         </tr>
         {move || match (expanded.get(), user_name.clone()) {
             (true, Some(user_name)) => Some(view! {
                 <tr class="details-row" id=details_id.clone()>
-                    <td colspan="8">
+                    <td colspan="7">
                         <DeviceDetails user_name=user_name device_id=details_device.clone() />
                     </td>
                 </tr>

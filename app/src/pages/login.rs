@@ -25,9 +25,12 @@ pub fn LoginPage() -> impl IntoView {
     // A flag and a task rather than an `Action`: the same behaviour, without the action's
     // signals and their code in the first load.
     let pending = RwSignal::new(false);
+    // Throttled (429): the button stays disabled, counting down `Retry-After` ("Try again in
+    // 42 s"); the alert is said once, not each second.
+    let waiting = RwSignal::new(None::<String>);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        if pending.get_untracked() {
+        if pending.get_untracked() || waiting.with_untracked(Option::is_some) {
             return;
         }
         error.set(None);
@@ -40,6 +43,12 @@ pub fn LoginPage() -> impl IntoView {
                     let next = console.router.after_login();
                     console.session.begin(login);
                     console.router.go(next);
+                }
+                Err(ApiError::Throttled { retry_after, .. }) => {
+                    error.try_set(Some(format!(
+                        "Too many failed logins from here: the next attempt is taken in {retry_after} s."
+                    )));
+                    count_down(retry_after, waiting);
                 }
                 Err(e) => {
                     error.try_set(Some(match e {
@@ -80,10 +89,25 @@ pub fn LoginPage() -> impl IntoView {
                     Some(e) => Some(view! { <p class="error" role="alert">{e}</p> }),
                     None => console.session.notice().map(|n| view! { <p class="notice" role="status">{n}</p> }),
                 }}
-                <button type="submit" class="button primary wide" disabled=pending>
-                    {move || if pending.get() { "Logging in…" } else { "Log in" }}
+                <button type="submit" class="button primary wide" disabled=move || pending.get() || waiting.with(Option::is_some)>
+                    {move || match waiting.get() {
+                        Some(wait) => wait,
+                        None if pending.get() => "Logging in…".to_string(),
+                        None => "Log in".to_string(),
+                    }}
                 </button>
             </form>
         </section>
     }
+}
+
+/// Counts the login button down from `seconds` ("Try again in 42 s"), then lets the form be
+/// sent again. The password typed is kept: nothing was checked.
+fn count_down(seconds: u32, waiting: RwSignal<Option<String>>) {
+    if seconds == 0 {
+        waiting.try_set(None);
+        return;
+    }
+    waiting.try_set(Some(format!("Try again in {seconds} s")));
+    set_timeout(move || count_down(seconds - 1, waiting), std::time::Duration::from_secs(1));
 }

@@ -1,5 +1,6 @@
 //! The console's pages, one module each; [`crate::router`] maps paths to them.
 
+pub mod alarms;
 pub mod audit;
 pub mod bulk_registration;
 pub mod chain_doctor;

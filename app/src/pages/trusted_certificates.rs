@@ -7,11 +7,13 @@
 //! The page keeps the list in one signal; every change the server confirms replaces the
 //! certificate it returned, so what is shown is what is stored.
 
+mod actions;
 mod add_dialog;
 mod authority;
 mod pop;
 mod row;
 pub mod selection;
+mod timeline;
 
 use std::collections::HashMap;
 
@@ -19,12 +21,13 @@ use anchorage_common::api::TrustedCertificate;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::components::confirm_dialog::ConfirmDialog;
 use crate::context::Console;
 use crate::format;
+pub(crate) use actions::{question_dialog, toggle};
 pub(crate) use add_dialog::add_dialog;
 use row::CertificateRow;
-pub(crate) use row::{details, toggle};
+pub(crate) use row::details;
+pub(crate) use timeline::timeline;
 
 /// The certificates as the page holds them.
 #[derive(Debug, Clone, Copy)]
@@ -34,11 +37,19 @@ pub(crate) struct CertificateList {
     loading: RwSignal<bool>,
     /// Only the answer to the latest request is shown.
     generation: StoredValue<u64>,
+    /// The column the table is sorted by, `-` before it when descending; empty: the
+    /// platform's order. (A `String` signal: a type the first load has already.)
+    pub order: RwSignal<String>,
 }
 
 impl CertificateList {
     fn new() -> Self {
-        CertificateList { items: RwSignal::new(None), loading: RwSignal::new(false), generation: StoredValue::new(0) }
+        CertificateList {
+            items: RwSignal::new(None),
+            loading: RwSignal::new(false),
+            generation: StoredValue::new(0),
+            order: RwSignal::new(String::new()),
+        }
     }
 
     /// Loads the list from the server.
@@ -54,7 +65,7 @@ impl CertificateList {
             }
             let items = match answer {
                 Ok(mut list) => {
-                    sort(&mut list);
+                    self.order.with_untracked(|order| sort(&mut list, order));
                     Ok(list)
                 }
                 Err(e) => match console.explain(&e) {
@@ -103,10 +114,21 @@ impl CertificateList {
         })
     }
 
-    /// The fingerprints in display order (tracked).
-    fn fingerprints(&self) -> Vec<String> {
+    /// Sorts the table by `order` (a column's key, `-` before it when descending).
+    fn sort_by(&self, order: String) {
+        self.items.update(|items| {
+            if let Some(Ok(list)) = items {
+                sort(list, &order);
+            }
+        });
+        self.order.set(order);
+    }
+
+    /// The fingerprints in display order of the certificates that match `query` (tracked).
+    fn fingerprints(&self, query: &str) -> Vec<String> {
+        let query = query.trim();
         self.items.with(|items| match items {
-            Some(Ok(list)) => list.iter().map(|c| c.fingerprint.clone()).collect(),
+            Some(Ok(list)) => list.iter().filter(|c| matches(c, query)).map(|c| c.fingerprint.clone()).collect(),
             _ => Vec::new(),
         })
     }
@@ -134,15 +156,63 @@ impl CertificateList {
     }
 }
 
-/// The platform's order: the tenant's own CA first, then by expiry, soonest first.
-fn sort(list: &mut [TrustedCertificate]) {
+/// Sorts by `order`: a column's key (`name`, `status`, `algorithm`, `expiry`), `-` before it
+/// when descending; anything else is the platform's order: the tenant's own CA first, then by
+/// expiry, soonest first. Ties by expiry, name, fingerprint. (One sort, one copy of its code.)
+fn sort(list: &mut [TrustedCertificate], order: &str) {
+    let (descending, key) = match order.strip_prefix('-') {
+        Some(key) => (true, key),
+        None => (false, order),
+    };
     list.sort_unstable_by(|a, b| {
-        b.tenant_certificate_authority
-            .cmp(&a.tenant_certificate_authority)
+        let first = match key {
+            "name" => a.name.to_ascii_lowercase().cmp(&b.name.to_ascii_lowercase()),
+            "status" => a.status.as_str().cmp(b.status.as_str()),
+            "algorithm" => a.algorithm_name.cmp(&b.algorithm_name),
+            "expiry" => std::cmp::Ordering::Equal,
+            _ => b.tenant_certificate_authority.cmp(&a.tenant_certificate_authority),
+        };
+        let ordering = first
             .then_with(|| a.not_after.cmp(&b.not_after))
             .then_with(|| a.name.cmp(&b.name))
-            .then_with(|| a.fingerprint.cmp(&b.fingerprint))
+            .then_with(|| a.fingerprint.cmp(&b.fingerprint));
+        if descending { ordering.reverse() } else { ordering }
     });
+}
+
+/// Whether `c` matches the search `query` (trimmed): in its name or subject (ASCII case
+/// ignored), fingerprint (colons or spaces ignored, as `openssl` prints it with colons) or
+/// serial number.
+fn matches(c: &TrustedCertificate, query: &str) -> bool {
+    if query.is_empty() {
+        return true;
+    }
+    let compact: String = query.chars().filter(|ch| *ch != ':' && *ch != ' ').collect();
+    contains(&c.name, query)
+        || contains(&c.subject, query)
+        || (!compact.is_empty() && (contains(&c.fingerprint, &compact) || contains(&c.serial_number, &compact)))
+}
+
+/// Whether `needle` is in `haystack`, ASCII case ignored. (A plain scan: `str::contains`
+/// brings the two-way searcher, 2.6 KB of code, into the first load.)
+fn contains(haystack: &str, needle: &str) -> bool {
+    let needle = needle.as_bytes();
+    haystack.as_bytes().windows(needle.len().max(1)).any(|w| w.eq_ignore_ascii_case(needle))
+}
+
+/// The `q` parameter of the page's address (`/trusted-certificates?q=<fingerprint>`, as other
+/// pages link to a certificate).
+fn query_in_address() -> String {
+    let search = window().location().search().unwrap_or_default();
+    search
+        .trim_start_matches('?')
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("q="))
+        .map(|v| {
+            let v = v.replace('+', " ");
+            String::from(js_sys::decode_uri_component(&v).unwrap_or_else(|_| v.as_str().into()))
+        })
+        .unwrap_or_default()
 }
 
 /// What the page body shows.
@@ -160,10 +230,10 @@ pub(crate) struct PageState {
     pub list: CertificateList,
     /// The latest failure of a row action, shown above the table.
     pub problem: RwSignal<Option<String>>,
-    /// The fingerprint of the certificate waiting for delete confirmation. (Its name is
-    /// looked up in the list: a signal of a type the first load has already, rather than one
-    /// more.)
-    pub deleting: RwSignal<Option<String>>,
+    /// The question a row asked, while its dialog is open: `delete:`, `disable:` or `rename:`
+    /// and the certificate's fingerprint. (Its name is looked up in the list: a signal of a type
+    /// the first load has already, rather than one more.)
+    pub asking: RwSignal<Option<String>>,
 }
 
 /// The trusted certificates page.
@@ -172,7 +242,10 @@ pub fn TrustedCertificatesPage() -> impl IntoView {
     let console = Console::get();
     let list = CertificateList::new();
     list.reload(console);
-    let state = PageState { list, problem: RwSignal::new(None), deleting: RwSignal::new(None) };
+    let state = PageState { list, problem: RwSignal::new(None), asking: RwSignal::new(None) };
+    let query = RwSignal::new(query_in_address());
+    // The expiry timeline's code is fetched once it is first opened.
+    let timeline_opened = RwSignal::new(false);
 
     let adding = RwSignal::new(false);
 
@@ -189,9 +262,9 @@ pub fn TrustedCertificatesPage() -> impl IntoView {
     let is_empty = move || phase.get() == Phase::Empty;
     // The rows are rebuilt only when the set of certificates or their order changes (not a
     // keyed `For`: its diffing and hash sets are code the first load does without).
-    let fingerprints = Memo::new(move |_| list.fingerprints());
-    // The delete confirmation exists while it is asked for (its code is in a chunk).
-    let asking_delete = Memo::new(move |_| state.deleting.with(Option::is_some));
+    let fingerprints = Memo::new(move |_| query.with(|q| list.fingerprints(q)));
+    // A row's question (delete, disable, rename) exists while it is asked (its code is in a chunk).
+    let asking = Memo::new(move |_| state.asking.with(Option::is_some));
     let read_only = Signal::derive(move || console.session.read_only());
     let read_only_title = crate::components::read_only::title(console.session);
     let open_add = move |_| {
@@ -235,16 +308,35 @@ pub fn TrustedCertificatesPage() -> impl IntoView {
                 Some(Ok(certs)) => summary(certs),
                 _ => String::new(),
             }));
+            let found = Signal::derive(move || {
+                let shown = fingerprints.with(Vec::len);
+                query.with(|q| list.items.with(|i| match i {
+                    Some(Ok(certs)) if !q.trim().is_empty() => found(shown, certs.len(), q.trim()),
+                    _ => String::new(),
+                }))
+            });
             view! {
-                <p class="muted summary">{summary}</p>
+                <details class="timeline">
+                    <summary on:click=move |_| timeline_opened.set(true)>
+                        <span class="timeline-title">"Expiry timeline"</span>
+                        " · "
+                        <span class="summary">{summary}</span>
+                    </summary>
+                    {part_when(timeline_opened.into(), state, || Box::pin(crate::lazy::timeline()))}
+                </details>
+                <div class="search">
+                    <label for="cert-search">"Search"</label>
+                    <input id="cert-search" type="search" placeholder="Name, subject, fingerprint or serial" bind:value=query />
+                    <p class="muted" role="status">{found}</p>
+                </div>
                 <div class="table-wrap">
                     <table class="certificates">
                         <thead>
                             <tr>
-                                <th scope="col">"Certificate"</th>
-                                <th scope="col">"Status"</th>
-                                <th scope="col">"Algorithm"</th>
-                                <th scope="col">"Expiration date"</th>
+                                {sort_header("Certificate", "name", list)}
+                                {sort_header("Status", "status", list)}
+                                {sort_header("Algorithm", "algorithm", list)}
+                                {sort_header("Expiration date", "expiry", list)}
                                 <th scope="col">"Auto registration"</th>
                                 <th scope="col">"Proof of possession"</th>
                                 <th scope="col"><span class="sr-only">"Actions"</span></th>
@@ -290,7 +382,7 @@ pub fn TrustedCertificatesPage() -> impl IntoView {
             })}
             {body}
             {move || adding.get().then(|| lazy_add_dialog(list, adding, saved))}
-            {move || asking_delete.get().then(|| lazy_delete_dialog(state))}
+            {part_when(asking.into(), state, || Box::pin(crate::lazy::question_dialog()))}
         </section>
     }
 }
@@ -312,79 +404,64 @@ fn lazy_add_dialog(list: CertificateList, open: RwSignal<bool>, on_saved: Callba
     }
 }
 
-/// The delete confirmation, while a certificate waits for it: "Loading…" the first time,
-/// until its code ([`crate::lazy::delete_dialog`]) is there.
-fn lazy_delete_dialog(state: PageState) -> impl IntoView {
-    let code = crate::lazy::code(crate::lazy::delete_dialog, "delete confirmation");
+/// Loads a part of the page's chunk, boxed so that [`lazy_part`] is one function for every
+/// part (`Box::pin(crate::lazy::timeline())`).
+type PartLoad = fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = crate::lazy::Loaded<crate::lazy::Part>>>>;
+
+/// A part of the page whose code is in a chunk (a row's question, the expiry timeline):
+/// "Loading…" the first time, until its code is there.
+fn lazy_part(state: PageState, load: PartLoad) -> impl IntoView {
+    let code = crate::lazy::code(load, "code for this");
     move || match code.get() {
         None => view! { <p class="placeholder" role="status">"Loading…"</p> }.into_any(),
-        Some(Ok(dialog)) => dialog(state),
+        Some(Ok(part)) => part(state),
         Some(Err(e)) => view! {
             <div class="error-box dismissable" role="alert">
                 <p>{e}</p>
-                <button type="button" class="button small" on:click=move |_| state.deleting.set(None)>"Dismiss"</button>
+                <button type="button" class="button small" on:click=move |_| state.asking.set(None)>"Dismiss"</button>
             </div>
         }
         .into_any(),
     }
 }
 
-/// The delete confirmation of the certificate in `state.deleting` (in the certificate
-/// actions chunk).
-pub(crate) fn delete_dialog(state: PageState) -> AnyView {
-    let console = Console::get();
-    let list = state.list;
-    let busy = RwSignal::new(false);
-    let error = RwSignal::new(None::<String>);
-    // The tenant's own CA: deleting it deletes its key (the platform's words).
-    let authority = state.deleting.with_untracked(|d| {
-        d.as_deref().and_then(|fp| untrack(|| list.read(fp, |c| c.tenant_certificate_authority))).unwrap_or(false)
-    });
-    let confirm = Callback::new(move |()| {
-        let Some(fingerprint) = state.deleting.get_untracked() else { return };
-        let name = list.get(&fingerprint).map(|c| c.name).unwrap_or_default();
-        let Some(client) = console.client() else { return };
-        busy.set(true);
-        error.set(None);
-        spawn_local(async move {
-            let answer = client.delete_certificate(&fingerprint).await;
-            busy.try_set(false);
-            match answer {
-                Ok(()) => {
-                    list.remove(&fingerprint);
-                    state.deleting.set(None);
-                    console.toast(format!("Certificate \"{name}\" deleted."));
-                }
-                Err(crate::api::ApiError::Status { status: 404, .. }) => {
-                    list.remove(&fingerprint);
-                    state.deleting.set(None);
-                    console.toast(format!("Certificate \"{name}\" was already deleted."));
-                }
-                Err(e) => {
-                    error.try_set(console.explain(&e));
-                }
-            }
-        });
-    });
-    view! {
-        <ConfirmDialog
-            open=Signal::derive(move || state.deleting.with(Option::is_some))
-            title=if authority { "Delete CA certificate?" } else { "Delete trusted certificate?" }
-            message=Signal::derive(move || {
-                if authority {
-                    return "You are about to delete the Certificate Authority (CA) certificate for this tenant. Any device enrolled using this CA certificate for authentication will no longer be able to connect to the platform.".to_string();
-                }
-                let name = state.deleting.with(|d| d.as_deref().and_then(|fp| list.get(fp)).map(|c| c.name).unwrap_or_default());
-                format!("You are about to delete a trusted certificate \"{name}\". Do you want to proceed?")
+/// A sortable column's header: a button that sorts by `key` (again: the other way), its
+/// `aria-sort` saying how the table is sorted (the stylesheet draws the arrow from it).
+fn sort_header(label: &'static str, key: &'static str, list: CertificateList) -> impl IntoView {
+    // A `Signal<String>`: an attribute type the first load has already.
+    let sorted = Signal::derive(move || {
+        list.order
+            .with(|o| match o.strip_prefix('-') {
+                Some(k) if k == key => "descending",
+                None if o == key => "ascending",
+                _ => "none",
             })
-            confirm_text="Delete"
-            busy=busy
-            error=error
-            on_confirm=confirm
-            on_cancel=Callback::new(move |()| state.deleting.set(None))
-        />
+            .to_string()
+    });
+    let click = move |_| {
+        let next = if list.order.with_untracked(|o| o == key) { format!("-{key}") } else { key.to_string() };
+        list.sort_by(next);
+    };
+    view! {
+        <th scope="col" aria-sort=sorted>
+            <button type="button" class="sort" on:click=click>{label}</button>
+        </th>
     }
-    .into_any()
+}
+
+/// A part of the page shown while `when` is true, its code in a chunk (one function, one view
+/// type, for the row's question and the timeline).
+fn part_when(when: Signal<bool>, state: PageState, load: PartLoad) -> impl IntoView {
+    move || when.get().then(|| lazy_part(state, load))
+}
+
+/// "2 of 5 certificates match "abc"." / "No certificate matches "abc"."
+fn found(shown: usize, total: usize, query: &str) -> String {
+    if shown == 0 {
+        format!("No certificate matches \"{query}\".")
+    } else {
+        format!("{shown} of {} match \"{query}\".", format::count(total, "certificate", "certificates"))
+    }
 }
 
 /// "3 certificates · 2 enabled · 1 expires within 90 days".

@@ -1,20 +1,24 @@
 //! The users page: the tenant's console users with their role, whether they may log in, and
 //! when their password last changed. Admins add users, change roles, reset passwords and
-//! enable or disable accounts; readers see the same controls disabled. Names and passwords are
-//! checked in the browser with the rules the server applies (`anchorage_common::users`).
+//! enable or disable accounts; readers see the same controls disabled (the console's banner
+//! says why). Nobody changes their own role or disables themselves: those controls are
+//! disabled with the reason beside them, and demoting or disabling another admin asks first,
+//! naming them and what it does. "Your account" lets every user, readers too, change their own
+//! password with the current one. Names and passwords are checked in the browser with the rules
+//! the server applies (`anchorage_common::users`).
 //!
 //! Behind a proxy the platform manages its users (and its users API differs), so the page only
 //! says so.
 
 use anchorage_common::users::{
-    MIN_PASSWORD_CHARS, NewUser, User, UserChanges, UserRole, check_password, check_user_name,
+    MIN_PASSWORD_CHARS, NewUser, OWN_ACCOUNT_RULE, PasswordChange, User, UserChanges, UserRole, check_password,
+    check_password_change, check_user_name,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::api::Mode;
 use crate::components::modal::Modal;
-use crate::components::read_only;
 use crate::components::switch::Switch;
 use crate::context::Console;
 use crate::format;
@@ -28,6 +32,44 @@ struct Users {
     problem: RwSignal<Option<String>>,
     /// The user whose password is being reset.
     resetting: RwSignal<Option<String>>,
+    /// A change to another admin waiting for confirmation.
+    confirming: RwSignal<Option<Confirmation>>,
+}
+
+/// Demoting or disabling another admin, asked first: what the dialog says and what to send.
+#[derive(Debug, Clone)]
+struct Confirmation {
+    heading: String,
+    message: String,
+    confirm: String,
+    name: String,
+    changes: UserChanges,
+    /// Told whether the change was made (`false` when cancelled), so the row shows its state.
+    done: Callback<bool>,
+    /// What the toast says once it is done.
+    toast: String,
+}
+
+/// What demoting or disabling the admin `name` does, for the confirmation.
+fn confirmation(name: &str, changes: &UserChanges) -> (String, String, String) {
+    if changes.enabled == Some(false) {
+        (
+            format!("Disable {name}?"),
+            format!(
+                "{name} can no longer log in, and their open sessions end now. Another admin can enable them again."
+            ),
+            format!("Disable {name}"),
+        )
+    } else {
+        (
+            format!("Make {name} a reader?"),
+            format!(
+                "{name} loses write access: they can still see everything but can no longer change anything, \
+                 including users. Another admin can make them an admin again."
+            ),
+            format!("Make {name} a reader"),
+        )
+    }
 }
 
 impl Users {
@@ -107,7 +149,12 @@ fn change(console: Console, users: Users, name: String, changes: UserChanges, do
 #[component]
 pub fn UsersPage() -> impl IntoView {
     let console = Console::get();
-    let users = Users { items: RwSignal::new(None), problem: RwSignal::new(None), resetting: RwSignal::new(None) };
+    let users = Users {
+        items: RwSignal::new(None),
+        problem: RwSignal::new(None),
+        resetting: RwSignal::new(None),
+        confirming: RwSignal::new(None),
+    };
     if !untrack(|| console.session.proxied()) {
         users.reload(console);
     }
@@ -156,6 +203,29 @@ pub fn UsersPage() -> impl IntoView {
             .into_any(),
         })
     };
+    let confirm_busy = RwSignal::new(false);
+    let confirm = Callback::new(move |()| {
+        let Some(c) = users.confirming.get_untracked() else { return };
+        if confirm_busy.get_untracked() {
+            return;
+        }
+        confirm_busy.set(true);
+        let Confirmation { name, changes, done, toast, .. } = c;
+        change(console, users, name, changes, move |ok| {
+            confirm_busy.set(false);
+            users.confirming.set(None);
+            done.run(ok);
+            if ok {
+                console.toast(toast);
+            }
+        });
+    });
+    let cancel = Callback::new(move |()| {
+        if let Some(c) = users.confirming.get_untracked() {
+            users.confirming.set(None);
+            c.done.run(false);
+        }
+    });
     let created = Callback::new(move |name: String| {
         adding.set(false);
         users.reload(console);
@@ -175,7 +245,6 @@ pub fn UsersPage() -> impl IntoView {
                             type="button"
                             class="button primary"
                             disabled=read_only
-                            title=read_only::title(console.session)
                             on:click=move |_| {
                                 if !read_only() {
                                     adding.set(true);
@@ -205,6 +274,32 @@ pub fn UsersPage() -> impl IntoView {
             >
                 <ResetPasswordForm users=users />
             </Modal>
+            <Modal
+                open=Signal::derive(move || users.confirming.with(Option::is_some))
+                labelled_by="confirm-admin-title"
+                on_dismiss=cancel
+                class="modal-small"
+            >
+                <h2 id="confirm-admin-title">
+                    {move || users.confirming.with(|c| c.as_ref().map(|c| c.heading.clone()))}
+                </h2>
+                <p>{move || users.confirming.with(|c| c.as_ref().map(|c| c.message.clone()))}</p>
+                <div class="dialog-actions">
+                    <button type="button" class="button" autofocus on:click=move |_| cancel.run(())>"Cancel"</button>
+                    <button type="button" class="button danger" disabled=confirm_busy on:click=move |_| confirm.run(())>
+                        {move || {
+                            if confirm_busy.get() {
+                                "Working…".to_string()
+                            } else {
+                                users.confirming.with(|c| c.as_ref().map(|c| c.confirm.clone()).unwrap_or_default())
+                            }
+                        }}
+                    </button>
+                </div>
+            </Modal>
+            <Show when=move || !console.session.proxied()>
+                <YourAccount />
+            </Show>
         </section>
     }
 }
@@ -218,84 +313,155 @@ fn UserRow(name: String, users: Users) -> impl IntoView {
     let user = move || key.with_value(|n| users.get(n));
     let me = console.session.user_name_untracked().as_deref() == Some(name.as_str());
     let read_only = Signal::derive(move || console.session.read_only());
-    let title = read_only::title(console.session);
+    // Readers change nothing; nobody changes their own role or enabled state.
+    let locked = Signal::derive(move || me || read_only.get());
 
-    // While a change is in flight the control shows the state asked for; afterwards the stored
-    // one (so a refused change goes back).
+    // While a change is in flight (or waits for confirmation) the control shows the state asked
+    // for; afterwards the stored one (so a refused or cancelled change goes back).
     let role_pending = RwSignal::new(None::<UserRole>);
     let role = move || role_pending.get().or_else(|| user().map(|u| u.role)).unwrap_or(UserRole::Reader);
+    let enabled_pending = RwSignal::new(None::<bool>);
+    let enabled = Signal::derive(move || enabled_pending.get().unwrap_or_else(|| user().is_some_and(|u| u.enabled)));
+    // An enabled admin: demoting or disabling them is asked first.
+    let enabled_admin = move || user().is_some_and(|u| u.role == UserRole::Admin && u.enabled);
+
     let set_role = move |ev: leptos::ev::Event| {
         let Ok(wanted) = UserRole::parse(&event_target_value(&ev)) else { return };
-        if read_only.get_untracked() {
+        if locked.get_untracked() {
             return;
         }
         role_pending.set(Some(wanted));
         let name = key.get_value();
         let changes = UserChanges { role: Some(wanted), ..UserChanges::default() };
-        change(console, users, name.clone(), changes, move |ok| {
+        let toast = format!("\u{201c}{name}\u{201d} is now {}.", wanted.as_str());
+        if wanted == UserRole::Reader && untrack(enabled_admin) {
+            let (heading, message, confirm) = confirmation(&name, &changes);
+            let done = Callback::new(move |_| role_pending.set(None));
+            users.confirming.set(Some(Confirmation { heading, message, confirm, name, changes, done, toast }));
+            return;
+        }
+        change(console, users, name, changes, move |ok| {
             role_pending.set(None);
             if ok {
-                console.toast(format!("\u{201c}{name}\u{201d} is now {}.", wanted.as_str()));
+                console.toast(toast);
             }
         });
     };
 
-    let enabled_pending = RwSignal::new(None::<bool>);
-    let enabled = Signal::derive(move || enabled_pending.get().unwrap_or_else(|| user().is_some_and(|u| u.enabled)));
     let set_enabled = Callback::new(move |on: bool| {
+        if locked.get_untracked() {
+            return;
+        }
         enabled_pending.set(Some(on));
+        let name = key.get_value();
         let changes = UserChanges { enabled: Some(on), ..UserChanges::default() };
-        change(console, users, key.get_value(), changes, move |_| enabled_pending.set(None));
+        if !on && untrack(enabled_admin) {
+            let (heading, message, confirm) = confirmation(&name, &changes);
+            let done = Callback::new(move |_| enabled_pending.set(None));
+            let toast = format!("\u{201c}{name}\u{201d} is disabled.");
+            users.confirming.set(Some(Confirmation { heading, message, confirm, name, changes, done, toast }));
+            return;
+        }
+        change(console, users, name, changes, move |_| enabled_pending.set(None));
     });
 
     let last_change =
         move || user().and_then(|u| u.last_password_change).map_or_else(|| "—".to_string(), |t| format::timestamp(&t));
     let role_label = format!("Role of {name}");
     let reset_label = format!("Reset password of {name}");
+    let enabled_label = format!("Enabled: {name}");
+    // The reason the own row's controls are disabled, which they point to.
+    let described_by = me.then_some("own-account-rule");
+    let enabled_control = if me || untrack(move || read_only.get()) {
+        // Shown as the switch looks, disabled, without the switch's reader tooltip: the
+        // reason is on the page (the banner for readers, beside the own row's controls).
+        view! {
+            <label class="switch">
+                <input
+                    type="checkbox"
+                    role="switch"
+                    prop:checked=enabled
+                    disabled=true
+                    aria-label=enabled_label
+                    aria-describedby=described_by
+                />
+                <span class="switch-track" aria-hidden="true"></span>
+                <span class="switch-text" aria-hidden="true">{move || if enabled.get() { "Enabled" } else { "Disabled" }}</span>
+            </label>
+        }
+        .into_any()
+    } else {
+        view! {
+            <Switch
+                checked=enabled
+                label=enabled_label
+                busy=Signal::derive(move || enabled_pending.with(Option::is_some))
+                read_only=read_only
+                on_change=set_enabled
+            />
+        }
+        .into_any()
+    };
+    let reset = if me {
+        // Your own password is changed in "Your account", with the current one.
+        view! {
+            <button type="button" class="button small" on:click=move |_| focus_own_password()>
+                "Change your password"
+            </button>
+        }
+        .into_any()
+    } else {
+        view! {
+            <button
+                type="button"
+                class="button small"
+                aria-label=reset_label
+                disabled=read_only
+                on:click=move |_| {
+                    if !read_only.get_untracked() {
+                        users.resetting.set(Some(key.get_value()));
+                    }
+                }
+            >
+                "Reset password"
+            </button>
+        }
+        .into_any()
+    };
     view! {
-        <tr>
+        <tr class:own=me>
             <th scope="row">
                 {name.clone()}
-                {me.then(|| view! { <span class="badge">"you"</span> })}
+                {me.then(|| view! {
+                    <span class="badge">"you"</span>
+                    <p class="hint own-rule" id="own-account-rule">{OWN_ACCOUNT_RULE}</p>
+                })}
             </th>
             <td data-label="Role">
                 <select
                     aria-label=role_label
-                    disabled=move || read_only.get() || role_pending.with(Option::is_some)
-                    title=title
+                    aria-describedby=described_by
+                    disabled=move || locked.get() || role_pending.with(Option::is_some)
                     on:change=set_role
                 >
                     <option value="admin" prop:selected=move || role() == UserRole::Admin>"admin"</option>
                     <option value="reader" prop:selected=move || role() == UserRole::Reader>"reader"</option>
                 </select>
             </td>
-            <td data-label="Enabled">
-                <Switch
-                    checked=enabled
-                    label=format!("Enabled: {name}")
-                    busy=Signal::derive(move || enabled_pending.with(Option::is_some))
-                    read_only=read_only
-                    on_change=set_enabled
-                />
-            </td>
+            <td data-label="Enabled">{enabled_control}</td>
             <td data-label="Last password change">{last_change}</td>
-            <td class="actions">
-                <button
-                    type="button"
-                    class="button small"
-                    aria-label=reset_label
-                    disabled=read_only
-                    title=title
-                    on:click=move |_| {
-                        if !read_only.get_untracked() {
-                            users.resetting.set(Some(key.get_value()));
-                        }
-                    }
-                >
-                    "Reset password"
-                </button>
-            </td>
+            <td class="actions">{reset}</td>
         </tr>
+    }
+}
+
+/// Moves focus to the current-password field of "Your account".
+fn focus_own_password() {
+    use wasm_bindgen::JsCast as _;
+    if let Some(el) = document().get_element_by_id("own-current-password")
+        && let Ok(input) = el.dyn_into::<web_sys::HtmlElement>()
+    {
+        let _ = input.focus();
     }
 }
 
@@ -451,5 +617,107 @@ fn ResetPasswordForm(users: Users) -> impl IntoView {
                 </button>
             </div>
         </form>
+    }
+}
+
+/// "Your account": who is logged in, and a form to change one's own password with the current
+/// one. Shown to every user, readers too.
+#[component]
+fn YourAccount() -> impl IntoView {
+    let console = Console::get();
+    let name = move || console.session.user().map(|u| u.user_name).unwrap_or_default();
+    let role = move || console.session.role().map_or("", UserRole::as_str);
+    let current = RwSignal::new(String::new());
+    let new = RwSignal::new(String::new());
+    let again = RwSignal::new(String::new());
+    let tried = RwSignal::new(false);
+    let busy = RwSignal::new(false);
+    // The server's refusal (a wrong current password, say), shown until the next try.
+    let error = RwSignal::new(None::<String>);
+
+    let change = move || PasswordChange { current_user_password: current.get(), new_password: new.get() };
+    let rule_error = move || {
+        if !tried.get() {
+            return None;
+        }
+        check_password_change(&change()).err().map(|e| format::sentence(&e))
+    };
+    let again_error = move || {
+        (tried.get() && again.with(|a| new.with(|n| a != n))).then_some("The two new passwords differ.".to_string())
+    };
+    let save = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        tried.set(true);
+        error.set(None);
+        let body = untrack(change);
+        if busy.get_untracked() || check_password_change(&body).is_err() || untrack(again_error).is_some() {
+            return;
+        }
+        let Some(client) = console.client() else { return };
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            let answer = client.change_own_password(&body).await;
+            busy.set(false);
+            match answer {
+                Ok(()) => {
+                    tried.set(false);
+                    current.set(String::new());
+                    new.set(String::new());
+                    again.set(String::new());
+                    console.toast("Your password was changed. Your other sessions have ended.");
+                }
+                Err(e) => error.set(console.explain(&e)),
+            }
+        });
+    };
+
+    view! {
+        <section class="your-account" aria-labelledby="your-account-title">
+            <h2 id="your-account-title">"Your account"</h2>
+            <p class="muted">
+                "You are " <strong>{name}</strong> " (" {role} "). "
+                "Changing your password ends your other sessions; this one stays."
+            </p>
+            <form novalidate on:submit=save aria-label="Change your password">
+                <div class="field">
+                    <label for="own-current-password">"Current password"</label>
+                    <input
+                        id="own-current-password"
+                        type="password"
+                        autocomplete="current-password"
+                        bind:value=current
+                    />
+                </div>
+                <div class="field">
+                    <label for="own-new-password">"New password"</label>
+                    <input
+                        id="own-new-password"
+                        type="password"
+                        autocomplete="new-password"
+                        bind:value=new
+                        aria-invalid=move || rule_error().is_some().then_some("true")
+                        aria-describedby="own-new-password-hint own-password-error"
+                    />
+                    <p class="hint" id="own-new-password-hint">{format!("At least {MIN_PASSWORD_CHARS} characters.")}</p>
+                </div>
+                <div class="field">
+                    <label for="own-new-password-again">"New password again"</label>
+                    <input
+                        id="own-new-password-again"
+                        type="password"
+                        autocomplete="new-password"
+                        bind:value=again
+                        aria-invalid=move || again_error().is_some().then_some("true")
+                        aria-describedby="own-password-error"
+                    />
+                </div>
+                <p class="field-error" id="own-password-error" role="alert">
+                    {move || error.get().or_else(rule_error).or_else(again_error)}
+                </p>
+                <button type="submit" class="button primary" disabled=busy>
+                    {move || if busy.get() { "Changing…" } else { "Change password" }}
+                </button>
+            </form>
+        </section>
     }
 }

@@ -2,13 +2,19 @@
 //! one table whose spacer rows stand in for the rows above and below the visible ones, so a
 //! 100,000-row file puts only about sixty rows in the page. Rows come from the parser on
 //! request (see [`crate::bulk_worker`]) and are kept in a [`RowCache`].
+//!
+//! The Problems column comes right after Line, so it is in view whatever the number of
+//! columns; a row with problems expands (its button) to show them all in full. Sizes are set
+//! through the CSSOM (`style:` properties) or classes, never a `style` attribute, which the
+//! Content-Security-Policy (`style-src 'self'`) blocks.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use anchorage_common::bulk::{self, Severity};
 use leptos::prelude::*;
 
-use super::Ready;
+use super::{Existing, Ready};
 use crate::bulk_worker::RowView;
 
 /// Height of every row in pixels (the stylesheet's `.preview tr` says the same).
@@ -123,7 +129,10 @@ pub(super) fn Preview(
     errors_only: Signal<bool>,
     /// Asks the parser for rows by index.
     request: Callback<Vec<u32>>,
+    /// The valid rows whose ids are registered already, once the server said.
+    existing: Signal<Option<Arc<Existing>>>,
 ) -> impl IntoView {
+    let expanded = RwSignal::new(HashSet::<u32>::new());
     let scroller = NodeRef::<leptos::html::Div>::new();
     let top = RwSignal::new(0usize);
     let columns = ready.overview.header.len();
@@ -170,7 +179,11 @@ pub(super) fn Preview(
     let items = Memo::new(move |_| {
         let (start, end) = range.get();
         let errors_only = errors_only.get();
-        (start..end).filter_map(|pos| index_at(pos, errors_only).map(|i| (pos, i, cache.get(i)))).collect::<Vec<_>>()
+        let existing = existing.get();
+        let existing_row = |i: u32| existing.as_ref().and_then(|e| e.rows.get(&i).copied());
+        (start..end)
+            .filter_map(|pos| index_at(pos, errors_only).map(|i| (pos, i, cache.get(i), existing_row(i))))
+            .collect::<Vec<_>>()
     });
     let spacer_above = move || format!("{}px", range.get().0 * ROW_HEIGHT);
     let spacer_below = move || format!("{}px", count.get().saturating_sub(range.get().1) * ROW_HEIGHT);
@@ -179,7 +192,8 @@ pub(super) fn Preview(
             top.set(usize::try_from(el.scroll_top()).unwrap_or(0));
         }
     };
-    let width = format!("width: {}rem", 4 + 9 * columns + 26);
+    // Through the CSSOM (`style:width`), which the CSP allows; a `style` attribute it blocks.
+    let width = format!("{}rem", 4 + 26 + 9 * columns);
     let header =
         ready.overview.header.iter().map(|h| view! { <th scope="col" title=h.clone()>{h.clone()}</th> }).collect_view();
     let span = (columns + 2).to_string();
@@ -194,18 +208,22 @@ pub(super) fn Preview(
             role="region"
             aria-label="Rows of the file"
         >
-            <table class="preview" style=width aria-rowcount=move || (count.get() + 1).to_string()>
+            <table class="preview" style:width=width aria-rowcount=move || (count.get() + 1).to_string()>
                 <thead>
                     <tr aria-rowindex="1">
                         <th scope="col" class="line">"Line"</th>
-                        {header}
                         <th scope="col" class="problems">"Problems"</th>
+                        {header}
                     </tr>
                 </thead>
                 <tbody>
                     <tr class="spacer" aria-hidden="true"><td colspan=span.clone() style:height=spacer_above></td></tr>
-                    <For each=move || items.get() key=|(pos, i, row)| (*pos, *i, row.is_some()) let((pos, _index, row))>
-                        {row_view(pos, row, columns)}
+                    <For
+                        each=move || items.get()
+                        key=|(pos, i, row, existing)| (*pos, *i, row.is_some(), *existing)
+                        let((pos, _index, row, existing))
+                    >
+                        {row_view(pos, row, columns, existing, expanded)}
                     </For>
                     <tr class="spacer" aria-hidden="true"><td colspan=span_below style:height=spacer_below></td></tr>
                 </tbody>
@@ -214,19 +232,26 @@ pub(super) fn Preview(
     }
 }
 
-/// One row: line number, the cells (formulas flagged), and its problems.
-fn row_view(pos: usize, row: Option<Arc<RowView>>, columns: usize) -> AnyView {
+/// One row: line number, its problems (and whether its id is registered already: `existing`
+/// says, with whether it is a certificate device), and the cells (formulas flagged).
+fn row_view(
+    pos: usize,
+    row: Option<Arc<RowView>>,
+    columns: usize,
+    existing: Option<bool>,
+    expanded: RwSignal<HashSet<u32>>,
+) -> AnyView {
     let index = (pos + 2).to_string();
     let Some(row) = row else {
         return view! { <tr class="pending" aria-rowindex=index><td colspan=(columns + 2).to_string()>"…"</td></tr> }
             .into_any();
     };
-    let class = if row.errors > 0 {
-        "invalid"
-    } else if row.warnings > 0 {
-        "warned"
-    } else {
-        ""
+    let class = match (row.errors > 0, row.warnings > 0, existing.is_some()) {
+        (true, _, _) => "invalid",
+        (false, true, true) => "warned existing",
+        (false, true, false) => "warned",
+        (false, false, true) => "existing",
+        (false, false, false) => "",
     };
     let cells = (0..columns)
         .map(|i| {
@@ -243,12 +268,12 @@ fn row_view(pos: usize, row: Option<Arc<RowView>>, columns: usize) -> AnyView {
             }
         })
         .collect_view();
-    let texts: Vec<(Severity, String)> = row
+    let mut texts: Vec<(&str, String)> = row
         .issues
         .iter()
         .map(|i| {
             (
-                i.severity,
+                if i.severity == Severity::Error { "problem error" } else { "problem warning" },
                 match &i.column {
                     Some(c) => format!("{c}: {}", i.message),
                     None => i.message.clone(),
@@ -256,19 +281,54 @@ fn row_view(pos: usize, row: Option<Arc<RowView>>, columns: usize) -> AnyView {
             )
         })
         .collect();
+    // What the server will do with a row whose id is registered: update it (a certificate
+    // device has no credentials, so nothing of that kind changes).
+    match existing {
+        Some(true) => texts.push((
+            "problem note",
+            "Already registered: its name, type and properties will be updated (it has no credentials)".into(),
+        )),
+        Some(false) => texts.push((
+            "problem note",
+            "Already registered: its name, type, properties and password will be updated".into(),
+        )),
+        None => {}
+    }
     let title = texts.iter().map(|(_, t)| t.as_str()).collect::<Vec<_>>().join("\n");
-    let problems = texts
-        .into_iter()
-        .map(|(severity, text)| {
-            let class = if severity == Severity::Error { "problem error" } else { "problem warning" };
-            view! { <span class=class>{text}</span> }
+    let has_problems = !texts.is_empty();
+    let problems = texts.into_iter().map(|(class, text)| view! { <span class=class>{text}</span> }).collect_view();
+    let row_index = row.index;
+    let open = move || expanded.with(|e| e.contains(&row_index));
+    let toggle = move |_| {
+        expanded.update(|e| {
+            if !e.remove(&row_index) {
+                e.insert(row_index);
+            }
         })
-        .collect_view();
+    };
+    let problems_id = format!("problems-{row_index}");
+    let button = has_problems.then(|| {
+        view! {
+            <button
+                type="button"
+                class="expand"
+                aria-expanded=move || open().to_string()
+                aria-controls=problems_id.clone()
+                aria-label=format!("All problems of line {}", row.line)
+                on:click=toggle
+            >
+                {move || if open() { "\u{2212}" } else { "+" }}
+            </button>
+        }
+    });
     view! {
-        <tr class=class aria-rowindex=index>
+        <tr class=class class:expanded=open aria-rowindex=index>
             <th scope="row" class="line">{row.line}</th>
+            <td class="problems" title=title>
+                {button}
+                <span class="problem-list" id=problems_id>{problems}</span>
+            </td>
             {cells}
-            <td class="problems" title=title>{problems}</td>
         </tr>
     }
     .into_any()

@@ -129,13 +129,16 @@ fn Switches() -> impl IntoView {
     }
 }
 
-/// A switch of the revocation check (a boolean tenant option of `configuration`) with its
-/// explanation: read when shown, saved when changed.
+/// A switch of the revocation check (or another boolean tenant option of `configuration`)
+/// with its explanation: read when shown, saved when changed.
 #[component]
-fn SwitchRow(
+pub(super) fn SwitchRow(
     key: &'static str,
     label: &'static str,
     explanation: &'static str,
+    /// The toast once a change is saved.
+    #[prop(default = "CRL check configuration saved.")]
+    saved: &'static str,
     /// Changes when the states are to be read again.
     reloads: RwSignal<u32>,
     /// Where a failure to read is told.
@@ -171,7 +174,7 @@ fn SwitchRow(
             match answer {
                 Ok(now) => {
                     stored.set(Some(now));
-                    console.toast("CRL check configuration saved.");
+                    console.toast(saved);
                 }
                 Err(e) => {
                     if let Some(message) = console.explain(&e) {

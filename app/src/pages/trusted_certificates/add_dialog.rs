@@ -102,6 +102,28 @@ fn AddForm(
         });
     };
     let (picked, drag_over, dropped) = browser::file_drop(add_files, dragging);
+    // Files dropped anywhere while the dialog is open are added (the hint says "anywhere on
+    // this dialog"); a drop anywhere else on the page must not make the browser open the file
+    // and leave the console. So the window listens while the dialog exists.
+    let listeners = [
+        window_event_listener(leptos::ev::dragenter, drag_over),
+        window_event_listener(leptos::ev::dragover, drag_over),
+        window_event_listener(leptos::ev::drop, dropped),
+        window_event_listener(leptos::ev::dragleave, move |ev: web_sys::DragEvent| {
+            // Left the window (not just moved between elements).
+            if ev.related_target().is_none() {
+                dragging.set(false);
+            }
+        }),
+    ];
+    let listeners = StoredValue::new_local(Some(listeners));
+    on_cleanup(move || {
+        if let Some(Some(listeners)) = listeners.try_update_value(Option::take) {
+            for l in listeners {
+                l.remove();
+            }
+        }
+    });
 
     let save = Action::new_local(move |uploads: &Vec<NewTrustedCertificate>| {
         let uploads = uploads.clone();
@@ -134,7 +156,8 @@ fn AddForm(
         save.dispatch_local(plan.uploads);
     };
 
-    let button_text = move || match plan.with(|p| p.count) {
+    // Counts what will be added: not the inputs that fail or are duplicates.
+    let button_text = move || match plan.with(|p| p.addable) {
         0 | 1 => "Add certificate".to_string(),
         n => format!("Add {n} certificates"),
     };
@@ -150,14 +173,10 @@ fn AddForm(
     let disabled = move || reading.get() > 0 || saving.get() || plan.with(|p| p.blocked.is_some());
 
     view! {
-        <form
-            class="add-form"
-            on:submit=submit
-            on:dragover=drag_over
-            on:dragenter=drag_over
-            on:dragleave=move |_| dragging.set(false)
-            on:drop=dropped
-        >
+        <form class="add-form" on:submit=submit>
+            <div class="drop-overlay" class:dragging=dragging aria-hidden="true">
+                <p>"Drop the certificate files to add them"</p>
+            </div>
             <header class="dialog-header">
                 <h2 id="add-title">"Add trusted certificate"</h2>
                 <p class="muted">

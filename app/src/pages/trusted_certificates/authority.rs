@@ -243,7 +243,7 @@ pub(super) fn AuthorityCard(cert: TrustedCertificate, state: PageState) -> impl 
 
     view! {
         <section class="row-checks ca-card" aria-label="Certificate authority" data-testid="ca-card" data-fingerprint=cert.fingerprint.clone()>
-            <h3>"Certificate authority"</h3>
+            <h2>"Certificate authority"</h2>
             <p>{what}</p>
             <dl class="props">
                 <div><dt>"Valid from"</dt><dd data-testid="ca-valid-from">{format::timestamp(&cert.not_before)}</dd></div>

@@ -182,7 +182,7 @@ pub(super) fn PopSection(
 
     view! {
         <div class="pop">
-            <h3>"Proof of possession"</h3>
+            <h2>"Proof of possession"</h2>
             <p>
                 <strong>{move || if proven() { "Complete" } else { "Incomplete" }}</strong>
                 {move || if proven() {

@@ -19,7 +19,7 @@ use crate::context::Console;
 /// Sends the changes of the certificate `fingerprint`; on success the row shows the certificate the server returns.
 /// `after` gets that certificate or the failure in words (it is not called when the session
 /// has ended, as the login page is then shown instead).
-fn send_update(
+pub(super) fn send_update(
     console: Console,
     state: PageState,
     fingerprint: String,
@@ -67,23 +67,6 @@ fn switch_change(
                 pending.set(None);
             }
         }
-    });
-}
-
-/// Sends a switch's change, `pending` already set (in the certificate actions chunk).
-pub(crate) fn toggle(
-    console: Console,
-    state: PageState,
-    fingerprint: String,
-    changes: CertificateChanges,
-    pending: RwSignal<Option<bool>>,
-    failure: String,
-) {
-    send_update(console, state, fingerprint, changes, move |answer| {
-        if let Err(message) = answer {
-            state.problem.set(Some(format!("{failure}: {message}")));
-        }
-        pending.set(None);
     });
 }
 
@@ -153,9 +136,10 @@ pub(super) fn CertificateRow(
     };
     let read_only = Signal::derive(move || console.session.read_only());
     let read_only_title = crate::components::read_only::title(console.session);
-    let ask_delete = move |_| {
+    // The question's code (delete, rename) is in a chunk; the row only says what it asks.
+    let ask = move |what: &str| {
         if !read_only.get_untracked() {
-            state.deleting.set(Some(fp.get_value()));
+            state.asking.set(Some(format!("{what}:{}", fp.get_value())));
         }
     };
 
@@ -202,11 +186,21 @@ pub(super) fn CertificateRow(
                 </button>
                 <button
                     type="button"
+                    class="button small"
+                    aria-label=Signal::derive(move || format!("Rename {}", name.get()))
+                    disabled=read_only
+                    title=read_only_title
+                    on:click=move |_| ask("rename")
+                >
+                    "Rename"
+                </button>
+                <button
+                    type="button"
                     class="button small danger-outline"
                     aria-label=Signal::derive(move || format!("Delete {}", name.get()))
                     disabled=read_only
                     title=read_only_title
-                    on:click=ask_delete
+                    on:click=move |_| ask("delete")
                 >
                     "Delete"
                 </button>
@@ -248,6 +242,7 @@ fn Details(fingerprint: String, cert: Memo<Option<TrustedCertificate>>, state: P
     // Rename.
     let name_input = RwSignal::new(cert.with_untracked(|c| c.as_ref().map(|c| c.name.clone()).unwrap_or_default()));
     let name_error = RwSignal::new(None::<String>);
+    let name_warning = move || name_input.with(|n| super::actions::same_name(state.list, &fp.get_value(), n));
     let saving = RwSignal::new(false);
     let read_only = move || console.session.read_only();
     let read_only_title = crate::components::read_only::title(console.session);
@@ -289,6 +284,7 @@ fn Details(fingerprint: String, cert: Memo<Option<TrustedCertificate>>, state: P
     let der = cert.with_untracked(|c| {
         c.as_ref().and_then(|c| pem::decode_certificates(&c.cert_in_pem_format).ok()).and_then(|mut d| d.pop())
     });
+    let der_for_props = der.clone();
     let pem_text = der.as_deref().map(pem::to_pem).unwrap_or_else(|| read(|c| c.cert_in_pem_format.clone()));
     let download = browser::text_data_url("application/x-pem-file", &pem_text);
     let download_name = browser::file_name(&read(|c| c.name.clone()), "pem");
@@ -328,8 +324,9 @@ fn Details(fingerprint: String, cert: Memo<Option<TrustedCertificate>>, state: P
                     <button type="submit" class="button primary" disabled=move || saving.get() || read_only() title=read_only_title>"Save"</button>
                 </div>
                 <p class="field-error" id=ids("rename-error") role="alert">{move || name_error.get()}</p>
+                <p class="field-warning" role="status">{name_warning}</p>
             </form>
-            {move || cert.with(|c| c.as_ref().map(properties))}
+            {move || cert.with(|c| c.as_ref().map(|c| properties(c, der_for_props.as_deref())))}
             <div class="pem">
                 <label for=ids("pem")>"Certificate (PEM)"</label>
                 <textarea id=ids("pem") node_ref=pem_area readonly rows="8" spellcheck="false">{pem_text}</textarea>
@@ -343,7 +340,7 @@ fn Details(fingerprint: String, cert: Memo<Option<TrustedCertificate>>, state: P
             {(!authority).then(|| view! { <super::pop::PopSection fingerprint=fp.get_value() cert=cert state=state /> })}
             {checks.map(|checks| view! {
                 <div class="row-checks">
-                    <h3>"Rules, checked now"</h3>
+                    <h2>"Rules, checked now"</h2>
                     <RuleChecks checks=checks />
                 </div>
             })}
@@ -354,19 +351,26 @@ fn Details(fingerprint: String, cert: Memo<Option<TrustedCertificate>>, state: P
 
 /// Every field of a stored certificate. Rebuilt when the certificate changes (it holds
 /// nothing focusable), which costs less than one reactive binding per field.
-fn properties(c: &TrustedCertificate) -> impl IntoView + use<> {
+/// `der`, when the stored PEM decodes, gives the SHA-256 fingerprint and the serial in hex.
+fn properties(c: &TrustedCertificate, der: Option<&[u8]>) -> impl IntoView + use<> {
     let on_off = |b: bool| if b { "Enabled" } else { "Disabled" };
     let enabled = c.status == CertificateStatus::Enabled;
+    let sha256 = der.map(cert::sha256_fingerprint);
+    let serial_hex = der
+        .and_then(|d| cert::inspect(d, OffsetDateTime::now_utc()).ok())
+        .map(|i| cert::openssl_serial(&i.info.serial_hex));
     view! {
         <dl class="props">
-            <div><dt>"Fingerprint"</dt><dd><code class="fingerprint">{c.fingerprint.clone()}</code></dd></div>
+            <div><dt>"SHA-1 fingerprint"</dt><dd><code class="fingerprint">{c.fingerprint.clone()}</code></dd></div>
+            {sha256.map(|f| view! { <div><dt>"SHA-256 fingerprint"</dt><dd><code class="fingerprint-sha256">{f}</code></dd></div> })}
             <div><dt>"Subject"</dt><dd>{c.subject.clone()}</dd></div>
             <div><dt>"Issuer"</dt><dd>{c.issuer.clone()}</dd></div>
-            <div><dt>"Serial number"</dt><dd><code>{c.serial_number.clone()}</code></dd></div>
+            {serial_hex.map(|h| view! { <div><dt>"Serial number (hex)"</dt><dd><code class="serial-hex">{h}</code></dd></div> })}
+            <div><dt>"Serial number (decimal)"</dt><dd><code>{c.serial_number.clone()}</code></dd></div>
             <div><dt>"Version"</dt><dd>{c.version}</dd></div>
             <div><dt>"Algorithm"</dt><dd>{c.algorithm_name.clone()}</dd></div>
-            <div><dt>"Valid from"</dt><dd>{crate::format::timestamp(&c.not_before)}</dd></div>
-            <div><dt>"Expiration date"</dt><dd>{crate::format::timestamp(&c.not_after)}</dd></div>
+            <div><dt>"Valid from (UTC)"</dt><dd>{crate::format::timestamp(&c.not_before)}</dd></div>
+            <div><dt>"Expiration date (UTC)"</dt><dd>{crate::format::timestamp(&c.not_after)}</dd></div>
             <div><dt>"Status"</dt><dd>{on_off(enabled)}</dd></div>
             <div><dt>"Auto registration"</dt><dd>{on_off(c.auto_registration_enabled)}</dd></div>
         </dl>

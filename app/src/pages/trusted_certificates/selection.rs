@@ -126,7 +126,8 @@ pub fn candidates(
             } else {
                 source.label.clone()
             };
-            let outcome = cert::inspect(der, now).map_err(|e| e.platform_message());
+            // The reason in words (the server's 422 wraps the same words in the platform's text).
+            let outcome = cert::inspect(der, now).map_err(|e| capitalise(&e.to_string()));
             let tag = match &outcome {
                 Ok(inspection) => inspection.info.fingerprint.clone(),
                 Err(_) => "err".to_string(),
@@ -170,6 +171,9 @@ pub struct Plan {
     pub uploads: Vec<NewTrustedCertificate>,
     /// How many certificates the selection holds (readable or not).
     pub count: usize,
+    /// How many of them would be added: readable, passing every rule, not already selected or
+    /// stored (what the button counts).
+    pub addable: usize,
     /// Why the button is disabled, in words.
     pub blocked: Option<String>,
 }
@@ -184,6 +188,8 @@ pub fn plan(candidates: &[Candidate], names: &HashMap<String, String>, enable: b
     let stored = candidates.iter().filter(|c| matches!(c.duplicate, Some(Duplicate::Stored(_)))).count();
     let bad_names =
         candidates.iter().filter_map(Candidate::inspection).filter(|i| checked_name(i, names).is_err()).count();
+    let addable =
+        candidates.iter().filter(|c| c.duplicate.is_none() && c.inspection().is_some_and(|i| i.acceptable())).count();
 
     let mut reasons = Vec::new();
     if count == 0 {
@@ -212,7 +218,7 @@ pub fn plan(candidates: &[Candidate], names: &HashMap<String, String>, enable: b
         reasons.push(format!("At most {MAX_BULK_CERTIFICATES} certificates can be added at once"));
     }
     if !reasons.is_empty() {
-        return Plan { uploads: Vec::new(), count, blocked: Some(reasons.join("; ")) };
+        return Plan { uploads: Vec::new(), count, addable, blocked: Some(reasons.join("; ")) };
     }
 
     let status = if enable { "ENABLED" } else { "DISABLED" };
@@ -226,7 +232,7 @@ pub fn plan(candidates: &[Candidate], names: &HashMap<String, String>, enable: b
             auto_registration_enabled: Some(Value::Bool(auto_registration)),
         })
         .collect();
-    Plan { uploads, count, blocked: None }
+    Plan { uploads, count, addable, blocked: None }
 }
 
 #[cfg(test)]
@@ -304,6 +310,9 @@ mod tests {
                 "1 input cannot be read; 1 certificate fails a rule; 1 certificate is selected twice; 2 certificates need a valid name"
             )
         );
+        // The button counts only what would be added: the first CA (its name aside), not the
+        // unreadable input, the leaf or the second copy.
+        assert_eq!((plan.count, plan.addable), (4, 1));
 
         let with_stored = candidates(&[source(4, Ok(vec![other]))], &stored, &HashSet::new(), now());
         assert_eq!(with_stored[0].duplicate, Some(Duplicate::Stored("Old".into())));
@@ -318,7 +327,7 @@ mod tests {
     }
 
     #[test]
-    fn garbage_is_reported_with_the_platform_message() {
+    fn garbage_is_reported_in_words() {
         let cands = candidates(
             &[source(1, Ok(vec![vec![0x30, 0x03, 0x02, 0x01, 0x01]]))],
             &HashMap::new(),
@@ -326,6 +335,6 @@ mod tests {
             now(),
         );
         let reason = cands[0].outcome.clone().unwrap_err();
-        assert!(reason.starts_with("Cannot parse X509 certificate. : Could not parse certificate: "), "{reason}");
+        assert_eq!(reason, "This is not a certificate (its DER could not be read)");
     }
 }
