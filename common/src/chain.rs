@@ -480,7 +480,7 @@ impl KeyUsageBits {
 
 fn parse(der: &[u8], now: OffsetDateTime) -> Result<Parsed, String> {
     let info = cert::inspect(der, now).map_err(|e| sentence(&e.platform_message()))?.info;
-    let (_, c) = X509Certificate::from_der(der).map_err(|e| sentence(&format!("invalid DER ({e})")))?;
+    let (_, c) = X509Certificate::from_der(der).map_err(|_| sentence(cert::NOT_DER))?;
     let authority_key_id = c.iter_extensions().find_map(|e| match e.parsed_extension() {
         ParsedExtension::AuthorityKeyIdentifier(a) => a.key_identifier.as_ref().map(|k| hex::encode(k.0)),
         _ => None,
