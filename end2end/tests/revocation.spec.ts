@@ -225,7 +225,7 @@ test('refusals show on the device and in its trusted certificate\'s details, lin
     const ofCa = page.locator('tr.details-row').getByRole('region', { name: 'Refusals' });
     await expect(ofCa).toContainText('Token requests of devices whose chain this certificate anchors');
     const caRow = ofCa.getByRole('row').filter({ hasText: 'CA disabled' });
-    await expect(caRow.first()).toContainText(pki.serialHex);
+    await expect(caRow.first()).toContainText(pki.serialHex.toUpperCase());
     await expect(ofCa.getByRole('list', { name: 'Refusals per reason in the last 24 hours' })).toContainText('CA disabled');
 
     // The device's details: the same refusal, with what to do, and the way to the chain doctor.

@@ -52,7 +52,8 @@ pub async fn expiring_device_certificates(
     tenant: &str,
     cutoff: &str,
 ) -> sqlx::Result<Vec<ExpiringDeviceCert>> {
-    // The newest certificate the tenant CA issued a device.
+    // The newest certificate the tenant CA issued a device (of a device that is still
+    // registered: a deleted device's certificates raise nothing, and their alarms clear).
     const NEWEST_ISSUED: &str = "NOT EXISTS (SELECT 1 FROM issued_certificates n \
          WHERE n.tenant_id = i.tenant_id AND n.device_id = i.device_id AND n.id > i.id)";
     with_conn!(db, |c| {
@@ -77,7 +78,7 @@ pub async fn expiring_device_certificates(
             "SELECT i.device_id, d.managed_object_id, m.name AS device_name, i.fingerprint, i.serial_hex, \
                     CAST(NULL AS TEXT) AS subject, i.not_after \
              FROM issued_certificates i \
-             LEFT JOIN device_users d ON d.tenant_id = i.tenant_id AND d.device_id = i.device_id \
+             JOIN device_users d ON d.tenant_id = i.tenant_id AND d.device_id = i.device_id \
              LEFT JOIN managed_objects m ON m.id = d.managed_object_id \
              WHERE i.tenant_id = $1 AND i.not_after <= $2 AND {NEWEST_ISSUED} \
                AND NOT EXISTS (SELECT 1 FROM device_users u \

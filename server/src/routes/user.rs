@@ -77,14 +77,15 @@ async fn change_own_password(
     let Some(row) = crate::db::users::find(&state.db, &user.tenant, &user.user_name).await? else {
         return Err(AppError::not_found(RESOURCE, format!("User with username '{}' not found.", user.user_name)));
     };
+    // An address over its budget is refused before the password is checked: once there, no
+    // guess is tried at all, right or wrong.
+    if let Some(retry_after_seconds) = state.refusals.over_budget(address.as_deref(), state.clock.now()) {
+        return Err(AppError::TooManyRequests {
+            message: format!("Too many wrong passwords from this address; try again in {retry_after_seconds} s."),
+            retry_after_seconds,
+        });
+    }
     if !crate::hashing::verify(change.current_user_password, row.password_hash).await? {
-        let now = state.clock.now();
-        if let Some(retry_after_seconds) = state.refusals.over_budget(address.as_deref(), now) {
-            return Err(AppError::TooManyRequests {
-                message: format!("Too many wrong passwords from this address; try again in {retry_after_seconds} s."),
-                retry_after_seconds,
-            });
-        }
         let event = audit::Event::info(
             audit::types::USER,
             "Own password change refused",

@@ -412,6 +412,11 @@ async fn wrong_current_passwords_are_throttled_and_counted_not_logged_one_by_one
     }
     assert!(statuses[..20].iter().all(|s| *s == 422), "{statuses:?}");
     assert!(statuses[20..].iter().all(|s| *s == 429), "beyond the address's budget: {statuses:?}");
+    // Over the budget no guess is checked at all: the right password is refused too (it
+    // would have changed the password, 204, before the check came first).
+    let right = json!({"currentUserPassword": PASSWORD, "newPassword": "new-admin-password"});
+    let res = app.admin(Method::PUT, &url).json(&right).send().await.expect("right password");
+    assert_eq!(res.status(), 429);
     assert_eq!(app.audit_count().await, before + 1, "repeats are aggregated into the first record's window");
     app.clock.advance(Duration::minutes(11));
     app.maintain_now().await;

@@ -352,4 +352,14 @@ async fn a_certificate_the_tenant_ca_issued_raises_its_alarm_until_re_enrollment
     est_certificate(res).await;
     assert!(items(&alarms(&app, "resolved=false").await).is_empty());
     assert_eq!(items(&alarms(&app, "resolved=true").await).len(), 1);
+
+    // The re-enrolled certificate's turn; then the device is deleted with its user: its
+    // certificates raise nothing any more, and the alarm clears.
+    app.clock.advance(Duration::days(360));
+    let list = items(&alarms(&app, "resolved=false").await);
+    assert_eq!(list.len(), 1, "{list:?}");
+    let id = list[0]["source"]["id"].as_str().expect("source id").to_string();
+    let url = app.url(&format!("/inventory/managedObjects/{id}?withDeviceUser=true"));
+    assert_eq!(app.admin(Method::DELETE, &url).send().await.expect("delete").status(), 204);
+    assert!(items(&alarms(&app, "resolved=false").await).is_empty(), "a deleted device's certificate");
 }
