@@ -34,7 +34,9 @@ test('console screenshots', async ({ page, request }) => {
 
   await page.setViewportSize({ width: 1366, height: 900 });
   await openConsole(page);
-  await expect(page.getByRole('row').filter({ hasText: 'Legacy gateway CA' })).toBeVisible();
+  await expect(page.getByRole('row').filter({ hasText: 'Legacy gateway CA' }).first()).toBeVisible();
+  await page.locator('details.timeline summary').click();
+  await expect(page.locator('details.timeline svg').first()).toBeVisible();
   await shot(page, 'trusted-certificates');
 
   await navigate(page, 'Devices');
