@@ -3,15 +3,10 @@
 // force shown with "Clear filters"; a page change back at the top; the operator's own logins
 // hidden on request; a refused device token naming the certificate with links to the device and
 // the CA; compact rows on a phone.
-import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import * as fs from 'node:fs';
-import * as https from 'node:https';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { expect, test } from '@playwright/test';
 import {
-  USER, adminAuth, expectAccessible, makeCertificate, navigate, openConsole, tenantId, unique, uploadViaApi,
+  USER, adminAuth, deviceToken, expectAccessible, makeCertificate, makeDevicePki, navigate, openConsole, tenantId, unique,
+  uploadViaApi,
 } from './support';
 
 const OPTION = '/tenant/options/oauth.internal/device-token.lifespan.seconds';
@@ -120,54 +115,9 @@ test('audit types have names for people, and the operator can hide their own log
   await expectAccessible(page, 'the audit page with the own logins hidden');
 });
 
-/** A CA and a device certificate it signed, made with openssl in a temporary directory. */
-function makeDevicePki() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'anchorage-e2e-audit-'));
-  const id = unique();
-  const caName = `E2E Audit Refusal CA ${id}`;
-  const deviceId = `audit-${id}`;
-  const run = (args: string[]) => execFileSync('openssl', args, { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-  run(['req', '-x509', ...ec, '-keyout', 'ca-key.pem', '-out', 'ca.pem', '-days', '30', '-subj', `/CN=${caName}`,
-    '-addext', 'basicConstraints=critical,CA:true', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
-  run(['req', '-new', ...ec, '-keyout', 'device-key.pem', '-out', 'device.csr', '-subj', `/CN=${deviceId}`]);
-  fs.writeFileSync(path.join(dir, 'device.ext'),
-    'basicConstraints=critical,CA:false\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n');
-  const serial = randomBytes(12);
-  // A leading zero nibble: openssl prints it (whole bytes), a lowercase trimmed form would not.
-  serial[0] = 0x0a;
-  run(['x509', '-req', '-in', 'device.csr', '-CA', 'ca.pem', '-CAkey', 'ca-key.pem', '-set_serial',
-    `0x${serial.toString('hex')}`, '-days', '30', '-out', 'device.pem', '-extfile', 'device.ext']);
-  const opensslSerial = run(['x509', '-in', 'device.pem', '-noout', '-serial']).trim().split('=')[1];
-  const fp = (alg: string, file: string) =>
-    run(['x509', '-in', file, '-noout', '-fingerprint', alg]).trim().split('=')[1].replace(/:/g, '').toLowerCase();
-  return {
-    caName, caPem: fs.readFileSync(path.join(dir, 'ca.pem'), 'utf8'), deviceId, opensslSerial,
-    caFingerprint: fp('-sha1', 'ca.pem'), fingerprint: fp('-sha1', 'device.pem'),
-    certPath: path.join(dir, 'device.pem'), keyPath: path.join(dir, 'device-key.pem'),
-  };
-}
-
-/** `POST /devicecontrol/deviceAccessToken` over mutual TLS: the answer's status. */
-function deviceToken(certPath: string, keyPath: string): Promise<number> {
-  const base = process.env.E2E_DEVICE_URL;
-  const caPath = process.env.E2E_DEVICE_TLS_CA;
-  if (!base || !caPath) throw new Error('E2E_DEVICE_URL / E2E_DEVICE_TLS_CA are not set: run through playwright.config.ts');
-  return new Promise((resolve, reject) => {
-    const req = https.request(new URL('/devicecontrol/deviceAccessToken', base), {
-      method: 'POST', key: fs.readFileSync(keyPath), cert: fs.readFileSync(certPath), ca: fs.readFileSync(caPath),
-      headers: { Accept: 'application/json' }, agent: false,
-    }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
 test('a refused device token names the certificate and links to the device and the CA, compact on a phone', async ({ page, request }) => {
-  const pki = makeDevicePki();
+  // A leading zero nibble in the serial: openssl prints it (whole bytes), a trimmed form would not.
+  const pki = makeDevicePki('E2E Audit Refusal CA', 'audit', 0x0a);
   const tenant = await tenantId(request);
   // Trusted but disabled: the refusal knows the device and the CA.
   const res = await request.post(`/tenant/tenants/${tenant}/trusted-certificates`, {
@@ -175,7 +125,7 @@ test('a refused device token names the certificate and links to the device and t
     data: { name: pki.caName, certInPemFormat: pki.caPem, status: 'DISABLED', autoRegistrationEnabled: true },
   });
   expect(res.status(), await res.text()).toBe(201);
-  expect(await deviceToken(pki.certPath, pki.keyPath)).toBeGreaterThanOrEqual(400);
+  expect((await deviceToken(pki)).status).toBeGreaterThanOrEqual(400);
 
   await openConsole(page);
   await page.goto(`/audit?device=${encodeURIComponent(pki.deviceId)}`);

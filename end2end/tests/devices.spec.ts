@@ -4,88 +4,12 @@
 // disabling a device (its token request is then refused over mutual TLS), enabling it again,
 // and deleting it (confirmed, naming it; it is then not registered any more). axe-core on every
 // state, at 1366×900 and on a 390×844 phone. Certificates are made with openssl at test time.
-import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import * as fs from 'node:fs';
-import * as https from 'node:https';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { APIRequestContext, Page, expect, test } from '@playwright/test';
-import { adminAuth, expectAccessible, navigate, openConsole, tenantId, unique } from './support';
+import {
+  DevicePki, adminAuth, deviceToken, expectAccessible, makeDevicePki, navigate, openConsole, tenantId, unique,
+} from './support';
 
 /** A CA and a device certificate it signed, with the device's key, in a temporary directory. */
-interface DevicePki {
-  caName: string;
-  caPem: string;
-  /** Lowercase hex SHA-1 of the CA certificate. */
-  caFingerprint: string;
-  deviceId: string;
-  certPath: string;
-  keyPath: string;
-  /** The device certificate's serial as `openssl x509 -serial` prints it. */
-  opensslSerial: string;
-}
-
-function openssl(args: string[], cwd: string): string {
-  return execFileSync('openssl', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-function makeDevicePki(label: string): DevicePki {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'anchorage-e2e-devices-'));
-  const id = unique();
-  const caName = `E2E Devices CA ${id}`;
-  const deviceId = `${label}-${id}`;
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-  openssl(['req', '-x509', ...ec, '-keyout', 'ca-key.pem', '-out', 'ca.pem', '-days', '30', '-subj', `/CN=${caName}`,
-    '-addext', 'basicConstraints=critical,CA:true', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], dir);
-  openssl(['req', '-new', ...ec, '-keyout', 'device-key.pem', '-out', 'device.csr', '-subj', `/CN=${deviceId}`], dir);
-  fs.writeFileSync(path.join(dir, 'device.ext'),
-    'basicConstraints=critical,CA:false\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n');
-  const serial = randomBytes(12);
-  serial[0] = (serial[0] & 0x7f) | 0x10;
-  openssl(['x509', '-req', '-in', 'device.csr', '-CA', 'ca.pem', '-CAkey', 'ca-key.pem', '-set_serial',
-    `0x${serial.toString('hex')}`, '-days', '30', '-out', 'device.pem', '-extfile', 'device.ext'], dir);
-  const opensslSerial = openssl(['x509', '-in', 'device.pem', '-noout', '-serial'], dir).trim().split('=')[1];
-  const caFingerprint = openssl(['x509', '-in', 'ca.pem', '-noout', '-fingerprint', '-sha1'], dir).trim()
-    .split('=')[1].replace(/:/g, '').toLowerCase();
-  fs.rmSync(path.join(dir, 'ca-key.pem'));
-  return {
-    caName, caPem: fs.readFileSync(path.join(dir, 'ca.pem'), 'utf8'), caFingerprint, deviceId,
-    certPath: path.join(dir, 'device.pem'), keyPath: path.join(dir, 'device-key.pem'), opensslSerial,
-  };
-}
-
-/** `POST /devicecontrol/deviceAccessToken` over mutual TLS with the device's certificate. */
-function deviceToken(pki: DevicePki): Promise<{ status: number; body: Record<string, unknown> }> {
-  const base = process.env.E2E_DEVICE_URL;
-  const caPath = process.env.E2E_DEVICE_TLS_CA;
-  if (!base || !caPath) throw new Error('E2E_DEVICE_URL / E2E_DEVICE_TLS_CA are not set: run through playwright.config.ts');
-  const url = new URL('/devicecontrol/deviceAccessToken', base);
-  return new Promise((resolve, reject) => {
-    const req = https.request(url, {
-      method: 'POST',
-      key: fs.readFileSync(pki.keyPath),
-      cert: fs.readFileSync(pki.certPath),
-      ca: fs.readFileSync(caPath),
-      headers: { Accept: 'application/json' },
-      agent: false,
-    }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (text += d));
-      res.on('end', () => {
-        try {
-          resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) });
-        } catch {
-          reject(new Error(`not JSON (${res.statusCode}): ${text}`));
-        }
-      });
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
 async function trustCa(request: APIRequestContext, pki: DevicePki, autoRegistration: boolean): Promise<void> {
   const tenant = await tenantId(request);
   const res = await request.post(`/tenant/tenants/${tenant}/trusted-certificates`, {
@@ -114,7 +38,7 @@ async function search(page: Page, text: string): Promise<void> {
 const rows = (page: Page) => page.locator('table.devices tbody tr:not(.details-row)');
 
 test('the devices page counts and searches on the server, names the CA and links to its audit records', async ({ page, request }) => {
-  const pki = makeDevicePki('counted');
+  const pki = makeDevicePki('E2E Devices CA', 'counted');
   await trustCa(request, pki, true);
   expect((await deviceToken(pki)).status).toBe(200);
   const tag = `tagged-${unique()}`;
@@ -165,7 +89,7 @@ test('the devices page counts and searches on the server, names the CA and links
 });
 
 test('a disabled device is refused its token until enabled; a deleted one is not registered any more', async ({ page, request }) => {
-  const pki = makeDevicePki('switched');
+  const pki = makeDevicePki('E2E Devices CA', 'switched');
   // Auto-registration off: once deleted, the device cannot come back by itself.
   await trustCa(request, pki, false);
   await bulkRegister(request, [`${pki.deviceId};CERTIFICATES;;Pump ${pki.deviceId}`]);
@@ -207,7 +131,7 @@ test('a disabled device is refused its token until enabled; a deleted one is not
 });
 
 test('on a phone the devices page keeps its actions reachable and accessible', async ({ page, request }) => {
-  const pki = makeDevicePki('phone');
+  const pki = makeDevicePki('E2E Devices CA', 'phone');
   await trustCa(request, pki, true);
   expect((await deviceToken(pki)).status).toBe(200);
   await page.setViewportSize({ width: 390, height: 844 });

@@ -7,90 +7,15 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as https from 'node:https';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { APIRequestContext, Page, Request, expect, test } from '@playwright/test';
-import { adminAuth, logInAs, navigate, openConsole, tempFile, tenantId, unique } from './support';
+import {
+  DevicePki, adminAuth, deviceToken, logInAs, makeDevicePki, navigate, openConsole, tempFile, tenantId, unique,
+} from './support';
 
 const OFFLINE = '/tenant/options/configuration/crl.offline.check.enabled';
 const CRL = '/tenant/trusted-certificates/settings/crl';
 
 /** A CA and a device certificate it signed, with the device's key, in a temporary directory. */
-interface DevicePki {
-  dir: string;
-  caName: string;
-  caPem: string;
-  deviceId: string;
-  certPath: string;
-  keyPath: string;
-  /** The device certificate's serial, lowercase hex without leading zeros. */
-  serialHex: string;
-  /** Lowercase hex SHA-1 of the device certificate. */
-  fingerprint: string;
-}
-
-function openssl(args: string[], cwd: string): string {
-  return execFileSync('openssl', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-function makeDevicePki(): DevicePki {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'anchorage-e2e-revocation-'));
-  const id = unique();
-  const caName = `E2E Revocation CA ${id}`;
-  const deviceId = `revoke-${id}`;
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-  openssl(['req', '-x509', ...ec, '-keyout', 'ca-key.pem', '-out', 'ca.pem', '-days', '30', '-subj', `/CN=${caName}`,
-    '-addext', 'basicConstraints=critical,CA:true', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], dir);
-  openssl(['req', '-new', ...ec, '-keyout', 'device-key.pem', '-out', 'device.csr', '-subj', `/CN=${deviceId}`], dir);
-  fs.writeFileSync(path.join(dir, 'device.ext'),
-    'basicConstraints=critical,CA:false\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n');
-  // A positive serial without leading zero octets, so that its hex is what OpenSSL prints.
-  const serial = randomBytes(12);
-  serial[0] = (serial[0] & 0x7f) | 0x10;
-  openssl(['x509', '-req', '-in', 'device.csr', '-CA', 'ca.pem', '-CAkey', 'ca-key.pem', '-set_serial',
-    `0x${serial.toString('hex')}`, '-days', '30', '-out', 'device.pem', '-extfile', 'device.ext'], dir);
-  const serialHex = openssl(['x509', '-in', 'device.pem', '-noout', '-serial'], dir).trim().split('=')[1]
-    .toLowerCase().replace(/^0+/, '');
-  const fingerprint = openssl(['x509', '-in', 'device.pem', '-noout', '-fingerprint', '-sha1'], dir).trim()
-    .split('=')[1].replace(/:/g, '').toLowerCase();
-  return {
-    dir, caName, caPem: fs.readFileSync(path.join(dir, 'ca.pem'), 'utf8'), deviceId,
-    certPath: path.join(dir, 'device.pem'), keyPath: path.join(dir, 'device-key.pem'), serialHex, fingerprint,
-  };
-}
-
-/** `POST /devicecontrol/deviceAccessToken` over mutual TLS with the device's certificate. */
-function deviceToken(pki: DevicePki): Promise<{ status: number; body: Record<string, unknown> }> {
-  const base = process.env.E2E_DEVICE_URL;
-  const caPath = process.env.E2E_DEVICE_TLS_CA;
-  if (!base || !caPath) throw new Error('E2E_DEVICE_URL / E2E_DEVICE_TLS_CA are not set: run through playwright.config.ts');
-  const url = new URL('/devicecontrol/deviceAccessToken', base);
-  return new Promise((resolve, reject) => {
-    const req = https.request(url, {
-      method: 'POST',
-      key: fs.readFileSync(pki.keyPath),
-      cert: fs.readFileSync(pki.certPath),
-      ca: fs.readFileSync(caPath),
-      headers: { Accept: 'application/json' },
-      agent: false,
-    }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (text += d));
-      res.on('end', () => {
-        try {
-          resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) });
-        } catch {
-          reject(new Error(`not JSON (${res.statusCode}): ${text}`));
-        }
-      });
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
 /** Uploads the CA, enabled and with auto registration, through the REST API. */
 async function trustCa(request: APIRequestContext, pki: DevicePki): Promise<void> {
   const tenant = await tenantId(request);
@@ -128,7 +53,7 @@ async function revocationCard(page: Page) {
 }
 
 test('a certificate revoked on the devices page is refused once the offline check is on, and the device shows why', async ({ page, request }) => {
-  const pki = makeDevicePki();
+  const pki = makeDevicePki('E2E Revocation CA', 'revoke');
   try {
     await setOfflineCheck(request, false);
     await trustCa(request, pki);
@@ -201,15 +126,13 @@ test('a certificate revoked on the devices page is refused once the offline chec
 });
 
 test('refusals show on the device and in its trusted certificate\'s details, linking to the chain doctor', async ({ page, request }) => {
-  const pki = makeDevicePki();
+  const pki = makeDevicePki('E2E Revocation CA', 'revoke');
   try {
     await trustCa(request, pki);
     expect((await deviceToken(pki)).status).toBe(200);
     // The CA disabled: the device is refused (a refusal both of the device and of the CA).
     const tenant = await tenantId(request);
-    const caFingerprint = execFileSync('openssl', ['x509', '-noout', '-fingerprint', '-sha1'], { input: pki.caPem, encoding: 'utf8' })
-      .trim().split('=')[1].replace(/:/g, '').toLowerCase();
-    const disabled = await request.put(`/tenant/tenants/${tenant}/trusted-certificates/${caFingerprint}`, {
+    const disabled = await request.put(`/tenant/tenants/${tenant}/trusted-certificates/${pki.caFingerprint}`, {
       headers: { Authorization: adminAuth() }, data: { status: 'DISABLED' },
     });
     expect(disabled.status(), await disabled.text()).toBe(200);
@@ -323,7 +246,7 @@ test('the CSV template and the CRL download; a serial number is checked as it is
 });
 
 test('a reader sees the revocation settings and a device\'s certificates, and can change nothing', async ({ page, request }) => {
-  const pki = makeDevicePki();
+  const pki = makeDevicePki('E2E Revocation CA', 'revoke');
   try {
     await trustCa(request, pki);
     expect((await deviceToken(pki)).status).toBe(200);

@@ -1,7 +1,9 @@
 // Shared helpers of the browser tests: certificates made with the openssl CLI at test time (in
 // a temporary directory, never committed), logging in, and set-up through the REST API.
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as https from 'node:https';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
@@ -149,4 +151,84 @@ export async function expectAccessible(page: Page, state: string): Promise<void>
     (v) => `${v.id} (${v.impact}): ${v.help}\n    ${v.nodes.map((n) => n.target.join(' ')).join('\n    ')}`,
   );
   expect(found, `axe-core violations on ${state}`).toEqual([]);
+}
+
+/** A CA and a device certificate it signed (EC P-256, 30 days), made with the openssl CLI in a
+ * temporary directory; the CA's key is removed once the device certificate is signed. */
+export interface DevicePki {
+  dir: string;
+  caName: string;
+  caPem: string;
+  /** Lowercase hex SHA-1 of the CA certificate. */
+  caFingerprint: string;
+  deviceId: string;
+  certPath: string;
+  keyPath: string;
+  /** The device certificate's serial as `openssl x509 -serial` prints it (uppercase hex). */
+  opensslSerial: string;
+  /** The same serial in lowercase hex without leading zeros. */
+  serialHex: string;
+  /** Lowercase hex SHA-1 of the device certificate. */
+  fingerprint: string;
+}
+
+/** Makes a [`DevicePki`]: the CA is named `<caLabel> <unique>`, the device `<deviceLabel>-<unique>`.
+ * `serialFirstByte` sets the serial's first octet (default: one with no leading zero nibble,
+ * so that the trimmed lowercase hex is what OpenSSL prints, lowercased). */
+export function makeDevicePki(caLabel: string, deviceLabel: string, serialFirstByte?: number): DevicePki {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'anchorage-e2e-pki-'));
+  const id = unique();
+  const caName = `${caLabel} ${id}`;
+  const deviceId = `${deviceLabel}-${id}`;
+  const run = (args: string[]) => execFileSync('openssl', args, { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+  run(['req', '-x509', ...ec, '-keyout', 'ca-key.pem', '-out', 'ca.pem', '-days', '30', '-subj', `/CN=${caName}`,
+    '-addext', 'basicConstraints=critical,CA:true', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  run(['req', '-new', ...ec, '-keyout', 'device-key.pem', '-out', 'device.csr', '-subj', `/CN=${deviceId}`]);
+  fs.writeFileSync(path.join(dir, 'device.ext'),
+    'basicConstraints=critical,CA:false\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n');
+  const serial = randomBytes(12);
+  serial[0] = serialFirstByte ?? ((serial[0] & 0x7f) | 0x10);
+  run(['x509', '-req', '-in', 'device.csr', '-CA', 'ca.pem', '-CAkey', 'ca-key.pem', '-set_serial',
+    `0x${serial.toString('hex')}`, '-days', '30', '-out', 'device.pem', '-extfile', 'device.ext']);
+  fs.rmSync(path.join(dir, 'ca-key.pem'));
+  const opensslSerial = run(['x509', '-in', 'device.pem', '-noout', '-serial']).trim().split('=')[1];
+  const sha1 = (file: string) =>
+    run(['x509', '-in', file, '-noout', '-fingerprint', '-sha1']).trim().split('=')[1].replace(/:/g, '').toLowerCase();
+  return {
+    dir, caName, caPem: fs.readFileSync(path.join(dir, 'ca.pem'), 'utf8'), caFingerprint: sha1('ca.pem'), deviceId,
+    certPath: path.join(dir, 'device.pem'), keyPath: path.join(dir, 'device-key.pem'), opensslSerial,
+    serialHex: opensslSerial.toLowerCase().replace(/^0+/, ''), fingerprint: sha1('device.pem'),
+  };
+}
+
+/** `POST /devicecontrol/deviceAccessToken` over mutual TLS with the device's certificate. */
+export function deviceToken(pki: DevicePki): Promise<{ status: number; body: Record<string, unknown> }> {
+  const base = process.env.E2E_DEVICE_URL;
+  const caPath = process.env.E2E_DEVICE_TLS_CA;
+  if (!base || !caPath) throw new Error('E2E_DEVICE_URL / E2E_DEVICE_TLS_CA are not set: run through playwright.config.ts');
+  const url = new URL('/devicecontrol/deviceAccessToken', base);
+  return new Promise((resolve, reject) => {
+    const req = https.request(url, {
+      method: 'POST',
+      key: fs.readFileSync(pki.keyPath),
+      cert: fs.readFileSync(pki.certPath),
+      ca: fs.readFileSync(caPath),
+      headers: { Accept: 'application/json' },
+      agent: false,
+    }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (text += d));
+      res.on('end', () => {
+        try {
+          resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) });
+        } catch {
+          reject(new Error(`not JSON (${res.statusCode}): ${text}`));
+        }
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
