@@ -42,6 +42,9 @@ pub enum Reason {
     /// The online check could not tell (distribution point unreachable, CRL expired, badly
     /// signed or too large) and the tenant fails closed.
     RevocationUnknown,
+    /// An administrator of the tenant disabled the device
+    /// (`PUT /inventory/managedObjects/{id}/user` with `enabled: false`).
+    DeviceDisabled,
     /// The device certificate has no CN, or its CN is not a valid device id.
     InvalidDeviceId,
     /// The device is registered for password authentication.
@@ -54,7 +57,7 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, in the order the console lists them.
-    pub const ALL: [Reason; 19] = [
+    pub const ALL: [Reason; 20] = [
         Reason::NoClientCertificate,
         Reason::UnreadableCertificate,
         Reason::UnreadableChain,
@@ -70,6 +73,7 @@ impl Reason {
         Reason::InvalidChain,
         Reason::Revoked,
         Reason::RevocationUnknown,
+        Reason::DeviceDisabled,
         Reason::InvalidDeviceId,
         Reason::PasswordDevice,
         Reason::NotRegistered,
@@ -94,6 +98,7 @@ impl Reason {
             Reason::InvalidChain => "INVALID_CHAIN",
             Reason::Revoked => "REVOKED",
             Reason::RevocationUnknown => "REVOCATION_UNKNOWN",
+            Reason::DeviceDisabled => "DEVICE_DISABLED",
             Reason::InvalidDeviceId => "INVALID_DEVICE_ID",
             Reason::PasswordDevice => "PASSWORD_DEVICE",
             Reason::NotRegistered => "NOT_REGISTERED",
@@ -124,6 +129,7 @@ impl Reason {
             Reason::InvalidChain => "Invalid chain",
             Reason::Revoked => "Revoked",
             Reason::RevocationUnknown => "Revocation status unknown",
+            Reason::DeviceDisabled => "Device disabled",
             Reason::InvalidDeviceId => "Invalid device id",
             Reason::PasswordDevice => "Password device",
             Reason::NotRegistered => "Not registered",
@@ -151,6 +157,7 @@ impl Reason {
             Reason::InvalidChain => "Check path length and name constraints of the CAs in the chain.",
             Reason::Revoked => "The certificate was revoked: issue the device a new one.",
             Reason::RevocationUnknown => "Make the CRL distribution point reachable, or publish a fresh CRL.",
+            Reason::DeviceDisabled => "Enable the device on the Devices page, if it should connect again.",
             Reason::InvalidDeviceId => "The certificate's CN is the device id: a non-empty CN without ':'.",
             Reason::PasswordDevice => "The device is registered with a password; register it for certificates.",
             Reason::NotRegistered => "Register the device with AUTH_TYPE=CERTIFICATES, or enable auto-registration.",

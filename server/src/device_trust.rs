@@ -443,6 +443,14 @@ pub async fn decide(
     Ok(Ok(Decision { candidate, admission, revocation_unknown }))
 }
 
+/// The refusal of a device an administrator disabled (`PUT /inventory/managedObjects/{id}/user`).
+pub fn disabled(device_id: &str) -> Refusal {
+    Refusal::untrusted(
+        Reason::DeviceDisabled,
+        format!("device '{device_id}' is disabled: an administrator of its tenant must enable it again."),
+    )
+}
+
 /// Step 5: the device id and the registration in the anchor's tenant.
 fn admit(
     leaf: &CertificateInfo,
@@ -464,6 +472,7 @@ fn admit(
                 format!("device '{device_id}' is registered for password authentication, not certificates."),
             ));
         }
+        Some(u) if !u.enabled => return Err(disabled(&device_id)),
         Some(_) => false,
         None if anchor.auto_registration_enabled => true,
         None => {

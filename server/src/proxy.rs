@@ -129,6 +129,7 @@ pub fn app(state: ProxyState) -> Router {
         .route("/user/logout", post(logout))
         .route("/anchorage/mode", get(mode))
         .route("/devicecontrol/deviceAccessToken", post(not_forwarded))
+        .route("/openapi.json", get(no_document))
         .fallback(move |State(state): State<ProxyState>, req: Request| {
             let assets = assets.clone();
             async move {
@@ -155,6 +156,16 @@ async fn not_forwarded() -> AppError {
     AppError::not_found(
         "devicecontrol",
         "anchorage runs in proxy mode: devices get their tokens from the platform directly, not through the console.",
+    )
+}
+
+/// anchorage's OpenAPI document describes the API it serves itself; a proxy serves the
+/// platform's, whose document is the platform's (not a console page either).
+async fn no_document() -> AppError {
+    AppError::not_found(
+        "openapi",
+        "anchorage runs in proxy mode: the API here is the platform's, forwarded; see the platform's API \
+         reference. anchorage's own document is served when it runs on its database.",
     )
 }
 

@@ -206,10 +206,22 @@ pub struct Issue<'a> {
 /// How many certificates a device's provisioned certificates keep (the platform keeps 5).
 pub const PROVISIONED_KEPT: i64 = 5;
 
+/// What [`store_token`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    /// The token is stored; `new_certificate`: the device certificate is new among the
+    /// device's provisioned certificates.
+    Token { new_certificate: bool },
+    /// Nothing is stored: an administrator disabled the device meanwhile (after the request
+    /// read it enabled).
+    Disabled,
+}
+
 /// Stores a new token, drops the user's expired ones, and records what the device used — in
-/// one transaction.
-/// Returns whether the device certificate is new among the device's provisioned certificates.
-pub async fn store_token(db: &Db, t: &Issue<'_>) -> sqlx::Result<bool> {
+/// one transaction, and only while the device user is enabled: a device disabled while its
+/// request was being decided gets no token (disabling revokes the tokens it finds; this one
+/// would not have been among them).
+pub async fn store_token(db: &Db, t: &Issue<'_>) -> sqlx::Result<Stored> {
     // The first statement writes: on SQLite the transaction takes the write lock there (so
     // concurrent first requests wait for it instead of failing, as with BEGIN IMMEDIATE); on
     // PostgreSQL the update of the device user's row (`record_use`) makes a concurrent request
@@ -238,11 +250,29 @@ pub async fn store_token(db: &Db, t: &Issue<'_>) -> sqlx::Result<bool> {
         .bind(&t.certificate.fingerprint)
         .execute(&mut *c)
         .await?;
-        record_use(&mut *c, t).await?;
-        record_provisioned(&mut *c, t).await?
+        // Conditional on `enabled`: on PostgreSQL this waits for a concurrent disable's row
+        // lock and then sees its value; on SQLite the write lock is held already.
+        let disabled = !record_use(&mut *c, t).await?
+            && sqlx::query_scalar::<_, bool>(
+                "SELECT enabled FROM device_users WHERE tenant_id = $1 AND user_name = $2",
+            )
+            .bind(t.tenant)
+            .bind(t.user_name)
+            .fetch_optional(&mut *c)
+            .await?
+                == Some(false);
+        if disabled { None } else { Some(record_provisioned(&mut *c, t).await?) }
     });
-    tx.commit().await?;
-    Ok(new)
+    match new {
+        Some(new_certificate) => {
+            tx.commit().await?;
+            Ok(Stored::Token { new_certificate })
+        }
+        None => {
+            tx.rollback().await?;
+            Ok(Stored::Disabled)
+        }
+    }
 }
 
 /// Keeps the device certificate among the device's provisioned certificates: the last
@@ -366,12 +396,12 @@ pub async fn existing_device_ids(db: &Db, tenant: &str, ids: &[String]) -> sqlx:
 }
 
 /// Records the certificate a device last authenticated with.
-async fn record_use(ex: impl Into<Ex<'_>>, t: &Issue<'_>) -> sqlx::Result<()> {
+async fn record_use(ex: impl Into<Ex<'_>>, t: &Issue<'_>) -> sqlx::Result<bool> {
     with_conn!(ex.into(), |c| {
         sqlx::query(
             "UPDATE device_users SET last_token_at = $1, last_cert_serial = $2, last_cert_fingerprint = $3, \
                                      last_ca_fingerprint = $4, last_cert_not_after = $7 \
-             WHERE tenant_id = $5 AND user_name = $6",
+             WHERE tenant_id = $5 AND user_name = $6 AND enabled = TRUE",
         )
         .bind(t.now_text)
         .bind(t.cert_serial)
@@ -381,9 +411,9 @@ async fn record_use(ex: impl Into<Ex<'_>>, t: &Issue<'_>) -> sqlx::Result<()> {
         .bind(t.user_name)
         .bind(t.certificate.not_after_text())
         .execute(c)
-        .await?;
-    });
-    Ok(())
+        .await
+        .map(|r| r.rows_affected() > 0)
+    })
 }
 
 /// Revokes every token of `tenant` issued for the certificate `fingerprint` (its CRL lists it).
@@ -460,4 +490,58 @@ pub async fn set_enabled(db: &Db, tenant: &str, user_name: &str, enabled: bool) 
     });
     tx.commit().await?;
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::{Location, PoolSizes, ensure_tenant, inventory, open};
+
+    /// The window between a token request reading the device (enabled) and storing its token:
+    /// a disable committed in it wins, and nothing of the token is written.
+    #[tokio::test]
+    async fn no_token_is_stored_for_a_device_disabled_after_the_request_read_it() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let db = open(&Location::Sqlite(dir.path().join("t.db")), PoolSizes::default()).await.expect("database");
+        let now = "2026-01-01T00:00:00.000Z";
+        ensure_tenant(&db, "t1", now).await.expect("tenant");
+        inventory::auto_register(&db, "t1", "race-1", now).await.expect("registered");
+        let key = rcgen::KeyPair::generate().expect("key");
+        let mut params = rcgen::CertificateParams::new(Vec::new()).expect("params");
+        params.distinguished_name.push(rcgen::DnType::CommonName, "race-1");
+        let der = params.self_signed(&key).expect("certificate").der().to_vec();
+        let info = anchorage_common::cert::inspect(&der, time::OffsetDateTime::now_utc()).expect("inspected").info;
+        let user = anchorage_common::device::device_user_name("race-1");
+        let issue = |jti: &'static str| Issue {
+            tenant: "t1",
+            user_name: &user,
+            jti,
+            token_hash: "h",
+            token_sealed: "s",
+            issued_at: 100,
+            expires_at: 4000,
+            now_text: now,
+            cert_serial: &info.serial_number,
+            cert_fingerprint: &info.fingerprint,
+            ca_fingerprint: "ca",
+            certificate: &info,
+        };
+        assert!(set_enabled(&db, "t1", &user, false).await.expect("disabled"));
+        assert_eq!(store_token(&db, &issue("j1")).await.expect("stored"), Stored::Disabled);
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM device_tokens").await, 0);
+        let used = count(&db, "SELECT COUNT(*) FROM device_users WHERE last_token_at IS NOT NULL").await;
+        let provisioned = count(&db, "SELECT COUNT(*) FROM provisioned_certificates").await;
+        assert_eq!((used, provisioned), (0, 0), "nothing of the refused token is written");
+
+        assert!(set_enabled(&db, "t1", &user, true).await.expect("enabled"));
+        assert_eq!(store_token(&db, &issue("j2")).await.expect("stored"), Stored::Token { new_certificate: true });
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM device_tokens").await, 1);
+    }
+
+    async fn count(db: &Db, sql: &'static str) -> i64 {
+        async fn run(db: &Db, sql: &'static str) -> sqlx::Result<i64> {
+            with_conn!(db, |c| sqlx::query_scalar(sql).fetch_one(c).await)
+        }
+        run(db, sql).await.expect("count")
+    }
 }

@@ -158,14 +158,6 @@ async fn issue(
     };
     let tenant = anchor.tenant_id.as_str();
     let device_trust::Admission { device_id, user_name, auto_register } = admission;
-    // An admin disabled the device (`PUT /inventory/managedObjects/{id}/user`).
-    if device.as_ref().is_some_and(|d| !d.enabled) {
-        return Err(AppError::refused(
-            axum::http::StatusCode::UNAUTHORIZED,
-            "security",
-            format!("device '{device_id}' is disabled: an administrator of its tenant must enable it again."),
-        ));
-    }
     if auto_register {
         db::inventory::auto_register(&state.db, tenant, &device_id, &state.now_text()).await?;
         tracing::info!(tenant, device = %device_id, ca = %anchor.fingerprint, "device auto-registered");
@@ -211,7 +203,7 @@ async fn issue(
         tfa: false,
     };
     let token = state.tokens.sign(&claims)?;
-    let new_certificate = db::devices::store_token(
+    let stored = db::devices::store_token(
         &state.db,
         &db::devices::Issue {
             tenant,
@@ -229,6 +221,10 @@ async fn issue(
         },
     )
     .await?;
+    // (Disabled after this request read the device: no token.)
+    let db::devices::Stored::Token { new_certificate } = stored else {
+        return Err(refused(device_trust::disabled(&device_id)));
+    };
     if new_certificate {
         // A certificate of the tenant's CA used for the first time: recorded, and the ones it
         // replaced revoked if the tenant asks for it.

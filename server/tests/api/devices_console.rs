@@ -121,7 +121,19 @@ async fn a_disabled_device_is_refused_tokens_and_loses_the_ones_it_has_until_ena
     let (status, body) = app.device_token(&device, None).await;
     assert_eq!(status, 401, "{body}");
     assert!(body["message"].as_str().is_some_and(|m| m.contains("'disable-me' is disabled")), "{body}");
+    assert_eq!(body["reason"], "DEVICE_DISABLED", "{body}");
     assert_eq!(me().await.expect("me").status(), 401);
+    // The chain doctor says why.
+    let form = reqwest::multipart::Form::new()
+        .part("file", reqwest::multipart::Part::bytes(device.cert_pem.clone().into_bytes()).file_name("d.pem"));
+    let res = app
+        .admin(Method::POST, &app.url("/tenant/trusted-certificates/verify-cert-chain"))
+        .multipart(form)
+        .send()
+        .await
+        .expect("doctor");
+    let doctor: serde_json::Value = res.json().await.expect("json");
+    assert_eq!((doctor["tokenWouldBeIssued"].as_bool(), &doctor["reason"]), (Some(false), &json!("DEVICE_DISABLED")));
     // Recorded: the admin's action and the refusal.
     let (_, audit) = get(&app, "/audit/auditRecords?pageSize=50").await;
     let texts: Vec<&str> =

@@ -29,6 +29,10 @@ async fn the_proxy_says_what_it_is_and_keeps_devices_away() {
         "anchorage runs in proxy mode: devices get their tokens from the platform directly",
     )
     .await;
+    // Not anchorage's own OpenAPI document (whose /anchorage paths a proxy does not serve), and
+    // not the console's page either.
+    let res = app.client.get(app.url("/openapi.json")).send().await.expect("document");
+    assert_error(res, 404, "openapi/Not Found", "anchorage runs in proxy mode: the API here is the platform's").await;
 }
 
 #[tokio::test]
