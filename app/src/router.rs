@@ -164,18 +164,24 @@ impl Router {
         self.navigate(&login_path(here), false);
     }
 
-    /// Where a login should lead: the `next` query parameter if it names a known page.
-    pub fn after_login(&self) -> Route {
+    /// Where a login should lead: the `next` query parameter (a path with its query and
+    /// fragment, e.g. `/trusted-certificates?q=ab`) if its path names a known page; else home.
+    pub fn after_login(&self) -> String {
         let search = window().location().search().unwrap_or_default();
         let next = search
             .trim_start_matches('?')
             .split('&')
             .find_map(|kv| kv.strip_prefix("next="))
-            .map(|v| String::from(js_sys::decode_uri_component(v).unwrap_or_else(|_| v.into())));
-        match next.map(|p| Route::from_path(&p)) {
-            Some(r) if r != Route::Login && r != Route::NotFound => r,
-            _ => Route::HOME,
+            .map(|v| String::from(js_sys::decode_uri_component(v).unwrap_or_else(|_| v.into())))
+            .unwrap_or_default();
+        // Only a path of this console ("//host" would leave it).
+        let path = next.find(['?', '#']).map_or(next.as_str(), |end| &next[..end]);
+        match Route::from_path(path) {
+            Route::Login | Route::NotFound => {}
+            _ if next.starts_with('/') && !next.starts_with("//") => return next,
+            _ => {}
         }
+        Route::HOME.path().to_string()
     }
 
     fn navigate(&self, path_and_query: &str, replace: bool) {
@@ -204,7 +210,7 @@ impl Router {
             let redirect = if route.access() == Access::Member && !logged_in {
                 Some(login_path(route))
             } else if route == Route::Login && logged_in {
-                Some(self.after_login().path().to_string())
+                Some(self.after_login())
             } else if path == "/" {
                 Some(route.path().to_string())
             } else {
@@ -248,10 +254,21 @@ fn focus_heading(tries: u8) {
     );
 }
 
+/// The login page's address for a visitor on `next`: `next=` keeps the page's path with the
+/// query and fragment of the address (a search, the enrollment link's `#/deviceregistration?…`).
 fn login_path(next: Route) -> String {
     match next {
         Route::Login | Route::NotFound => Route::Login.path().to_string(),
-        r => format!("{}?next={}", Route::Login.path(), js_sys::encode_uri_component(r.path())),
+        r => {
+            let location = window().location();
+            let rest = location.search().unwrap_or_default() + &location.hash().unwrap_or_default();
+            let next = if Route::from_path(&location.pathname().unwrap_or_default()) == r {
+                location.pathname().unwrap_or_default() + &rest
+            } else {
+                r.path().to_string()
+            };
+            format!("{}?next={}", Route::Login.path(), js_sys::encode_uri_component(&next))
+        }
     }
 }
 

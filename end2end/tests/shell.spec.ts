@@ -44,6 +44,19 @@ test('a bookmark of a page asks for a login and then shows that page', async ({ 
   await expect(page).toHaveURL(/\/audit$/);
 });
 
+test('a bookmarked search survives the login: next keeps the query', async ({ page }) => {
+  await page.goto('/devices?q=sensor%2001');
+  await expect(page).toHaveURL(/\/login\?next=%2Fdevices%3Fq%3Dsensor%252001$/);
+  await logIn(page, 'Devices');
+  await expect(page).toHaveURL(/\/devices\?q=sensor%2001$/);
+  await expect(page.getByRole('searchbox')).toHaveValue('sensor 01');
+  // Only the console's own pages: an address elsewhere leads home.
+  await page.context().clearCookies();
+  await page.goto('/login?next=%2F%2Fexample.com%2Fdevices');
+  await logIn(page);
+  await expect(page).toHaveURL(/\/trusted-certificates$/);
+});
+
 test('focus moves to the page heading after login and on each navigation; a skip link leads past the header', async ({ page }) => {
   await page.goto('/');
   await logIn(page);

@@ -42,7 +42,7 @@ pub fn LoginPage() -> impl IntoView {
                 Ok(login) => {
                     let next = console.router.after_login();
                     console.session.begin(login);
-                    console.router.go(next);
+                    console.router.go_path(&next);
                 }
                 Err(ApiError::Throttled { retry_after, .. }) => {
                     error.try_set(Some(format!(
