@@ -65,17 +65,17 @@ test('a certificate revoked on the devices page is refused once the offline chec
     await openConsole(page);
     let details = await openDevice(page, pki.deviceId);
     const certificates = details.getByRole('region', { name: 'Provisioned certificates' });
-    const line = certificates.getByRole('row').filter({ has: page.getByRole('rowheader', { name: pki.serialHex }) });
+    const line = certificates.getByRole('row').filter({ has: page.getByRole('rowheader', { name: pki.opensslSerial }) });
     await expect(line).toContainText(`CN=${pki.deviceId}`);
     await expect(line).toContainText(`CN=${pki.caName}`);
     await expect(details.getByRole('region', { name: 'Refusals' })).toContainText('No refusals in the last 24 hours.');
-    await line.getByRole('button', { name: `Revoke certificate ${pki.serialHex}` }).click();
+    await line.getByRole('button', { name: `Revoke certificate ${pki.opensslSerial}` }).click();
     const dialog = page.getByRole('dialog', { name: 'Revoke certificate?' });
-    await expect(dialog).toContainText(pki.serialHex);
+    await expect(dialog).toContainText(pki.opensslSerial);
     await expect(dialog).toContainText(pki.deviceId);
     await dialog.getByRole('button', { name: 'Revoke' }).click();
     await expect(dialog).toBeHidden();
-    await expect(page.getByRole('status').filter({ hasText: `Certificate ${pki.serialHex} revoked.` })).toBeVisible();
+    await expect(page.getByRole('status').filter({ hasText: `Certificate ${pki.opensslSerial} revoked.` })).toBeVisible();
     await expect(line.getByText('Revoked', { exact: true })).toBeVisible();
     await expect(line.getByRole('button', { name: /Revoke/ })).toHaveCount(0);
     await expect(certificates).toContainText('The revocation is enforced once the offline check is on');
@@ -272,7 +272,7 @@ test('a reader sees the revocation settings and a device\'s certificates, and ca
     await expect(card.getByRole('button', { name: 'Download CRL' })).toBeEnabled();
 
     const details = await openDevice(page, pki.deviceId);
-    const revoke = details.getByRole('button', { name: `Revoke certificate ${pki.serialHex}` });
+    const revoke = details.getByRole('button', { name: `Revoke certificate ${pki.opensslSerial}` });
     await expect(revoke).toBeDisabled();
     await expect(revoke).toHaveAttribute('title', readOnly);
     await expect(details.getByRole('region', { name: 'Refusals' })).toBeVisible();

@@ -9,6 +9,7 @@
 
 use anchorage_common::api::{IssuedCertificate, ProvisionedCertificate};
 use anchorage_common::options::CRL_OFFLINE_CHECK;
+use anchorage_common::refusal::openssl_serial;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -103,7 +104,7 @@ pub fn DeviceDetails(
             match done {
                 Ok(()) => {
                     revoking.set(None);
-                    console.toast(format!("Certificate {serial} revoked."));
+                    console.toast(format!("Certificate {} revoked.", openssl_serial(&serial)));
                     load();
                     // Said only when known to be off: an error here changes nothing done.
                     if let Ok(on) = client.switch(CRL_OFFLINE_CHECK).await {
@@ -120,9 +121,10 @@ pub fn DeviceDetails(
                 .as_ref()
                 .map(|serial| {
                     format!(
-                        "You are about to revoke the certificate with serial {serial} of device \"{}\". Once the \
+                        "You are about to revoke the certificate with serial {} of device \"{}\". Once the \
                          offline check is on, the device is refused tokens with it. Entries cannot be removed from \
                          the revocation list through the API.",
+                        openssl_serial(serial),
                         device_id.get_value()
                     )
                 })
@@ -217,7 +219,7 @@ fn revoke_action(
                 <button
                     type="button"
                     class="button small danger-outline"
-                    aria-label=format!("Revoke certificate {serial}")
+                    aria-label=format!("Revoke certificate {}", openssl_serial(&serial))
                     disabled=read_only
                     title=read_only_title
                     on:click=move |_| ask.run(serial.clone())
@@ -251,7 +253,7 @@ fn issued_table(
             let first_used = cert.first_used.as_deref().map_or_else(|| "—".to_string(), format::timestamp);
             view! {
                 <tr data-testid="issued-certificate">
-                    <th scope="row" data-label="Serial number (hex)"><code>{cert.serial_number_in_hex}</code></th>
+                    <th scope="row" data-label="Serial number (hex)"><code>{openssl_serial(&cert.serial_number_in_hex)}</code></th>
                     <td data-label="Validity">
                         {validity(&cert.not_before, &cert.not_after)}
                     </td>
@@ -283,7 +285,7 @@ fn certificate_table(
                 if cert.last_used.is_empty() { "—".to_string() } else { format::timestamp(&cert.last_used) };
             view! {
                 <tr>
-                    <th scope="row" data-label="Serial number (hex)"><code>{cert.serial_number_in_hex}</code></th>
+                    <th scope="row" data-label="Serial number (hex)"><code>{openssl_serial(&cert.serial_number_in_hex)}</code></th>
                     <td data-label="Validity">
                         {validity(&cert.not_before, &cert.not_after)}
                     </td>
