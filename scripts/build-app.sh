@@ -124,9 +124,23 @@ find "$split" -maxdepth 1 -type f \( -name '*.wasm' ! -name anchorage_app.wasm -
 # 15 % smaller but 7-10 % larger after gzip, which is what is downloaded; so it is not run.)
 step "shrink: the console's wasm (binaryen) and its JS (terser)"
 if [[ "$shrink" == 1 ]]; then
-    # The main module and every chunk; not the parser worker, whose speed was measured as built.
-    find "$site/pkg" -maxdepth 1 -name '*.wasm' ! -name 'anchorage_bulk_worker_bg.wasm' -print0 |
+    # The main module drops the JS classes wasm-streams exports (IntoUnderlyingSource, …Sink,
+    # …ByteSource): Leptos always links server_fn's browser client, whose streaming bodies make
+    # them, but this console calls no server functions, so nothing creates one (the glue would
+    # have a `__wrap` for a class Rust can return to JS). With them goes the code only they reach:
+    # 6 KB raw, 1.6 KB gzip of the first load. The glue keeps the unused classes' JS.
+    main_wasm="$site/pkg/anchorage_app_bg.wasm"
+    if grep -q 'IntoUnderlying[A-Za-z]*\.__wrap' "$site/pkg/anchorage_app.js"; then
+        echo "error: the console's glue can create wasm-streams' classes now; their exports must stay" >&2
+        exit 1
+    fi
+    node scripts/wasm-shrink.mjs "$main_wasm" "$main_wasm.shrunk" '--drop-exports=^(__wbg_)?intounderlying' &
+    main_shrink=$!
+    # Every chunk, meanwhile; not the parser worker, whose speed was measured as built.
+    find "$site/pkg" -maxdepth 1 -name '*.wasm' ! -name 'anchorage_bulk_worker_bg.wasm' ! -name 'anchorage_app_bg.wasm' -print0 |
         xargs -0 -P "$(nproc 2>/dev/null || echo 2)" -I{} sh -c 'node "$1" "$2" "$2.shrunk" && mv "$2.shrunk" "$2"' _ "$root/scripts/wasm-shrink.mjs" {}
+    wait "$main_shrink"
+    mv "$main_wasm.shrunk" "$main_wasm"
     for js in "$site"/pkg/*.js; do
         node "$tools/node_modules/terser/bin/terser" "$js" --module --compress --mangle --output "$js.min"
         mv "$js.min" "$js"
@@ -137,17 +151,21 @@ fi
 
 step "static files"
 cp -R public/. "$site/"
-# The stylesheet minified with clean-css (level 1: comments, whitespace, shorter values; rules
-# kept in order): about 470 B less after gzip. Copied as written without Node.js.
-if [[ "$shrink" == 1 ]]; then
-    node -e 'const fs = require("fs"); const CleanCSS = require(process.argv[1]);
-        const out = new CleanCSS({ level: 1 }).minify(fs.readFileSync(process.argv[2], "utf8"));
-        if (out.errors.length) { console.error(out.errors.join("\n")); process.exit(1); }
-        fs.writeFileSync(process.argv[3], out.styles);' \
-        "$tools/node_modules/clean-css" style/main.css "$site/style.css"
-else
-    cp style/main.css "$site/style.css"
-fi
+# The stylesheets minified with clean-css (level 1: comments, whitespace, shorter values; rules
+# kept in order): about 470 B less after gzip. Copied as written without Node.js. style.css is
+# the first load's; pages.css, what loads later, is added with the first chunk (app/src/lazy.rs).
+for sheet in main:style pages:pages; do
+    from="style/${sheet%%:*}.css" to="$site/${sheet##*:}.css"
+    if [[ "$shrink" == 1 ]]; then
+        node -e 'const fs = require("fs"); const CleanCSS = require(process.argv[1]);
+            const out = new CleanCSS({ level: 1 }).minify(fs.readFileSync(process.argv[2], "utf8"));
+            if (out.errors.length) { console.error(out.errors.join("\n")); process.exit(1); }
+            fs.writeFileSync(process.argv[3], out.styles);' \
+            "$tools/node_modules/clean-css" "$from" "$to"
+    else
+        cp "$from" "$to"
+    fi
+done
 
 # The .gz files are what the server sends to browsers that take gzip: made with zopfli, which
 # writes standard gzip about 4 % smaller than `gzip -9` (6 KB less on the console's first

@@ -1,7 +1,10 @@
 // Makes a wasm module smaller *after gzip*, which is what browsers download:
 //
-//   node scripts/wasm-shrink.mjs <in.wasm> <out.wasm>
+//   node scripts/wasm-shrink.mjs <in.wasm> <out.wasm> [--drop-exports=<regex>]
 //
+// 0. With --drop-exports, the exports whose names match are removed first, and with them
+//    whatever only they reached (binaryen's remove-unused-module-elements). scripts/build-app.sh
+//    uses it for the exported JS classes of wasm-streams (see there).
 // 1. A few of binaryen's passes that shrink the code without making it less compressible:
 //    identical functions merged (Leptos's generic code has many), peephole rewrites, dead
 //    branches, local reordering, folded tails. (binaryen's -Oz makes this console 15 % smaller
@@ -18,11 +21,13 @@ import { readFileSync, writeFileSync } from 'node:fs';
 
 const { default: binaryen } = await import(new URL('./wasm-tools/node_modules/binaryen/index.js', import.meta.url).href);
 
-const [input, output] = process.argv.slice(2);
-if (!input || !output) {
-  console.error('usage: node scripts/wasm-shrink.mjs <in.wasm> <out.wasm>');
+const [input, output, ...options] = process.argv.slice(2);
+const dropOption = options.find((o) => o.startsWith('--drop-exports='));
+if (!input || !output || options.length > (dropOption ? 1 : 0)) {
+  console.error('usage: node scripts/wasm-shrink.mjs <in.wasm> <out.wasm> [--drop-exports=<regex>]');
   process.exit(2);
 }
+const dropExports = dropOption && new RegExp(dropOption.slice('--drop-exports='.length));
 
 // What rustc's wasm32-unknown-unknown target enables (and wasm-bindgen's output uses).
 const F = binaryen.Features;
@@ -41,6 +46,16 @@ const module = binaryen.readBinary(readFileSync(input));
 module.setFeatures(features);
 binaryen.setOptimizeLevel(0);
 binaryen.setShrinkLevel(0);
+if (dropExports) {
+  const names = [];
+  for (let i = 0; i < module.getNumExports(); i += 1) {
+    const { name } = binaryen.getExportInfo(module.getExportByIndex(i));
+    if (dropExports.test(name)) names.push(name);
+  }
+  if (names.length === 0) throw new Error(`no export matches ${dropExports}`);
+  for (const name of names) module.removeExport(name);
+  module.runPasses(['remove-unused-module-elements']);
+}
 module.runPasses(PASSES);
 
 // The defined functions, in the order of the binary's code section.

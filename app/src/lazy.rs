@@ -140,6 +140,26 @@ pub(crate) fn timeline() -> Loaded<Part> {
     Ok(crate::pages::trusted_certificates::timeline as Part)
 }
 
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// `public/boot.js`: adds `pages.css` (the styles of what loads later) once; settles when
+    /// it is applied, or could not be fetched.
+    #[wasm_bindgen(js_namespace = window, js_name = anchorageStyles)]
+    fn page_styles() -> js_sys::Promise;
+}
+
+/// Loads a chunk's code with the styles of what loads later (`pages.css`), fetched side by side
+/// the first time: its part is shown styled, not unstyled for a moment.
+async fn styled<T>(code: impl Future<Output = Loaded<T>>) -> Loaded<T> {
+    #[cfg(target_arch = "wasm32")]
+    let styles = wasm_bindgen_futures::JsFuture::from(page_styles());
+    let loaded = code.await;
+    #[cfg(target_arch = "wasm32")]
+    let _ = styles.await;
+    loaded
+}
+
 thread_local! {
     /// The pages loaded so far, by path: shown again without waiting for a task. (A few
     /// entries: a `Vec`, which keeps a hash table's code out of the first load.)
@@ -161,7 +181,7 @@ pub fn page(key: &'static str, load: PageLoad) -> AnyView {
     let attempt = move || {
         state.set(None);
         spawn_local(async move {
-            let loaded = load().await;
+            let loaded = styled(load()).await;
             if let Ok(page) = loaded {
                 PAGES.with(|p| p.borrow_mut().push((key, page)));
             }
@@ -194,7 +214,7 @@ where
 {
     let (state, set_state) = signal(None::<Result<T, String>>);
     spawn_local(async move {
-        let loaded = load()
+        let loaded = styled(load())
             .await
             .map_err(|_| format!("The {what} could not be loaded from the server. Close this and try again."));
         set_state.try_set(Some(loaded));

@@ -83,7 +83,7 @@ pub fn App() -> impl IntoView {
         <a class="skip-link" href="#main">"Skip to content"</a>
         {move || logged_in.get().then(|| view! { <Header /> })}
         <main id="main" tabindex="-1">{read_only}{page}</main>
-        <ToastRegion toasts=toasts />
+        <ToastRegion />
     }
 }
 

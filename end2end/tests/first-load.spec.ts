@@ -74,6 +74,7 @@ test('each page and the certificate checks fetch their chunk when first needed, 
   await page.goto('/');
   await logIn(page);
   expect(files.filter(isChunk)).toEqual([]);
+  expect(files, 'the later parts\' styles are not in the first load').not.toContain('/pages.css');
 
   // Each page fetches at least its own chunk the first time (a chunk of code shared by several
   // pages comes with the first of them); the page then shows.
@@ -81,6 +82,12 @@ test('each page and the certificate checks fetch their chunk when first needed, 
     const before = files.filter(isChunk).length;
     await navigate(page, name);
     expect(files.filter(isChunk).length, `${name} fetched its chunk`).toBeGreaterThan(before);
+    // The styles of what loads later came with the first chunk, once, and apply.
+    expect(files.filter((f) => f === '/pages.css'), `${name}: pages.css fetched once`).toHaveLength(1);
+    const rules = await page.evaluate(() =>
+      [...document.styleSheets].filter((s) => s.href?.endsWith('/pages.css')).map((s) => s.cssRules.length));
+    expect(rules.length, 'pages.css applied').toBe(1);
+    expect(rules[0]).toBeGreaterThan(50);
   }
   // A page visited again is not fetched again.
   const chunks = files.filter(isChunk).length;
