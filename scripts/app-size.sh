@@ -82,13 +82,14 @@ done
 footer
 first_gz=$total_gz
 
-# What each split point fetches the first time it is called: its own chunk and the chunks of
-# code it shares with other split points (the deps list of its loader in __wasm_split.js).
+# What each split point fetches the first time it is called: its own chunk, the chunks of code
+# it shares with other split points (the deps list of its loader in __wasm_split.js), and the
+# later parts' stylesheet (pages.css, added with the first chunk: app/src/lazy.rs).
 echo
 header "split point (app/src/lazy.rs): all it fetches when first called"
 while IFS=$'\t' read -r split files; do
     # shellcheck disable=SC2086 # a list of file names without spaces
-    row "$split" $files
+    row "$split" pages.css $files
 done < <(awk '
     match($0, /^export const __wasm_split_load_[A-Za-z0-9_]+/) { sp = substr($0, 32, RLENGTH - 31); own = "" }
     sp != "" && match($0, /"\.\/split_[^"]+\.wasm"/) { own = "pkg/" substr($0, RSTART + 3, RLENGTH - 4) }
@@ -102,7 +103,7 @@ done < <(awk '
         sp = ""
     }
 ' "$loader" | sort)
-echo "(a chunk shared by several split points is counted in each; it is fetched once)"
+echo "(a chunk shared by several split points is counted in each; it is fetched once; so is pages.css, the styles of every later part)"
 
 # The chunks, as __wasm_split.js lists them: a `/* split, split */` comment, then the loader
 # of "./<file>.wasm".

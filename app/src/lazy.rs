@@ -76,7 +76,9 @@ pub fn users_page() -> Loaded<Page> {
     Ok(page as Page)
 }
 
-#[wasm_split(alarms, wasm_split_path = ::leptos::wasm_split, fallible)]
+/// The Alarms page shares the Audit page's chunk: each split point costs the first load its
+/// loader code and more shared chunks (docs/benchmarks.md, "Console first load").
+#[wasm_split(audit, wasm_split_path = ::leptos::wasm_split, fallible)]
 pub fn alarms_page() -> Loaded<Page> {
     fn page() -> AnyView {
         crate::pages::alarms::AlarmsPage().into_any()
@@ -134,8 +136,9 @@ pub(crate) fn certificate_toggle() -> Loaded<Toggle> {
 }
 
 /// The trusted certificates page's expiry timeline (an SVG plot of every certificate's
-/// validity), fetched when its section is first opened.
-#[wasm_split(certificate_timeline, wasm_split_path = ::leptos::wasm_split, fallible)]
+/// validity), fetched when its section is first opened: in the row actions' chunk, as one
+/// split point fewer makes the first load smaller (docs/benchmarks.md).
+#[wasm_split(certificate_actions, wasm_split_path = ::leptos::wasm_split, fallible)]
 pub(crate) fn timeline() -> Loaded<Part> {
     Ok(crate::pages::trusted_certificates::timeline as Part)
 }
