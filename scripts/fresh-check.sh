@@ -77,6 +77,16 @@ _path="${_path#:}"
 export PATH="${_path%:}"
 unset ANCHORAGE_TOOLS CARGO_TARGET_DIR CARGO_BUILD_TARGET RUSTFLAGS CARGO_ENCODED_RUSTFLAGS _path
 export CI="${CI:-true}"
+# The x509-limbo corpus is not in the repository: the clone's test run reads this checkout's.
+if [[ -z "${ANCHORAGE_LIMBO:-}" ]]; then
+    for dir in "$ANCHORAGE_ROOT" "$ANCHORAGE_ROOT/.." "$ANCHORAGE_ROOT/../.."; do
+        if [[ -f "$dir/shared/testdata/x509-limbo/limbo.json.gz" ]]; then
+            ANCHORAGE_LIMBO="$(cd "$dir" && pwd)/shared/testdata/x509-limbo/limbo.json.gz"
+            export ANCHORAGE_LIMBO
+            break
+        fi
+    done
+fi
 if [[ "$cold_cargo" == 1 ]]; then
     export CARGO_HOME="$tmp/cargo-home"
 fi

@@ -31,8 +31,16 @@ timed "set-up and console build (includes: common compiles to wasm)" scripts/bui
 timed "lint: clippy (host, every crate and target)" cargo clippy --quiet --workspace --all-targets -- -D warnings
 timed "lint: clippy (wasm32: common and the console)" \
     cargo clippy --quiet -p anchorage-common -p anchorage-app --lib --bins --target wasm32-unknown-unknown -- -D warnings
-timed "unit and API integration tests (the API suite on SQLite)" \
+# (server/tests/limbo.rs runs x509-limbo through anchorage's decision when the corpus is there:
+# $ANCHORAGE_LIMBO, or shared/testdata above the repository; it writes target/limbo-report.md.)
+rm -f target/limbo-report.md
+timed "unit and API integration tests (the API suite on SQLite; x509-limbo)" \
     cargo test -p anchorage-common -p anchorage-server -p anchorage-device -p anchorage-app
+if [[ -f target/limbo-report.md ]]; then
+    sed -n '/^| \*\*compared/,/^| wrongly refused/p' target/limbo-report.md
+else
+    echo "x509-limbo: the corpus was not found, so its cases did not run (docs/reliability.md)"
+fi
 trap stop_throwaway_postgres EXIT
 timed "PostgreSQL for the API suite's second run" postgres_for_tests
 drop_stale_test_databases

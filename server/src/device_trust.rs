@@ -163,6 +163,18 @@ pub fn anchor(
     revoked: &[Option<&str>],
     now: OffsetDateTime,
 ) -> Result<Anchored, (Refusal, Option<usize>)> {
+    anchor_for_usage(presented, candidates, revoked, now, KeyUsage::client_auth())
+}
+
+/// [`anchor`] for another extended key usage than client authentication: only for the
+/// x509-limbo harness (`server/tests/limbo.rs`), whose cases are written for servers.
+pub fn anchor_for_usage(
+    presented: &Presented<'_>,
+    candidates: &[&AnchorRow],
+    revoked: &[Option<&str>],
+    now: OffsetDateTime,
+    usage: KeyUsage,
+) -> Result<Anchored, (Refusal, Option<usize>)> {
     let leaf = presented.leaf;
     if candidates.is_empty() {
         return Err((
@@ -201,7 +213,7 @@ pub fn anchor(
             &anchors,
             &presented.intermediates,
             time,
-            KeyUsage::client_auth(),
+            usage,
             None,
             None,
         );
