@@ -53,8 +53,10 @@ else
     echo "no Node.js/npm: the console's download will not be shrunk (about 15 KB gzip larger)" >&2
 fi
 
-# zopfli for the precompressed .gz files; `gzip -9` where it cannot be installed.
+# zopfli for the precompressed .gz files; `gzip -9` where it cannot be installed. brotli for
+# the .br files, which browsers that take `br` get (smaller still); none where it cannot be.
 command -v zopfli >/dev/null 2>&1 || apt_install optional zopfli || true
+command -v brotli >/dev/null 2>&1 || apt_install optional brotli || true
 
 # --- The build.
 
@@ -170,7 +172,8 @@ done
 # The .gz files are what the server sends to browsers that take gzip: made with zopfli, which
 # writes standard gzip about 4 % smaller than `gzip -9` (6 KB less on the console's first
 # load), at some seconds of build time. Installed from Debian's packages when missing; where it
-# cannot be, `gzip -9` does.
+# cannot be, `gzip -9` does. The .br files (brotli -q 11) go to browsers that take br (every
+# current one, over HTTPS or on localhost); the server prefers them to .gz.
 step "precompress"
 compress() {
     local f="$1"

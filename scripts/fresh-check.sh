@@ -93,7 +93,7 @@ fi
 [[ ! -e target/tools ]] || die "the clone has a tool folder already"
 
 present=()
-for p in chromium zopfli; do
+for p in chromium zopfli brotli; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' && present+=("$p")
 done
 if [[ ${#present[@]} -gt 0 ]]; then

@@ -11,6 +11,7 @@ async fn console_routes_get_index_html_and_api_paths_get_json_404() {
     std::fs::create_dir_all(app.assets().join("pkg")).expect("dir");
     std::fs::write(app.assets().join("pkg/app.js"), "console.log('plain')").expect("write");
     std::fs::write(app.assets().join("pkg/app.js.gz"), b"gzipped-bytes").expect("write");
+    std::fs::write(app.assets().join("pkg/app.js.br"), b"brotli-bytes").expect("write");
 
     for path in ["/", "/trusted-certificates", "/login"] {
         let res = app.client.get(app.url(path)).send().await.expect("get");
@@ -20,6 +21,18 @@ async fn console_routes_get_index_html_and_api_paths_get_json_404() {
     // Precompressed files are served as such to clients that accept them.
     let res = app.client.get(app.url("/pkg/app.js")).header("accept-encoding", "gzip").send().await.expect("get");
     assert_eq!(res.headers().get("content-encoding").and_then(|v| v.to_str().ok()), Some("gzip"));
+    // Brotli (the build writes .br files with Debian's brotli) to browsers that take it.
+    let res = app
+        .client
+        .get(app.url("/pkg/app.js"))
+        .header("accept-encoding", "gzip, deflate, br")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.headers().get("content-encoding").and_then(|v| v.to_str().ok()), Some("br"));
+    assert_eq!(res.bytes().await.expect("body").as_ref(), b"brotli-bytes");
+    let res = app.client.get(app.url("/pkg/app.js")).send().await.expect("get");
+    assert_eq!(res.headers().get("content-encoding"), None);
 
     for path in ["/tenant/nothing-here", "/inventory/nothing", "/user/x/y"] {
         let res = app.admin(Method::GET, &app.url(path)).send().await.expect("get");
