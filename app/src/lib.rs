@@ -10,6 +10,8 @@ pub mod bulk_worker;
 pub mod components;
 pub mod context;
 pub mod format;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod lazy;
 pub mod pages;
 pub mod router;

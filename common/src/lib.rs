@@ -19,6 +19,8 @@ pub mod crl;
 pub mod device;
 pub mod dn;
 pub mod est;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod names;
 pub mod options;
 pub mod pem;

@@ -19,6 +19,8 @@ pub mod db;
 pub mod device_trust;
 pub mod error;
 pub mod extract;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod hashing;
 pub mod limiter;
 pub mod listener;

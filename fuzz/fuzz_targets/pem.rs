@@ -1,0 +1,3 @@
+#![no_main]
+//! See `anchorage_common::fuzzing::pem`.
+libfuzzer_sys::fuzz_target!(|data: &[u8]| anchorage_common::fuzzing::pem(data));
