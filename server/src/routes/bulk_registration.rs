@@ -176,13 +176,15 @@ async fn register(
             .position(|c| *c == bulk::Column::Id)
             .and_then(|i| file.cell(row, i))
             .unwrap_or_default();
+        // An invalid id is echoed clipped: a 1 MB cell is not sent back whole.
+        let id = crate::audit::clip(id, 2 * MAX_DEVICE_ID_CHARS);
         failed.push((
             row.line,
             BulkFailed {
                 bulk_new_device_status: BulkNewDeviceStatus::Failed,
                 device_id: id.to_string(),
                 failure_reason: reasons.join("; "),
-                line: device_info(id, row.line),
+                line: device_info(&id, row.line),
             },
         ));
     }

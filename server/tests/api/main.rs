@@ -14,6 +14,7 @@ mod device_tokens;
 mod devices_console;
 mod est;
 mod hardening;
+mod hostile;
 mod instances;
 mod migrate_db;
 mod openapi;
