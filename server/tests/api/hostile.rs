@@ -121,6 +121,11 @@ async fn hostile_uploads_get_a_clear_4xx_change_nothing_and_the_server_stays_up(
             status: Some(413),
         },
         Case {
+            what: "a bundle of 100 certificates in one entry",
+            request: upload("hundred", &good.repeat(100)),
+            status: Some(422),
+        },
+        Case {
             what: "10,000 certificates in one bulk request",
             request: post(&bulk_certs).json(&json!({
                 "certificates": (0..10_000).map(|i| body(&format!("c{i}"), &good, "ENABLED")).collect::<Vec<Value>>()
