@@ -2,7 +2,7 @@
 //! the same data directory (for the first admin's lost password, or scripted set-up);
 //! `anchorage crl remove <serial>` takes an entry off a tenant's certificate revocation list;
 //! `anchorage migrate-db --from sqlite://… --to postgres://…` moves an embedded installation
-//! to PostgreSQL.
+//! to PostgreSQL; `anchorage check-db` says whether every row is whole.
 
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 
@@ -49,6 +49,11 @@ pub enum Command {
     /// `<file>.old-<time>` (it opens backups made before). EST one-time passwords set before
     /// stop matching (they are listed: set new ones).
     RotateSecretKey,
+    /// Check that every row of the database is whole (after a crash, a restore, a copy): each
+    /// device user with its managed object and external id, no token or certificate of a missing
+    /// device, each trusted certificate's fingerprint that of its DER, an admin per tenant, the
+    /// options the API would accept. Prints each problem; exits with 1 when there is one.
+    CheckDb,
     /// Copy every table of an embedded installation (SQLite) into an empty PostgreSQL
     /// database, in one transaction; the row counts are checked before it commits. Stop the
     /// embedded instance first. Refuses a target that holds any row.
@@ -94,6 +99,21 @@ pub async fn run_rotate_secret_key(config: &Config) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Runs `check-db` on the configured database; an error when a problem is found.
+pub async fn run_check_db(config: &Config) -> anyhow::Result<()> {
+    let db = config.open_database().await?;
+    let problems = db::check::check(&db).await?;
+    db.close().await;
+    if problems.is_empty() {
+        println!("check-db: no problem found: every row is whole");
+        return Ok(());
+    }
+    for p in &problems {
+        println!("{p}");
+    }
+    anyhow::bail!("check-db: {} problem(s) found", problems.len())
 }
 
 /// Runs `migrate-db`: copies `from` (SQLite) into `to` (PostgreSQL, empty) and prints what it

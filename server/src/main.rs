@@ -29,6 +29,7 @@ async fn main() -> anyhow::Result<()> {
         Some(Command::Crl { action }) => return cli::run_crl(&config, action).await,
         Some(Command::MigrateDb { from, to }) => return cli::run_migrate_db(&from, &to).await,
         Some(Command::RotateSecretKey) => return cli::run_rotate_secret_key(&config).await,
+        Some(Command::CheckDb) => return cli::run_check_db(&config).await,
         None => {}
     }
     let (tenant, user) = (config.tenant.clone(), config.admin_user.clone());

@@ -63,6 +63,7 @@ macro_rules! with_conn {
 pub mod alarms;
 pub mod audit;
 pub mod ca;
+pub mod check;
 pub mod copy;
 pub mod crl;
 pub mod devices;

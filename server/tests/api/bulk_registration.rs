@@ -348,6 +348,36 @@ async fn rows_are_whole_or_absent_after_a_kill_during_registration() {
     assert!(users > 0 && users < 100_000, "users = {users}");
     assert_eq!((objects, ids, broken), (users, 2 * users, 0), "every registered row is whole");
     assert_eq!(started, 1, "the import cut short is in the audit log, committed with its first rows");
+
+    // `anchorage check-db` says the same; and it finds a row made not whole on purpose.
+    let check_db = || {
+        Command::new(env!("CARGO_BIN_EXE_anchorage"))
+            .args(["--tenant", TENANT])
+            .arg("--data-dir")
+            .arg(dir.path())
+            .arg("check-db")
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("check-db runs")
+    };
+    let out = check_db();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains("no problem found"),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    db.close().await;
+    let rw = sqlx::SqlitePool::connect(&format!("sqlite://{}", db_path.display())).await.expect("db");
+    sqlx::query("DELETE FROM external_ids WHERE external_id = (SELECT MIN(device_id) FROM device_users)")
+        .execute(&rw)
+        .await
+        .expect("delete");
+    rw.close().await;
+    let out = check_db();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("device user without its c8y_Serial external id: t4711/device_kill-"), "{text}");
 }
 
 async fn count_users(db_path: &std::path::Path) -> i64 {
