@@ -10,6 +10,8 @@ pub mod bulk_worker;
 pub mod components;
 pub mod context;
 pub mod format;
+// For the fuzz targets and their replay, on the host only (never in the console's wasm).
+#[cfg(not(target_arch = "wasm32"))]
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod lazy;

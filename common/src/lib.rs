@@ -19,6 +19,8 @@ pub mod crl;
 pub mod device;
 pub mod dn;
 pub mod est;
+// For the fuzz targets and their replay, on the host only (never in the console's wasm).
+#[cfg(not(target_arch = "wasm32"))]
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod names;
