@@ -3,7 +3,7 @@
 use anchorage_common::options::{DEVICE_TOKEN_LIFESPAN, OAUTH_INTERNAL};
 
 use super::trusted_certificates::AnchorRow;
-use super::{Db, Ex};
+use super::{Db, Ex, Tx};
 
 /// A device user and its current token.
 #[derive(Debug, Clone)]
@@ -466,10 +466,10 @@ pub async fn seal_token(db: &Db, jti: &str, hash: &str, sealed: &str) -> sqlx::R
 }
 
 /// Enables or disables a device user; disabling also revokes its tokens, so it is refused at
-/// once and not only at its next token request. Returns whether the user exists.
-pub async fn set_enabled(db: &Db, tenant: &str, user_name: &str, enabled: bool) -> sqlx::Result<bool> {
-    let mut tx = db.begin().await?;
-    let found = with_conn!(&mut tx, |c| {
+/// once and not only at its next token request. Returns whether the user exists. In `tx`; the
+/// caller commits (with the change's audit record).
+pub async fn set_enabled(tx: &mut Tx, tenant: &str, user_name: &str, enabled: bool) -> sqlx::Result<bool> {
+    let found = with_conn!(tx, |c| {
         let n = sqlx::query("UPDATE device_users SET enabled = $1 WHERE tenant_id = $2 AND user_name = $3")
             .bind(enabled)
             .bind(tenant)
@@ -488,7 +488,6 @@ pub async fn set_enabled(db: &Db, tenant: &str, user_name: &str, enabled: bool) 
         }
         n == 1
     });
-    tx.commit().await?;
     Ok(found)
 }
 
@@ -526,14 +525,18 @@ mod tests {
             ca_fingerprint: "ca",
             certificate: &info,
         };
-        assert!(set_enabled(&db, "t1", &user, false).await.expect("disabled"));
+        let mut tx = db.begin().await.expect("begin");
+        assert!(set_enabled(&mut tx, "t1", &user, false).await.expect("disabled"));
+        tx.commit().await.expect("commit");
         assert_eq!(store_token(&db, &issue("j1")).await.expect("stored"), Stored::Disabled);
         assert_eq!(count(&db, "SELECT COUNT(*) FROM device_tokens").await, 0);
         let used = count(&db, "SELECT COUNT(*) FROM device_users WHERE last_token_at IS NOT NULL").await;
         let provisioned = count(&db, "SELECT COUNT(*) FROM provisioned_certificates").await;
         assert_eq!((used, provisioned), (0, 0), "nothing of the refused token is written");
 
-        assert!(set_enabled(&db, "t1", &user, true).await.expect("enabled"));
+        let mut tx = db.begin().await.expect("begin");
+        assert!(set_enabled(&mut tx, "t1", &user, true).await.expect("enabled"));
+        tx.commit().await.expect("commit");
         assert_eq!(store_token(&db, &issue("j2")).await.expect("stored"), Stored::Token { new_certificate: true });
         assert_eq!(count(&db, "SELECT COUNT(*) FROM device_tokens").await, 1);
     }

@@ -658,11 +658,16 @@ pub struct Deleted {
 /// `with_device_user` its device user too (credentials, tokens, provisioned certificates), as
 /// the platform's `DELETE /inventory/managedObjects/{id}?withDeviceUser=true` does; without
 /// it the device user stays, without a managed object. Returns None when there is no such
-/// device. One transaction, in the tenant's registration lock (a bulk import in progress
-/// cannot re-link a half-deleted device).
-pub async fn delete_device(db: &Db, tenant: &str, id: i64, with_device_user: bool) -> sqlx::Result<Option<Deleted>> {
-    let mut tx = begin_registration(db, tenant).await?;
-    let deleted = with_conn!(&mut tx, |c| {
+/// device. In `tx`, which the caller takes with [`begin_registration`] (the tenant's
+/// registration lock: a bulk import in progress cannot re-link a half-deleted device) and
+/// commits, with the deletion's audit record.
+pub async fn delete_device(
+    tx: &mut Tx,
+    tenant: &str,
+    id: i64,
+    with_device_user: bool,
+) -> sqlx::Result<Option<Deleted>> {
+    let deleted = with_conn!(tx, |c| {
         let owner: Option<Option<String>> = sqlx::query_scalar(
             "SELECT owner FROM managed_objects WHERE tenant_id = $1 AND id = $2 AND is_device = TRUE",
         )
@@ -711,6 +716,5 @@ pub async fn delete_device(db: &Db, tenant: &str, id: i64, with_device_user: boo
             }
         }
     });
-    tx.commit().await?;
     Ok(deleted)
 }

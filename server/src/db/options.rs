@@ -45,8 +45,8 @@ pub async fn category(db: &Db, tenant: &str, category: &str) -> sqlx::Result<Vec
 }
 
 /// The value of one option.
-pub async fn get(db: &Db, tenant: &str, category: &str, key: &str) -> sqlx::Result<Option<String>> {
-    with_conn!(db, |c| {
+pub async fn get(ex: impl Into<Ex<'_>>, tenant: &str, category: &str, key: &str) -> sqlx::Result<Option<String>> {
+    with_conn!(ex.into(), |c| {
         sqlx::query_scalar("SELECT value FROM tenant_options WHERE tenant_id = $1 AND category = $2 AND key = $3")
             .bind(tenant)
             .bind(category)
@@ -82,8 +82,8 @@ pub async fn upsert(
 }
 
 /// Deletes an option; returns whether it existed.
-pub async fn delete(db: &Db, tenant: &str, category: &str, key: &str) -> sqlx::Result<bool> {
-    let deleted = with_conn!(db, |c| {
+pub async fn delete(ex: impl Into<Ex<'_>>, tenant: &str, category: &str, key: &str) -> sqlx::Result<bool> {
+    let deleted = with_conn!(ex.into(), |c| {
         sqlx::query("DELETE FROM tenant_options WHERE tenant_id = $1 AND category = $2 AND key = $3")
             .bind(tenant)
             .bind(category)

@@ -121,9 +121,15 @@ pub async fn insert(ex: impl Into<Ex<'_>>, tenant: &str, up: &CertificateUpload,
 }
 
 /// Applies a partial update in one statement; returns whether the certificate exists.
-pub async fn update(db: &Db, tenant: &str, fingerprint: &str, c: &CertificateChanges, now: &str) -> sqlx::Result<bool> {
+pub async fn update(
+    ex: impl Into<Ex<'_>>,
+    tenant: &str,
+    fingerprint: &str,
+    c: &CertificateChanges,
+    now: &str,
+) -> sqlx::Result<bool> {
     let changes = c;
-    let updated = with_conn!(db, |c| {
+    let updated = with_conn!(ex.into(), |c| {
         sqlx::query(
             "UPDATE trusted_certificates SET name = COALESCE($1, name), status = COALESCE($2, status), \
              auto_registration_enabled = COALESCE($3, auto_registration_enabled), updated_at = $4 \
@@ -196,8 +202,8 @@ pub async fn set_pop_valid(
 }
 
 /// Deletes a certificate; returns whether it existed.
-pub async fn delete(db: &Db, tenant: &str, fingerprint: &str) -> sqlx::Result<bool> {
-    let deleted = with_conn!(db, |c| {
+pub async fn delete(ex: impl Into<Ex<'_>>, tenant: &str, fingerprint: &str) -> sqlx::Result<bool> {
+    let deleted = with_conn!(ex.into(), |c| {
         sqlx::query("DELETE FROM trusted_certificates WHERE tenant_id = $1 AND fingerprint = $2")
             .bind(tenant)
             .bind(fingerprint)

@@ -1,6 +1,6 @@
 //! Console users: lookup, creation and changes. Passwords are stored only as argon2 hashes.
 
-use super::Db;
+use super::{Db, Ex, Tx};
 
 /// A stored user.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -66,8 +66,8 @@ pub async fn other_enabled_admins(db: &Db, tenant: &str, except: &str) -> sqlx::
 }
 
 /// Creates a user with an already computed password hash. A taken name is a unique violation.
-pub async fn insert(db: &Db, row: &UserRow, now: &str) -> sqlx::Result<()> {
-    with_conn!(db, |c| {
+pub async fn insert(ex: impl Into<Ex<'_>>, row: &UserRow, now: &str) -> sqlx::Result<()> {
+    with_conn!(ex.into(), |c| {
         sqlx::query(
             "INSERT INTO users (tenant_id, user_name, password_hash, role, enabled, created_at, password_changed_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $6)",
@@ -95,10 +95,13 @@ pub enum Updated {
     LastAdmin,
 }
 
-/// Changes what is given; a new password or a disabled account also ends the user's sessions.
-/// The tenant must keep an enabled admin: checked inside the write transaction, so two
-/// concurrent changes cannot both remove "the other" admin (the changes of one tenant's users
-/// take turns on every instance: [`Db::begin_serialized`]).
+/// The transaction in which one tenant's users change: the changes of one tenant's users take
+/// turns on every instance ([`Db::begin_serialized`]).
+pub async fn begin(db: &Db, tenant: &str) -> sqlx::Result<Tx> {
+    db.begin_serialized(&format!("users/{tenant}")).await
+}
+
+/// [`update_in`] in a transaction of its own, committed when done.
 pub async fn update(
     db: &Db,
     tenant: &str,
@@ -108,8 +111,29 @@ pub async fn update(
     enabled: Option<bool>,
     now: &str,
 ) -> sqlx::Result<Updated> {
-    let mut tx = db.begin_serialized(&format!("users/{tenant}")).await?;
-    let outcome = with_conn!(&mut tx, |c| {
+    let mut tx = begin(db, tenant).await?;
+    let outcome = update_in(&mut tx, tenant, user_name, password_hash, role, enabled, now).await?;
+    // Not found or refused: dropped, the transaction is rolled back.
+    if outcome == Updated::Done {
+        tx.commit().await?;
+    }
+    Ok(outcome)
+}
+
+/// Changes what is given, in `tx` (from [`begin`]); a new password or a disabled account also
+/// ends the user's sessions. The tenant must keep an enabled admin: checked inside the write
+/// transaction, so two concurrent changes cannot both remove "the other" admin. The caller
+/// commits only on [`Updated::Done`].
+pub async fn update_in(
+    tx: &mut Tx,
+    tenant: &str,
+    user_name: &str,
+    password_hash: Option<&str>,
+    role: Option<&str>,
+    enabled: Option<bool>,
+    now: &str,
+) -> sqlx::Result<Updated> {
+    let outcome = with_conn!(tx, |c| {
         let changed = sqlx::query(
             "UPDATE users SET password_hash = COALESCE($1, password_hash), role = COALESCE($2, role), \
              enabled = COALESCE($3, enabled), \
@@ -149,25 +173,21 @@ pub async fn update(
             Updated::Done
         }
     });
-    // Not found or refused: dropped, the transaction is rolled back.
-    if outcome == Updated::Done {
-        tx.commit().await?;
-    }
     Ok(outcome)
 }
 
 /// Sets the user's own new password and ends their other sessions (all but `keep`, the session
-/// the change was made in, if any), in one transaction; `false` when the user is gone.
+/// the change was made in, if any), in `tx` (from [`begin`]; the caller commits); `false` when
+/// the user is gone.
 pub async fn change_own_password(
-    db: &Db,
+    tx: &mut Tx,
     tenant: &str,
     user_name: &str,
     password_hash: &str,
     keep: Option<&str>,
     now: &str,
 ) -> sqlx::Result<bool> {
-    let mut tx = db.begin_serialized(&format!("users/{tenant}")).await?;
-    let changed = with_conn!(&mut tx, |c| {
+    let changed = with_conn!(tx, |c| {
         let changed = sqlx::query(
             "UPDATE users SET password_hash = $1, password_changed_at = $2 WHERE tenant_id = $3 AND user_name = $4",
         )
@@ -188,6 +208,5 @@ pub async fn change_own_password(
         .await?;
         changed
     });
-    tx.commit().await?;
     Ok(changed > 0)
 }

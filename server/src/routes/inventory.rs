@@ -173,7 +173,9 @@ async fn set_device_user(
     let n: i64 = id.parse().map_err(|_| no_object(&id))?;
     let row = inventory::device(&state.db, &user.tenant, n).await?.ok_or_else(|| no_object(&id))?;
     let (Some(owner), Some(device_id)) = (row.owner, row.device_id) else { return Err(no_device_user(&id)) };
-    if !crate::db::devices::set_enabled(&state.db, &user.tenant, &owner, change.enabled).await? {
+    // The change and its audit record: one transaction.
+    let mut tx = state.db.begin().await?;
+    if !crate::db::devices::set_enabled(&mut tx, &user.tenant, &owner, change.enabled).await? {
         return Err(no_device_user(&id));
     }
     if row.enabled.unwrap_or(true) != change.enabled {
@@ -185,11 +187,14 @@ async fn set_device_user(
                 format!("Device '{device_id}' disabled: its tokens are revoked and it gets no new one."),
             )
         };
-        tracing::info!(tenant = %user.tenant, device = %device_id, enabled = change.enabled, by = %user.user_name, "device user changed");
         let event = audit::Event::info(audit::types::DEVICE_REGISTRATION, activity, text, Some(&user.user_name))
             .from_address(address.as_deref())
             .with_details(json!({ "device": owner, "deviceId": device_id, "managedObjectId": id }));
-        audit::record(&state, &user.tenant, event).await?;
+        audit::record_in(&mut tx, &user.tenant, &state.now_text(), event).await?;
+        tx.commit().await?;
+        tracing::info!(tenant = %user.tenant, device = %device_id, enabled = change.enabled, by = %user.user_name, "device user changed");
+    } else {
+        tx.commit().await?;
     }
     Ok(Json(device_user_wire(&owner, change.enabled, &base, &id)))
 }
@@ -219,18 +224,20 @@ async fn delete_device(
     let n: i64 = id.parse().map_err(|_| no_object(&id))?;
     let row = inventory::device(&state.db, &user.tenant, n).await?.ok_or_else(|| no_object(&id))?;
     let with_user = q.with_device_user.unwrap_or(false);
-    let deleted =
-        inventory::delete_device(&state.db, &user.tenant, n, with_user).await?.ok_or_else(|| no_object(&id))?;
+    // The deletion and its audit record: one transaction.
+    let mut tx = inventory::begin_registration(&state.db, &user.tenant).await?;
+    let deleted = inventory::delete_device(&mut tx, &user.tenant, n, with_user).await?.ok_or_else(|| no_object(&id))?;
     let device_id = row.device_id.clone().unwrap_or_else(|| id.clone());
     let text = match &deleted.user_name {
         Some(u) => format!("Device '{device_id}' deleted with its device user '{u}' and its credentials."),
         None => format!("Device '{device_id}' deleted (managed object {id})."),
     };
-    tracing::info!(tenant = %user.tenant, device = %device_id, with_user, by = %user.user_name, "device deleted");
     let event = audit::Event::info(audit::types::DEVICE_REGISTRATION, "Device deleted", text, Some(&user.user_name))
         .from_address(address.as_deref())
         .with_details(json!({ "device": row.owner, "deviceId": device_id, "managedObjectId": id }));
-    audit::record(&state, &user.tenant, event).await?;
+    audit::record_in(&mut tx, &user.tenant, &state.now_text(), event).await?;
+    tx.commit().await?;
+    tracing::info!(tenant = %user.tenant, device = %device_id, with_user, by = %user.user_name, "device deleted");
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -93,15 +93,43 @@ fn shown(key: &str, value: &str) -> String {
     if is_secret_key(key) { "<hidden>".into() } else { format!("'{value}'") }
 }
 
+/// Records an option change in `tx`: committed with the change or not at all.
 async fn audit_set(
-    state: &AppState,
+    tx: &mut db::Tx,
+    now: &str,
     user: &AuthUser,
     address: Option<&str>,
     activity: &str,
     text: String,
 ) -> Result<(), AppError> {
     let event = audit::Event::info(audit::types::OPTION, activity, text, Some(&user.user_name)).from_address(address);
-    audit::record(state, &user.tenant, event).await
+    audit::record_in(tx, &user.tenant, now, event).await
+}
+
+/// Sets one checked option and records it, in one transaction (`POST /tenant/options` and
+/// `PUT /tenant/options/{category}/{key}`).
+async fn set_one(
+    state: &AppState,
+    user: &AuthUser,
+    address: Option<&str>,
+    category: &str,
+    key: &str,
+    value: &str,
+) -> Result<(), AppError> {
+    let kept = stored(state, &user.tenant, category, key, value)?;
+    let now = state.now_text();
+    // It reads before it writes: on SQLite a deferred transaction could not then take the write
+    // lock after another write (SQLITE_BUSY), so it takes it first; on PostgreSQL the tenant's
+    // single option writes take turns, so "created" or "updated" is told right.
+    let mut tx = state.db.begin_serialized(&format!("options/{}", user.tenant)).await?;
+    let existed = db::options::get(&mut tx, &user.tenant, category, key).await?.is_some();
+    db::options::upsert(&mut tx, &user.tenant, category, key, &kept, &now).await?;
+    let activity = if existed { "Option updated" } else { "Option created" };
+    let text = format!("Option '{category}/{key}' set to {}.", shown(key, value));
+    audit_set(&mut tx, &now, user, address, activity, text).await?;
+    tx.commit().await?;
+    tracing::info!(tenant = %user.tenant, user = %user.user_name, %category, %key, "tenant option set");
+    Ok(())
 }
 
 fn invalid(message: String) -> AppError {
@@ -150,19 +178,7 @@ async fn create_option(
     let key = input.key.ok_or_else(|| invalid("key is required".into()))?;
     let value = value_text(input.value.as_ref().unwrap_or(&Value::Null)).map_err(invalid)?;
     let value = check_option(&category, &key, &value).map_err(invalid)?;
-    let existed = db::options::get(&state.db, &user.tenant, &category, &key).await?.is_some();
-    let kept = stored(&state, &user.tenant, &category, &key, &value)?;
-    db::options::upsert(&state.db, &user.tenant, &category, &key, &kept, &state.now_text()).await?;
-    tracing::info!(tenant = %user.tenant, user = %user.user_name, %category, %key, "tenant option set");
-    let activity = if existed { "Option updated" } else { "Option created" };
-    audit_set(
-        &state,
-        &user,
-        address.as_deref(),
-        activity,
-        format!("Option '{category}/{key}' set to {}.", shown(&key, &value)),
-    )
-    .await?;
+    set_one(&state, &user, address.as_deref(), &category, &key, &value).await?;
     // The platform answers 200 here, not 201 (OAS).
     Ok(with_type(OPTION_MEDIA_TYPE, StatusCode::OK, &to_wire(OptionRow { category, key, value }, &base)))
 }
@@ -197,13 +213,13 @@ async fn update_category(
         let kept = stored(&state, &user.tenant, &category, key, value)?;
         db::options::upsert(&mut tx, &user.tenant, &category, key, &kept, &now).await?;
     }
-    tx.commit().await?;
-    tracing::info!(tenant = %user.tenant, user = %user.user_name, %category, count = checked.len(), "tenant options set");
     if !checked.is_empty() {
         let set: Vec<String> = checked.iter().map(|(k, v)| format!("'{category}/{k}' = {}", shown(k, v))).collect();
-        audit_set(&state, &user, address.as_deref(), "Options updated", format!("Options set: {}.", set.join(", ")))
-            .await?;
+        let text = format!("Options set: {}.", set.join(", "));
+        audit_set(&mut tx, &now, &user, address.as_deref(), "Options updated", text).await?;
     }
+    tx.commit().await?;
+    tracing::info!(tenant = %user.tenant, user = %user.user_name, %category, count = checked.len(), "tenant options set");
     let map = category_map(&state, &user.tenant, &category).await?;
     Ok(with_type(OPTION_MEDIA_TYPE, StatusCode::OK, &map))
 }
@@ -242,19 +258,7 @@ async fn update_option(
 ) -> Result<Response, AppError> {
     let value = value_text(input.value.as_ref().unwrap_or(&Value::Null)).map_err(invalid)?;
     let value = check_option(&category, &key, &value).map_err(invalid)?;
-    let existed = db::options::get(&state.db, &user.tenant, &category, &key).await?.is_some();
-    let kept = stored(&state, &user.tenant, &category, &key, &value)?;
-    db::options::upsert(&state.db, &user.tenant, &category, &key, &kept, &state.now_text()).await?;
-    tracing::info!(tenant = %user.tenant, user = %user.user_name, %category, %key, "tenant option updated");
-    let activity = if existed { "Option updated" } else { "Option created" };
-    audit_set(
-        &state,
-        &user,
-        address.as_deref(),
-        activity,
-        format!("Option '{category}/{key}' set to {}.", shown(&key, &value)),
-    )
-    .await?;
+    set_one(&state, &user, address.as_deref(), &category, &key, &value).await?;
     Ok(with_type(OPTION_MEDIA_TYPE, StatusCode::OK, &to_wire(OptionRow { category, key, value }, &base)))
 }
 
@@ -264,11 +268,14 @@ async fn delete_option(
     ClientAddress(address): ClientAddress,
     Path((category, key)): Path<(String, String)>,
 ) -> Result<StatusCode, AppError> {
-    if !db::options::delete(&state.db, &user.tenant, &category, &key).await? {
+    let now = state.now_text();
+    let mut tx = state.db.begin().await?;
+    if !db::options::delete(&mut tx, &user.tenant, &category, &key).await? {
         return Err(not_found(&category, &key));
     }
+    let text = format!("Option '{category}/{key}' deleted.");
+    audit_set(&mut tx, &now, &user, address.as_deref(), "Option deleted", text).await?;
+    tx.commit().await?;
     tracing::info!(tenant = %user.tenant, user = %user.user_name, %category, %key, "tenant option deleted");
-    audit_set(&state, &user, address.as_deref(), "Option deleted", format!("Option '{category}/{key}' deleted."))
-        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -16,6 +16,7 @@ use anchorage_common::pem;
 
 use crate::audit;
 use crate::auth::AuthUser;
+use crate::db;
 use crate::db::trusted_certificates::{self as queries, CertificateRow};
 use crate::error::{AppError, is_unique_violation};
 use crate::extract::{ApiJson, BaseUrl, ClientAddress, Paging};
@@ -98,8 +99,10 @@ pub(crate) fn audit_text(what: &str, tenant: &str, fingerprint: &str, subject: &
     )
 }
 
+/// Records the upload in `tx`: the audit record is committed with the certificate or not at all.
 async fn audit_added(
-    state: &AppState,
+    tx: &mut db::Tx,
+    now: &str,
     user: &AuthUser,
     address: Option<&str>,
     up: &CertificateUpload,
@@ -110,7 +113,7 @@ async fn audit_added(
     let event = audit::Event::info(audit::types::TENANT, "Trusted certificate added", text, Some(&user.user_name))
         .from_address(address)
         .with_details(serde_json::json!({"fingerprint": i.fingerprint, "name": up.name, "autoRegistrationEnabled": up.auto_registration_enabled}));
-    audit::record(state, &user.tenant, event).await
+    audit::record_in(tx, &user.tenant, now, event).await
 }
 
 pub(crate) fn not_found(fingerprint: &str) -> AppError {
@@ -174,16 +177,20 @@ async fn create_certificate(
     if upload.status == CertificateStatus::Enabled && crate::routes::pop::required(&state, &tenant_id).await? {
         return Err(crate::routes::pop::enable_refused(&upload.info.fingerprint, true));
     }
-    match queries::insert(&state.db, &tenant_id, &upload, &state.now_text()).await {
+    // The certificate and its audit record: one transaction.
+    let now = state.now_text();
+    let mut tx = state.db.begin().await?;
+    match queries::insert(&mut tx, &tenant_id, &upload, &now).await {
         Ok(()) => {}
         Err(e) if is_unique_violation(&e) => return Err(duplicate(&upload.info.fingerprint)),
         Err(e) => return Err(e.into()),
     }
-    tracing::info!(tenant = %tenant_id, user = %user.user_name, fingerprint = %upload.info.fingerprint, "trusted certificate added");
-    audit_added(&state, &user, address.as_deref(), &upload).await?;
-    let row = queries::find(&state.db, &tenant_id, &upload.info.fingerprint)
+    audit_added(&mut tx, &now, &user, address.as_deref(), &upload).await?;
+    let row = queries::find(&mut tx, &tenant_id, &upload.info.fingerprint)
         .await?
         .ok_or_else(|| not_found(&upload.info.fingerprint))?;
+    tx.commit().await?;
+    tracing::info!(tenant = %tenant_id, user = %user.user_name, fingerprint = %upload.info.fingerprint, "trusted certificate added");
     let cert = to_wire(row, &base, &tenant_id, true);
     Ok((StatusCode::CREATED, [(header::LOCATION, cert.self_url.clone())], Json(cert)).into_response())
 }
@@ -242,12 +249,10 @@ async fn create_certificates_bulk(
             .await?
             .ok_or_else(|| not_found(&up.info.fingerprint))?;
         created.push(to_wire(row, &base, &tenant_id, true));
+        audit_added(&mut tx, &stamp, &user, address.as_deref(), up).await?;
     }
     tx.commit().await?;
     tracing::info!(tenant = %tenant_id, user = %user.user_name, count = created.len(), "trusted certificates added in bulk");
-    for up in &uploads {
-        audit_added(&state, &user, address.as_deref(), up).await?;
-    }
     Ok((
         StatusCode::CREATED,
         Json(TrustedCertificateCollection {
@@ -308,10 +313,13 @@ async fn update_certificate(
     {
         return Err(crate::routes::pop::enable_refused(&fingerprint, false));
     }
-    if !queries::update(&state.db, &tenant_id, &fingerprint, &changes, &state.now_text()).await? {
+    // The change and its audit record: one transaction.
+    let now = state.now_text();
+    let mut tx = state.db.begin().await?;
+    if !queries::update(&mut tx, &tenant_id, &fingerprint, &changes, &now).await? {
         return Err(not_found(&fingerprint));
     }
-    let row = queries::find(&state.db, &tenant_id, &fingerprint).await?.ok_or_else(|| not_found(&fingerprint))?;
+    let row = queries::find(&mut tx, &tenant_id, &fingerprint).await?.ok_or_else(|| not_found(&fingerprint))?;
     // One record per request, naming what changed (nothing changed: nothing to record).
     let mut changed: Vec<(&str, String)> = Vec::new();
     if before.status != row.status {
@@ -338,8 +346,9 @@ async fn update_certificate(
         let event = audit::Event::info(audit::types::TENANT, activity, text, Some(&user.user_name))
             .from_address(address.as_deref())
             .with_details(serde_json::json!({"fingerprint": fingerprint, "name": row.name}));
-        audit::record(&state, &tenant_id, event).await?;
+        audit::record_in(&mut tx, &tenant_id, &now, event).await?;
     }
+    tx.commit().await?;
     Ok(Json(to_wire(row, &base, &tenant_id, true)))
 }
 
@@ -352,14 +361,17 @@ async fn delete_certificate(
     own_tenant(&user, &tenant_id)?;
     let fingerprint = normalize(&fingerprint);
     let row = queries::find(&state.db, &tenant_id, &fingerprint).await?.ok_or_else(|| not_found(&fingerprint))?;
-    if !queries::delete(&state.db, &tenant_id, &fingerprint).await? {
+    let now = state.now_text();
+    let mut tx = state.db.begin().await?;
+    if !queries::delete(&mut tx, &tenant_id, &fingerprint).await? {
         return Err(not_found(&fingerprint));
     }
-    tracing::info!(tenant = %tenant_id, user = %user.user_name, fingerprint = %fingerprint, "trusted certificate deleted");
     let text = audit_text("deleted from", &tenant_id, &fingerprint, &row.subject, "");
     let event = audit::Event::info(audit::types::TENANT, "Trusted certificate deleted", text, Some(&user.user_name))
         .from_address(address.as_deref())
         .with_details(serde_json::json!({"fingerprint": fingerprint, "name": row.name}));
-    audit::record(&state, &tenant_id, event).await?;
+    audit::record_in(&mut tx, &tenant_id, &now, event).await?;
+    tx.commit().await?;
+    tracing::info!(tenant = %tenant_id, user = %user.user_name, fingerprint = %fingerprint, "trusted certificate deleted");
     Ok(StatusCode::NO_CONTENT)
 }

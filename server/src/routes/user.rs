@@ -98,19 +98,15 @@ async fn change_own_password(
         return Err(AppError::unprocessable(RESOURCE, "The current password is not correct."));
     }
     let hash = crate::hashing::hash(change.new_password).await?;
-    let changed = crate::db::users::change_own_password(
-        &state.db,
-        &user.tenant,
-        &user.user_name,
-        &hash,
-        session.as_deref(),
-        &state.now_text(),
-    )
-    .await?;
+    // The change and its audit record: one transaction.
+    let now = state.now_text();
+    let mut tx = crate::db::users::begin(&state.db, &user.tenant).await?;
+    let changed =
+        crate::db::users::change_own_password(&mut tx, &user.tenant, &user.user_name, &hash, session.as_deref(), &now)
+            .await?;
     if !changed {
         return Err(AppError::not_found(RESOURCE, format!("User with username '{}' not found.", user.user_name)));
     }
-    tracing::info!(tenant = %user.tenant, user = %user.user_name, "own password changed");
     let event = audit::Event::info(
         audit::types::USER,
         "User password changed",
@@ -118,7 +114,9 @@ async fn change_own_password(
         Some(&user.user_name),
     )
     .from_address(address.as_deref());
-    audit::record(&state, &user.tenant, event).await?;
+    audit::record_in(&mut tx, &user.tenant, &now, event).await?;
+    tx.commit().await?;
+    tracing::info!(tenant = %user.tenant, user = %user.user_name, "own password changed");
     Ok(StatusCode::NO_CONTENT)
 }
 

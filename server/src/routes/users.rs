@@ -165,7 +165,10 @@ async fn create_user(
         enabled: new.enabled.unwrap_or(true),
         password_changed_at: None,
     };
-    match db::users::insert(&state.db, &row, &state.now_text()).await {
+    // The user and its audit record: one transaction.
+    let now = state.now_text();
+    let mut tx = state.db.begin().await?;
+    match db::users::insert(&mut tx, &row, &now).await {
         Ok(()) => {}
         Err(e) if is_unique_violation(&e) => {
             return Err(AppError::conflict(
@@ -175,15 +178,17 @@ async fn create_user(
         }
         Err(e) => return Err(e.into()),
     }
-    tracing::info!(tenant = %tenant_id, user = %user.user_name, created = %new.user_name, role = role.as_str(), "user created");
     let text = format!("User '{}' created with role {}.", new.user_name, role.as_str());
-    audit::record(
-        &state,
+    audit::record_in(
+        &mut tx,
         &tenant_id,
+        &now,
         audit::Event::info(audit::types::USER, "User created", text, Some(&user.user_name))
             .from_address(address.as_deref()),
     )
     .await?;
+    tx.commit().await?;
+    tracing::info!(tenant = %tenant_id, user = %user.user_name, created = %new.user_name, role = role.as_str(), "user created");
     let created =
         db::users::find(&state.db, &tenant_id, &new.user_name).await?.ok_or_else(|| not_found(&new.user_name))?;
     Ok((StatusCode::CREATED, Json(to_wire(created, &base))).into_response())
@@ -221,14 +226,17 @@ async fn update_user(
         Some(p) => Some(hash(p).await?),
         None => None,
     };
-    match db::users::update(
-        &state.db,
+    // The change and its audit record: one transaction (dropped, i.e. rolled back, on refusal).
+    let now = state.now_text();
+    let mut tx = db::users::begin(&state.db, &tenant_id).await?;
+    match db::users::update_in(
+        &mut tx,
         &tenant_id,
         &name,
         password_hash.as_deref(),
         changes.role.map(UserRole::as_str),
         changes.enabled,
-        &state.now_text(),
+        &now,
     )
     .await?
     {
@@ -247,7 +255,6 @@ async fn update_user(
         what.push(if e { "enabled".into() } else { "disabled".into() });
     }
     if !what.is_empty() {
-        tracing::info!(tenant = %tenant_id, user = %user.user_name, changed = %name, what = %what.join(", "), "user updated");
         let activity = match what.as_slice() {
             [one] if one == "disabled" => "User disabled",
             [one] if one == "enabled" => "User enabled",
@@ -256,13 +263,18 @@ async fn update_user(
             _ => "User updated",
         };
         let text = format!("User '{name}': {}.", what.join(", "));
-        audit::record(
-            &state,
+        audit::record_in(
+            &mut tx,
             &tenant_id,
+            &now,
             audit::Event::info(audit::types::USER, activity, text, Some(&user.user_name))
                 .from_address(address.as_deref()),
         )
         .await?;
+    }
+    tx.commit().await?;
+    if !what.is_empty() {
+        tracing::info!(tenant = %tenant_id, user = %user.user_name, changed = %name, what = %what.join(", "), "user updated");
     }
     let updated = db::users::find(&state.db, &tenant_id, &name).await?.ok_or_else(|| not_found(&name))?;
     Ok(Json(to_wire(updated, &base)))
