@@ -42,6 +42,10 @@ pub enum AppError {
     /// 429, with `Retry-After`.
     #[error("{message}")]
     TooManyRequests { message: String, retry_after_seconds: u64 },
+    /// 507: the database has no space left (a full disk); the transaction was rolled back,
+    /// nothing was saved.
+    #[error("no space left to store the change")]
+    InsufficientStorage,
     #[error("internal error: {0:#}")]
     Internal(#[from] anyhow::Error),
 }
@@ -87,6 +91,7 @@ impl AppError {
             Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Refused { status, .. } | Self::Device { status, .. } | Self::Named { status, .. } => *status,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -109,6 +114,12 @@ impl AppError {
             }
             Self::UnsupportedMediaType { message } => ("general", message.clone()),
             Self::Named { message, .. } => ("general", message.clone()),
+            Self::InsufficientStorage => (
+                "general",
+                "The server has no space left on its disk: what this request had not stored yet was \
+                 not saved. Its operator must free space; then try again."
+                    .into(),
+            ),
             Self::Internal(_) => ("general", "Internal error; the cause is in the server log.".into()),
         };
         if let Self::Named { error, message, .. } = self {
@@ -126,17 +137,28 @@ impl AppError {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        if let Self::Internal(e) = &self {
-            tracing::error!(error = format!("{e:#}"), "request failed");
+        // A full disk met on a path that wrapped the database error is still a full disk.
+        let this = match self {
+            Self::Internal(e) if e.chain().any(|c| c.downcast_ref::<sqlx::Error>().is_some_and(is_storage_full)) => {
+                Self::InsufficientStorage
+            }
+            other => other,
+        };
+        match &this {
+            Self::Internal(e) => tracing::error!(error = format!("{e:#}"), "request failed"),
+            Self::InsufficientStorage => {
+                tracing::error!("the database has no space left (disk full); a change was refused with 507")
+            }
+            _ => {}
         }
-        let status = self.status();
-        let body = serde_json::to_vec(&self.body()).unwrap_or_default();
+        let status = this.status();
+        let body = serde_json::to_vec(&this.body()).unwrap_or_default();
         let mut res = (status, body).into_response();
         res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(ERROR_MEDIA_TYPE));
-        if let Self::TooManyRequests { retry_after_seconds, .. } = &self {
+        if let Self::TooManyRequests { retry_after_seconds, .. } = &this {
             res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_seconds));
         }
-        if let Self::Unauthorized { xbasic, .. } = self {
+        if let Self::Unauthorized { xbasic, .. } = this {
             let scheme = if xbasic { "XBasic realm=\"anchorage\"" } else { "Basic realm=\"anchorage\"" };
             res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(scheme));
         }
@@ -152,8 +174,17 @@ impl From<sqlx::Error> for AppError {
         {
             return Self::unprocessable("general", "Text must not contain a NUL character.");
         }
+        if is_storage_full(&e) {
+            return Self::InsufficientStorage;
+        }
         Self::Internal(e.into())
     }
+}
+
+/// Whether a database error says the disk is full: SQLite's `SQLITE_FULL` (13; its Unix VFS
+/// reports a write that failed with ENOSPC so) or PostgreSQL's `disk_full` (53100).
+pub fn is_storage_full(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if matches!(d.code().as_deref(), Some("13" | "53100")))
 }
 
 /// Whether a database error is a unique-constraint violation (the one place that knows).

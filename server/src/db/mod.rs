@@ -343,6 +343,21 @@ async fn open_sqlite(path: &Path, sizes: PoolSizes) -> anyhow::Result<Db> {
         .max_connections(sizes.max.max(1))
         .min_connections(sizes.min.min(sizes.max))
         .test_before_acquire(false)
+        .after_release(|conn, _| {
+            Box::pin(async move {
+                use sqlx::Connection as _;
+                // Committed work (nearly every release) leaves no transaction: nothing to do.
+                if !conn.is_in_transaction() {
+                    return Ok(true);
+                }
+                // A transaction dropped without a commit queued its rollback: let it run.
+                conn.ping().await?;
+                // Still counted open: the rollback failed because SQLite had ended the
+                // transaction itself (it does on SQLITE_FULL, a full disk), and sqlx would take
+                // the next BEGIN for a savepoint inside it. Such a connection is closed.
+                Ok(!conn.is_in_transaction())
+            })
+        })
         .connect_with(sqlite_options(path)?)
         .await
         .with_context(|| format!("opening database {}", path.display()))?;
