@@ -12,7 +12,7 @@
 //! pay argon2 on every call, while a changed password, role or account state applies at once.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use argon2::Argon2;
@@ -103,6 +103,26 @@ pub struct Authenticator {
     dummy_hash: String,
     /// Salted credential digest → (the stored hash it was verified against, until when).
     cache: Mutex<HashMap<[u8; 32], (String, Instant)>>,
+    /// Salted credential digest → the turn of the requests checking those very credentials now.
+    turns: Mutex<HashMap<[u8; 32], Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// A request's turn to check its credentials ([`Authenticator::turn`]), held until dropped.
+pub struct Turn<'a> {
+    auth: &'a Authenticator,
+    key: [u8; 32],
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        let mut turns = self.auth.turns.lock().unwrap_or_else(|e| e.into_inner());
+        self.guard.take();
+        // Nobody else holds or awaits it: forgotten.
+        if turns.get(&self.key).is_some_and(|t| Arc::strong_count(t) == 1) {
+            turns.remove(&self.key);
+        }
+    }
 }
 
 impl Authenticator {
@@ -121,7 +141,33 @@ impl Authenticator {
                 Ok(h)
             })
             .map_err(|e| anyhow::anyhow!("making the dummy password hash for unknown users: {e}"))?;
-        Ok(Self { db, salt: rand::random(), dummy_hash, cache: Mutex::new(HashMap::new()) })
+        Ok(Self {
+            db,
+            salt: rand::random(),
+            dummy_hash,
+            cache: Mutex::new(HashMap::new()),
+            turns: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Waits until no other request is checking these very credentials, and holds the turn
+    /// until dropped. Identical credentials sent in parallel (a client's first calls, each with
+    /// Basic) thus take turns: the first is verified, and the others find it remembered instead
+    /// of each counting as a failed login until one succeeds (with more than the free failures
+    /// in parallel, a right password would be answered 429). Different credentials never wait
+    /// for each other. Entries live while someone holds or awaits them; a turn given up while
+    /// awaited may leave one, and past [`CACHE_MAX`] the unheld are dropped.
+    pub async fn turn(&self, tenant: &str, user: &str, password: &str) -> Turn<'_> {
+        let key = self.cache_key(tenant, user, password);
+        let turn = {
+            let mut turns = self.turns.lock().unwrap_or_else(|e| e.into_inner());
+            if turns.len() >= CACHE_MAX {
+                turns.retain(|_, t| Arc::strong_count(t) > 1);
+            }
+            turns.entry(key).or_default().clone()
+        };
+        let guard = turn.lock_owned().await;
+        Turn { auth: self, key, guard: Some(guard) }
     }
 
     /// Checks `user`/`password` in `tenant`; `None` for any mismatch, whatever the cause.
@@ -380,6 +426,14 @@ pub async fn password_login(
     xbasic: bool,
 ) -> Result<AuthUser, AppError> {
     let tenant = tenant.unwrap_or(&state.config.tenant);
+    if tenant == state.config.tenant
+        && let Some(u) = state.auth.verify_remembered(tenant, user, password).await?
+    {
+        return Ok(u);
+    }
+    // The same credentials in parallel take turns; when this one's comes, the one before may
+    // have verified them.
+    let _turn = state.auth.turn(tenant, user, password).await;
     if tenant == state.config.tenant
         && let Some(u) = state.auth.verify_remembered(tenant, user, password).await?
     {

@@ -78,3 +78,31 @@ async fn a_too_short_admin_password_stops_start_up_with_a_clear_error() {
     let err = anchorage_server::start(cfg, clock).await.err().expect("refused");
     assert!(err.to_string().contains("at least 8 characters"), "{err}");
 }
+
+/// A client's first calls, sent in parallel with the right Basic credentials before any was
+/// verified: every one is answered 200 (they take turns and the first verification serves the
+/// rest), none 429 for looking like more than five failed logins at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_first_calls_with_the_right_password_all_succeed() {
+    let app = TestApp::spawn().await;
+    let calls: Vec<_> =
+        (0..16).map(|_| tokio::spawn(app.admin(Method::GET, &app.url("/user/currentUser")).send())).collect();
+    let mut statuses = Vec::new();
+    for call in calls {
+        statuses.push(call.await.expect("task").expect("answer").status().as_u16());
+    }
+    assert_eq!(statuses, vec![200; 16]);
+    // Wrong passwords in parallel are still each a failure: the sixth and later are throttled.
+    let wrong: Vec<_> = (0..8)
+        .map(|_| {
+            let req = app.client.get(app.url("/user/currentUser"));
+            tokio::spawn(req.basic_auth(format!("{TENANT}/{ADMIN}"), Some("not-the-password")).send())
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for call in wrong {
+        statuses.push(call.await.expect("task").expect("answer").status().as_u16());
+    }
+    statuses.sort_unstable();
+    assert_eq!(statuses, [vec![401; 5], vec![429; 3]].concat());
+}
