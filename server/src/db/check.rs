@@ -4,12 +4,15 @@
 //!
 //! What it checks, on both backends:
 //! - the database's own consistency: SQLite's `integrity_check` and `foreign_key_check`;
-//! - every device user has its managed object (a device) and its `c8y_Serial` external id
-//!   pointing to it, and every device managed object has its device user;
+//! - every device user linked to a managed object has that managed object (a device) and its
+//!   `c8y_Serial` external id pointing to it, and every device managed object has its device
+//!   user (a device user without a managed object is whole: the platform's
+//!   `DELETE /inventory/managedObjects/{id}` without `withDeviceUser` leaves it so);
 //! - every device token, provisioned certificate and new device request belongs to a tenant
 //!   and (tokens, provisioned certificates) to an existing device user;
 //! - every trusted certificate's fingerprint is the SHA-1 of its stored DER, and the DER parses;
-//! - every tenant has at least one admin user;
+//! - every tenant has at least one admin user, and every password hash (users, BASIC devices) is
+//!   a whole argon2 string;
 //! - the device-token lifespan option, where set, passes the rule the API applies
 //!   (`anchorage_common::options::parse_lifespan`).
 
@@ -37,13 +40,14 @@ const RULES: &[Rule] = &[
     Rule {
         what: "device user without its device managed object",
         sql: "SELECT u.tenant_id || '/' || u.user_name FROM device_users u \
-              WHERE u.managed_object_id IS NULL OR NOT EXISTS \
+              WHERE u.managed_object_id IS NOT NULL AND NOT EXISTS \
               (SELECT 1 FROM managed_objects m WHERE m.id = u.managed_object_id AND m.tenant_id = u.tenant_id \
                AND m.is_device = TRUE)",
     },
     Rule {
         what: "device user without its c8y_Serial external id",
-        sql: "SELECT u.tenant_id || '/' || u.user_name FROM device_users u WHERE NOT EXISTS \
+        sql: "SELECT u.tenant_id || '/' || u.user_name FROM device_users u \
+              WHERE u.managed_object_id IS NOT NULL AND NOT EXISTS \
               (SELECT 1 FROM external_ids x WHERE x.tenant_id = u.tenant_id AND x.type = 'c8y_Serial' \
                AND x.external_id = u.device_id AND x.managed_object_id = u.managed_object_id)",
     },
@@ -68,6 +72,16 @@ const RULES: &[Rule] = &[
         sql: "SELECT p.tenant_id || '/' || p.user_name || '/' || p.fingerprint FROM provisioned_certificates p \
               WHERE NOT EXISTS \
               (SELECT 1 FROM device_users u WHERE u.tenant_id = p.tenant_id AND u.user_name = p.user_name)",
+    },
+    Rule {
+        what: "user whose password hash is not a whole argon2 hash",
+        sql: "SELECT u.tenant_id || '/' || u.user_name FROM users u \
+              WHERE u.password_hash NOT LIKE '$argon2%' OR u.password_hash NOT LIKE '%$%$%$%$%'",
+    },
+    Rule {
+        what: "device user whose password hash is not a whole argon2 hash",
+        sql: "SELECT u.tenant_id || '/' || u.user_name FROM device_users u WHERE u.password_hash IS NOT NULL \
+              AND (u.password_hash NOT LIKE '$argon2%' OR u.password_hash NOT LIKE '%$%$%$%$%')",
     },
     Rule {
         what: "tenant without an admin user",

@@ -373,11 +373,17 @@ async fn rows_are_whole_or_absent_after_a_kill_during_registration() {
         .execute(&rw)
         .await
         .expect("delete");
+    // A password hash cut short (as a torn write would leave it).
+    sqlx::query("UPDATE users SET password_hash = substr(password_hash, 1, 20) WHERE user_name = 'admin'")
+        .execute(&rw)
+        .await
+        .expect("cut");
     rw.close().await;
     let out = check_db();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(!out.status.success(), "{text}");
     assert!(text.contains("device user without its c8y_Serial external id: t4711/device_kill-"), "{text}");
+    assert!(text.contains("user whose password hash is not a whole argon2 hash: t4711/admin"), "{text}");
 }
 
 async fn count_users(db_path: &std::path::Path) -> i64 {

@@ -217,4 +217,7 @@ async fn deleting_a_device_with_its_user_removes_its_identity_and_credentials() 
     assert_eq!(res.status(), 204);
     assert_eq!(list(&app, "").await["statistics"]["totalElements"], 0);
     assert_eq!(app.device_token(&root.device("keep-1"), None).await.0, 200);
+    // A device user left without its managed object is whole, as the platform leaves it.
+    let problems = app.check_db().await;
+    assert!(problems.is_empty(), "{problems:?}");
 }

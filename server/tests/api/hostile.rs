@@ -192,10 +192,7 @@ async fn hostile_uploads_get_a_clear_4xx_change_nothing_and_the_server_stays_up(
     assert!(wrong.is_empty(), "not the expected clear 4xx:\n{}", wrong.join("\n"));
     assert_eq!(row_counts(&app).await, before, "nothing was written ({TABLES:?})");
     // And `anchorage check-db`'s checks find every row whole (on either backend).
-    let location = anchorage_server::db::Location::parse(&app.database_url()).expect("url");
-    let db = anchorage_server::db::open(&location, anchorage_server::db::PoolSizes::default()).await.expect("db");
-    let problems = anchorage_server::db::check::check(&db).await.expect("check");
-    db.close().await;
+    let problems = app.check_db().await;
     assert!(problems.is_empty(), "{problems:?}");
 
     // Accepted by the platform's contract, and safe: each is checked for what it stores.

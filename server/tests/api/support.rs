@@ -457,6 +457,15 @@ impl TestApp {
         self.running.as_ref().expect("running").maintain_now().await;
     }
 
+    /// What `anchorage check-db` finds wrong in this app's database (nothing: every row whole).
+    pub async fn check_db(&self) -> Vec<String> {
+        let location = anchorage_server::db::Location::parse(&self.database_url()).expect("url");
+        let db = anchorage_server::db::open(&location, anchorage_server::db::PoolSizes::default()).await.expect("db");
+        let problems = anchorage_server::db::check::check(&db).await.expect("check");
+        db.close().await;
+        problems.into_iter().map(|p| p.0).collect()
+    }
+
     /// The addresses of the API listener and the device listener.
     pub fn addresses(&self) -> (std::net::SocketAddr, std::net::SocketAddr) {
         (self.addrs.0, self.addrs.1.expect("device listener"))
