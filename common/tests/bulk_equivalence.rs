@@ -354,7 +354,7 @@ mod reference {
         }
         for (i, v) in row.cells.iter().enumerate() {
             if v.len() > MAX_CELL_CHARS && v.chars().count() > MAX_CELL_CHARS {
-                error(Some(i), format!("the value is longer than {MAX_CELL_CHARS} characters"));
+                error(Some(i), format!("The value is longer than {MAX_CELL_CHARS} characters"));
             } else if is_formula(v) {
                 let short = if v.chars().count() > 24 {
                     format!("{}…", v.chars().take(24).collect::<String>())

@@ -18,6 +18,7 @@
 //! certificate of the chain pasted is that one.
 
 use anchorage_common::chain::{self, AnchorInfo, Anchoring, ChainCheck, Diagnosis, MAX_VERIFY_CHAIN, Verdict};
+use anchorage_common::names;
 use anchorage_common::pem::{DecodeError, MAX_INPUT_BYTES};
 use anchorage_common::refusal::Reason;
 use leptos::prelude::*;
@@ -572,8 +573,8 @@ fn certificate_props(info: &anchorage_common::CertificateInfo, now: OffsetDateTi
     };
     view! {
         <dl class="props compact">
-            <div><dt>"Subject"</dt><dd>{info.subject.clone()}</dd></div>
-            <div><dt>"Issuer"</dt><dd>{info.issuer.clone()}</dd></div>
+            <div><dt>"Subject"</dt><dd>{names::escape(&info.subject)}</dd></div>
+            <div><dt>"Issuer"</dt><dd>{names::escape(&info.issuer)}</dd></div>
             <div><dt>"Serial"</dt><dd><code>{info.serial_hex.clone()}</code>" (" {info.serial_number.clone()} ")"</dd></div>
             <div><dt>"Validity"</dt><dd>{validity} {badge}</dd></div>
             <div><dt>"Fingerprint"</dt><dd><code class="fingerprint">{info.fingerprint.clone()}</code></dd></div>

@@ -234,7 +234,7 @@ pub(super) fn validate_row(
     }
     for (i, v) in cells.iter().enumerate() {
         if v.len() > MAX_CELL_CHARS && v.chars().count() > MAX_CELL_CHARS {
-            error(Some(i), format!("the value is longer than {MAX_CELL_CHARS} characters"));
+            error(Some(i), format!("The value is longer than {MAX_CELL_CHARS} characters"));
         } else if is_formula(v) {
             let warning =
                 format!("'{}' starts with '{}': a spreadsheet would run it as a formula", shorten(v), &v[..1]);

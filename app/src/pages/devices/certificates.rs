@@ -8,6 +8,7 @@
 //! details say so, with a link to the settings, when it is off.
 
 use anchorage_common::api::{IssuedCertificate, ProvisionedCertificate};
+use anchorage_common::names;
 use anchorage_common::options::CRL_OFFLINE_CHECK;
 use anchorage_common::refusal::openssl_serial;
 use leptos::prelude::*;
@@ -291,8 +292,8 @@ fn certificate_table(
                     </td>
                     <td data-label="Subject and issuer">
                         <dl class="props compact">
-                            <div><dt>"Subject"</dt><dd>{cert.subject}</dd></div>
-                            <div><dt>"Issuer"</dt><dd>{cert.issuer}</dd></div>
+                            <div><dt>"Subject"</dt><dd>{names::escape(&cert.subject)}</dd></div>
+                            <div><dt>"Issuer"</dt><dd>{names::escape(&cert.issuer)}</dd></div>
                         </dl>
                     </td>
                     <td class="time" data-label="Last used">{last_used}</td>

@@ -8,7 +8,8 @@ use std::collections::{HashMap, HashSet};
 
 use anchorage_common::Inspection;
 use anchorage_common::api::{BulkNewTrustedCertificates, NewTrustedCertificate};
-use anchorage_common::pem::{DecodeError, MAX_INPUT_BYTES};
+use anchorage_common::names;
+use anchorage_common::pem::MAX_INPUT_BYTES;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use time::OffsetDateTime;
@@ -49,7 +50,6 @@ fn AddForm(
     offer: ViewFn,
 ) -> impl IntoView {
     let console = Console::get();
-    let now = OffsetDateTime::now_utc();
     let files = RwSignal::new(Vec::<Source>::new());
     let pasted = RwSignal::new(String::new());
     let removed = RwSignal::new(HashSet::<String>::new());
@@ -72,6 +72,9 @@ fn AddForm(
                 });
             }
         });
+        // The time of this evaluation, not of the dialog's opening: a CA made while the dialog
+        // is open is in date when it is added.
+        let now = OffsetDateTime::now_utc();
         stored.with(|stored| removed.with(|removed| selection::candidates(&sources, stored, removed, now)))
     });
     let plan = Memo::new(move |_| {
@@ -89,7 +92,7 @@ fn AddForm(
         spawn_local(async move {
             for (id, file) in (first..).zip(picked) {
                 let content = if file.size() > MAX_INPUT_BYTES as f64 {
-                    Err(DecodeError::TooLarge.to_string())
+                    Err(selection::too_large())
                 } else {
                     match browser::read_file(&file).await {
                         Ok(bytes) => selection::read_bytes(&bytes),
@@ -322,8 +325,8 @@ fn certificate_card(
                 <p class="field-error" id=error_id>{name_error}</p>
             </div>
             <dl class="props compact">
-                <div><dt>"Subject"</dt><dd>{info.subject.clone()}</dd></div>
-                <div><dt>"Issuer"</dt><dd>{info.issuer.clone()}</dd></div>
+                <div><dt>"Subject"</dt><dd>{names::escape(&info.subject)}</dd></div>
+                <div><dt>"Issuer"</dt><dd>{names::escape(&info.issuer)}</dd></div>
                 <div><dt>"Fingerprint"</dt><dd><code class="fingerprint">{fingerprint}</code></dd></div>
                 <div><dt>"Expires"</dt><dd><ExpiryDate not_after=info.not_after now=OffsetDateTime::now_utc() /></dd></div>
             </dl>

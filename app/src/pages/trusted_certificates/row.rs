@@ -3,6 +3,7 @@
 //! possession ([`super::pop`]) and the rule checks.
 
 use anchorage_common::api::{self, CertificateChanges, CertificateStatus, TrustedCertificate};
+use anchorage_common::names;
 use anchorage_common::{cert, pem, timefmt};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -363,8 +364,8 @@ fn properties(c: &TrustedCertificate, der: Option<&[u8]>) -> impl IntoView + use
         <dl class="props">
             <div><dt>"SHA-1 fingerprint"</dt><dd><code class="fingerprint">{c.fingerprint.clone()}</code></dd></div>
             {sha256.map(|f| view! { <div><dt>"SHA-256 fingerprint"</dt><dd><code class="fingerprint-sha256">{f}</code></dd></div> })}
-            <div><dt>"Subject"</dt><dd>{c.subject.clone()}</dd></div>
-            <div><dt>"Issuer"</dt><dd>{c.issuer.clone()}</dd></div>
+            <div><dt>"Subject"</dt><dd>{names::escape(&c.subject)}</dd></div>
+            <div><dt>"Issuer"</dt><dd>{names::escape(&c.issuer)}</dd></div>
             {serial_hex.map(|h| view! { <div><dt>"Serial number (hex)"</dt><dd><code class="serial-hex">{h}</code></dd></div> })}
             <div><dt>"Serial number (decimal)"</dt><dd><code>{c.serial_number.clone()}</code></dd></div>
             <div><dt>"Version"</dt><dd>{c.version}</dd></div>

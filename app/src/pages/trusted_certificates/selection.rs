@@ -26,10 +26,15 @@ pub struct Source {
     pub content: Result<Vec<Vec<u8>>, String>,
 }
 
+/// Why a file or paste over [`pem::MAX_INPUT_BYTES`] is not read, as the dialog says it.
+pub fn too_large() -> String {
+    capitalise(&DecodeError::TooLarge.to_string())
+}
+
 /// Reads a file's bytes: PEM (one or a bundle), bare base64, or binary DER.
 pub fn read_bytes(bytes: &[u8]) -> Result<Vec<Vec<u8>>, String> {
     if bytes.len() > pem::MAX_INPUT_BYTES {
-        return Err(DecodeError::TooLarge.to_string());
+        return Err(too_large());
     }
     // DER starts with a SEQUENCE tag; a certificate is longer than 127 bytes, so its length
     // uses the long form (a byte ≥ 0x80), which never occurs in PEM or base64 text.
