@@ -407,6 +407,16 @@ mod tests {
     }
 
     #[test]
+    fn every_key_type_is_generated_and_signs() {
+        for key_type in [KeyType::P256, KeyType::P384, KeyType::Rsa2048] {
+            let pki = generate(&PkiOptions { key_type, devices: 1, ..PkiOptions::default() }).expect("pki");
+            let key = KeyPair::from_pem(&pki.devices[0].key_pem).expect("key");
+            assert_eq!(KeyType::of(&key), Some(key_type), "{key_type:?}");
+            pki.devices[0].identity().expect("identity");
+        }
+    }
+
+    #[test]
     fn pkcs12_stores_read_back_with_their_chain() {
         let pki = generate(&PkiOptions { intermediate_cn: Some("mid".into()), devices: 1, ..PkiOptions::default() })
             .expect("pki");
