@@ -135,6 +135,23 @@ pub struct Report {
 }
 
 impl Report {
+    /// The report as `scripts/bench.sh` keeps it (docs/bench/latest.json).
+    pub fn to_json(&self) -> serde_json::Value {
+        let ms = |d: Duration| (d.as_secs_f64() * 1_000_000.0).round() / 1000.0;
+        serde_json::json!({
+            "label": self.label,
+            "tokens": self.tokens,
+            "errors": self.errors,
+            "seconds": self.elapsed.as_secs_f64(),
+            "tokensPerSecond": self.rate(),
+            "p50Ms": ms(self.percentile(50.0)),
+            "p99Ms": ms(self.percentile(99.0)),
+            "clientCpuSeconds": self.cpu.map(|c| c.as_secs_f64()),
+            "serverCpuSeconds": self.server_cpu.map(|c| c.as_secs_f64()),
+            "loadAverage": self.load,
+        })
+    }
+
     /// Successful tokens per second.
     pub fn rate(&self) -> f64 {
         let secs = self.elapsed.as_secs_f64();

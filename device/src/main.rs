@@ -207,6 +207,17 @@ struct BenchArgs {
     /// Also measure a bare rustls mutual-TLS server in this process and compare.
     #[arg(long)]
     baseline: bool,
+    /// Also measure another mutual-TLS server that trusts the same device root and answers
+    /// `{"accessToken":…}` (e.g. nginx with `ssl_verify_client on`), as NAME=URL (a loopback
+    /// address); repeatable. Measured in the same rounds, after anchorage and the baseline.
+    #[arg(long, value_name = "NAME=URL")]
+    peer: Vec<String>,
+    /// PEM CA certificate that signed the peers' server certificates (default: --ca's).
+    #[arg(long)]
+    peer_ca: Option<PathBuf>,
+    /// Write the reports as JSON to this file too.
+    #[arg(long)]
+    json: Option<PathBuf>,
     /// Process id of the anchorage server (on this machine), to report its CPU time too.
     #[arg(long)]
     server_pid: Option<u32>,
@@ -497,27 +508,37 @@ async fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
         }
         false => None,
     };
+    let peer_roots = match args.peer_ca.as_ref().or(args.ca.as_ref()) {
+        Some(ca) => identity::roots_from_pem_file(ca)?,
+        None => identity::web_roots(),
+    };
+    let mut peers = Vec::new();
+    for spec in &args.peer {
+        let (name, url) = spec.split_once('=').context("--peer takes NAME=URL")?;
+        anyhow::ensure!(!name.is_empty(), "--peer {spec}: the name is empty");
+        peers.push(Arc::new(Target::new(name, url, peer_roots.clone(), &identities).await?));
+    }
     let result = async {
         if !args.no_warmup {
             warm_up(&anchorage, &options).await?;
             if let Some((_, target)) = &baseline {
                 warm_up(target, &options).await?;
             }
+            for peer in &peers {
+                warm_up(peer, &options).await?;
+            }
         }
         let baseline_options = BenchOptions { server: bench::ServerProcess::Threads("baseline"), ..options.clone() };
-        let baseline_target = baseline.as_ref().map(|(_, t)| t);
+        let peer_options = BenchOptions { server: bench::ServerProcess::Unknown, ..options.clone() };
+        let mut others: Vec<(&Arc<Target>, &BenchOptions)> = Vec::new();
+        if let Some((_, target)) = &baseline {
+            others.push((target, &baseline_options));
+        }
+        others.extend(peers.iter().map(|p| (p, &peer_options)));
         let mut phases = Vec::new();
         if args.extra_cas > 0 {
             phases.push(
-                measure(
-                    &anchorage,
-                    baseline_target,
-                    &options,
-                    &baseline_options,
-                    args.rounds,
-                    trusted_count(admin.as_ref()).await,
-                )
-                .await,
+                measure(&anchorage, &others, &options, args.rounds, trusted_count(admin.as_ref()).await).await,
             );
             if let Some((admin, tenant)) = &admin {
                 let t = Instant::now();
@@ -527,17 +548,7 @@ async fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
                 eprintln!("uploaded {} extra CAs in {:.1} s", cas.len(), t.elapsed().as_secs_f64());
             }
         }
-        phases.push(
-            measure(
-                &anchorage,
-                baseline_target,
-                &options,
-                &baseline_options,
-                args.rounds,
-                trusted_count(admin.as_ref()).await,
-            )
-            .await,
-        );
+        phases.push(measure(&anchorage, &others, &options, args.rounds, trusted_count(admin.as_ref()).await).await);
         for (a, b) in &phases {
             let mut refs = vec![a];
             refs.extend(b.iter());
@@ -548,13 +559,37 @@ async fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
             if a0.rate() > 0.0 {
                 println!("{} / {}: {:.1}%", a1.label, a0.label, 100.0 * a1.rate() / a0.rate());
             }
-            if let (Some(b0), Some(b1)) = (b0, b1)
+            if let (Some(b0), Some(b1)) = (b0.first(), b1.first())
                 && a0.rate() > 0.0
                 && b1.rate() > 0.0
             {
                 let normalised = (a1.rate() / b1.rate()) / (a0.rate() / b0.rate());
-                println!("the same, each as a share of the baseline measured beside it: {:.1}%", 100.0 * normalised);
+                println!(
+                    "the same, each as a share of the {} measured beside it: {:.1}%",
+                    b0.label,
+                    100.0 * normalised
+                );
             }
+        }
+        if let Some(path) = &args.json {
+            let phases: Vec<serde_json::Value> = phases
+                .iter()
+                .map(|(a, others)| {
+                    serde_json::json!({
+                        "targets": std::iter::once(a).chain(others.iter()).map(bench::Report::to_json).collect::<Vec<_>>(),
+                    })
+                })
+                .collect();
+            let doc = serde_json::json!({
+                "clients": args.clients,
+                "durationSeconds": args.duration,
+                "rounds": args.rounds,
+                "devices": identities.len(),
+                "cores": std::thread::available_parallelism().map_or(0, |n| n.get()),
+                "phases": phases,
+            });
+            std::fs::write(path, serde_json::to_vec_pretty(&doc)?)
+                .with_context(|| format!("writing {}", path.display()))?;
         }
         anyhow::Ok(())
     }
@@ -589,34 +624,34 @@ async fn warm_up(target: &Arc<Target>, options: &BenchOptions) -> anyhow::Result
     Ok(())
 }
 
-/// `rounds` runs of anchorage, each followed by one of the baseline, merged per target.
+/// `rounds` runs of anchorage, each followed by one of each other target (the baseline, the
+/// peers), merged per target.
 async fn measure(
     anchorage: &Arc<Target>,
-    baseline: Option<&Arc<Target>>,
+    others: &[(&Arc<Target>, &BenchOptions)],
     options: &BenchOptions,
-    baseline_options: &BenchOptions,
     rounds: u32,
     trusted: Option<u64>,
-) -> (bench::Report, Option<bench::Report>) {
+) -> (bench::Report, Vec<bench::Report>) {
     let label = match trusted {
         Some(1) => "anchorage, 1 CA".to_string(),
         Some(n) => format!("anchorage, {n} CAs"),
         None => "anchorage".to_string(),
     };
-    let (mut a_runs, mut b_runs) = (Vec::new(), Vec::new());
+    let mut a_runs = Vec::new();
+    let mut o_runs: Vec<Vec<bench::Report>> = others.iter().map(|_| Vec::new()).collect();
     for round in 1..=rounds {
         let a = bench::run(anchorage.clone(), options).await;
         let mut line = format!("round {round}: {label}: {:.1} tokens/s", a.rate());
         a_runs.push(a);
-        if let Some(target) = baseline {
-            let b = bench::run(target.clone(), baseline_options).await;
-            line.push_str(&format!(", baseline: {:.1} tokens/s", b.rate()));
-            b_runs.push(b);
+        for ((target, target_options), runs) in others.iter().zip(o_runs.iter_mut()) {
+            let r = bench::run((*target).clone(), target_options).await;
+            line.push_str(&format!(", {}: {:.1} tokens/s", target.label, r.rate()));
+            runs.push(r);
         }
         eprintln!("{line}");
     }
     let mut a = bench::Report::merge(&a_runs);
     a.label = label;
-    let b = (!b_runs.is_empty()).then(|| bench::Report::merge(&b_runs));
-    (a, b)
+    (a, o_runs.iter().map(|runs| bench::Report::merge(runs)).collect())
 }
