@@ -42,8 +42,8 @@ pub enum AppError {
     /// 429, with `Retry-After`.
     #[error("{message}")]
     TooManyRequests { message: String, retry_after_seconds: u64 },
-    /// 507: the database has no space left (a full disk); the transaction was rolled back,
-    /// nothing was saved.
+    /// 507: the database has no space left (a full disk); the transaction that met it was
+    /// rolled back.
     #[error("no space left to store the change")]
     InsufficientStorage,
     #[error("internal error: {0:#}")]

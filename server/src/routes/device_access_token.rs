@@ -74,7 +74,8 @@ async fn issue_device_token(
             }
             Ok(Json(DeviceAccessToken { access_token: token }))
         }
-        Err(e @ AppError::Internal(_)) => Err(e),
+        // The server's own failures (a full disk included) are not the device's refusals.
+        Err(e @ (AppError::Internal(_) | AppError::InsufficientStorage)) => Err(e),
         Err(e) => {
             let reason = match &e {
                 AppError::Device { reason, .. } => Some(*reason),

@@ -83,6 +83,20 @@ async fn a_full_disk_refuses_writes_with_507_and_recovers() {
     let res = upload(&bin, &before).await.expect("upload");
     assert_eq!(res.status(), 201, "{:?}\n{}", res.text().await, bin.log());
 
+    // A fleet whose devices register themselves at their first token.
+    let fleet = Ca::root("Full disk fleet");
+    let res = bin
+        .admin(Method::POST, &certs)
+        .json(&json!({"name": fleet.name, "certInPemFormat": fleet.pem, "status": "ENABLED", "autoRegistrationEnabled": true}))
+        .send()
+        .await
+        .expect("trust");
+    assert_eq!(res.status(), 201);
+    let device = fleet.device("full-disk-device-1");
+    let (server_ca, token_url) =
+        (bin.local_ca_pem(), format!("https://127.0.0.1:{}/devicecontrol/deviceAccessToken", bin.device_port));
+    let token = || device.client(&server_ca).post(&token_url).send();
+
     let filled = fill(&data.join("filler"));
     assert!(filled > 0);
     // Space already given to the database's files takes a few small writes; then every write
@@ -113,7 +127,7 @@ async fn a_full_disk_refuses_writes_with_507_and_recovers() {
     let (status, list) =
         json(bin.admin(Method::GET, &format!("{certs}?pageSize=2000")).send().await.expect("list")).await;
     assert_eq!(status, 200);
-    assert_eq!(list["certificates"].as_array().map(Vec::len), Some(1 + stored_while_full));
+    assert_eq!(list["certificates"].as_array().map(Vec::len), Some(2 + stored_while_full));
     // A bulk registration, a user and an option are refused the same way, whole.
     let csv = "ID;AUTH_TYPE;CREDENTIALS;TYPE;NAME\nfull-disk-device;CERTIFICATES;;c8y_Device;Full\n";
     let form = reqwest::multipart::Form::new()
@@ -135,12 +149,15 @@ async fn a_full_disk_refuses_writes_with_507_and_recovers() {
         .await
         .expect("option");
     refused_full(res, &bin).await;
+    // A device's first token (its registration) too; it is not counted as the device's refusal.
+    refused_full(token().await.expect("token"), &bin).await;
     let (ok, text) = bin.check_db();
     assert!(ok, "check-db on the full disk: {text}");
     let db = bin.db().await;
     let leftovers: i64 = sqlx::query_scalar(
         "SELECT (SELECT COUNT(*) FROM device_users) + (SELECT COUNT(*) FROM users WHERE user_name = 'full-disk-user') \
-         + (SELECT COUNT(*) FROM tenant_options WHERE key = 'device-token.lifespan.seconds')",
+         + (SELECT COUNT(*) FROM tenant_options WHERE key = 'device-token.lifespan.seconds') \
+         + (SELECT COUNT(*) FROM managed_objects) + (SELECT COUNT(*) FROM device_tokens)",
     )
     .fetch_one(&db)
     .await
@@ -165,6 +182,7 @@ async fn a_full_disk_refuses_writes_with_507_and_recovers() {
         .await
         .expect("option");
     assert_eq!(res.status(), 200);
+    assert_eq!(token().await.expect("token").status(), 200, "the device registers and gets its token now");
     assert!(bin.running(), "the server recovered without a restart");
     bin.kill();
     let (ok, text) = bin.check_db();
