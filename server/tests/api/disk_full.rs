@@ -74,6 +74,15 @@ async fn a_full_disk_refuses_writes_with_507_and_recovers() {
     };
     let mut bin = Binary::start(&data).await;
     let certs = format!("/tenant/tenants/{TENANT}/trusted-certificates");
+    let users = format!("/user/{TENANT}/users");
+    let create_user = |bin: &Binary| {
+        let user = json!({"userName": "full-disk-user", "password": "a-long-enough-password"});
+        bin.admin(Method::POST, &users).json(&user).send()
+    };
+    let set_lifespan = |bin: &Binary| {
+        let path = "/tenant/options/oauth.internal/device-token.lifespan.seconds";
+        bin.admin(Method::PUT, path).json(&json!({"value": "900"})).send()
+    };
     let upload = |bin: &Binary, pem: &str| {
         bin.admin(Method::POST, &certs)
             .json(&json!({"name": "full", "certInPemFormat": pem, "status": "ENABLED"}))
@@ -135,19 +144,9 @@ async fn a_full_disk_refuses_writes_with_507_and_recovers() {
     let res =
         bin.admin(Method::POST, "/devicecontrol/bulkNewDeviceRequests").multipart(form).send().await.expect("bulk");
     refused_full(res, &bin).await;
-    let res = bin
-        .admin(Method::POST, &format!("/user/{TENANT}/users"))
-        .json(&json!({"userName": "full-disk-user", "password": "a-long-enough-password"}))
-        .send()
-        .await
-        .expect("create user");
+    let res = create_user(&bin).await.expect("create user");
     refused_full(res, &bin).await;
-    let res = bin
-        .admin(Method::PUT, "/tenant/options/oauth.internal/device-token.lifespan.seconds")
-        .json(&json!({"value": "900"}))
-        .send()
-        .await
-        .expect("option");
+    let res = set_lifespan(&bin).await.expect("option");
     refused_full(res, &bin).await;
     // A device's first token (its registration) too; it is not counted as the device's refusal.
     refused_full(token().await.expect("token"), &bin).await;
@@ -168,19 +167,9 @@ async fn a_full_disk_refuses_writes_with_507_and_recovers() {
     // Space returns: the same writes succeed, on the same process.
     std::fs::remove_file(data.join("filler")).expect("free");
     assert_eq!(upload(&bin, &refused).await.expect("upload").status(), 201, "the refused upload goes through now");
-    let res = bin
-        .admin(Method::POST, &format!("/user/{TENANT}/users"))
-        .json(&json!({"userName": "full-disk-user", "password": "a-long-enough-password"}))
-        .send()
-        .await
-        .expect("create user");
+    let res = create_user(&bin).await.expect("create user");
     assert_eq!(res.status(), 201, "{:?}\n{}", res.text().await, bin.log());
-    let res = bin
-        .admin(Method::PUT, "/tenant/options/oauth.internal/device-token.lifespan.seconds")
-        .json(&json!({"value": "900"}))
-        .send()
-        .await
-        .expect("option");
+    let res = set_lifespan(&bin).await.expect("option");
     assert_eq!(res.status(), 200);
     assert_eq!(token().await.expect("token").status(), 200, "the device registers and gets its token now");
     assert!(bin.running(), "the server recovered without a restart");
