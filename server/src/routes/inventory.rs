@@ -178,7 +178,8 @@ async fn set_device_user(
     if !crate::db::devices::set_enabled(&mut tx, &user.tenant, &owner, change.enabled).await? {
         return Err(no_device_user(&id));
     }
-    if row.enabled.unwrap_or(true) != change.enabled {
+    let changed = row.enabled.unwrap_or(true) != change.enabled;
+    if changed {
         let (activity, text) = if change.enabled {
             ("Device enabled", format!("Device '{device_id}' enabled: it can get tokens again."))
         } else {
@@ -191,10 +192,10 @@ async fn set_device_user(
             .from_address(address.as_deref())
             .with_details(json!({ "device": owner, "deviceId": device_id, "managedObjectId": id }));
         audit::record_in(&mut tx, &user.tenant, &state.now_text(), event).await?;
-        tx.commit().await?;
+    }
+    tx.commit().await?;
+    if changed {
         tracing::info!(tenant = %user.tenant, device = %device_id, enabled = change.enabled, by = %user.user_name, "device user changed");
-    } else {
-        tx.commit().await?;
     }
     Ok(Json(device_user_wire(&owner, change.enabled, &base, &id)))
 }
