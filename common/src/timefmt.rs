@@ -8,11 +8,10 @@ use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 
 /// Formats `t` the way the platform writes dates in JSON (`2022-06-17T13:47:33.000Z`).
 pub fn platform(t: OffsetDateTime) -> String {
-    let utc = t.to_offset(UtcOffset::UTC);
     // Only years 0..=9999 fit the format; outside them, the Unix time in seconds.
-    if !(0..=9999).contains(&utc.year()) {
-        return utc.unix_timestamp().to_string();
-    }
+    let Some(utc) = t.checked_to_offset(UtcOffset::UTC).filter(|u| (0..=9999).contains(&u.year())) else {
+        return t.unix_timestamp().to_string();
+    };
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
         utc.year(),
@@ -26,7 +25,8 @@ pub fn platform(t: OffsetDateTime) -> String {
 }
 
 /// Parses a platform timestamp; any RFC 3339 date-time is accepted, as `time` accepts it
-/// (`2022-06-17T13:47:33Z`, `2022-06-17 15:47:33.123456+02:00`, …).
+/// (`2022-06-17T13:47:33Z`, `2022-06-17 15:47:33.123456+02:00`, …), whose instant falls in the
+/// years 0 to 9999 in UTC (what [`platform`] prints back).
 pub fn parse(s: &str) -> Option<OffsetDateTime> {
     let b = s.as_bytes();
     // YYYY-MM-DDTHH:MM:SS is 19 bytes, then an optional fraction, then the offset.
@@ -73,7 +73,10 @@ pub fn parse(s: &str) -> Option<OffsetDateTime> {
     };
     let date = Date::from_calendar_date(i32::try_from(year).ok()?, month, day).ok()?;
     let time = Time::from_hms_nano(hour, minute, second, nanos).ok()?;
-    Some(PrimitiveDateTime::new(date, time).assume_offset(offset))
+    let t = PrimitiveDateTime::new(date, time).assume_offset(offset);
+    // Only instants [`platform`] can print back: in UTC, years 0 to 9999 (`0000-01-01T00:00:00+01:00`
+    // is in the year -1; found by the `time` fuzz target).
+    t.checked_to_offset(UtcOffset::UTC).is_some_and(|u| (0..=9999).contains(&u.year())).then_some(t)
 }
 
 /// The value of a run of ASCII digits.
@@ -92,6 +95,16 @@ mod tests {
         assert_eq!(platform(datetime!(2022-06-17 13:47:33 UTC)), "2022-06-17T13:47:33.000Z");
         assert_eq!(platform(datetime!(2022-06-17 15:47:33.5 +2)), "2022-06-17T13:47:33.500Z");
         assert_eq!(platform(datetime!(0001-01-01 00:00:00.999999 UTC)), "0001-01-01T00:00:00.999Z");
+    }
+
+    #[test]
+    fn instants_outside_the_printable_years_are_refused() {
+        assert_eq!(parse("0000-01-01T00:00:00+01:00"), None);
+        assert_eq!(parse("9999-12-31T23:30:00-01:00"), None);
+        assert!(parse("0000-01-01T00:00:00Z").is_some());
+        assert!(parse("0000-01-01T00:00:00-01:00").is_some());
+        assert!(parse("9999-12-31T23:59:59.999Z").is_some());
+        assert!(parse("9999-12-31T23:30:00+01:00").is_some());
     }
 
     #[test]
