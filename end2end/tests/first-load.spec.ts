@@ -11,8 +11,9 @@ const GOAL_GZIP_BYTES = 150_000;
  * after proof of possession, revocation and the chain doctor (146,748 B before); 158,886 B
  * with issue 16's console, then 148,825 B once toasts were plain elements, the later parts'
  * styles moved to pages.css, wasm-streams' unused classes dropped and two split points merged
- * (docs/benchmarks.md). */
-const REGRESSION_BUDGET_GZIP_BYTES = 149_300;
+ * (docs/benchmarks.md); 149,313 B with issue 17's fixes (subjects shown with <U+XXXX> escapes,
+ * timestamps refused outside the printable years). */
+const REGRESSION_BUDGET_GZIP_BYTES = 149_500;
 
 /** The console's own files (not the API calls) the page has requested so far. */
 function recordFiles(page: Page): string[] {
