@@ -16,7 +16,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Locator, Page, Request, expect, test } from '@playwright/test';
 import {
-  TestCertificate, adminAuth, makeCertificate, navigate, openConsole, row, unique, uploadViaApi,
+  TestCertificate, adminAuth, expectNothingSent, makeCertificate, navigate, openConsole, row, unique, uploadViaApi,
 } from './support';
 
 // ---- Crashes and requests ----------------------------------------------------------------------
@@ -157,16 +157,6 @@ async function expectStillWorks(dialog: Locator, valid: TestCertificate): Promis
   await expect(reason(dialog)).toHaveText('Nothing to add yet');
 }
 
-/** Closes the dialog, then proves nothing was posted: a list request made after every attempt
- * comes back, and no POST went before it. */
-async function expectNothingSent(page: Page, dialog: Locator, posts: string[]): Promise<void> {
-  await dialog.getByRole('button', { name: 'Cancel' }).click();
-  await expect(dialog).toBeHidden();
-  const listed = page.waitForResponse((r) => r.request().method() === 'GET' && r.url().includes('trusted-certificates'));
-  await page.getByRole('button', { name: 'Reload' }).click();
-  await listed;
-  expect(posts).toEqual([]);
-}
 
 /** Nothing the page made from hostile text ran or became an element. */
 async function expectNoMarkup(page: Page): Promise<void> {

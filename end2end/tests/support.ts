@@ -7,7 +7,7 @@ import * as https from 'node:https';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
-import { APIRequestContext, Page, expect } from '@playwright/test';
+import { APIRequestContext, Locator, Page, expect } from '@playwright/test';
 
 export const USER = 'admin';
 
@@ -231,4 +231,15 @@ export function deviceToken(pki: DevicePki): Promise<{ status: number; body: Rec
     req.on('error', reject);
     req.end();
   });
+}
+
+/** Closes the add dialog, then proves nothing was posted: a list request made after every
+ * attempt comes back, and no POST (collected in `posts`) went before it. */
+export async function expectNothingSent(page: Page, dialog: Locator, posts: string[]): Promise<void> {
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await expect(dialog).toBeHidden();
+  const listed = page.waitForResponse((r) => r.request().method() === 'GET' && r.url().includes('trusted-certificates'));
+  await page.getByRole('button', { name: 'Reload' }).click();
+  await listed;
+  expect(posts).toEqual([]);
 }
