@@ -30,8 +30,10 @@ use crate::error::AppError;
 use crate::extract::{ApiForm, ApiQuery, ClientAddress};
 use crate::limiter::{self, LoginLimiter};
 
-/// Largest request body forwarded (the platform applies its own limits too).
-const MAX_FORWARDED_BODY: usize = 64 * 1024 * 1024;
+/// Largest request body forwarded (streamed, not held; the platform applies its own limits
+/// too): the largest the local mode accepts, a bulk-registration file in its multipart body, so
+/// that a file the local mode refuses by its size is refused by the platform with its message.
+const MAX_FORWARDED_BODY: usize = anchorage_common::bulk::MAX_FILE_BYTES + 1024 * 1024;
 
 /// A console session in proxy mode: the user's own credentials, in memory only.
 struct Session {

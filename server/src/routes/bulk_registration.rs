@@ -112,6 +112,11 @@ async fn register_devices_in_bulk(
     let mut multipart = multipart.map_err(|_| AppError::UnsupportedMediaType {
         message: "Send the CSV as multipart/form-data with a part named 'file'.".into(),
     })?;
+    // One import at a time, from reading the file on: concurrent uploads wait here (their
+    // bodies unread) instead of each holding a file of up to MAX_FILE_BYTES and its parsed rows
+    // at once, or timing out on each other's write transactions; a token request waits for at
+    // most one batch.
+    let _turn = state.bulk_imports.lock().await;
     let mut file = None;
     while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
         if field.name() == Some("file") {
@@ -129,9 +134,6 @@ async fn register_devices_in_bulk(
         }
         Err(e) => return Err(AppError::unprocessable(RESOURCE, format!("Cannot read the CSV file: {e}."))),
     };
-    // One import at a time: concurrent uploads wait here instead of timing out on each other's
-    // write transactions (and a token request waits for at most one batch).
-    let _turn = state.bulk_imports.lock().await;
     let result = register(&state, &user, &parsed, address.as_deref()).await?;
     tracing::info!(
         tenant = %user.tenant, user = %user.user_name, all = result.number_of_all, created = result.number_of_created,

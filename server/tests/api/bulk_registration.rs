@@ -234,7 +234,8 @@ local_and_proxied!(multipart_and_file_errors_are_clear, app, {
     // Just over the file limit: refused by the parser; far over: refused while reading.
     let over = vec![b'x'; anchorage_common::bulk::MAX_FILE_BYTES + 1];
     let res = app.admin(Method::POST, &url).multipart(form(over)).send().await.expect("over");
-    assert_error(res, 413, "devicecontrol/Payload Too Large", "Cannot register: the file is larger than 32 MiB.").await;
+    assert_error(res, 413, "devicecontrol/Payload Too Large", "Cannot register: the file is larger than 128 MiB.")
+        .await;
     let huge = vec![b'x'; anchorage_common::bulk::MAX_FILE_BYTES + 256 * 1024];
     let res = app.admin(Method::POST, &url).multipart(form(huge)).send().await.expect("huge");
     assert_error(res, 413, "general/Payload Too Large", "The request body is larger than the limit").await;
