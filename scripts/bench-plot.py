@@ -1,8 +1,12 @@
 #!/usr/bin/env python3
 """Draws docs/bench/latest.json (written by scripts/bench.sh) as SVG plots, with the standard
 library only: tokens.svg (device tokens per second beside bare rustls and nginx, ECDSA and
-RSA), cas.svg (the token rate against the number of trusted CAs, as a share of bare rustls
-measured beside it), console.svg (the first load against its goals) and server.svg (RSS).
+RSA), instructions.svg (the server's CPU instructions per token request, from callgrind),
+cas.svg and revocation.svg (the token rate against the number of trusted CAs and of revoked
+serials, as a share of bare rustls measured beside it), console.svg (the first load against its
+goals), interactive.svg (time to interactive), server.svg (RSS), bulk-registration.svg (the
+server's time for 100,000 and 1,000,000 rows), bulk-preview.svg and bulk-memory.svg (the
+browser's preview beside PapaParse: time and the tab's memory, by the number of rows).
 
 Usage: scripts/bench-plot.py docs/bench/latest.json docs/bench
 """
@@ -79,7 +83,7 @@ def bars(groups, series, unit, title, goal_lines=(), note=""):
     return svg(width, height, "\n".join(body) + "\n", title)
 
 
-def line(points, unit, title, goal=None, note=""):
+def line(points, unit, title, goal=None, note="", xlabel="trusted CAs (log scale)"):
     """A line over a log x axis: points = [(x, y)] with y a share (0..1.x)."""
     import math
 
@@ -105,12 +109,59 @@ def line(points, unit, title, goal=None, note=""):
         body.append(f'<text x="{sx(x):.1f}" y="{sy(y) - 8:.1f}" text-anchor="middle" font-size="10" {FONT}>{y:.0%}</text>')
         body.append(f'<text x="{sx(x):.1f}" y="{bottom + 16}" text-anchor="middle" font-size="11" {FONT}>{x:,}</text>')
     body.append(f'<text x="{(left + width) / 2}" y="{bottom + 34}" text-anchor="middle" font-size="11" {FONT}>'
-                "trusted CAs (log scale)</text>")
+                f"{escape(xlabel)}</text>")
     if goal is not None:
         body.append(f'<line x1="{left}" x2="{width - 20}" y1="{sy(goal):.1f}" y2="{sy(goal):.1f}" '
                     f'stroke="{COLORS["goal"]}" stroke-dasharray="5 4"/>')
         body.append(f'<text x="{width - 22}" y="{sy(goal) - 4:.1f}" text-anchor="end" font-size="10" '
                     f'fill="{COLORS["goal"]}" {FONT}>goal {goal:.0%}</text>')
+    if note:
+        body.append(f'<text x="{left}" y="{height - 8}" font-size="10" fill="#57606a" {FONT}>{escape(note)}</text>')
+    return svg(width, height, "\n".join(body) + "\n", title)
+
+
+def loglog(series, unit, title, xlabel, note=""):
+    """Lines over log x and log y axes: series = {name: [(x, y)]}."""
+    import math
+
+    width, height, left, bottom, top = 640, 360, 70, 280, 50
+    positive = lambda ps: [(x, y) for x, y in ps if y is not None and y > 0]
+    pts = [p for ps in series.values() for p in positive(ps)]
+    if not pts:
+        return svg(width, height, "", title + " (no data)")
+    lx = lambda x: math.log10(max(x, 1e-9))
+    x_lo, x_hi = lx(min(x for x, _ in pts)), lx(max(x for x, _ in pts))
+    y_lo, y_hi = math.floor(lx(min(y for _, y in pts))), math.ceil(lx(max(y for _, y in pts)))
+    x_hi = x_hi if x_hi > x_lo else x_lo + 1
+    y_hi = y_hi if y_hi > y_lo else y_lo + 1
+    sx = lambda x: left + (lx(x) - x_lo) / (x_hi - x_lo) * (width - 60 - left)
+    sy = lambda y: bottom - (lx(y) - y_lo) / (y_hi - y_lo) * (bottom - top)
+    body = []
+    for e in range(y_lo, y_hi + 1):
+        y = sy(10 ** e)
+        body.append(f'<line x1="{left}" x2="{width - 20}" y1="{y:.1f}" y2="{y:.1f}" stroke="#d0d7de"/>')
+        body.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" {FONT}>{10 ** e:,g}</text>')
+    body.append(f'<text x="16" y="{(top + bottom) / 2}" font-size="11" {FONT} '
+                f'transform="rotate(-90 16 {(top + bottom) / 2})" text-anchor="middle">{escape(unit)}</text>')
+    for x in sorted({x for x, _ in pts}):
+        body.append(f'<text x="{sx(x):.1f}" y="{bottom + 16}" text-anchor="middle" font-size="11" {FONT}>{x:,}</text>')
+    body.append(f'<text x="{(left + width) / 2}" y="{bottom + 34}" text-anchor="middle" font-size="11" {FONT}>'
+                f"{escape(xlabel)}</text>")
+    legend_x = left
+    for name, ps in series.items():
+        color = COLORS.get(name, "#999")
+        ps = positive(ps)
+        path = " ".join(f"{'M' if i == 0 else 'L'}{sx(x):.1f},{sy(y):.1f}" for i, (x, y) in enumerate(ps))
+        body.append(f'<path d="{path}" fill="none" stroke="{color}" stroke-width="2"/>')
+        for x, y in ps:
+            body.append(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="3.5" fill="{color}"><title>{escape(name)}: '
+                        f"{y:,.1f}</title></circle>")
+        if ps:
+            x, y = ps[-1]
+            body.append(f'<text x="{sx(x) + 6:.1f}" y="{sy(y) + 4:.1f}" font-size="10" fill="{color}" {FONT}>{y:,.0f}</text>')
+        body.append(f'<rect x="{legend_x}" y="{height - 34}" width="12" height="12" fill="{color}"/>')
+        body.append(f'<text x="{legend_x + 16}" y="{height - 24}" font-size="11" {FONT}>{escape(name)}</text>')
+        legend_x += 16 + 6.0 * len(name) + 14
     if note:
         body.append(f'<text x="{left}" y="{height - 8}" font-size="10" fill="#57606a" {FONT}>{escape(note)}</text>')
     return svg(width, height, "\n".join(body) + "\n", title)
@@ -137,7 +188,60 @@ def main():
         [(c["trustedCas"], c["shareOfBareRustls"]) for c in cas], "anchorage as a share of bare rustls",
         "Token rate against trusted CAs", note=when))
 
+    ins = doc.get("instructionsPerToken")
+    if ins:
+        open(f"{out}/instructions.svg", "w").write(bars(
+            [("per token request (ECDSA P-256 devices)", {"anchorage": ins["anchorage"] / 1000,
+                                                         "bare rustls": ins["bareRustls"] / 1000})],
+            ["anchorage", "bare rustls"], "thousand instructions (callgrind)",
+            "Server CPU instructions per token request",
+            note=f'({ins["requests"][1]} - {ins["requests"][0]} requests, totals differenced); {when}'))
+
+    rev = doc.get("revocation")
+    if rev:
+        open(f"{out}/revocation.svg", "w").write(line(
+            [(r["revokedSerials"], r["shareOfBareRustls"]) for r in rev], "anchorage as a share of bare rustls",
+            "Token rate with the offline revocation check, against revoked serials", note=when,
+            xlabel="revoked serials in the tenant's list (log scale; 0 at the left)"))
+
+    bulk = doc.get("bulkRegistration")
+    if bulk:
+        COLORS["seconds"] = "#1f6feb"
+        open(f"{out}/bulk-registration.svg", "w").write(bars(
+            [(f'{b["rows"]:,} rows ({b["bytes"] / 1e6:.0f} MB)', {"seconds": b["seconds"]}) for b in bulk], ["seconds"],
+            "seconds (one POST, certificate devices)", "Bulk registration on the server",
+            goal_lines=[(30, "goal for 1,000,000 rows: 30 s")],
+            note="peak RSS " + ", ".join(f'{b["peakRssKiB"] / 1024:,.0f} MiB' for b in bulk) + f"; {when}"))
+
+    preview = doc.get("bulkPreview")
+    if preview:
+        COLORS.update({"PapaParse, file.text()": "#8c959f", "PapaParse, Papa.parse(File)": "#2da44e",
+                       "goal: 3x the file": COLORS["goal"]})
+        open(f"{out}/bulk-preview.svg", "w").write(loglog(
+            {"anchorage": [(p["rows"], p["anchorageMs"]) for p in preview],
+             "PapaParse, file.text()": [(p["rows"], p["papaTextMs"]) for p in preview],
+             "PapaParse, Papa.parse(File)": [(p["rows"], p["papaFileMs"]) for p in preview]},
+            "milliseconds (log scale)", "Bulk CSV preview in Chromium: anchorage beside PapaParse",
+            "rows in the file (log scale)", note=when))
+        open(f"{out}/bulk-memory.svg", "w").write(loglog(
+            {"anchorage": [(p["rows"], p["anchoragePeakBytes"] / 1e6) for p in preview],
+             "PapaParse, file.text()": [(p["rows"], p["papaTextPeakBytes"] / 1e6) for p in preview],
+             "PapaParse, Papa.parse(File)": [(p["rows"], p["papaFilePeakBytes"] / 1e6) for p in preview],
+             "goal: 3x the file": [(p["rows"], 3 * p["bytes"] / 1e6) for p in preview]},
+            "MB the tab grew by at its peak (log scale)", "Bulk CSV preview: the tab's memory",
+            "rows in the file (log scale)", note=when))
+
     c = doc.get("console", {})
+    if "login" in c:
+        COLORS["time to interactive"] = "#1f6feb"
+        open(f"{out}/interactive.svg", "w").write(bars(
+            [("login page", {"time to interactive": c["login"]["timeToInteractiveMs"]}),
+             (f'trusted certificates, {c["trustedCertificates"]["rows"]:,} rows',
+              {"time to interactive": c["trustedCertificates"]["timeToInteractiveMs"]})],
+            ["time to interactive"], "milliseconds (median, fresh tab)", "Console time to interactive",
+            goal_lines=[(300, "goal 300 ms")],
+            note=f'tab memory {c["login"]["rssBytes"] / 1e6:.0f} MB and '
+                 f'{c["trustedCertificates"]["rssBytes"] / 1e6:.0f} MB; {when}'))
     series = {}
     if "firstLoadGzipBytes" in c:
         series["gzip"] = c["firstLoadGzipBytes"] / 1024

@@ -35,7 +35,6 @@ trap cleanup EXIT
 
 start_anchorage "$work" "$bin/anchorage"
 crl_port="$(free_port)"
-admin=(-u "t100/admin:$ANCHORAGE_ADMIN_PASSWORD")
 
 step "test PKI with a CRL distribution point, and its CRL (1,000 revoked serials, openssl)"
 "$bin/anchorage-device" pki --out "$work/pki" --devices 64 --crl-url "http://127.0.0.1:$crl_port/root.crl" >/dev/null
@@ -61,11 +60,6 @@ python3 -m http.server "$crl_port" --bind 127.0.0.1 --directory "$work/crl" >"$w
 crl_server=$!
 until curl -s -o /dev/null "http://127.0.0.1:$crl_port/root.crl"; do sleep 0.2; done
 
-option() {
-    curl -sS -o /dev/null -w '%{http_code}' "${admin[@]}" -X PUT -H 'Content-Type: application/json' \
-        -d "{\"value\": $2}" "$api/tenant/options/configuration/$1" | grep -q 200 || die "setting $1 failed"
-}
-
 reports="$work/reports"
 bench() {
     local name="$1"
@@ -80,20 +74,12 @@ bench() {
 bench off --upload-root
 
 step "100,000 revoked serials in the tenant's list (20 CSV files of 5,000)"
-for k in $(seq 0 19); do
-    {
-        echo "SERIALNO,DATE"
-        seq 1 5000 | awk -v k="$k" '{ printf "%x%06x,\n", 0xA0000000 + k, $1 }'
-    } >"$work/crl.csv"
-    status=$(curl -sS -o "$work/crl.out" -w '%{http_code}' "${admin[@]}" -X PUT -F "file=@$work/crl.csv" \
-        "$api/tenant/trusted-certificates/settings/crl")
-    [[ "$status" == 204 ]] || { cat "$work/crl.out"; die "CRL upload $k: HTTP $status"; }
-done
-option crl.offline.check.enabled true
+revoke_serials "$api" t100/admin 0 20 "$work"
+tenant_option "$api" t100/admin crl.offline.check.enabled true
 bench offline-100k
-option crl.offline.check.enabled false
+tenant_option "$api" t100/admin crl.offline.check.enabled false
 bench off-again
-option crl.online.check.enabled true
+tenant_option "$api" t100/admin crl.online.check.enabled true
 bench online-cached
 requests=$(grep -c 'GET /root.crl' "$work/crl.log" || true)
 echo "CRL downloads during the online run (warm-up included): $requests"

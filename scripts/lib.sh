@@ -130,6 +130,31 @@ start_anchorage() {
     done
 }
 
+# tenant_option API USER KEY VALUE: sets the tenant option configuration/KEY to the JSON VALUE
+# as the admin USER (<tenant>/<name>, password ANCHORAGE_ADMIN_PASSWORD) of the anchorage at API.
+tenant_option() {
+    curl -sS -o /dev/null -w '%{http_code}' -u "$2:$ANCHORAGE_ADMIN_PASSWORD" -X PUT \
+        -H 'Content-Type: application/json' -d "{\"value\": $4}" "$1/tenant/options/configuration/$3" |
+        grep -q 200 || die "setting $3 failed"
+}
+
+# revoke_serials API USER FIRST FILES WORK: adds FILES x 5,000 made-up serials (none of a test
+# PKI's devices) to the tenant's offline revocation list, as CSV files of 5,000 rows (the
+# platform's most a file) numbered FIRST, FIRST+1, … (each number its own serials), written in
+# the folder WORK.
+revoke_serials() {
+    local api="$1" user="$2" first="$3" files="$4" work="$5" k status
+    for ((k = first; k < first + files; k++)); do
+        {
+            echo "SERIALNO,DATE"
+            seq 1 5000 | awk -v k="$k" '{ printf "%x%06x,\n", 0xA0000000 + k, $1 }'
+        } >"$work/revoked.csv"
+        status=$(curl -sS -o "$work/revoked.out" -w '%{http_code}' -u "$user:$ANCHORAGE_ADMIN_PASSWORD" -X PUT \
+            -F "file=@$work/revoked.csv" "$api/tenant/trusted-certificates/settings/crl")
+        [[ "$status" == 204 ]] || { cat "$work/revoked.out"; die "revocation list upload $k: HTTP $status"; }
+    done
+}
+
 # The PostgreSQL server for the API suite's PostgreSQL run, exported as
 # ANCHORAGE_TEST_POSTGRES_URL (a URL of any database of it; each test makes its own):
 #   1. ANCHORAGE_TEST_POSTGRES_URL when it is set;

@@ -32,6 +32,11 @@ impl Baseline {
     /// Starts a server on 127.0.0.1:0 accepting client certificates that chain to
     /// `device_roots`, with an ECDSA P-256 certificate for 127.0.0.1 from a CA made now.
     pub async fn start(device_roots: RootCertStore) -> anyhow::Result<Self> {
+        Self::start_on(device_roots, 0).await
+    }
+
+    /// As [`Baseline::start`], on 127.0.0.1:`port` (0: any free port).
+    pub async fn start_on(device_roots: RootCertStore, port: u16) -> anyhow::Result<Self> {
         let ca_key = KeyPair::generate()?;
         let mut ca = CertificateParams::new(Vec::<String>::new())?;
         ca.distinguished_name.push(DnType::CommonName, "anchorage bench baseline CA");
@@ -60,7 +65,7 @@ impl Baseline {
 
         // Its own runtime and worker threads, as a separate server process would have, so it
         // does not share the bench client's threads.
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").context("binding the baseline server")?;
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port)).context("binding the baseline server")?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get());

@@ -39,6 +39,23 @@ enum Command {
     /// Measure token requests per second, each on a fresh TLS connection, optionally against a
     /// bare rustls baseline in the same run.
     Bench(BenchArgs),
+    /// Serve the benchmark's baseline on its own: the bare rustls mutual-TLS server that `bench
+    /// --baseline` runs in-process, as a process of its own (for a profiler such as callgrind).
+    /// Runs until SIGTERM or Ctrl-C.
+    Baseline(BaselineArgs),
+}
+
+#[derive(clap::Args)]
+struct BaselineArgs {
+    /// A directory made by `pki`: client certificates must chain to its root.
+    #[arg(long)]
+    pki: PathBuf,
+    /// Loopback port to listen on (0: any free port; the URL is printed on stdout).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Write the CA that signed the server's certificate here (PEM), for the clients' --ca.
+    #[arg(long)]
+    ca_out: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -168,6 +185,10 @@ struct PkiArgs {
     /// <out>/p12-password.txt (mode 0600).
     #[arg(long, env = "ANCHORAGE_DEVICE_P12_PASSWORD", hide_env_values = true)]
     p12_password: Option<String>,
+    /// Also write this many unrelated self-signed CA certificates, as one PEM bundle, to
+    /// <out>/unrelated-cas.pem (for a tenant with many trusted CAs in a benchmark).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
+    unrelated_cas: u32,
 }
 
 #[derive(clap::Args)]
@@ -256,6 +277,7 @@ fn main() -> std::process::ExitCode {
             Command::Token(args) => run_token(args).await,
             Command::Pki(args) => run_pki(args),
             Command::Bench(args) => run_bench(args).await,
+            Command::Baseline(args) => run_baseline(args).await,
         }
     });
     // Nothing left to finish: do not wait for idle pool threads.
@@ -434,6 +456,29 @@ fn run_pki(args: PkiArgs) -> anyhow::Result<()> {
         written.ids.last().map_or("", String::as_str)
     );
     println!("bulk CSV:      {}", written.csv.display());
+    if args.unrelated_cas > 0 {
+        let path = args.out.join("unrelated-cas.pem");
+        anyhow::ensure!(!path.exists(), "{} exists already", path.display());
+        let bundle: String =
+            admin::unrelated_cas(args.unrelated_cas as usize)?.into_iter().map(|(_, pem)| pem).collect();
+        files::write_public(&path, bundle.as_bytes())?;
+        println!("other CAs:     {} ({})", args.unrelated_cas, path.display());
+    }
+    Ok(())
+}
+
+async fn run_baseline(args: BaselineArgs) -> anyhow::Result<()> {
+    let d = pki::read_dir(&args.pki)?;
+    let server = baseline::Baseline::start_on(identity::roots_from_pem(d.root_pem.as_bytes())?, args.port).await?;
+    files::write_public(&args.ca_out, server.ca_pem.as_bytes())
+        .with_context(|| format!("writing {}", args.ca_out.display()))?;
+    println!("https://{}", server.addr);
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = terminate.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    server.stop().await;
     Ok(())
 }
 

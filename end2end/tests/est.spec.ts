@@ -10,11 +10,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Page, expect, test } from '@playwright/test';
-import { Server, freePort } from './servers';
+import { DEVICE_BIN, Server, freePort } from './servers';
 import { USER, basic, logInAs, navigate, unique } from './support';
 
-const root = path.resolve(__dirname, '../..');
-const DEVICE_BIN = process.env.ANCHORAGE_DEVICE_BIN ?? path.join(root, 'target/debug/anchorage-device');
 const PASSWORD = 'e2e-est-admin-password';
 const REQUESTS = '/devicecontrol/newDeviceRequests';
 

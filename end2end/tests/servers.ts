@@ -13,6 +13,8 @@ const root = path.resolve(__dirname, '../..');
 /** The server binary and the built console, as global-setup.ts finds them. */
 export const BIN = process.env.ANCHORAGE_BIN ?? path.join(root, 'target/debug/anchorage');
 export const ASSETS = process.env.ANCHORAGE_ASSETS_DIR ?? path.join(root, 'target/site');
+/** The device tool (`anchorage-device`). */
+export const DEVICE_BIN = process.env.ANCHORAGE_DEVICE_BIN ?? path.join(root, 'target/debug/anchorage-device');
 
 /** A port nobody listens on now. */
 export function freePort(): Promise<number> {
