@@ -12,6 +12,10 @@ export default defineConfig({
   expect: { timeout: 60_000 },
   use: {
     ...base.use,
+    // No Playwright trace or screenshots: the trace's DOM snapshots walk every node of the page
+    // (getComputedStyle on each) around each action, inside the intervals being measured.
+    trace: 'off',
+    screenshot: 'off',
     // The benchmark injects PapaParse into the page; the console's Content-Security-Policy
     // (script-src 'self') rightly refuses inline scripts, so the benchmark page bypasses it.
     bypassCSP: true,

@@ -41,7 +41,7 @@ case "${1:-}" in
     --quick) quick=1 ;;
     "") ;;
     -h | --help)
-        sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
     *) die "unknown argument: $1 (see --help)" ;;
@@ -168,20 +168,25 @@ callgrind_total() {
     shift 5
     valgrind --tool=callgrind --callgrind-out-file="$out" "$@" >"$out.log" 2>&1 &
     pid=$!
+    # This runs in a command substitution: a failure below ends only it, so the server under
+    # valgrind is stopped here, not by the script's cleanup (which does not know it).
+    trap 'kill "$pid" 2>/dev/null || true' EXIT
     until [[ -s "$ca" ]] && (exec 3<>"/dev/tcp/127.0.0.1/${url##*:}") 2>/dev/null; do
         kill -0 "$pid" 2>/dev/null || { cat "$out.log" >&2; die "$1 did not start under valgrind"; }
         sleep 1
     done
     "$bin/anchorage-device" bench --url "$url" --ca "$ca" --pki "$work/pki-ec" --clients 2 --duration 3600 \
         --max-requests "$n" --no-warmup --json "$out.json" >"$out.bench" 2>&1 ||
-        { cat "$out.bench" >&2; die "the requests under callgrind failed"; }
+        { kill "$pid"; cat "$out.bench" >&2; die "the requests under callgrind failed"; }
     kill -TERM "$pid"
     wait "$pid" || true
     python3 -c 'import json, sys
 t = json.load(open(sys.argv[1]))["phases"][0]["targets"][0]
 sys.exit(0 if t["tokens"] == int(sys.argv[2]) else "only %d of %s requests got a token: %s" % (t["tokens"], sys.argv[2], t["errors"]))' \
         "$out.json" "$n" >&2 || die "requests under callgrind failed"
-    awk '$1 == "totals:" { print $2 }' "$out"
+    total="$(awk '$1 == "totals:" { print $2 }' "$out")"
+    [[ "$total" =~ ^[0-9]+$ ]] || die "no instruction total in $out"
+    echo "$total"
 }
 kill "$server"
 wait "$server" 2>/dev/null || true
@@ -235,6 +240,8 @@ for rows in "${bulk_steps[@]}"; do
     answer="$(curl -sS -o "$work/bulk.json" -w '%{http_code} %{time_total}' -u "$tenant/admin:$ANCHORAGE_ADMIN_PASSWORD" \
         -F "file=@$work/bulk.csv" "$api/devicecontrol/bulkNewDeviceRequests")"
     [[ "${answer%% *}" == 201 ]] || { cat "$work/bulk.json"; die "bulk registration of $rows rows: HTTP ${answer%% *}"; }
+    python3 -c 'import json, sys; sys.exit(json.load(open(sys.argv[1]))["numberOfCreated"] != int(sys.argv[2]))' \
+        "$work/bulk.json" "$rows" || { head -c 2000 "$work/bulk.json"; die "not every row of $rows was registered"; }
     echo "$rows $(stat -c %s "$work/bulk.csv") ${answer#* } $before $(rss_kb "$server" VmHWM) $(rss_kb "$server")" >>"$work/bulk.txt"
     cp "$work/bulk.json" "$work/bulk-$rows.json"
 done
@@ -304,11 +311,11 @@ instructions = {
 instructions["timesBareRustls"] = instructions["anchorage"] / instructions["bareRustls"]
 bulk = []
 for line in open(os.path.join(work, "bulk.txt")):
-    rows, size, seconds, before, peak, after = line.split()
-    answer = load(f"bulk-{rows}.json")
-    bulk.append({"rows": int(rows), "bytes": int(size), "seconds": float(seconds), "created": answer.get("numberOfCreated"),
-                 "failed": answer.get("numberOfFailed"), "rssBeforeKiB": int(before), "peakRssKiB": int(peak),
-                 "rssAfterKiB": int(after)})
+    b_rows, b_bytes, b_seconds, b_before, b_peak, b_after = line.split()
+    answer = load(f"bulk-{b_rows}.json")
+    bulk.append({"rows": int(b_rows), "bytes": int(b_bytes), "seconds": float(b_seconds),
+                 "created": answer.get("numberOfCreated"), "failed": answer.get("numberOfFailed"),
+                 "rssBeforeKiB": int(b_before), "peakRssKiB": int(b_peak), "rssAfterKiB": int(b_after)})
 browser = load("browser.json") if os.path.exists(os.path.join(work, "browser.json")) else {}
 console = {}
 try:

@@ -61,6 +61,9 @@ impl Baseline {
             .with_client_cert_verifier(verifier)
             .with_single_cert(chain, key)?;
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        // As anchorage's device listener (and nginx in bench.sh): no TLS 1.3 session tickets, so
+        // that the limit is the same handshake, not one that also seals and sends two tickets.
+        config.send_tls13_tickets = 0;
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
 
         // Its own runtime and worker threads, as a separate server process would have, so it

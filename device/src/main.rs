@@ -469,11 +469,12 @@ fn run_pki(args: PkiArgs) -> anyhow::Result<()> {
 
 async fn run_baseline(args: BaselineArgs) -> anyhow::Result<()> {
     let d = pki::read_dir(&args.pki)?;
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let server = baseline::Baseline::start_on(identity::roots_from_pem(d.root_pem.as_bytes())?, args.port).await?;
-    files::write_public(&args.ca_out, server.ca_pem.as_bytes())
+    // Whole or absent: a script waiting for the file reads it only once it is complete.
+    files::write_atomic_mode(&args.ca_out, server.ca_pem.as_bytes(), 0o644)
         .with_context(|| format!("writing {}", args.ca_out.display()))?;
     println!("https://{}", server.addr);
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
         _ = terminate.recv() => {}
         _ = tokio::signal::ctrl_c() => {}

@@ -18,7 +18,8 @@
 //   `Papa.parse(file)` (PapaParse reading the file itself). The ratio is taken against the
 //   faster of the two.
 // - Memory: the tab's renderer process (the page and its workers) as the kernel counts it:
-//   its peak resident set during each side's run less its resident set just before (tab.ts).
+//   its peak resident set during each side's run less its resident set at the start of the
+//   run (the peak is reset to it then; tab.ts), after a garbage collection.
 // Medians are printed, with the machine's load average before and after, and written to
 // BENCH_JSON (section "bulkPreview") when set.
 // BENCH_TRACE=<file.json> records a Chromium trace of our side's last run at the largest size
@@ -141,8 +142,7 @@ for (const rows of SIZES) {
       await preview(page, one);
 
       await gc(page);
-      let before = tab.rss();
-      tab.resetPeak();
+      let before = tab.resetPeak();
       const trace = process.env.BENCH_TRACE && run === RUNS - 1 && rows === Math.max(...SIZES) ? process.env.BENCH_TRACE : undefined;
       if (trace) await browser.startTracing(page, { path: trace, categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8.execute', 'blink'] });
       await preview(page, file);
@@ -158,8 +158,7 @@ for (const rows of SIZES) {
       m.longest.push(await page.evaluate(() => (window as unknown as { longest: number }).longest));
 
       await gc(page);
-      before = tab.rss();
-      tab.resetPeak();
+      before = tab.resetPeak();
       const text = await page.evaluate(async () => {
         const f = (document.getElementById('bench-file') as HTMLInputElement).files![0];
         const Papa = (window as unknown as { Papa: { parse: (t: string, o: object) => { data: unknown[] } } }).Papa;
@@ -172,8 +171,7 @@ for (const rows of SIZES) {
       m.papaText.push(text.ms);
 
       await gc(page);
-      before = tab.rss();
-      tab.resetPeak();
+      before = tab.resetPeak();
       const own = await page.evaluate(async () => {
         const f = (document.getElementById('bench-file') as HTMLInputElement).files![0];
         const Papa = (window as unknown as { Papa: { parse: (f: File, o: object) => void } }).Papa;

@@ -36,8 +36,9 @@ export interface Tab {
   open(url: string): Promise<void>;
   /** Resident set now, bytes. */
   rss(): number;
-  /** Starts a new peak: the peak resident set is set to the resident set now. */
-  resetPeak(): void;
+  /** Starts a new peak: the peak resident set is set to the resident set now, which it
+   * returns (bytes): the base to measure the peak against. */
+  resetPeak(): number;
   /** Peak resident set since the last reset (or since the start), bytes. */
   peak(): number;
   close(): Promise<void>;
@@ -66,13 +67,21 @@ export async function newTab(browser: Browser, options: Parameters<Browser['newC
     },
     rss: () => statusKiB(find(), 'VmRSS') * 1024,
     // clear_refs 5: "reset the peak resident set size to the process's current resident set".
-    resetPeak: () => fs.writeFileSync(`/proc/${find()}/clear_refs`, '5'),
+    resetPeak: () => {
+      fs.writeFileSync(`/proc/${find()}/clear_refs`, '5');
+      return statusKiB(find(), 'VmHWM') * 1024;
+    },
     peak: () => statusKiB(find(), 'VmHWM') * 1024,
     close: () => context.close(),
   };
 }
 
-export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+/** The median (the mean of the middle two for an even count). */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
 export const loadAverage = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
 
 /** Adds `section` to the JSON file named by BENCH_JSON (when set), keeping what is there. */

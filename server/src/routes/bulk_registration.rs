@@ -112,11 +112,6 @@ async fn register_devices_in_bulk(
     let mut multipart = multipart.map_err(|_| AppError::UnsupportedMediaType {
         message: "Send the CSV as multipart/form-data with a part named 'file'.".into(),
     })?;
-    // One import at a time, from reading the file on: concurrent uploads wait here (their
-    // bodies unread) instead of each holding a file of up to MAX_FILE_BYTES and its parsed rows
-    // at once, or timing out on each other's write transactions; a token request waits for at
-    // most one batch.
-    let _turn = state.bulk_imports.lock().await;
     let mut file = None;
     while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
         if field.name() == Some("file") {
@@ -126,6 +121,10 @@ async fn register_devices_in_bulk(
     }
     let bytes =
         file.ok_or_else(|| AppError::unprocessable(RESOURCE, "The multipart body has no part named 'file'."))?;
+    // One import at a time, from parsing on: a concurrent upload waits here holding only its
+    // file (read first, within the listener's body deadline), not its parsed rows too, and does
+    // not time out on another's write transactions; a token request waits for at most one batch.
+    let _turn = state.bulk_imports.lock().await;
     let parsed = tokio::task::spawn_blocking(move || bulk::parse(&bytes)).await.map_err(AppError::internal)?;
     let parsed = match parsed {
         Ok(p) => p,
