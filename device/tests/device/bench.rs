@@ -79,3 +79,62 @@ async fn the_baseline_refuses_devices_of_another_root_and_targets_must_be_loopba
     let err = Target::new("x", "https://192.0.2.1:8443", roots, &ids).await.err().expect("refused");
     assert!(err.to_string().contains("loopback"), "{err}");
 }
+
+/// `baseline` serves as a process of its own (bench.sh runs it under callgrind) until SIGTERM,
+/// and `pki --unrelated-cas` writes the other CAs a benchmark trusts.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_baseline_process_answers_until_sigterm_and_pki_writes_unrelated_cas() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = dir.path().join("pki");
+    let out_str = out.to_string_lossy().into_owned();
+    let run =
+        cli(&["pki", "--out", &out_str, "--devices", "2", "--p12-password", "x", "--unrelated-cas", "3"], &[]).await;
+    assert!(run.ok, "{}", run.stderr);
+    let bundle = std::fs::read_to_string(out.join("unrelated-cas.pem")).expect("bundle");
+    let cas = anchorage_common::pem::decode_certificates(&bundle).expect("PEM bundle");
+    assert_eq!(cas.len(), 3);
+    for der in &cas {
+        let inspected = anchorage_common::cert::inspect(der, time::OffsetDateTime::now_utc()).expect("a certificate");
+        assert!(inspected.info.is_ca, "{inspected:?}");
+    }
+    // Never overwritten.
+    let again =
+        cli(&["pki", "--out", &out_str, "--devices", "0", "--p12-password", "x", "--unrelated-cas", "1"], &[]).await;
+    assert!(!again.ok);
+
+    let ca_out = dir.path().join("baseline-ca.pem");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_anchorage-device"))
+        .args(["baseline", "--pki", &out_str, "--ca-out", &ca_out.to_string_lossy()])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("baseline starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let url = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).expect("its URL");
+        line.trim().to_string()
+    })
+    .await
+    .expect("read");
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+
+    let pki = anchorage_device::pki::read_dir(&out).expect("the PKI");
+    let identities: Vec<Identity> = pki.devices.into_iter().map(|(_, i)| i).collect();
+    let roots = identity::roots_from_pem_file(&ca_out).expect("the CA it wrote");
+    let target = Arc::new(Target::new("baseline", &url, roots, &identities).await.expect("target"));
+    let options = BenchOptions {
+        clients: 2,
+        duration: Duration::from_secs(30),
+        max_requests: 6,
+        timeout: Duration::from_secs(10),
+        server: bench::ServerProcess::Unknown,
+    };
+    let report = bench::run(target, &options).await;
+    assert_eq!((report.tokens, report.error_count()), (6, 0), "{:?}", report.errors);
+
+    let killed = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
+    assert!(killed.success());
+    let status = tokio::task::spawn_blocking(move || child.wait()).await.expect("join").expect("wait");
+    assert!(status.success(), "it stops cleanly on SIGTERM: {status:?}");
+}
