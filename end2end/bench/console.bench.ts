@@ -9,8 +9,9 @@
 // rows and the list no longer busy), then the next frame is drawn and the thread is free
 // again (a task queued after that frame runs): when a click would be handled. It is recorded
 // by a script that runs before the page's own (addInitScript) and awaited in one evaluation,
-// so that nothing polls the page meanwhile (and the Playwright trace is off: bench.config.ts). Memory: the tab's renderer process (tab.ts) once interactive, its
-// resident set and its peak since the tab opened.
+// so that nothing polls the page meanwhile (and the Playwright trace is off: bench.config.ts).
+// Memory: the tab's renderer process (tab.ts) once interactive, its resident set and its peak
+// since the tab opened.
 // Median of BENCH_TTI_RUNS runs (default 9); written to BENCH_JSON (section "console") when set.
 // Not part of the test run: `cd end2end && npm run bench -- console` (scripts/bench.sh runs it).
 import { execFileSync } from 'node:child_process';
