@@ -429,6 +429,9 @@ fn run_pki(args: PkiArgs) -> anyhow::Result<()> {
         now: time::OffsetDateTime::now_utc(),
         crl_url: args.crl_url,
     };
+    // Checked before anything is written: a refusal leaves the folder as it was.
+    let unrelated_path = args.out.join("unrelated-cas.pem");
+    anyhow::ensure!(args.unrelated_cas == 0 || !unrelated_path.exists(), "{} exists already", unrelated_path.display());
     let made = pki::generate(&options)?;
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     let password = match args.p12_password.filter(|p| !p.is_empty()) {
@@ -457,12 +460,10 @@ fn run_pki(args: PkiArgs) -> anyhow::Result<()> {
     );
     println!("bulk CSV:      {}", written.csv.display());
     if args.unrelated_cas > 0 {
-        let path = args.out.join("unrelated-cas.pem");
-        anyhow::ensure!(!path.exists(), "{} exists already", path.display());
         let bundle: String =
             admin::unrelated_cas(args.unrelated_cas as usize)?.into_iter().map(|(_, pem)| pem).collect();
-        files::write_public(&path, bundle.as_bytes())?;
-        println!("other CAs:     {} ({})", args.unrelated_cas, path.display());
+        files::write_public(&unrelated_path, bundle.as_bytes())?;
+        println!("other CAs:     {} ({})", args.unrelated_cas, unrelated_path.display());
     }
     Ok(())
 }

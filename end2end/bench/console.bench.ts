@@ -13,6 +13,8 @@
 // Memory: the tab's renderer process (tab.ts) once interactive, its resident set and its peak
 // since the tab opened.
 // Median of BENCH_TTI_RUNS runs (default 9); written to BENCH_JSON (section "console") when set.
+// BENCH_TRACE=<file.json> records a Chromium trace of the last trusted-certificates run (open it
+// in DevTools' Performance panel; tracing slows that run, so take the times from a run without).
 // Not part of the test run: `cd end2end && npm run bench -- console` (scripts/bench.sh runs it).
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -61,9 +63,12 @@ async function measure(browser: Browser, what: Watch, storageState?: string): Pr
   for (let run = 0; run < RUNS; run += 1) {
     const tab = await newTab(browser, storageState ? { storageState } : {});
     await tab.context.addInitScript(watch, what);
+    const trace = process.env.BENCH_TRACE && what.kind === 'certificates' && run === RUNS - 1 ? process.env.BENCH_TRACE : undefined;
+    if (trace) await browser.startTracing(tab.page, { path: trace, categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8.execute'] });
     await tab.open('/');
     // One evaluation that waits for the page's own promise: nothing polls the page meanwhile.
     tti.push(await tab.page.evaluate(() => (window as unknown as { __tti: Promise<number> }).__tti));
+    if (trace) await browser.stopTracing();
     rss.push(tab.rss());
     peak.push(tab.peak());
     // Interactive indeed: the page answers.

@@ -97,10 +97,17 @@ async fn the_baseline_process_answers_until_sigterm_and_pki_writes_unrelated_cas
         let inspected = anchorage_common::cert::inspect(der, time::OffsetDateTime::now_utc()).expect("a certificate");
         assert!(inspected.info.is_ca, "{inspected:?}");
     }
-    // Never overwritten.
+    // Never overwritten, and a refusal writes nothing: a folder holding only the bundle keeps
+    // only the bundle.
+    let other = dir.path().join("other");
+    std::fs::create_dir(&other).expect("mkdir");
+    std::fs::write(other.join("unrelated-cas.pem"), "kept").expect("write");
+    let other_str = other.to_string_lossy().into_owned();
     let again =
-        cli(&["pki", "--out", &out_str, "--devices", "0", "--p12-password", "x", "--unrelated-cas", "1"], &[]).await;
-    assert!(!again.ok);
+        cli(&["pki", "--out", &other_str, "--devices", "1", "--p12-password", "x", "--unrelated-cas", "1"], &[]).await;
+    assert!(!again.ok && again.stderr.contains("unrelated-cas.pem exists already"), "{}", again.stderr);
+    assert_eq!(std::fs::read_dir(&other).expect("ls").count(), 1);
+    assert_eq!(std::fs::read_to_string(other.join("unrelated-cas.pem")).expect("read"), "kept");
 
     let ca_out = dir.path().join("baseline-ca.pem");
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_anchorage-device"))
